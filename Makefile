@@ -1,0 +1,63 @@
+# TimeNest: `make run` sets everything up and serves; `make test` sets up and tests.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+PYTEST_ARGS ?=
+
+.PHONY: run test setup venv services services-down lint typecheck pytest browser-deps clean lock
+
+$(VENV)/.installed: requirements/dev.txt requirements/base.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required."; exit 1; }
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+services:
+	@bash config/local/services.sh up
+
+services-down:
+	@bash config/local/services.sh down
+
+setup: venv services
+	$(PY) manage.py setup_database
+	$(PY) manage.py load_demo
+
+run: setup
+	@mkdir -p .local/mail
+	@echo ""
+	@echo "  TimeNest is starting (web + Celery worker + beat). Ctrl-C stops all of them."
+	@echo "    Root domain:  http://localhost:$(PORT)/"
+	@echo "    Demo tenant:  http://demo.localhost:$(PORT)/   (dashboard: /dashboard/)"
+	@echo "    Emails are written to .local/mail/"
+	@echo ""
+	$(VENV)/bin/honcho -f config/local/Procfile -d . start
+
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Debian's chromium (sudo apt-get install -y chromium)"; exit 1; fi; }
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy .
+
+pytest: venv services browser-deps
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: setup browser-deps lint typecheck pytest
+
+lock: venv
+	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links requirements/base.in -o requirements/base.txt
+	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links requirements/dev.in -o requirements/dev.txt
+
+clean: services-down
+	rm -rf $(VENV) .local .mypy_cache .ruff_cache .pytest_cache test-artifacts

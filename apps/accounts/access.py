@@ -1,0 +1,35 @@
+"""Who may enter a tenant's staff pages. Across tenants the answer is 404, never 403."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from apps.accounts.models import Membership
+from apps.accounts.selectors import membership_get
+
+
+def membership_required(
+    role: str = Membership.Role.FRONTDESK,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = membership_get(user=request.user, tenant=request.tenant)  # type: ignore[attr-defined]
+            if membership is None:
+                raise Http404("No such page.")
+            if not membership.has_role(role):
+                raise PermissionDenied("Your role does not include this page.")
+            request.membership = membership  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from apps.accounts.errors import ValidationFailed
+from apps.accounts.subdomains import MAX_LENGTH
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    zones = sorted(
+        z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith("Etc/")
+    )
+    return [("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones)]
+
+
+class SignupForm(forms.Form):
+    business_name = forms.CharField(label="Business name", max_length=120)
+    slug = forms.CharField(
+        label="Subdomain",
+        max_length=MAX_LENGTH + 20,  # longer input gets the friendly length message
+        help_text="Your booking page lives at this address. Lowercase letters, digits, hyphens.",
+    )
+    email = forms.EmailField(label="Your email")
+    password = forms.CharField(
+        label="Password", widget=forms.PasswordInput(render_value=True), strip=False
+    )
+    timezone = forms.ChoiceField(label="Time zone", choices=timezone_choices, initial="UTC")
+
+    FIELD_FOR = {"name": "business_name"}
+
+    def apply_domain_error(self, error: ValidationFailed) -> None:
+        for detail in error.details:
+            field = self.FIELD_FOR.get(detail.field, detail.field)
+            self.add_error(field if field in self.fields else None, detail.message)
+        if not error.details:
+            self.add_error(None, error.message)
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True}))

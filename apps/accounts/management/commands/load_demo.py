@@ -1,0 +1,42 @@
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from apps.accounts.models import Tenant, User
+from apps.accounts.services import tenant_create
+
+
+class Command(BaseCommand):
+    help = "Load the demo tenant described in fixtures/demo.json (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--file", default=str(settings.BASE_DIR / "fixtures" / "demo.json"))
+
+    def handle(self, *args: object, **options: Any) -> None:
+        data = json.loads(Path(options["file"]).read_text())
+        with transaction.atomic():
+            staff = data["platform_admin"]
+            if not User.objects.filter(email=staff["email"]).exists():
+                User.objects.create_superuser(email=staff["email"], password=staff["password"])
+            spec, owner_spec = data["tenant"], data["owner"]
+            owner = User.objects.filter(email=owner_spec["email"]).first()
+            if owner is None:
+                owner = User.objects.create_user(
+                    email=owner_spec["email"],
+                    password=owner_spec["password"],
+                    full_name=owner_spec.get("full_name", ""),
+                )
+            tenant = Tenant.objects.filter(slug=spec["slug"]).first()
+            if tenant is None:
+                tenant = tenant_create(
+                    slug=spec["slug"], name=spec["name"], owner=owner, timezone=spec["timezone"]
+                )
+                self.stdout.write(f"Created demo tenant {tenant.slug}.")
+        self.stdout.write(
+            f"Demo owner: {owner_spec['email']} / {owner_spec['password']}   "
+            f"Platform admin: {staff['email']} / {staff['password']}"
+        )

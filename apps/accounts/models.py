@@ -1,0 +1,171 @@
+"""Tenants, their domains, and the people who work in them (public schema)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.timezone import now
+from django_tenants.models import DomainMixin, TenantMixin
+
+from apps.accounts.ids import uuid7
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not an IANA time zone (e.g. Europe/London).")
+
+
+def default_reminder_offsets() -> list[int]:
+    return [24 * 60, 60]
+
+
+class Tenant(TenantMixin):
+    """A business. `slug` is its subdomain; its data lives in schema `schema_name`."""
+
+    class Status(models.TextChoices):
+        TRIAL = "trial", "Trial"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due"
+        SUSPENDED = "suspended", "Suspended"
+
+    class ExposureMode(models.TextChoices):
+        ALL = "all", "Show every free slot"
+        CURATED = "curated", "Show a curated few"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    locale = models.CharField(max_length=16, default="en")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIAL)
+    plan = models.CharField(max_length=32, default="trial")
+    # False until the schema, domain and owner all exist; periodic work skips the tenant.
+    is_ready = models.BooleanField(default=False)
+
+    # Booking policy (SPEC §3 "settings").
+    exposure_mode = models.CharField(
+        max_length=16, choices=ExposureMode.choices, default=ExposureMode.ALL
+    )
+    hold_ttl_minutes = models.PositiveSmallIntegerField(default=10)
+    cancellation_window_minutes = models.PositiveIntegerField(default=24 * 60)
+    min_notice_minutes = models.PositiveIntegerField(default=60)
+    horizon_days = models.PositiveSmallIntegerField(default=90)
+    reminder_offsets_minutes = ArrayField(
+        models.PositiveIntegerField(), default=default_reminder_offsets, blank=True
+    )
+
+    # Branding shown on the booking pages and emails.
+    accent_color = models.CharField(max_length=7, default="#1d4ed8")
+    logo_url = models.URLField(blank=True)
+
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+
+class Domain(DomainMixin):
+    """A host name served by a tenant (the public schema has `localhost`/BASE_DOMAIN)."""
+
+    class Meta:
+        ordering = ["domain"]
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """One global identity per person; email is the login. Staff = platform support."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.lower()
+
+
+class Membership(models.Model):
+    """A person's role in one tenant. Roles nest: admin ⊃ manager ⊃ scheduler ⊃ frontdesk."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MANAGER = "manager", "Manager"
+        SCHEDULER = "scheduler", "Scheduler"
+        FRONTDESK = "frontdesk", "Front desk"
+
+    RANK: ClassVar[dict[str, int]] = {
+        Role.FRONTDESK: 1,
+        Role.SCHEDULER: 2,
+        Role.MANAGER: 3,
+        Role.ADMIN: 4,
+    }
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "tenant"], name="membership_unique_user_tenant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant.slug} ({self.role})"
+
+    def has_role(self, minimum: str) -> bool:
+        return self.RANK[self.role] >= self.RANK[minimum]

@@ -1,0 +1,16 @@
+"""Typed access to the schema the database connection is on (django-tenants adds these
+attributes to its backend; the stubs only know Django's base wrapper)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.db import connection
+
+
+def current_schema() -> str:
+    return str(getattr(connection, "schema_name", "public"))
+
+
+def use_public_schema() -> None:
+    cast(Any, connection).set_schema_to_public()

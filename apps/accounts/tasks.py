@@ -1,0 +1,45 @@
+"""Tenant fan-out for periodic work, and the per-tenant heartbeat that proves it runs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from apps.accounts.schemas import current_schema
+from apps.accounts.selectors import tenants_ready
+from config.celery import app
+from config.request_id import get_request_id
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_CACHE_KEY = "tenant:heartbeat"
+
+
+@shared_task(name="accounts.run_in_every_tenant")
+def run_in_every_tenant(task_name: str, kwargs: dict[str, Any] | None = None) -> int:
+    """Beat sends this once; it sends `task_name` into every ready tenant. The tenant app
+    puts the schema in each message's headers, so the task runs inside that tenant."""
+    schemas = list(tenants_ready().values_list("schema_name", flat=True))
+    for schema_name in schemas:
+        with schema_context(schema_name):
+            app.send_task(task_name, kwargs=kwargs or {})
+    logger.info("tenants.fan_out", extra={"task": task_name, "tenants": len(schemas)})
+    return len(schemas)
+
+
+@shared_task(name="accounts.tenant_heartbeat")
+def tenant_heartbeat() -> dict[str, str]:
+    """Records, in the tenant's own cache space, that periodic work reached it."""
+    beat = {
+        "schema": current_schema(),
+        "at": timezone.now().isoformat(),
+        "request_id": get_request_id(),
+    }
+    cache.set(HEARTBEAT_CACHE_KEY, beat, timeout=24 * 3600)
+    logger.info("tenant.heartbeat", extra={"schema": current_schema()})
+    return beat

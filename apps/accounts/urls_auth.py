@@ -1,0 +1,49 @@
+"""Login, logout and password reset, mounted on both the root and the tenant domains."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import URLPattern, path, reverse_lazy
+
+from apps.accounts.forms import EmailAuthenticationForm
+
+
+def auth_patterns(*, after_login: str) -> list[URLPattern]:
+    return [
+        path(
+            "login/",
+            auth_views.LoginView.as_view(
+                authentication_form=EmailAuthenticationForm,
+                next_page=reverse_lazy(after_login),
+                redirect_authenticated_user=True,
+            ),
+            name="login",
+        ),
+        path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
+        path(
+            "password-reset/",
+            auth_views.PasswordResetView.as_view(
+                email_template_name="registration/password_reset_email.txt",
+                subject_template_name="registration/password_reset_subject.txt",
+                success_url=reverse_lazy("accounts:password_reset_done"),
+            ),
+            name="password_reset",
+        ),
+        path(
+            "password-reset/sent/",
+            auth_views.PasswordResetDoneView.as_view(),
+            name="password_reset_done",
+        ),
+        path(
+            "reset/<uidb64>/<token>/",
+            auth_views.PasswordResetConfirmView.as_view(
+                success_url=reverse_lazy("accounts:password_reset_complete"),
+            ),
+            name="password_reset_confirm",
+        ),
+        path(
+            "reset/done/",
+            auth_views.PasswordResetCompleteView.as_view(),
+            name="password_reset_complete",
+        ),
+    ]

@@ -1,0 +1,28 @@
+"""Local development: `make run`. Finds PostgreSQL and Redis under `.local/`."""
+
+import os
+from pathlib import Path
+
+_LOCAL = Path(os.environ.get("TIMENEST_LOCAL_DIR", Path(__file__).resolve().parents[2] / ".local"))
+# Defaults that point at the services `config/local/services.sh` keeps under .local/.
+os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("DJANGO_DEBUG", "true")
+os.environ.setdefault("POSTGRES_HOST", str(_LOCAL / "run"))
+os.environ.setdefault("POSTGRES_PORT", os.environ.get("TIMENEST_PG_PORT", "5432"))
+os.environ.setdefault("POSTGRES_DB", "timenest")
+os.environ.setdefault("POSTGRES_USER", "timenest")
+os.environ.setdefault(
+    "REDIS_URL", f"redis://127.0.0.1:{os.environ.get('TIMENEST_REDIS_PORT', '6390')}/0"
+)
+os.environ.setdefault("LOG_FORMAT", "console")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+
+from config.settings.base import *  # noqa: E402,F403
+from config.settings.base import LOCAL_DIR  # noqa: E402
+
+DJANGO_ALLOWED_HOSTS = ALLOWED_HOSTS = ["localhost", ".localhost", "127.0.0.1"]
+EMAIL_FILE_PATH = LOCAL_DIR / "mail"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,25 @@
+"""pytest: real PostgreSQL and Redis from `.local/`, like dev, with test-only speedups."""
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("LOG_FORMAT", "json")
+
+from config.settings.dev import *  # noqa: F403
+from config.settings.dev import CACHES, DATABASES
+
+DEBUG = False
+# Each xdist worker gets its own database (pytest-django) and Redis key space.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("TIMENEST_TEST_DB", "main")
+CACHES["default"]["KEY_PREFIX"] = f"test-{_WORKER}"
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TIMENEST_TEST_DB", "test_timenest")}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_DEFAULT_QUEUE = f"timenest-test-{_WORKER}"

@@ -1,0 +1,25 @@
+"""The root domain: landing, signup, login, platform admin, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.accounts import views
+from apps.accounts.urls_auth import auth_patterns
+from config import health
+
+account_patterns = (
+    [
+        *auth_patterns(after_login="accounts:workspaces"),
+        path("workspaces/", views.workspaces, name="workspaces"),
+    ],
+    "accounts",
+)
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("signup/", views.signup, name="signup"),
+    path("accounts/", include(account_patterns)),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]

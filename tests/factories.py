@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import factory
+
+from apps.accounts.models import Membership, Tenant, User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("email",)
+
+    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    full_name = factory.Faker("name")
+    password = factory.django.Password("correct-horse-battery")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    tenant = factory.LazyFunction(lambda: Tenant.objects.get(slug="acme"))
+    role = Membership.Role.ADMIN
+
+
+class TenantFactory(factory.Factory):
+    """Creates a real tenant (schema clone + domain + owner) through the service."""
+
+    class Meta:
+        model = Tenant
+
+    slug = factory.Sequence(lambda n: f"shop{n}")
+    name = factory.LazyAttribute(lambda o: f"Shop {o.slug}")
+    timezone = "UTC"
+    owner = factory.SubFactory(UserFactory)
+
+    @classmethod
+    def _create(cls, model_class: type[Tenant], **kwargs: object) -> Tenant:
+        from apps.accounts.services import tenant_create
+
+        return tenant_create(**kwargs)  # type: ignore[arg-type]
