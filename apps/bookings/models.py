@@ -1,0 +1,149 @@
+"""Customers, bookings and their append-only history (tenant schema)."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.db import models
+from django.db.models import F, Func, Q
+
+from apps.accounts.ids import uuid7
+from apps.resources.models import Resource, Service
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = models.DateTimeField()  # only used inside the exclusion constraint
+
+
+class Customer(models.Model):
+    """A person who books. Email and phone are encrypted at rest (apps/bookings/pii.py);
+    `*_hash` columns hold a keyed hash of the normalized value for exact lookups."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    name = models.CharField(max_length=150)
+    email_encrypted = models.TextField(blank=True)
+    phone_encrypted = models.TextField(blank=True)
+    email_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Actor(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    STAFF = "staff", "Staff user"
+    API_KEY = "api_key", "API key"
+    SYSTEM = "system", "System"
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        HELD = "held", "Held"
+        CONFIRMED = "confirmed", "Confirmed"
+        CANCELLED = "cancelled", "Cancelled"
+        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", "No-show"
+        EXPIRED = "expired", "Expired"
+
+    ACTIVE_STATUSES = (Status.HELD, Status.CONFIRMED)
+
+    class Source(models.TextChoices):
+        PAGE = "page", "Booking page"
+        API = "api", "API"
+        ADMIN = "admin", "Staff"
+
+    class PaymentStatus(models.TextChoices):
+        NOT_REQUIRED = "not_required", "Not required"
+        PENDING = "pending", "Pending"
+        PAID = "paid", "Paid"
+        REFUNDED = "refunded", "Refunded"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="bookings")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.HELD)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    # One-to-one sessions (effective capacity 1) take part in the exclusion constraint.
+    exclusive = models.BooleanField(default=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.PAGE)
+    notes = models.TextField(blank=True)
+    payment_status = models.CharField(
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.NOT_REQUIRED
+    )
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    created_by_type = models.CharField(max_length=16, choices=Actor.choices)
+    created_by_id = models.CharField(max_length=64, blank=True)
+    cancellation_reason = models.TextField(blank=True)
+    # Bumped on every reschedule; calendar invitations use it as SEQUENCE.
+    sequence = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="booking_ordered"),
+            models.CheckConstraint(
+                condition=~Q(status="held") | Q(hold_expires_at__isnull=False),
+                name="booking_hold_has_expiry",
+            ),
+            # Second line of defence under the slot counters: two active one-to-one
+            # bookings of one resource never overlap (btree_gist lives in public).
+            ExclusionConstraint(
+                name="booking_exclusive_no_overlap",
+                expressions=[
+                    ("resource", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status__in=["held", "confirmed"], exclusive=True),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "hold_expires_at"], name="booking_status_expiry_idx"),
+            models.Index(fields=["resource", "starts_at"], name="booking_resource_start_idx"),
+            models.Index(fields=["starts_at"], name="booking_starts_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} @ {self.starts_at.isoformat()} ({self.status})"
+
+
+class BookingEvent(models.Model):
+    """Append-only, human-readable history of a booking (the database refuses UPDATE
+    and DELETE on this table)."""
+
+    class Kind(models.TextChoices):
+        HELD = "held", "Held"
+        CONFIRMED = "confirmed", "Confirmed"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", "No-show"
+
+    id = models.BigAutoField(primary_key=True)
+    booking = models.ForeignKey(Booking, on_delete=models.DO_NOTHING, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    from_starts_at = models.DateTimeField(null=True, blank=True)
+    to_starts_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    actor_type = models.CharField(max_length=16, choices=Actor.choices)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.booking_id}"
