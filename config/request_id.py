@@ -33,10 +33,9 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = set_request_id(request.headers.get(HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
-        try:
-            response = self.get_response(request)
-        finally:
-            _current.set("-")
+        # The id stays set after the response so Django's own request log carries it;
+        # the next request on this thread replaces it.
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
 

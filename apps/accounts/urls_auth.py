@@ -8,6 +8,16 @@ from django.urls import URLPattern, path, reverse_lazy
 from apps.accounts.forms import EmailAuthenticationForm
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Names the business in the email when the reset is asked for on its domain."""
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        tenant = getattr(self.request, "tenant", None)
+        business = tenant.name if tenant is not None and tenant.schema_name != "public" else ""
+        self.extra_email_context = {"business": business}
+        return super().form_valid(form)
+
+
 def auth_patterns(*, after_login: str) -> list[URLPattern]:
     return [
         path(
@@ -22,7 +32,7 @@ def auth_patterns(*, after_login: str) -> list[URLPattern]:
         path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
         path(
             "password-reset/",
-            auth_views.PasswordResetView.as_view(
+            PasswordResetView.as_view(
                 email_template_name="registration/password_reset_email.txt",
                 subject_template_name="registration/password_reset_subject.txt",
                 success_url=reverse_lazy("accounts:password_reset_done"),

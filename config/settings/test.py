@@ -2,6 +2,8 @@
 
 import os
 
+from config.env import env_bool
+
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("LOG_FORMAT", "json")
 
@@ -20,6 +22,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-CELERY_TASK_ALWAYS_EAGER = True
+# Unit tests run tasks eagerly; tests that start a real worker set CELERY_EAGER=0 in
+# the worker's environment and pick their own queue with CELERY_QUEUE.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_DEFAULT_QUEUE = f"timenest-test-{_WORKER}"
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", f"timenest-test-{_WORKER}")
