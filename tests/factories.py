@@ -5,7 +5,7 @@ import factory
 from apps.accounts.models import Membership, Tenant, User
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("email",)
@@ -15,7 +15,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct-horse-battery")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -24,7 +24,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.ADMIN
 
 
-class TenantFactory(factory.Factory):
+class TenantFactory(factory.Factory[Tenant]):
     """Creates a real tenant (schema clone + domain + owner) through the service."""
 
     class Meta:

@@ -86,7 +86,7 @@ def running_worker(tmp_path: Path, queue: str | None = None, **env: str) -> Iter
         worker.stop()
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
 from django.urls import URLPattern, path, reverse_lazy
 
 from apps.accounts.forms import EmailAuthenticationForm
@@ -11,7 +14,7 @@ from apps.accounts.forms import EmailAuthenticationForm
 class PasswordResetView(auth_views.PasswordResetView):
     """Names the business in the email when the reset is asked for on its domain."""
 
-    def form_valid(self, form):  # type: ignore[no-untyped-def]
+    def form_valid(self, form: Any) -> HttpResponse:
         tenant = getattr(self.request, "tenant", None)
         business = tenant.name if tenant is not None and tenant.schema_name != "public" else ""
         self.extra_email_context = {"business": business}
