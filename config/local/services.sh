@@ -25,10 +25,23 @@ pg_bin() {
 # initdb and pg_ctl refuse to run as root: run them as `postgres` then.
 as_pg() {
   if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
+}
+
+# As root the cluster runs as `postgres`, which must be able to reach .local/: give
+# "others" search (x, not read) permission on any ancestor that lacks it.
+ensure_postgres_can_reach() {
+  [ "$(id -u)" = 0 ] || return 0
+  local dir=$1
+  while [ "$dir" != "/" ]; do
+    if ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+      chmod o+x "$dir"
+    fi
+    dir=$(dirname "$dir")
+  done
 }
 
 apt_install() {
@@ -45,7 +58,8 @@ pg_up() {
   mkdir -p "$LOCAL/pg" "$RUN" "$LOCAL/log"
   if [ "$(id -u)" = 0 ]; then
     chown postgres "$LOCAL/pg" "$RUN" "$LOCAL/log"
-    chmod 755 "$LOCAL" 2>/dev/null || true
+    chmod 755 "$LOCAL"
+    ensure_postgres_can_reach "$LOCAL"
   fi
   if [ ! -f "$PGDATA/PG_VERSION" ]; then
     as_pg "$(pg_bin initdb)" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 \
