@@ -59,6 +59,7 @@ TENANT_APPS = [
     "apps.calendars",
     "apps.bookings",
     "apps.notifications",
+    "apps.api",  # API keys belong to a business
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -216,6 +217,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute="*/15"),
         "args": ("accounts.tenant_heartbeat",),
     },
+    # Sends due notifications (and recovers sends interrupted by a dead worker). A due
+    # reminder waits at most one interval plus the queue ahead of it.
+    "notifications-dispatch": {
+        "task": "accounts.run_in_every_tenant",
+        "schedule": float(env_int("NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=15)),
+        "args": ("notifications.dispatch_due",),
+    },
 }
 
 REST_FRAMEWORK = {
@@ -238,6 +246,32 @@ DJSTRIPE_SUBSCRIBER_MODEL = "accounts.Tenant"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+
+# --- Notifications (apps/notifications). Email goes through EMAIL_BACKEND (anymail's
+# ESP backend in production); text messages through SMS_BACKEND.
+SMS_BACKEND = env("SMS_BACKEND", default="apps.notifications.sms.ConsoleSmsBackend")
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_BASE = env("TWILIO_API_BASE", default="https://api.twilio.com")
+# A failed send is retried after BASE, 2×BASE, 4×BASE … (at most MAX) seconds; after
+# MAX_ATTEMPTS attempts the notification is `failed` and shown in the dashboard.
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
+NOTIFICATION_RETRY_MAX_SECONDS = env_int("NOTIFICATION_RETRY_MAX_SECONDS", default=3600)
+# A row stays `sending` at most this long; after that its worker is presumed dead.
+NOTIFICATION_SENDING_LEASE_SECONDS = env_int("NOTIFICATION_SENDING_LEASE_SECONDS", default=120)
+# A queued send task that has not run after this long is queued again (lost message).
+NOTIFICATION_REDISPATCH_SECONDS = env_int("NOTIFICATION_REDISPATCH_SECONDS", default=300)
+NOTIFICATION_DISPATCH_BATCH = env_int("NOTIFICATION_DISPATCH_BATCH", default=1000)
+# When a worker died while handing a message to a provider that cannot say whether it
+# arrived: "fail" (at most once: the row is failed, visible, and can be retried) or
+# "resend" (at least once).
+NOTIFICATION_UNCERTAIN_DELIVERY = env("NOTIFICATION_UNCERTAIN_DELIVERY", default="fail")
+# Links in emails and SMS point at the tenant's primary domain.
+TENANT_URL_SCHEME = env("TENANT_URL_SCHEME", default="https")
+TENANT_URL_PORT = env("TENANT_URL_PORT", default="")
 
 # Key that encrypts customer PII at rest; a keyed hash of it allows lookups.
 PII_ENCRYPTION_KEY = env("PII_ENCRYPTION_KEY", default=SECRET_KEY)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "apps.api"
+    label = "api"
+    verbose_name = "Integrator API"
+    default_auto_field = "django.db.models.BigAutoField"
