@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -15,6 +17,7 @@ from django.db import IntegrityError, transaction
 from apps.accounts.errors import FieldError, ValidationFailed
 from apps.accounts.models import Domain, Membership, Tenant, User
 from apps.accounts.schemas import current_schema, use_public_schema
+from apps.accounts.signals import tenant_settings_changed
 from apps.accounts.subdomains import schema_name_for, slug_problems
 
 logger = logging.getLogger(__name__)
@@ -112,3 +115,83 @@ def tenant_signup(
         user = User.objects.create_user(email=email, password=password)
     tenant = tenant_create(slug=slug, name=business_name, owner=user, timezone=timezone)
     return tenant, user
+
+
+POLICY_FIELDS = (
+    "exposure_mode",
+    "hold_ttl_minutes",
+    "cancellation_window_minutes",
+    "min_notice_minutes",
+    "horizon_days",
+    "reminder_offsets_minutes",
+    "accent_color",
+    "logo_url",
+    "name",
+    "timezone",
+)
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_REMINDERS = 5
+
+
+def _policy_errors(values: dict[str, Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+
+    def bounded(field: str, low: int, high: int, unit: str) -> None:
+        value = values[field]
+        if not isinstance(value, int) or not low <= value <= high:
+            errors.append(
+                FieldError(field, f"Enter a whole number of {unit} from {low} to {high}.")
+            )
+
+    if values["exposure_mode"] not in Tenant.ExposureMode.values:
+        errors.append(FieldError("exposure_mode", "Choose how slots are shown."))
+    bounded("hold_ttl_minutes", 1, 60, "minutes")
+    bounded("cancellation_window_minutes", 0, 30 * 24 * 60, "minutes")
+    bounded("min_notice_minutes", 0, 30 * 24 * 60, "minutes")
+    bounded("horizon_days", 1, 365, "days")
+    offsets = values["reminder_offsets_minutes"]
+    if not isinstance(offsets, list) or not all(isinstance(o, int) for o in offsets):
+        errors.append(FieldError("reminder_offsets_minutes", "Enter minutes as whole numbers."))
+    elif len(offsets) > MAX_REMINDERS:
+        errors.append(FieldError("reminder_offsets_minutes", f"At most {MAX_REMINDERS} reminders."))
+    elif any(not 5 <= o <= 30 * 24 * 60 for o in offsets):
+        errors.append(
+            FieldError(
+                "reminder_offsets_minutes",
+                "Each reminder must be between 5 minutes and 30 days before the appointment.",
+            )
+        )
+    if not _HEX_COLOUR.match(str(values["accent_color"])):
+        errors.append(FieldError("accent_color", "Use a colour like #1d4ed8."))
+    if not str(values["name"]).strip():
+        errors.append(FieldError("name", "Enter the name of your business."))
+    if values["timezone"] not in zoneinfo.available_timezones():
+        errors.append(FieldError("timezone", "Choose a time zone from the list."))
+    return errors
+
+
+@transaction.atomic
+def tenant_settings_update(*, tenant: Tenant, data: dict[str, Any]) -> set[str]:
+    """Update the booking policy and branding; returns the names of the changed fields.
+    Listeners of `tenant_settings_changed` (e.g. reminder planning) run in this
+    transaction."""
+    values = {field: getattr(tenant, field) for field in POLICY_FIELDS}
+    values.update({k: v for k, v in data.items() if k in POLICY_FIELDS})
+    if isinstance(values["reminder_offsets_minutes"], list):
+        values["reminder_offsets_minutes"] = sorted(
+            set(values["reminder_offsets_minutes"]), reverse=True
+        )
+    errors = _policy_errors(values)
+    if errors:
+        raise ValidationFailed("Please correct the settings below.", errors)
+    changed = {field for field in POLICY_FIELDS if getattr(tenant, field) != values[field]}
+    if not changed:
+        return changed
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    for field in changed:
+        setattr(locked, field, values[field])
+        setattr(tenant, field, values[field])
+    locked.save(update_fields=[*sorted(changed), "updated_at"])
+    tenant_settings_changed.send(sender=Tenant, tenant=locked, changed=changed)
+    logger.info("tenant.settings_changed", extra={"tenant": tenant.slug, "fields": sorted(changed)})
+    return changed

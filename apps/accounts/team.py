@@ -1,0 +1,105 @@
+"""Team management: invite people to a tenant with a role, change roles, remove them."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from apps.accounts.errors import FieldError, ValidationFailed
+from apps.accounts.models import Membership, Tenant, User
+
+logger = logging.getLogger(__name__)
+
+
+def _admins_left(tenant: Tenant, *, excluding: Membership) -> int:
+    return (
+        Membership.objects.filter(tenant=tenant, role=Membership.Role.ADMIN)
+        .exclude(pk=excluding.pk)
+        .count()
+    )
+
+
+def _check_role(role: str) -> None:
+    if role not in Membership.Role.values:
+        raise ValidationFailed("Unknown role.", [FieldError("role", "Choose one of the roles.")])
+
+
+@transaction.atomic
+def membership_invite(
+    *, tenant: Tenant, email: str, role: str, invited_by: User, base_url: str
+) -> Membership:
+    """Adds a person to the team. A new person gets an email with a link to choose a
+    password; someone who already has an account gets a link to log in."""
+    email = email.strip().lower()
+    _check_role(role)
+    user = User.objects.filter(email=email).first()
+    if user is not None and Membership.objects.filter(tenant=tenant, user=user).exists():
+        raise ValidationFailed(
+            "Already on the team.", [FieldError("email", f"{email} is already on the team.")]
+        )
+    is_new = user is None
+    if user is None:
+        user = User.objects.create_user(email=email, password=None)
+    membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+
+    if is_new:
+        link = base_url + reverse(
+            "accounts:password_reset_confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+    else:
+        link = base_url + reverse("accounts:login")
+    context = {
+        "tenant": tenant,
+        "role": membership.get_role_display(),
+        "link": link,
+        "is_new": is_new,
+        "inviter": invited_by.email,
+    }
+    body = render_to_string("accounts/emails/invitation.txt", context)
+    transaction.on_commit(
+        lambda: send_mail(
+            f"You have been invited to {tenant.name} on TimeNest", body, None, [email]
+        )
+    )
+    logger.info("team.invited", extra={"tenant": tenant.slug, "role": role, "new_user": is_new})
+    return membership
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str) -> Membership:
+    _check_role(role)
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if (
+        locked.role == Membership.Role.ADMIN
+        and role != Membership.Role.ADMIN
+        and _admins_left(locked.tenant, excluding=locked) == 0
+    ):
+        raise ValidationFailed(
+            "A business needs an admin.",
+            [FieldError("role", "This is the only admin. Make someone else admin first.")],
+        )
+    locked.role = role
+    locked.save(update_fields=["role", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if locked.role == Membership.Role.ADMIN and _admins_left(locked.tenant, excluding=locked) == 0:
+        raise ValidationFailed(
+            "A business needs an admin.",
+            [FieldError("role", "The only admin cannot be removed.")],
+        )
+    locked.delete()
