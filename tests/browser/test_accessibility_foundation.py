@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from apps.accounts.models import Membership, Tenant, User
+from tests.browser.accessibility import assert_accessible
+from tests.browser.conftest import LIVE_DB
+
+pytestmark = [pytest.mark.browser, LIVE_DB]
+
+
+def test_root_pages_have_no_serious_accessibility_violations(page: Page, live_tenants):
+    for path in ("/", "/signup/", "/accounts/login/"):
+        page.goto(live_tenants["root"] + path)
+        assert_accessible(page)
+
+
+def test_tenant_home_and_dashboard_have_no_serious_violations(page: Page, live_tenants):
+    acme = Tenant.objects.get(slug="acme")
+    user = User.objects.create_user(email="a11y-admin@acme.test", password="a-long-password-1")
+    Membership.objects.create(user=user, tenant=acme, role="admin")
+    base = live_tenants["acme"]
+
+    page.goto(base + "/")
+    assert_accessible(page)
+
+    page.goto(base + "/accounts/login/")
+    assert_accessible(page)
+    page.get_by_label("Email").fill("a11y-admin@acme.test")
+    page.get_by_label("Password").fill("a-long-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(base + "/dashboard/")
+    for path in ("/dashboard/", "/dashboard/team/", "/dashboard/settings/"):
+        page.goto(base + path)
+        assert_accessible(page)
+
+
+def test_the_scan_catches_an_unlabelled_input(page: Page):
+    page.set_content("<html lang='en'><title>t</title><main><input type='text'></main></html>")
+
+    with pytest.raises(AssertionError, match="label"):
+        assert_accessible(page)
