@@ -9,9 +9,9 @@ from django.db.models import F, IntegerField, Q, Value
 from django.db.models.functions import Coalesce
 
 from apps.accounts.ids import uuid7
-from apps.resources.models import Location, Resource, Service
+from apps.resources.models import MINUTES_PER_DAY, Location, Resource, Service
 
-MINUTES_PER_DAY = 24 * 60
+ISO_WEEKDAYS = [1, 2, 3, 4, 5, 6, 7]
 
 
 class AvailabilityRule(models.Model):
@@ -22,6 +22,23 @@ class AvailabilityRule(models.Model):
     exception on a date replaces that date's hours (`is_closed` closes it; several
     exceptions on one date add up); date-range rules covering a date replace the weekly
     rules on it.
+
+    How a resource's hours on one local date are decided (apps/calendars/opening_hours.py):
+    the kinds are tried in the order exception, date range, weekly; for each kind the
+    resource's own rules that apply to the date are tried first, then its location's.
+    The first non-empty set wins and the rest are ignored for that date:
+
+    - a set containing a closure (`is_closed`) closes the date;
+    - otherwise the set's windows add up (rules of one kind and one scope may not
+      overlap on any date: the services refuse such a rule).
+
+    So a location's holiday closes every resource that has no exception of its own that
+    day, and a resource's own weekly hours replace the location's weekly hours on the
+    weekdays it names. A rule applies to a date when the date lies within
+    [`valid_from`, `valid_to`] (either end may be open on a weekly rule) and its ISO
+    weekday is in `days_of_week` (empty = every day; weekly rules always name days).
+    Each window yields a grid that starts at its start time and steps by its
+    `granularity_minutes`; a slot must end by the window's end.
     """
 
     class Kind(models.TextChoices):
@@ -79,6 +96,26 @@ class AvailabilityRule(models.Model):
                 condition=Q(granularity_minutes__gte=5) & Q(granularity_minutes__lte=720),
                 name="rule_granularity_bounds",
             ),
+            models.CheckConstraint(
+                condition=Q(days_of_week__contained_by=ISO_WEEKDAYS), name="rule_days_iso"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="exception") | Q(valid_from__isnull=False),
+                name="rule_exception_has_dates",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="date_range")
+                | (Q(valid_from__isnull=False) & Q(valid_to__isnull=False)),
+                name="rule_date_range_has_dates",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_closed=False) | Q(kind="exception"),
+                name="rule_closure_is_exception",
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__gte=1),
+                name="rule_capacity_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,7 +138,11 @@ class SlotInstance(models.Model):
         BLOCKED = "blocked", "Blocked"  # no rule allows it any more, but it has bookings
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="slots")
+    # Indexed by the unique (resource, starts_at): a separate index would only slow the
+    # bulk inserts of materialization.
+    resource = models.ForeignKey(
+        Resource, on_delete=models.CASCADE, related_name="slots", db_index=False
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     # The rule's cap on places per session here; None = the service's capacity.
@@ -110,8 +151,14 @@ class SlotInstance(models.Model):
     held = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     # The session occupying this slot while booked + held > 0.
+    # Indexed only where set (see Meta.indexes): most slots carry no session.
     session_service = models.ForeignKey(
-        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Service,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     session_starts_at = models.DateTimeField(null=True, blank=True)
     session_ends_at = models.DateTimeField(null=True, blank=True)
@@ -141,7 +188,20 @@ class SlotInstance(models.Model):
                 name="slot_counters_within_capacity",
             ),
         ]
-        indexes = [models.Index(fields=["starts_at"], name="slot_starts_at_idx")]
+        indexes = [
+            models.Index(fields=["starts_at"], name="slot_starts_at_idx"),
+            # Conflicts for the tenant to resolve: a small partial index.
+            models.Index(
+                fields=["resource", "starts_at"],
+                condition=Q(status="blocked"),
+                name="slot_blocked_idx",
+            ),
+            models.Index(
+                fields=["session_service"],
+                condition=Q(session_service__isnull=False),
+                name="slot_session_service_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource_id} @ {self.starts_at.isoformat()}"
@@ -167,3 +227,6 @@ class SlotHold(models.Model):
             models.Index(fields=["expires_at"], name="slot_hold_expires_idx"),
             models.Index(fields=["booking_id"], name="slot_hold_booking_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"hold {self.booking_id} on {self.slot_id} until {self.expires_at.isoformat()}"

@@ -7,10 +7,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from apps.accounts.ids import uuid7
 from apps.accounts.models import validate_timezone
+
+MINUTES_PER_DAY = 24 * 60
 
 
 class Location(models.Model):
@@ -88,6 +90,16 @@ class Service(models.Model):
             ),
             models.CheckConstraint(condition=Q(capacity__gte=1), name="service_capacity_positive"),
             models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
+            # A session and its buffers fit in one day: availability reads rely on it to
+            # bound how far around a day they look for sessions whose buffers reach in.
+            models.CheckConstraint(
+                condition=Q(
+                    duration_minutes__lte=MINUTES_PER_DAY
+                    - F("buffer_before_minutes")
+                    - F("buffer_after_minutes")
+                ),
+                name="service_fits_in_a_day",
+            ),
         ]
 
     def __str__(self) -> str:
