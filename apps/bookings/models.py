@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Func, Q
 
 from apps.accounts.ids import uuid7
+from apps.bookings import pii
 from apps.resources.models import Resource, Service
 
 
@@ -31,9 +32,36 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # One customer per email address in a tenant; concurrent first bookings of
+            # a new address meet on this index instead of creating twins.
+            models.UniqueConstraint(
+                fields=["email_hash"],
+                condition=~Q(email_hash=""),
+                name="customer_unique_email_hash",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def email(self) -> str:
+        """Clear-text email (decrypted on access); never log it, use `masked_email`."""
+        return pii.pii_decrypt(self.email_encrypted)
+
+    @property
+    def phone(self) -> str:
+        """Clear-text E.164 phone (decrypted on access); never log it."""
+        return pii.pii_decrypt(self.phone_encrypted)
+
+    @property
+    def masked_email(self) -> str:
+        return pii.mask_email(self.email)
+
+    @property
+    def masked_phone(self) -> str:
+        return pii.mask_phone(self.phone)
 
 
 class Actor(models.TextChoices):
@@ -147,3 +175,31 @@ class BookingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.booking_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored outcome of one idempotent request (apps/bookings/idempotency.py).
+
+    The row is inserted first, in the transaction that performs the request: a duplicate
+    arriving meanwhile waits on the unique index and then reads the stored response.
+    Rows older than the retention (24 h) are purged and no longer replayed.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    key = models.CharField(max_length=255)
+    # `ActorRef.key`: a key is scoped to whoever sent it.
+    actor_key = models.CharField(max_length=140)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["actor_key", "key"], name="idempotency_unique_key"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_key} {self.key}"

@@ -1,0 +1,61 @@
+"""Model history (django-auditlog) for the booking domain and the scheduling models it
+depends on, and the actor of changes made outside a request.
+
+Customer's encrypted and hashed contact columns are left out of the diffs: the audit
+log must not become a second copy of the PII (nor of its lookup hashes). Slot rows are
+not audited: their counters change with every booking, whose own history says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from auditlog.context import auditlog_value, set_actor
+from auditlog.registry import auditlog
+from django.apps import apps
+
+from apps.bookings.actors import ActorRef
+from apps.bookings.models import Actor
+
+CUSTOMER_PII_FIELDS = ["email_encrypted", "phone_encrypted", "email_hash", "phone_hash"]
+
+
+def audit_register() -> None:
+    """Called from BookingsConfig.ready(); registering twice is harmless."""
+    registrations: list[tuple[str, dict[str, list[str]]]] = [
+        ("bookings.Customer", {"exclude_fields": CUSTOMER_PII_FIELDS}),
+        ("bookings.Booking", {}),
+        ("resources.Location", {}),
+        ("resources.Resource", {}),
+        ("resources.Service", {"m2m_fields": ["resources"]}),
+        ("calendars.AvailabilityRule", {}),
+    ]
+    for label, options in registrations:
+        model = apps.get_model(label)
+        if not auditlog.contains(model):
+            auditlog.register(model, **options)
+
+
+@contextlib.contextmanager
+def audit_actor(actor: ActorRef) -> Iterator[None]:
+    """Attributes auditlog entries to the staff user behind `actor` in code that runs
+    outside a request (Celery tasks, commands). Customers, API keys and the system have
+    no user; their entries carry none. An enclosing context (the auditlog middleware's,
+    when a task runs eagerly inside a request) is restored afterwards: auditlog's own
+    context manager does not reset it."""
+    user = None
+    if actor.type == Actor.STAFF and actor.id:
+        from apps.accounts.models import User
+
+        user = User.objects.filter(pk=actor.id).first()
+    if user is None:
+        yield
+        return
+    previous = auditlog_value.get(None)
+    try:
+        with set_actor(user):
+            yield
+    finally:
+        if previous is not None:
+            auditlog_value.set(previous)

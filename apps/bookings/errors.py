@@ -1,0 +1,80 @@
+"""Booking errors. Stable `code`s are part of the API contract; edges translate them by
+code (API envelope, form errors), never by parsing messages.
+
+Every class has a default message so services can `raise SlotFull()`; pass a message
+(and `details`) when the caller deserves something more precise. Messages never carry
+personal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.accounts.errors import DomainError, FieldError, ValidationFailed
+
+__all__ = [
+    "BookingError",
+    "FieldError",
+    "HoldExpired",
+    "IdempotencyKeyReused",
+    "InvalidTransition",
+    "OutsideBookingWindow",
+    "SlotFull",
+    "SlotNotFound",
+    "TooLateToCancel",
+    "ValidationFailed",
+]
+
+
+@dataclass
+class BookingError(DomainError):
+    message: str = "The booking could not be changed."
+
+
+@dataclass
+class SlotFull(BookingError):
+    message: str = "That time is no longer available."
+    code = "SLOT_FULL"
+    http_status = 409
+
+
+@dataclass
+class SlotNotFound(BookingError):
+    message: str = "That time is not offered."
+    code = "SLOT_NOT_FOUND"
+    http_status = 404
+
+
+@dataclass
+class HoldExpired(BookingError):
+    message: str = "The hold on this time has expired. Please choose a time again."
+    code = "HOLD_EXPIRED"
+    http_status = 409
+
+
+@dataclass
+class OutsideBookingWindow(BookingError):
+    message: str = "That time is outside the booking window."
+    code = "OUTSIDE_BOOKING_WINDOW"
+    http_status = 422
+
+
+@dataclass
+class TooLateToCancel(BookingError):
+    message: str = "It is too late to cancel or reschedule this booking."
+    code = "TOO_LATE_TO_CANCEL"
+    http_status = 409
+
+
+@dataclass
+class InvalidTransition(BookingError):
+    message: str = "The booking cannot change that way from its current status."
+    code = "INVALID_TRANSITION"
+    http_status = 409
+
+
+@dataclass
+class IdempotencyKeyReused(BookingError):
+    message: str = "This Idempotency-Key was already used with a different request."
+    code = "IDEMPOTENCY_KEY_REUSED"
+    http_status = 422

@@ -1,0 +1,74 @@
+"""Reads for customers and bookings (the tenant is the connection's schema)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from apps.accounts.errors import NotFound, ValidationFailed
+from apps.bookings import pii
+from apps.bookings.models import Booking, BookingEvent, Customer
+
+
+def booking_get(*, booking_id: uuid.UUID | str) -> Booking:
+    """The booking with its service, resource (and location) and customer; NotFound for
+    an unknown or malformed id, so a bad id in a URL is a 404, not a 500."""
+    try:
+        return Booking.objects.select_related("service", "resource__location", "customer").get(
+            pk=booking_id
+        )
+    except (Booking.DoesNotExist, ValidationError, ValueError) as exc:
+        raise NotFound("No such booking.") from exc
+
+
+def booking_list(
+    *,
+    status: str | None = None,
+    resource_id: uuid.UUID | str | None = None,
+    customer_email: str | None = None,
+    starts_from: datetime | None = None,
+    starts_before: datetime | None = None,
+) -> QuerySet[Booking]:
+    """Bookings in start order; every filter is optional. `customer_email` matches by
+    the keyed hash of the normalized address (an invalid address matches nothing)."""
+    bookings = Booking.objects.select_related("service", "resource", "customer").order_by(
+        "starts_at", "pk"
+    )
+    if status:
+        bookings = bookings.filter(status=status)
+    if resource_id:
+        bookings = bookings.filter(resource_id=resource_id)
+    if starts_from:
+        bookings = bookings.filter(starts_at__gte=starts_from)
+    if starts_before:
+        bookings = bookings.filter(starts_at__lt=starts_before)
+    if customer_email is not None:
+        customer = customer_find_by_email(email=customer_email)
+        bookings = bookings.filter(customer=customer) if customer else bookings.none()
+    return bookings
+
+
+def booking_events(*, booking: Booking) -> QuerySet[BookingEvent]:
+    """The booking's history, oldest first."""
+    return BookingEvent.objects.filter(booking=booking).order_by("created_at", "id")
+
+
+def customer_find_by_email(*, email: str) -> Customer | None:
+    try:
+        normalized = pii.email_normalize(email)
+    except ValidationFailed:
+        return None
+    return Customer.objects.filter(email_hash=pii.lookup_hash(normalized)).first()
+
+
+def customer_find_by_phone(*, phone: str) -> Customer | None:
+    try:
+        normalized = pii.phone_normalize(phone)
+    except ValidationFailed:
+        return None
+    if not normalized:
+        return None
+    return Customer.objects.filter(phone_hash=pii.lookup_hash(normalized)).order_by("pk").first()

@@ -1,0 +1,701 @@
+"""Writes for customers and bookings: hold → confirm → cancel | reschedule | complete |
+no-show, and hold expiry.
+
+Concurrency. Every function that changes a booking's place on the grid follows the slot
+contract's locking order: the Resource row first (`select_for_update`), then the slot
+rows it covers in `starts_at` order. Writers of one resource therefore run one at a time,
+and PostgreSQL keeps the last word: a CHECK constraint caps the slot counters and an
+exclusion constraint forbids overlapping one-to-one bookings; their violations surface as
+`SlotFull`, never as a server error. Callers must not hold a lock on a Booking row when
+they call in (the resource lock comes first).
+
+Every change appends a BookingEvent with its actor and sends the matching signal from
+`apps.bookings.signals` inside the transaction, so listeners' outbox rows commit (or
+roll back) with it. Services return the fresh, locked copy of the booking; the instance
+passed in is not updated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from apps.accounts.errors import FieldError, ValidationFailed
+from apps.accounts.ids import uuid7
+from apps.accounts.models import Tenant
+from apps.accounts.schemas import current_schema
+from apps.bookings import pii, signals
+from apps.bookings.actors import ActorRef
+from apps.bookings.errors import (
+    HoldExpired,
+    InvalidTransition,
+    OutsideBookingWindow,
+    SlotFull,
+    TooLateToCancel,
+)
+from apps.bookings.models import Actor, Booking, BookingEvent, Customer
+from apps.bookings.slot_sessions import (
+    resources_lock,
+    session_hold_to_booked,
+    session_join,
+    session_leave,
+    slots_covering,
+    slots_lock,
+)
+from apps.resources.models import Resource, Service
+
+logger = logging.getLogger(__name__)
+
+NOTES_MAX_LENGTH = 2000
+NAME_MAX_LENGTH = 150
+SWEEPER = ActorRef.system("hold expiry")
+
+# Constraint violations that mean "someone else got the place first".
+_CAPACITY_CONSTRAINTS = {
+    "23P01": {"booking_exclusive_no_overlap"},
+    "23514": {"slot_counters_within_capacity"},
+}
+
+
+@dataclass(frozen=True)
+class CustomerInput:
+    """Contact details as typed by the person booking (validated by the services)."""
+
+    name: str
+    email: str
+    phone: str = ""
+
+    def __repr__(self) -> str:  # keeps clear-text contact data out of tracebacks and logs
+        return (
+            f"CustomerInput(name=…, email={pii.mask_email(self.email)!r}, "
+            f"phone={pii.mask_text(self.phone)!r})"
+        )
+
+
+# --- Customers -------------------------------------------------------------------------
+
+
+def customer_get_or_create(
+    *, name: str, email: str, phone: str = "", phone_region: str | None = None
+) -> Customer:
+    """The tenant's customer with this email (matched by keyed hash), created if new.
+
+    An existing customer's details are only completed (a missing phone is added), never
+    overwritten: anyone can type anyone's address into a public booking form.
+    """
+    cleaned = _customer_input_clean(
+        CustomerInput(name=name, email=email, phone=phone), phone_region=phone_region
+    )
+    return _customer_get_or_create(cleaned)
+
+
+def _customer_input_clean(data: CustomerInput, *, phone_region: str | None) -> CustomerInput:
+    errors: list[FieldError] = []
+    name = " ".join((data.name or "").split())
+    if not name:
+        errors.append(FieldError("name", "Enter your name."))
+    elif len(name) > NAME_MAX_LENGTH:
+        errors.append(FieldError("name", f"Keep the name under {NAME_MAX_LENGTH} characters."))
+    email = phone = ""
+    try:
+        email = pii.email_normalize(data.email)
+    except ValidationFailed as exc:
+        errors.extend(exc.details)
+    try:
+        phone = pii.phone_normalize(data.phone, region=phone_region)
+    except ValidationFailed as exc:
+        errors.extend(exc.details)
+    if errors:
+        raise ValidationFailed("Check the contact details.", errors)
+    return CustomerInput(name=name, email=email, phone=phone)
+
+
+def _customer_get_or_create(data: CustomerInput) -> Customer:
+    email_hash = pii.lookup_hash(data.email)
+    customer = Customer.objects.filter(email_hash=email_hash).first()
+    if customer is None:
+        customer = Customer(
+            name=data.name,
+            email_encrypted=pii.pii_encrypt(data.email),
+            email_hash=email_hash,
+            phone_encrypted=pii.pii_encrypt(data.phone),
+            phone_hash=pii.lookup_hash(data.phone),
+        )
+        try:
+            with transaction.atomic():
+                customer.save(force_insert=True)
+        except IntegrityError:
+            # A concurrent first booking with this address committed first.
+            return Customer.objects.get(email_hash=email_hash)
+        logger.info("customer.created", extra={"customer_id": str(customer.pk)})
+    elif data.phone and not customer.phone_hash:
+        customer.phone_encrypted = pii.pii_encrypt(data.phone)
+        customer.phone_hash = pii.lookup_hash(data.phone)
+        customer.save(update_fields=["phone_encrypted", "phone_hash", "updated_at"])
+    return customer
+
+
+# --- Bookings --------------------------------------------------------------------------
+
+
+def booking_hold(
+    *,
+    service: Service,
+    resource: Resource,
+    starts_at: datetime,
+    customer: CustomerInput,
+    notes: str = "",
+    source: str = Booking.Source.PAGE,
+    actor: ActorRef,
+    idempotency_key: str = "",
+) -> Booking:
+    """Holds one place for `service` at `starts_at` on `resource` for the tenant's hold
+    TTL. Raises ValidationFailed, SlotNotFound, SlotFull or OutsideBookingWindow."""
+    tenant = _tenant()
+    now = timezone.now()
+    errors: list[FieldError] = []
+    if timezone.is_naive(starts_at):
+        errors.append(FieldError("start", "Give the time with its UTC offset."))
+    if len(notes) > NOTES_MAX_LENGTH:
+        errors.append(FieldError("notes", f"Keep notes under {NOTES_MAX_LENGTH} characters."))
+    if source not in Booking.Source.values:
+        errors.append(FieldError("source", "Unknown booking source."))
+    try:
+        cleaned = _customer_input_clean(customer, phone_region=None)
+    except ValidationFailed as exc:
+        errors.extend(exc.details)
+    if errors:
+        raise ValidationFailed("The booking request is not valid.", errors)
+
+    ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+    _require_bookable(service=service, resource=resource)
+    _require_in_window(
+        service=service, resource=resource, starts_at=starts_at, now=now, tenant=tenant, actor=actor
+    )
+    hold_expires_at = now + timedelta(minutes=tenant.hold_ttl_minutes)
+
+    with _capacity_errors_as_slot_full(), transaction.atomic():
+        locked = resources_lock(resource_ids=[resource.pk])
+        _require_active(resource=locked.get(resource.pk))
+        _expired_holds_release(resource_id=resource.pk, now=now)
+        slots = slots_lock(resource_id=resource.pk, intervals=[(starts_at, ends_at)])
+        booking = Booking(
+            id=uuid7(),
+            service=service,
+            resource=resource,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            status=Booking.Status.HELD,
+            hold_expires_at=hold_expires_at,
+            source=source,
+            notes=notes,
+            payment_status=(
+                Booking.PaymentStatus.PENDING
+                if service.requires_payment and service.price > 0
+                else Booking.PaymentStatus.NOT_REQUIRED
+            ),
+            idempotency_key=idempotency_key,
+            created_by_type=actor.type,
+            created_by_id=actor.id,
+        )
+        capacity = session_join(
+            covered=slots,
+            service=service,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            booking_id=booking.id,
+            hold_expires_at=hold_expires_at,
+        )
+        booking.exclusive = capacity == 1
+        # Only once the place is ours: in a storm the many who lose never write.
+        booking.customer = _customer_get_or_create(cleaned)
+        booking.save(force_insert=True)
+        _announce(booking, BookingEvent.Kind.HELD, actor, signals.booking_held)
+    _log("booking.held", booking)
+    return booking
+
+
+def booking_confirm(*, booking: Booking, actor: ActorRef) -> Booking:
+    """Turns a live hold into a booking. Confirming a confirmed booking changes nothing.
+    An elapsed hold is released (and committed as expired) before HoldExpired is raised."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _booking_lock(booking_id=booking.pk)
+        if locked.status == Booking.Status.CONFIRMED:
+            return locked
+        if locked.status == Booking.Status.EXPIRED:
+            raise HoldExpired()
+        if locked.status != Booking.Status.HELD:
+            raise InvalidTransition(
+                f"A {locked.get_status_display().lower()} booking cannot be confirmed."
+            )
+        hold_elapsed = locked.hold_expires_at is not None and locked.hold_expires_at <= now
+        if hold_elapsed:
+            _booking_expire(locked)
+        else:
+            if (
+                actor.type == Actor.CUSTOMER
+                and locked.payment_status == Booking.PaymentStatus.PENDING
+            ):
+                raise InvalidTransition("This booking is confirmed once it is paid.")
+            covered = slots_lock(
+                resource_id=locked.resource_id, intervals=[(locked.starts_at, locked.ends_at)]
+            )
+            session_hold_to_booked(covered=covered, booking_id=locked.pk)
+            locked.status = Booking.Status.CONFIRMED
+            locked.hold_expires_at = None
+            locked.save(update_fields=["status", "hold_expires_at", "updated_at"])
+            _announce(locked, BookingEvent.Kind.CONFIRMED, actor, signals.booking_confirmed)
+    if hold_elapsed:
+        raise HoldExpired()
+    _log("booking.confirmed", locked)
+    return locked
+
+
+def booking_cancel(
+    *, booking: Booking, actor: ActorRef, reason: str = "", override_window: bool = False
+) -> Booking:
+    """Cancels a held or confirmed booking and frees its place. A confirmed booking can
+    be cancelled until `tenant.cancellation_window_minutes` before it starts; staff may
+    override the window, giving a reason. Cancelling a cancelled booking changes nothing."""
+    reason = reason.strip()
+    if override_window:
+        errors = []
+        if actor.type != Actor.STAFF:
+            errors.append(FieldError("override_window", "Only staff can override the window."))
+        if not reason:
+            errors.append(FieldError("reason", "Give a reason for cancelling late."))
+        if errors:
+            raise ValidationFailed("The cancellation is not valid.", errors)
+    tenant = _tenant()
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _booking_lock(booking_id=booking.pk)
+        if locked.status == Booking.Status.CANCELLED:
+            return locked
+        if locked.status not in Booking.ACTIVE_STATUSES:
+            raise InvalidTransition(
+                f"A {locked.get_status_display().lower()} booking cannot be cancelled."
+            )
+        if locked.status == Booking.Status.CONFIRMED and not override_window:
+            _require_before_cancellation_window(booking=locked, tenant=tenant, now=now)
+        covered = slots_lock(
+            resource_id=locked.resource_id, intervals=[(locked.starts_at, locked.ends_at)]
+        )
+        session_leave(
+            covered=covered, booking_id=locked.pk, was_held=locked.status == Booking.Status.HELD
+        )
+        locked.status = Booking.Status.CANCELLED
+        locked.cancellation_reason = reason
+        locked.save(update_fields=["status", "cancellation_reason", "updated_at"])
+        _announce(
+            locked,
+            BookingEvent.Kind.CANCELLED,
+            actor,
+            signals.booking_cancelled,
+            event_fields={"reason": reason},
+            signal_kwargs={"reason": reason},
+        )
+    _log("booking.cancelled", locked)
+    return locked
+
+
+def booking_reschedule(
+    *,
+    booking: Booking,
+    starts_at: datetime,
+    resource: Resource | None = None,
+    actor: ActorRef,
+) -> Booking:
+    """Moves a held or confirmed booking to `starts_at` (on `resource`, default: the same
+    one) in one transaction: the old place is released and the new one taken, or nothing
+    changes. The booking keeps its id and status (a hold keeps its expiry); `sequence`
+    goes up and a `rescheduled` event records from → to.
+
+    The same booking checks as a new hold apply to the new time. Moving a confirmed
+    booking is also a cancellation of its old time, so the cancellation window applies
+    to it, except for staff."""
+    if timezone.is_naive(starts_at):
+        raise ValidationFailed(
+            "The new time is not valid.",
+            [FieldError("start", "Give the time with its UTC offset.")],
+        )
+    tenant = _tenant()
+    now = timezone.now()
+    target_id = resource.pk if resource is not None else None
+    hold_elapsed = False
+    with _capacity_errors_as_slot_full(), transaction.atomic():
+        locked, resources = _booking_lock_with(booking_id=booking.pk, also_resource_id=target_id)
+        new_resource = resources[target_id or locked.resource_id]
+        service = locked.service
+        if locked.status not in Booking.ACTIVE_STATUSES:
+            if locked.status == Booking.Status.EXPIRED:
+                raise HoldExpired()
+            raise InvalidTransition(
+                f"A {locked.get_status_display().lower()} booking cannot be rescheduled."
+            )
+        hold_elapsed = (
+            locked.status == Booking.Status.HELD
+            and locked.hold_expires_at is not None
+            and locked.hold_expires_at <= now
+        )
+        if hold_elapsed:
+            _booking_expire(locked)
+        elif starts_at != locked.starts_at or new_resource.pk != locked.resource_id:
+            _require_bookable(service=service, resource=new_resource)
+            _require_active(resource=new_resource)
+            _require_in_window(
+                service=service,
+                resource=new_resource,
+                starts_at=starts_at,
+                now=now,
+                tenant=tenant,
+                actor=actor,
+            )
+            if locked.status == Booking.Status.CONFIRMED and actor.type != Actor.STAFF:
+                _require_before_cancellation_window(booking=locked, tenant=tenant, now=now)
+            previous_starts_at, previous_ends_at = locked.starts_at, locked.ends_at
+            _booking_move(booking=locked, resource=new_resource, starts_at=starts_at, now=now)
+            _announce(
+                locked,
+                BookingEvent.Kind.RESCHEDULED,
+                actor,
+                signals.booking_rescheduled,
+                event_fields={"from_starts_at": previous_starts_at, "to_starts_at": starts_at},
+                signal_kwargs={
+                    "previous_starts_at": previous_starts_at,
+                    "previous_ends_at": previous_ends_at,
+                },
+            )
+            _log("booking.rescheduled", locked)
+    if hold_elapsed:
+        raise HoldExpired()
+    return locked
+
+
+def booking_mark_completed(*, booking: Booking, actor: ActorRef) -> Booking:
+    """A confirmed booking whose start has passed took place."""
+    return _booking_finish(
+        booking=booking,
+        actor=actor,
+        status=Booking.Status.COMPLETED,
+        kind=BookingEvent.Kind.COMPLETED,
+        signal=signals.booking_completed,
+    )
+
+
+def booking_mark_no_show(*, booking: Booking, actor: ActorRef) -> Booking:
+    """A confirmed booking whose start has passed, and the customer did not come."""
+    return _booking_finish(
+        booking=booking,
+        actor=actor,
+        status=Booking.Status.NO_SHOW,
+        kind=BookingEvent.Kind.NO_SHOW,
+        signal=signals.booking_no_show,
+    )
+
+
+def holds_expire(*, now: datetime | None = None, batch_size: int = 100) -> int:
+    """Marks elapsed holds `expired` and gives their places back; returns how many.
+
+    Work is taken per resource, in the contract's locking order: the resource row with
+    SKIP LOCKED (a resource another sweeper or a booking is writing is left for the next
+    run; a booking releases elapsed holds of its resource itself), then up to
+    `batch_size` elapsed holds with SKIP LOCKED, each batch in its own transaction. Two
+    sweepers running together therefore never process the same hold."""
+    now = now or timezone.now()
+    expired = 0
+    skipped: set[uuid.UUID] = set()
+    while True:
+        resource_ids = list(
+            Booking.objects.filter(status=Booking.Status.HELD, hold_expires_at__lte=now)
+            .exclude(resource_id__in=skipped)
+            .order_by()
+            .values_list("resource_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not resource_ids:
+            break
+        for resource_id in resource_ids:
+            with transaction.atomic():
+                got_lock = (
+                    Resource.objects.select_for_update(skip_locked=True)
+                    .filter(pk=resource_id)
+                    .values_list("pk", flat=True)
+                )
+                if not list(got_lock):
+                    skipped.add(resource_id)
+                    continue
+                batch = list(
+                    Booking.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("service", "resource", "customer")
+                    .filter(
+                        resource_id=resource_id,
+                        status=Booking.Status.HELD,
+                        hold_expires_at__lte=now,
+                    )
+                    .order_by("hold_expires_at", "pk")[:batch_size]
+                )
+                for booking in batch:
+                    _booking_expire(booking)
+                expired += len(batch)
+                if not batch:
+                    skipped.add(resource_id)
+    if expired:
+        logger.info("bookings.holds_expired", extra={"count": expired, "schema": current_schema()})
+    return expired
+
+
+# --- Internals -------------------------------------------------------------------------
+
+
+def _tenant() -> Tenant:
+    """The tenant whose schema the connection is on (its booking policy applies)."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Tenant):
+        return tenant
+    return Tenant.objects.get(schema_name=current_schema())
+
+
+def _require_bookable(*, service: Service, resource: Resource) -> None:
+    if not service.is_active:
+        raise ValidationFailed(
+            "This service is not offered.", [FieldError("service", "This service is not offered.")]
+        )
+    if not resource.is_active:
+        raise ValidationFailed(
+            "This resource cannot be booked.",
+            [FieldError("resource", "This resource cannot be booked.")],
+        )
+    if not service.resources.filter(pk=resource.pk).exists():
+        raise ValidationFailed(
+            "This service is not offered by that resource.",
+            [FieldError("resource", "This service is not offered by that resource.")],
+        )
+
+
+def _require_active(*, resource: Resource | None) -> None:
+    """Re-checked on the locked row: a resource deactivated meanwhile takes no booking."""
+    if resource is None or not resource.is_active:
+        raise ValidationFailed(
+            "This resource cannot be booked.",
+            [FieldError("resource", "This resource cannot be booked.")],
+        )
+
+
+def _require_in_window(
+    *,
+    service: Service,
+    resource: Resource,
+    starts_at: datetime,
+    now: datetime,
+    tenant: Tenant,
+    actor: ActorRef,
+) -> None:
+    """Minimum notice counts from now (staff booking a walk-in skip it, never the past);
+    the horizon ends at the end of the location's local day `horizon_days` after today."""
+    if starts_at <= now:
+        raise OutsideBookingWindow(
+            "That time has already passed.", [FieldError("start", "That time has passed.")]
+        )
+    min_notice = (
+        service.min_notice_minutes
+        if service.min_notice_minutes is not None
+        else tenant.min_notice_minutes
+    )
+    if actor.type != Actor.STAFF and starts_at < now + timedelta(minutes=min_notice):
+        raise OutsideBookingWindow(
+            "That time is too soon to book.",
+            [FieldError("start", f"Book at least {min_notice} minutes ahead.")],
+        )
+    horizon_days = service.horizon_days if service.horizon_days is not None else tenant.horizon_days
+    zone = zoneinfo.ZoneInfo(resource.location.timezone)
+    last_day = now.astimezone(zone).date() + timedelta(days=horizon_days)
+    if starts_at.astimezone(zone).date() > last_day:
+        raise OutsideBookingWindow(
+            "That time is too far ahead to book.",
+            [FieldError("start", f"Book at most {horizon_days} days ahead.")],
+        )
+
+
+def _require_before_cancellation_window(*, booking: Booking, tenant: Tenant, now: datetime) -> None:
+    window = timedelta(minutes=tenant.cancellation_window_minutes)
+    if booking.starts_at - now < window:
+        raise TooLateToCancel(
+            f"Bookings can be changed until {tenant.cancellation_window_minutes} minutes "
+            "before they start."
+        )
+
+
+@contextlib.contextmanager
+def _capacity_errors_as_slot_full() -> Iterator[None]:
+    """Maps the capacity constraints' violations (SQLSTATE 23P01 on the exclusion
+    constraint, 23514 on the counters' CHECK) to SlotFull. Wraps the atomic block, so the
+    broken transaction (or savepoint) is rolled back before SlotFull propagates."""
+    try:
+        yield
+    except IntegrityError as exc:
+        cause = exc.__cause__
+        sqlstate = getattr(cause, "sqlstate", None) or ""
+        constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+        if constraint in _CAPACITY_CONSTRAINTS.get(sqlstate, set()):
+            logger.info("booking.capacity_constraint", extra={"constraint": constraint})
+            raise SlotFull() from exc
+        raise
+
+
+def _booking_lock(*, booking_id: uuid.UUID) -> Booking:
+    locked, _ = _booking_lock_with(booking_id=booking_id, also_resource_id=None)
+    return locked
+
+
+def _booking_lock_with(
+    *, booking_id: uuid.UUID, also_resource_id: uuid.UUID | None
+) -> tuple[Booking, dict[uuid.UUID, Resource]]:
+    """Locks the booking's resource (and another one, for a move) in pk order, then the
+    booking row. A concurrent move to another resource is noticed and the locks are
+    taken again for the new one."""
+    while True:
+        current = Booking.objects.filter(pk=booking_id).values_list("resource_id", flat=True)
+        resource_id = current.first()
+        if resource_id is None:
+            raise Booking.DoesNotExist(f"No booking {booking_id}.")
+        wanted = {resource_id} | ({also_resource_id} if also_resource_id else set())
+        resources = resources_lock(resource_ids=wanted)
+        locked = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("service", "resource__location", "customer")
+            .get(pk=booking_id)
+        )
+        if locked.resource_id == resource_id:
+            return locked, resources
+
+
+def _expired_holds_release(*, resource_id: uuid.UUID, now: datetime) -> None:
+    """Elapsed holds on a resource we hold the lock of are released for real before any
+    capacity decision, so a place whose hold ran out is bookable before the sweeper ran."""
+    elapsed = (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("service", "resource", "customer")
+        .filter(resource_id=resource_id, status=Booking.Status.HELD, hold_expires_at__lte=now)
+        .order_by("starts_at", "pk")
+    )
+    for booking in elapsed:
+        _booking_expire(booking)
+
+
+def _booking_expire(booking: Booking) -> None:
+    covered = slots_lock(
+        resource_id=booking.resource_id, intervals=[(booking.starts_at, booking.ends_at)]
+    )
+    session_leave(covered=covered, booking_id=booking.pk, was_held=True)
+    booking.status = Booking.Status.EXPIRED
+    booking.save(update_fields=["status", "updated_at"])
+    _announce(booking, BookingEvent.Kind.EXPIRED, SWEEPER, signals.booking_expired)
+    _log("booking.expired", booking)
+
+
+def _booking_move(
+    *, booking: Booking, resource: Resource, starts_at: datetime, now: datetime
+) -> Booking:
+    """Leaves the old session and joins the new one, on resources already locked."""
+    service = booking.service
+    ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+    for resource_id in sorted({booking.resource_id, resource.pk}):
+        _expired_holds_release(resource_id=resource_id, now=now)
+    was_held = booking.status == Booking.Status.HELD
+    intervals: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
+    intervals.setdefault(booking.resource_id, []).append((booking.starts_at, booking.ends_at))
+    intervals.setdefault(resource.pk, []).append((starts_at, ends_at))
+    # One query per resource, so that when old and new times share slots the same
+    # in-memory rows see the release before the join.
+    slots = {
+        resource_id: slots_lock(resource_id=resource_id, intervals=spans)
+        for resource_id, spans in sorted(intervals.items())
+    }
+    old_covered = slots_covering(
+        slots[booking.resource_id], starts_at=booking.starts_at, ends_at=booking.ends_at
+    )
+    session_leave(covered=old_covered, booking_id=booking.pk, was_held=was_held)
+    new_covered = slots_covering(slots[resource.pk], starts_at=starts_at, ends_at=ends_at)
+    capacity = session_join(
+        covered=new_covered,
+        service=service,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        booking_id=booking.pk,
+        hold_expires_at=booking.hold_expires_at if was_held else None,
+    )
+    booking.resource = resource
+    booking.starts_at = starts_at
+    booking.ends_at = ends_at
+    booking.exclusive = capacity == 1
+    booking.sequence += 1
+    booking.save(
+        update_fields=["resource", "starts_at", "ends_at", "exclusive", "sequence", "updated_at"]
+    )
+    return booking
+
+
+def _booking_finish(
+    *, booking: Booking, actor: ActorRef, status: str, kind: str, signal: Signal
+) -> Booking:
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _booking_lock(booking_id=booking.pk)
+        if locked.status == status:
+            return locked
+        if locked.status != Booking.Status.CONFIRMED:
+            raise InvalidTransition(
+                f"A {locked.get_status_display().lower()} booking cannot be marked that way."
+            )
+        if locked.starts_at > now:
+            raise InvalidTransition("A booking can be marked like this once it has started.")
+        # The place stays taken: the session happened (or was held for the customer).
+        locked.status = status
+        locked.save(update_fields=["status", "updated_at"])
+        _announce(locked, kind, actor, signal)
+    _log(f"booking.{status}", locked)
+    return locked
+
+
+def _announce(
+    booking: Booking,
+    kind: str,
+    actor: ActorRef,
+    signal: Signal,
+    *,
+    event_fields: dict[str, Any] | None = None,
+    signal_kwargs: dict[str, Any] | None = None,
+) -> None:
+    BookingEvent.objects.create(
+        booking=booking,
+        kind=kind,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=pii.mask_text(actor.label)[:255],
+        **(event_fields or {}),
+    )
+    signal.send(sender=Booking, booking=booking, actor=actor, **(signal_kwargs or {}))
+
+
+def _log(event: str, booking: Booking) -> None:
+    logger.info(
+        event,
+        extra={
+            "booking_id": str(booking.pk),
+            "resource_id": str(booking.resource_id),
+            "service_id": str(booking.service_id),
+            "status": booking.status,
+        },
+    )

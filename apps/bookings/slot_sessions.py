@@ -1,0 +1,201 @@
+"""The write side of the slot contract: locks, and the counters and session fields of the
+slots a booking covers.
+
+Every function here expects to run inside the caller's transaction with the resource row
+already locked (`resources_lock`): writers of one resource's slots serialize on that
+row, then lock the slot rows they touch in `starts_at` order. The CHECK constraints on
+`SlotInstance` stay the last word: whatever this module computes, PostgreSQL refuses
+`booked + held > session_capacity`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.bookings.errors import SlotFull, SlotNotFound
+from apps.calendars.models import SlotHold, SlotInstance
+from apps.resources.models import Resource, Service
+
+Interval = tuple[datetime, datetime]
+
+_SLOT_FIELDS = [
+    "booked",
+    "held",
+    "status",
+    "session_service",
+    "session_starts_at",
+    "session_ends_at",
+    "session_capacity",
+    "busy_from",
+    "busy_until",
+    "updated_at",
+]
+
+
+def resources_lock(*, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Resource]:
+    """Locks resource rows in primary-key order (the first lock of every writer)."""
+    ids = sorted(set(resource_ids))
+    rows = (
+        Resource.objects.select_for_update(of=("self",))
+        .select_related("location")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    return {row.pk: row for row in rows}
+
+
+def slots_lock(*, resource_id: uuid.UUID, intervals: Sequence[Interval]) -> list[SlotInstance]:
+    """Locks (in `starts_at` order) every slot of the resource overlapping any interval."""
+    overlapping = Q()
+    for starts_at, ends_at in intervals:
+        overlapping |= Q(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    return list(
+        SlotInstance.objects.select_for_update()
+        .filter(overlapping, resource_id=resource_id)
+        .order_by("starts_at")
+    )
+
+
+def slots_covering(
+    slots: Sequence[SlotInstance], *, starts_at: datetime, ends_at: datetime
+) -> list[SlotInstance]:
+    return [slot for slot in slots if slot.starts_at < ends_at and slot.ends_at > starts_at]
+
+
+def _status(slot: SlotInstance) -> str:
+    if slot.status == SlotInstance.Status.BLOCKED:
+        return SlotInstance.Status.BLOCKED
+    taken = slot.booked + slot.held
+    if taken == 0:
+        return SlotInstance.Status.OPEN
+    if slot.session_capacity is not None and taken >= slot.session_capacity:
+        return SlotInstance.Status.FULL
+    return SlotInstance.Status.PARTIAL
+
+
+def _session_clear(slot: SlotInstance) -> None:
+    slot.session_service = None
+    slot.session_starts_at = None
+    slot.session_ends_at = None
+    slot.session_capacity = None
+    slot.busy_from = None
+    slot.busy_until = None
+
+
+def _save(slots: Sequence[SlotInstance]) -> None:
+    now = timezone.now()
+    for slot in slots:
+        slot.status = _status(slot)
+        slot.updated_at = now
+    SlotInstance.objects.bulk_update(slots, _SLOT_FIELDS)
+
+
+def _require_grid(
+    covered: Sequence[SlotInstance], *, starts_at: datetime, ends_at: datetime
+) -> None:
+    """The candidate starts on a slot and every instant of it lies on an existing,
+    bookable slot (no gaps, nothing blocked)."""
+    if not covered or covered[0].starts_at != starts_at or covered[-1].ends_at < ends_at:
+        raise SlotNotFound()
+    for previous, following in itertools.pairwise(covered):
+        if following.starts_at != previous.ends_at:
+            raise SlotNotFound()
+    if any(slot.status == SlotInstance.Status.BLOCKED for slot in covered):
+        raise SlotNotFound("That time is no longer offered.")
+
+
+def session_join(
+    *,
+    covered: Sequence[SlotInstance],
+    service: Service,
+    starts_at: datetime,
+    ends_at: datetime,
+    booking_id: uuid.UUID,
+    hold_expires_at: datetime | None,
+) -> int:
+    """Takes one place in the session (service, starts_at, ends_at) on the locked slots
+    it covers, opening the session if the slots are free. A hold (`hold_expires_at`
+    set) counts in `held` and gets one SlotHold row per slot; otherwise in `booked`.
+    Returns the session's capacity. Raises SlotNotFound / SlotFull.
+
+    Expired holds must have been released before (they would count here)."""
+    _require_grid(covered, starts_at=starts_at, ends_at=ends_at)
+    sessions = {
+        (slot.session_service_id, slot.session_starts_at, slot.session_ends_at) for slot in covered
+    }
+    if sessions == {(None, None, None)}:
+        busy_from = starts_at - timedelta(minutes=service.buffer_before_minutes)
+        busy_until = ends_at + timedelta(minutes=service.buffer_after_minutes)
+        # A live session nearby whose buffered interval overlaps ours (touching is fine).
+        if SlotInstance.objects.filter(
+            resource_id=covered[0].resource_id,
+            starts_at__lt=busy_until,
+            session_starts_at__isnull=False,
+            busy_from__lt=busy_until,
+            busy_until__gt=busy_from,
+        ).exists():
+            raise SlotFull()
+        capacity = min(
+            [service.capacity, *(slot.capacity for slot in covered if slot.capacity is not None)]
+        )
+        if capacity < 1:
+            raise SlotFull()
+        for slot in covered:
+            slot.session_service = service
+            slot.session_starts_at = starts_at
+            slot.session_ends_at = ends_at
+            slot.session_capacity = capacity
+            slot.busy_from = busy_from
+            slot.busy_until = busy_until
+    elif sessions == {(service.pk, starts_at, ends_at)}:
+        if any(slot.booked + slot.held >= (slot.session_capacity or 0) for slot in covered):
+            raise SlotFull()
+        capacity = covered[0].session_capacity or 0
+    else:
+        raise SlotFull()
+
+    for slot in covered:
+        if hold_expires_at is None:
+            slot.booked += 1
+        else:
+            slot.held += 1
+    _save(covered)
+    if hold_expires_at is not None:
+        SlotHold.objects.bulk_create(
+            SlotHold(slot=slot, booking_id=booking_id, expires_at=hold_expires_at)
+            for slot in covered
+        )
+    return capacity
+
+
+def session_leave(
+    *, covered: Sequence[SlotInstance], booking_id: uuid.UUID, was_held: bool
+) -> None:
+    """Gives one place back; the session fields clear when nobody is left in it."""
+    for slot in covered:
+        if was_held:
+            slot.held -= 1
+        else:
+            slot.booked -= 1
+        if slot.booked + slot.held == 0:
+            _session_clear(slot)
+    if covered:
+        _save(covered)
+    if was_held:
+        SlotHold.objects.filter(booking_id=booking_id).delete()
+
+
+def session_hold_to_booked(*, covered: Sequence[SlotInstance], booking_id: uuid.UUID) -> None:
+    """A held place becomes a booked one (confirmation): totals, and so status, stay."""
+    for slot in covered:
+        slot.held -= 1
+        slot.booked += 1
+    if covered:
+        _save(covered)
+    SlotHold.objects.filter(booking_id=booking_id).delete()
