@@ -15,7 +15,11 @@ os.environ.setdefault(
     "REDIS_URL", f"redis://127.0.0.1:{os.environ.get('TIMENEST_REDIS_PORT', '6390')}/0"
 )
 os.environ.setdefault("LOG_FORMAT", "console")
-os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+# Outgoing email becomes one .eml file per message under .local/mail/ (open it in a mail
+# client); links in messages point at the local server.
+os.environ.setdefault("EMAIL_BACKEND", "apps.notifications.mail_backends.EmlFileEmailBackend")
+os.environ.setdefault("TENANT_URL_SCHEME", "http")
+os.environ.setdefault("TENANT_URL_PORT", os.environ.get("PORT", "8000"))
 
 from config.settings.base import *  # noqa: E402,F403
 from config.settings.base import LOCAL_DIR  # noqa: E402

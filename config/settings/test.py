@@ -1,6 +1,7 @@
 """pytest: real PostgreSQL and Redis from `.local/`, like dev, with test-only speedups."""
 
 import os
+from pathlib import Path
 
 from config.env import env_bool
 
@@ -17,7 +18,16 @@ CACHES["default"]["KEY_PREFIX"] = f"test-{_WORKER}"
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TIMENEST_TEST_DB", "test_timenest")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# pytest-django forces locmem in the test process; a worker process started by a test
+# can be given another backend (e.g. .eml files in a temporary folder it can count).
+EMAIL_BACKEND = os.environ.get(
+    "TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
+if os.environ.get("TEST_EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = Path(os.environ["TEST_EMAIL_FILE_PATH"])
+SMS_BACKEND = "apps.notifications.sms.LocmemSmsBackend"
+TENANT_URL_SCHEME = "http"
+TENANT_URL_PORT = ""
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

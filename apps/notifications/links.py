@@ -1,0 +1,54 @@
+"""Addresses that appear in messages: the tenant's host, the customer's signed manage
+link, and the calendar identity of a booking."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from apps.accounts.models import Domain, Tenant
+from apps.bookings.models import Booking
+
+# The customer pages resolve /manage/<token>/ with
+# `signing.loads(token, salt=BOOKING_MANAGE_SALT)` → the booking id.
+BOOKING_MANAGE_SALT = "booking-manage"
+
+
+def tenant_domain(tenant: Tenant) -> str:
+    domain = (
+        Domain.objects.filter(tenant=tenant)
+        .order_by("-is_primary", "domain")
+        .values_list("domain", flat=True)
+        .first()
+    )
+    return domain or f"{tenant.slug}.{settings.BASE_DOMAIN}"
+
+
+def tenant_base_url(tenant: Tenant) -> str:
+    scheme = getattr(settings, "TENANT_URL_SCHEME", "https")
+    port = str(getattr(settings, "TENANT_URL_PORT", "") or "")
+    default_port = {"http": "80", "https": "443"}.get(scheme)
+    host = tenant_domain(tenant)
+    if port and port != default_port:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def booking_manage_token(booking: Booking) -> str:
+    return signing.dumps(str(booking.id), salt=BOOKING_MANAGE_SALT)
+
+
+def booking_manage_url(booking: Booking, *, tenant: Tenant) -> str:
+    """The customer's link to view, reschedule or cancel (served by the booking pages)."""
+    return f"{tenant_base_url(tenant)}/manage/{booking_manage_token(booking)}/"
+
+
+def booking_calendar_uid(booking: Booking, *, domain: str) -> str:
+    """Stable for the booking's whole life, so calendar apps update one event in place."""
+    return f"{booking.id}@{domain}"
+
+
+def calendar_feed_url(*, token: str, tenant: Tenant) -> str:
+    """The secret subscription URL of a resource's calendar feed."""
+    return f"{tenant_base_url(tenant)}{reverse('calendar_feed', kwargs={'token': token})}"

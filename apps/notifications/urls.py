@@ -1,0 +1,23 @@
+"""URLs of the notifications capability, included by config/urls_tenant.py."""
+
+from django.urls import path, re_path
+
+from apps.notifications import views
+
+# Under /dashboard/notifications/ (namespace "notifications").
+dashboard_patterns = (
+    [
+        path("", views.notifications_failed_page, name="failed"),
+        path("<uuid:notification_id>/retry/", views.notification_retry_view, name="retry"),
+    ],
+    "notifications",
+)
+
+# The staff calendar feed: no login (calendar apps cannot log in); the token is the key.
+feed_patterns = [
+    re_path(
+        r"^calendar/feeds/(?P<token>[A-Za-z0-9_-]{20,100})\.ics$",
+        views.resource_calendar_feed,
+        name="calendar_feed",
+    ),
+]

@@ -1,0 +1,90 @@
+"""Pages of the notifications capability: failed messages with a Retry button (dashboard)
+and a resource's secret calendar feed."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.accounts.access import membership_required
+from apps.notifications.errors import (
+    CalendarFeedNotFound,
+    NotificationNotFound,
+    NotificationNotRetryable,
+)
+from apps.notifications.ics import resource_feed_ics
+from apps.notifications.links import tenant_domain
+from apps.notifications.selectors import (
+    calendar_feed_by_token,
+    notification_get,
+    notifications_failed,
+    resource_feed_bookings,
+)
+from apps.notifications.services import notification_retry
+
+
+@require_GET
+@membership_required()
+def notifications_failed_page(request: HttpRequest) -> HttpResponse:
+    failed = list(notifications_failed(limit=200))
+    return render(request, "notifications/failed_list.html", {"notifications": failed})
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next", "")
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("notifications:failed")
+
+
+@require_POST
+@membership_required()
+def notification_retry_view(request: HttpRequest, notification_id: UUID) -> HttpResponse:
+    error = ""
+    try:
+        notification = notification_retry(notification_id=notification_id)
+    except NotificationNotFound as exc:
+        raise Http404("No such notification.") from exc
+    except NotificationNotRetryable as exc:
+        error = exc.message
+        notification = notification_get(notification_id=notification_id)
+    if getattr(request, "htmx", False):
+        return render(
+            request,
+            "notifications/_notification_row.html",
+            {"notification": notification, "row_error": error, "show_booking": True},
+            status=409 if error else 200,
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "The message is queued to be sent again.")
+    return redirect(_next_url(request))
+
+
+@require_GET
+def resource_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        feed = calendar_feed_by_token(token=token)
+    except CalendarFeedNotFound as exc:
+        raise Http404("No such calendar.") from exc
+    tenant = request.tenant  # type: ignore[attr-defined]
+    body = resource_feed_ics(
+        resource=feed.resource,
+        bookings=resource_feed_bookings(resource=feed.resource),
+        domain=tenant_domain(tenant),
+        business_name=tenant.name,
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="calendar.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,169 @@
+"""Pages: failed messages with Retry (dashboard), the booking-detail partial, the staff
+calendar feed, and the admin's resend action."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+from django.utils import timezone
+from icalendar import Calendar
+
+from apps.accounts.models import User
+from apps.notifications.links import calendar_feed_url
+from apps.notifications.models import Notification
+from apps.notifications.selectors import booking_notification_status
+from apps.notifications.services import (
+    calendar_feed_create,
+    calendar_feed_revoke,
+    notifications_plan_confirmed,
+)
+from tests.factories import MembershipFactory, UserFactory
+from tests.notifications.factories import BookingFactory, ResourceFactory
+
+pytestmark = pytest.mark.django_db
+
+Status = Notification.Status
+
+
+def _failed_notification() -> Notification:
+    booking = BookingFactory.create(service__name="Root canal")
+    notifications_plan_confirmed(booking=booking)
+    notification = Notification.objects.get(booking=booking, kind="confirmed")
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Status.FAILED,
+        attempts=5,
+        status_reason="attempts_exhausted",
+        last_error="ConnectionError: provider down",
+    )
+    notification.refresh_from_db()
+    return notification
+
+
+@pytest.fixture
+def staff_client(acme, acme_host) -> Client:
+    membership = MembershipFactory.create(tenant=acme)
+    client = Client(HTTP_HOST=acme_host)
+    client.force_login(membership.user)
+    return client
+
+
+def test_failed_messages_page_lists_failures_with_a_retry_button(staff_client):
+    failed = _failed_notification()
+
+    response = staff_client.get("/dashboard/notifications/")
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Root canal" in body
+    assert "provider down" in body
+    assert f"/dashboard/notifications/{failed.pk}/retry/" in body
+
+
+def test_failed_messages_page_is_for_members_only(acme, acme_host, globex_host):
+    _failed_notification()
+    assert Client(HTTP_HOST=acme_host).get("/dashboard/notifications/").status_code == 302
+    outsider = Client(HTTP_HOST=acme_host)
+    outsider.force_login(UserFactory.create())
+    assert outsider.get("/dashboard/notifications/").status_code == 404
+
+
+def test_retry_button_queues_the_message_again(staff_client, django_capture_on_commit_callbacks):
+    failed = _failed_notification()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(f"/dashboard/notifications/{failed.pk}/retry/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/notifications/"
+    failed.refresh_from_db()
+    # queued on commit and sent by the (eager) task
+    assert failed.status == Status.SENT
+    assert failed.attempts == 1
+
+
+def test_retry_with_htmx_returns_the_updated_row(staff_client):
+    failed = _failed_notification()
+
+    response = staff_client.post(
+        f"/dashboard/notifications/{failed.pk}/retry/", HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith(f'<tr id="notification-{failed.pk}">')
+    failed.refresh_from_db()
+    assert failed.status == Status.PENDING
+
+
+def test_retry_of_a_message_that_is_not_failed_is_refused(staff_client):
+    failed = _failed_notification()
+    Notification.objects.filter(pk=failed.pk).update(status=Status.SENT, sent_at=timezone.now())
+
+    response = staff_client.post(
+        f"/dashboard/notifications/{failed.pk}/retry/", HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 409
+    assert "Only a failed notification can be retried." in response.content.decode()
+
+
+def test_booking_status_partial_shows_each_message_and_its_state(acme):
+    failed = _failed_notification()
+    request = RequestFactory().get("/dashboard/bookings/x/")
+    request.user = UserFactory.create()
+
+    html = render_to_string(
+        "notifications/_booking_status.html",
+        {"notification_status": booking_notification_status(booking=failed.booking)},
+        request=request,
+    )
+
+    assert "1 message could not be sent." in html
+    assert html.count("<tr id=") == 3  # confirmation + two reminders
+    assert "Retry" in html
+
+
+def test_calendar_feed_serves_the_resource_bookings_until_revoked(acme, acme_host, globex_host):
+    resource = ResourceFactory.create()
+    booking = BookingFactory.create(resource=resource)
+    feed, token = calendar_feed_create(resource=resource)
+    url = calendar_feed_url(token=token, tenant=acme)
+    path = url.removeprefix("http://acme.localhost")
+    assert path == f"/calendar/feeds/{token}.ics"
+
+    response = Client(HTTP_HOST=acme_host).get(path)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    [event] = Calendar.from_ical(response.content).walk("VEVENT")
+    assert str(event["uid"]) == f"{booking.pk}@acme.localhost"
+
+    # the token is no key to another tenant, a wrong token opens nothing
+    assert Client(HTTP_HOST=globex_host).get(path).status_code == 404
+    assert Client(HTTP_HOST=acme_host).get(path.replace(token[:6], "AAAAAA")).status_code == 404
+
+    calendar_feed_revoke(feed=feed)
+    assert Client(HTTP_HOST=acme_host).get(path).status_code == 404
+
+
+def test_admin_resend_action_queues_sent_and_failed_messages(acme, acme_host):
+    failed = _failed_notification()
+    sent = Notification.objects.get(booking=failed.booking, offset_minutes=60)
+    Notification.objects.filter(pk=sent.pk).update(
+        status=Status.SENT, sent_at=timezone.now() - timedelta(minutes=5)
+    )
+    admin = User.objects.create_superuser(email="support@timenest.test", password="x" * 12)
+    client = Client(HTTP_HOST=acme_host)
+    client.force_login(admin)
+
+    response = client.post(
+        "/admin/notifications/notification/",
+        {"action": "resend_selected", "_selected_action": [str(failed.pk), str(sent.pk)]},
+    )
+
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert failed.status == Status.PENDING
+    assert (sent.status, sent.resend_count) == (Status.PENDING, 1)
