@@ -1,20 +1,36 @@
-"""A tenant's domain: its booking home, staff login, dashboard, tenant admin, health."""
+"""A tenant's domain: its booking home, staff login, dashboard, tenant admin, integrator
+API, health."""
 
 from django.urls import include, path
 
-from apps.accounts import views
+from apps.accounts import dashboard_views, views
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.accounts.urls_auth import auth_patterns
+from apps.api import urls as api_urls
+from apps.notifications import urls as notification_urls
 from config import health
 
 account_patterns = (auth_patterns(after_login="dashboard:home"), "accounts")
-dashboard_patterns = ([path("", views.dashboard_home, name="home")], "dashboard")
+dashboard_patterns = (
+    [
+        path("", views.dashboard_home, name="home"),
+        path("team/", dashboard_views.team, name="team"),
+        path("team/<uuid:membership_id>/role/", dashboard_views.team_role, name="team_role"),
+        path("team/<uuid:membership_id>/remove/", dashboard_views.team_remove, name="team_remove"),
+        path("settings/", dashboard_views.tenant_settings, name="settings"),
+    ],
+    "dashboard",
+)
 
 urlpatterns = [
     path("", views.tenant_home, name="home"),
     path("accounts/", include(account_patterns)),
     path("dashboard/", include(dashboard_patterns)),
+    path("dashboard/notifications/", include(notification_urls.dashboard_patterns)),
+    *notification_urls.feed_patterns,
     path("admin/", tenant_admin_site.urls),
+    # /api/v1/…, /api/schema/, /api/docs/, /api/redoc/ (unknown /api/ paths: JSON 404).
+    path("api/", include((api_urls.urlpatterns, "api"))),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

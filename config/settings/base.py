@@ -8,6 +8,7 @@ PostgreSQL and Redis kept under `.local/` by `make run`.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -107,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.tenancy",
+                "apps.accounts.dashboard_nav.dashboard_nav",
             ],
         },
     },
@@ -217,6 +219,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute="*/15"),
         "args": ("accounts.tenant_heartbeat",),
     },
+    # Elapsed holds count as free at read time already; this gives their places back
+    # and marks them expired within a minute (SPEC §4.2).
+    "bookings-holds-expire": {
+        "task": "accounts.run_in_every_tenant",
+        "schedule": crontab(),
+        "args": ("bookings.holds_expire",),
+    },
+    # Idempotency records are replayed for 24 h, then deleted.
+    "bookings-idempotency-purge": {
+        "task": "accounts.run_in_every_tenant",
+        "schedule": crontab(minute=7),
+        "args": ("bookings.idempotency_purge",),
+    },
     # Sends due notifications (and recovers sends interrupted by a dead worker). A due
     # reminder waits at most one interval plus the queue ahead of it.
     "notifications-dispatch": {
@@ -226,13 +241,71 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 
+# --- Integrator API (apps/api). Every API view authenticates with a tenant API key, a
+# tenant-bound JWT or the dashboard's session (CSRF enforced), answers errors in one
+# envelope and is rate limited per API key / user / client IP (Redis, fixed windows).
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.api.openapi.ApiAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.api.authentication.ApiKeyAuthentication",
+        "apps.api.authentication.TenantJWTAuthentication",
+        "apps.api.authentication.TenantSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.IsTenantPrincipal"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttles.ApiRateThrottle"],
+    # Per minute unless stated. Anonymous callers are counted per client IP; "auth" is
+    # the token endpoint (password guessing). Later: per tenant plan.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon_read": env("API_RATE_ANON_READ", default="60/min"),
+        "anon_booking": env("API_RATE_ANON_BOOKING", default="10/min"),
+        "api_key": env("API_RATE_API_KEY", default="100/min"),
+        "user": env("API_RATE_USER", default="100/min"),
+        "auth": env("API_RATE_AUTH", default="10/min"),
+    },
+    # Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", default=0),
+    "EXCEPTION_HANDLER": "apps.api.envelope.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Lists: `?page=&per_page=`; per_page is capped.
+API_DEFAULT_PER_PAGE = 20
+API_MAX_PER_PAGE = 100
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    # A password change invalidates the tokens issued before it.
+    "CHECK_REVOKE_TOKEN": True,
+    "CHECK_USER_IS_ACTIVE": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TimeNest API",
+    "DESCRIPTION": (
+        "Book, confirm, reschedule and cancel appointments, and manage a business's "
+        "locations, resources, services and opening hours. Every error answers "
+        '`{"error": {"code", "message", "details": [{"field", "message"}], "request_id"}}`.'
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BookingStatusEnum": "apps.bookings.models.Booking.Status",
+        "ApiKeyRoleEnum": "apps.api.models.ApiKey.Role",
+        "ResourceKindEnum": "apps.resources.models.Resource.Kind",
+        "AvailabilityRuleKindEnum": "apps.calendars.models.AvailabilityRule.Kind",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -255,7 +328,7 @@ TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_API_BASE = env("TWILIO_API_BASE", default="https://api.twilio.com")
-# A failed send is retried after BASE, 2×BASE, 4×BASE … (at most MAX) seconds; after
+# A failed send is retried after BASE, 2*BASE, 4*BASE ... (at most MAX) seconds; after
 # MAX_ATTEMPTS attempts the notification is `failed` and shown in the dashboard.
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", default=60)

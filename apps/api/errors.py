@@ -1,0 +1,28 @@
+"""Errors only the API raises (the domain's own come from the apps that own them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.accounts.errors import DomainError
+
+
+@dataclass
+class IdempotencyKeyRequired(DomainError):
+    message: str = "Send an Idempotency-Key header with this request."
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+    http_status = 400
+
+
+@dataclass
+class MfaRequired(DomainError):
+    message: str = "Give the 6-digit code of your authenticator app as `otp`."
+    code = "MFA_REQUIRED"
+    http_status = 401
+
+
+@dataclass
+class InvalidCredentials(DomainError):
+    message: str = "Wrong email, password or code for this business."
+    code = "UNAUTHENTICATED"
+    http_status = 401

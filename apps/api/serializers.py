@@ -1,0 +1,171 @@
+"""Output shapes several views share, and the shapes of the OpenAPI document (error
+envelope, pagination). Field names are part of the contract (SPEC §5). Input
+serializers live with their view (one Input per operation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.api.fields import InstantField
+from apps.bookings.models import Booking
+from apps.calendars.models import AvailabilityRule
+from apps.calendars.timezones import format_wall_time
+
+# --- Envelopes ---------------------------------------------------------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text='The field at fault (dotted path; "" = the request).')
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, e.g. VALIDATION_ERROR, SLOT_FULL.")
+    message = serializers.CharField()
+    details = ErrorDetailSerializer(many=True)
+    request_id = serializers.CharField(help_text="Also in the X-Request-Id header.")
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    error = ErrorSerializer()
+
+
+class PaginationSerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1)
+    per_page = serializers.IntegerField(min_value=1)
+    total = serializers.IntegerField(min_value=0)
+    total_pages = serializers.IntegerField(min_value=0)
+
+
+def paginated(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """`{"data": [item…], "pagination": {…}}` as a named schema component."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {"data": item(many=True), "pagination": PaginationSerializer()},
+    )
+
+
+# --- Catalogue ---------------------------------------------------------------------
+
+
+class LocationOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    timezone = serializers.CharField()
+
+
+class ResourceOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    location = serializers.UUIDField(source="location_id")
+    tags = serializers.ListField(child=serializers.CharField())
+
+
+class AdminResourceOutput(ResourceOutput):
+    is_active = serializers.BooleanField()
+    user = serializers.UUIDField(source="user_id", allow_null=True)
+
+
+class ServiceOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    buffer_before_minutes = serializers.IntegerField()
+    buffer_after_minutes = serializers.IntegerField()
+    capacity = serializers.IntegerField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    resources = serializers.SerializerMethodField()
+    min_notice_minutes = serializers.IntegerField(allow_null=True)
+    horizon_days = serializers.IntegerField(allow_null=True)
+    requires_payment = serializers.BooleanField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_resources(self, service: Any) -> list[str]:
+        # Prefetched by the views; sorted so the output is stable.
+        return sorted(str(resource.pk) for resource in service.resources.all())
+
+
+class AdminServiceOutput(ServiceOutput):
+    is_active = serializers.BooleanField()
+
+
+class AvailabilityRuleOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=AvailabilityRule.Kind.choices)
+    resource = serializers.UUIDField(source="resource_id", allow_null=True)
+    location = serializers.UUIDField(source="location_id", allow_null=True)
+    days_of_week = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=7))
+    start_time = serializers.SerializerMethodField()
+    end_time = serializers.SerializerMethodField()
+    valid_from = serializers.DateField(allow_null=True)
+    valid_to = serializers.DateField(allow_null=True)
+    granularity_minutes = serializers.IntegerField()
+    capacity = serializers.IntegerField(allow_null=True)
+    is_closed = serializers.BooleanField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_start_time(self, rule: AvailabilityRule) -> str | None:
+        return None if rule.start_minute is None else format_wall_time(rule.start_minute)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_end_time(self, rule: AvailabilityRule) -> str | None:
+        return None if rule.end_minute is None else format_wall_time(rule.end_minute)
+
+
+# --- Bookings ----------------------------------------------------------------------
+
+
+class BookingOutput(serializers.Serializer):
+    """What the customer (booking token) and any caller sees of a booking."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Booking.Status.choices)
+    hold_expires_at = InstantField(allow_null=True)
+    start = InstantField(source="starts_at")
+    end = InstantField(source="ends_at")
+    resource = serializers.UUIDField(source="resource_id")
+    service = serializers.UUIDField(source="service_id")
+    payment_status = serializers.ChoiceField(choices=Booking.PaymentStatus.choices)
+    payment_url = serializers.SerializerMethodField()
+    timezone = serializers.CharField(
+        source="resource.location.timezone", help_text="The location's time zone."
+    )
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_payment_url(self, booking: Booking) -> str | None:
+        # Stripe Checkout is started by the billing capability; until a booking has a
+        # checkout session there is nothing to pay through.
+        return None
+
+
+class HeldBookingOutput(BookingOutput):
+    token = serializers.CharField(
+        help_text="Send it as X-Booking-Token to read, confirm, cancel or reschedule this "
+        "booking. Shown only here."
+    )
+
+
+class CustomerOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class AdminBookingOutput(BookingOutput):
+    customer = CustomerOutput()
+    # A field named like Field.source: DRF moves declared fields off the class.
+    source = serializers.ChoiceField(choices=Booking.Source.choices)  # type: ignore[assignment]
+    notes = serializers.CharField()
+    cancellation_reason = serializers.CharField()
+    sequence = serializers.IntegerField()
+    created_at = InstantField()
+    updated_at = InstantField()

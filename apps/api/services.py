@@ -1,0 +1,109 @@
+"""Writes for API keys: create (the secret is returned once), revoke, and the check of a
+presented key on each request.
+
+A key reads `tn_<prefix>_<secret>`: the prefix (random, public) finds the row, the
+secret (256 random bits) is compared by its SHA-256. A slow password hash would add
+nothing: nobody can guess 256 random bits, and every request checks a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import string
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.errors import FieldError, ValidationFailed
+from apps.accounts.models import User
+from apps.api.models import ApiKey
+
+logger = logging.getLogger(__name__)
+
+KEY_SCHEME = "tn"
+PREFIX_LENGTH = 12
+_PREFIX_ALPHABET = string.ascii_lowercase + string.digits
+NAME_MAX_LENGTH = 120
+# `last_used_at` is written at most this often per key: a busy key must not turn every
+# read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def looks_like_api_key(value: str) -> bool:
+    return value.startswith(f"{KEY_SCHEME}_")
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _split(presented: str) -> tuple[str, str] | None:
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_SCHEME or not parts[1] or not parts[2]:
+        return None
+    return f"{KEY_SCHEME}_{parts[1]}", parts[2]
+
+
+def api_key_create(
+    *, role: str, name: str = "", created_by: User | None = None
+) -> tuple[ApiKey, str]:
+    """A new key and its full text, which is not stored and cannot be shown again."""
+    errors: list[FieldError] = []
+    if role not in ApiKey.Role.values:
+        errors.append(FieldError("role", f"Choose one of: {', '.join(ApiKey.Role.values)}."))
+    name = " ".join((name or "").split())
+    if len(name) > NAME_MAX_LENGTH:
+        errors.append(FieldError("name", f"Keep the name under {NAME_MAX_LENGTH + 1} characters."))
+    if errors:
+        raise ValidationFailed("The API key could not be created.", errors)
+    for _attempt in range(3):
+        prefix = f"{KEY_SCHEME}_" + "".join(
+            secrets.choice(_PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH)
+        )
+        secret = secrets.token_urlsafe(32)
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    name=name,
+                    prefix=prefix,
+                    secret_hash=_secret_hash(secret),
+                    role=role,
+                    created_by_id=str(created_by.pk) if created_by is not None else "",
+                )
+        except IntegrityError:  # a prefix collision (62 random bits): draw again
+            continue
+        logger.info("api_key.created", extra={"api_key_id": str(key.id), "role": role})
+        return key, f"{prefix}_{secret}"
+    raise RuntimeError("Could not draw a unique API key prefix.")
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoking is immediate and final; revoking a revoked key changes nothing."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at", "updated_at"])
+        logger.info("api_key.revoked", extra={"api_key_id": str(api_key.id)})
+    return api_key
+
+
+def api_key_authenticate(*, presented: str) -> ApiKey | None:
+    """The active key of this tenant matching the presented text, or None. Records when
+    the key was last used (to the minute)."""
+    split = _split(presented.strip())
+    if split is None:
+        return None
+    prefix, secret = split
+    key = ApiKey.objects.filter(prefix=prefix).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.secret_hash, _secret_hash(secret)):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key

@@ -1,0 +1,97 @@
+"""Routes of the integrator API, mounted on every tenant domain by config/urls_tenant.py:
+`/api/v1/…`, the OpenAPI document at `/api/schema/` and its offline docs.
+
+Paths have no trailing slash (SPEC §5). Other capabilities add their admin routes to
+`admin_patterns` — webhook endpoints go at `admin/webhook-endpoints` — and reuse the
+authentication, roles, pagination, Idempotency-Key and error envelope of apps.api.
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from apps.api.views import admin_bookings, admin_catalogue, auth, bookings, catalogue
+from apps.api.views.not_found import ApiNotFound
+
+auth_patterns: list[URLPattern | URLResolver] = [
+    path("token", auth.TokenObtainApi.as_view(), name="token"),
+    path("refresh", auth.TokenRefreshApi.as_view(), name="refresh"),
+    path("logout", auth.LogoutApi.as_view(), name="logout"),
+]
+
+admin_patterns: list[URLPattern | URLResolver] = [
+    path("locations", admin_catalogue.AdminLocationListApi.as_view(), name="locations"),
+    path(
+        "locations/<uuid:location_id>",
+        admin_catalogue.AdminLocationDetailApi.as_view(),
+        name="location",
+    ),
+    path("resources", admin_catalogue.AdminResourceListApi.as_view(), name="resources"),
+    path(
+        "resources/<uuid:resource_id>",
+        admin_catalogue.AdminResourceDetailApi.as_view(),
+        name="resource",
+    ),
+    path("services", admin_catalogue.AdminServiceListApi.as_view(), name="services"),
+    path(
+        "services/<uuid:service_id>",
+        admin_catalogue.AdminServiceDetailApi.as_view(),
+        name="service",
+    ),
+    path(
+        "availability-rules",
+        admin_catalogue.AdminRuleListApi.as_view(),
+        name="availability-rules",
+    ),
+    path(
+        "availability-rules/<uuid:rule_id>",
+        admin_catalogue.AdminRuleDetailApi.as_view(),
+        name="availability-rule",
+    ),
+    path("slots/generate", admin_catalogue.SlotsGenerateApi.as_view(), name="slots-generate"),
+    path("bookings", admin_bookings.AdminBookingListApi.as_view(), name="bookings"),
+    path(
+        "bookings/<uuid:booking_id>",
+        admin_bookings.AdminBookingDetailApi.as_view(),
+        name="booking",
+    ),
+    path("api-keys", admin_bookings.AdminApiKeyListApi.as_view(), name="api-keys"),
+    path("api-keys/<uuid:key_id>", admin_bookings.AdminApiKeyDetailApi.as_view(), name="api-key"),
+]
+
+v1_patterns: list[URLPattern | URLResolver] = [
+    path("auth/", include((auth_patterns, "auth"))),
+    path("services", catalogue.ServiceListApi.as_view(), name="services"),
+    path("resources", catalogue.ResourceListApi.as_view(), name="resources"),
+    path("locations", catalogue.LocationListApi.as_view(), name="locations"),
+    path("dates", catalogue.DatesApi.as_view(), name="dates"),
+    path("slots", catalogue.SlotsApi.as_view(), name="slots"),
+    path("bookings", bookings.BookingCreateApi.as_view(), name="bookings"),
+    path("bookings/<uuid:booking_id>", bookings.BookingDetailApi.as_view(), name="booking"),
+    path(
+        "bookings/<uuid:booking_id>/confirm",
+        bookings.BookingConfirmApi.as_view(),
+        name="booking-confirm",
+    ),
+    path(
+        "bookings/<uuid:booking_id>/cancel",
+        bookings.BookingCancelApi.as_view(),
+        name="booking-cancel",
+    ),
+    path(
+        "bookings/<uuid:booking_id>/reschedule",
+        bookings.BookingRescheduleApi.as_view(),
+        name="booking-reschedule",
+    ),
+    path("admin/", include((admin_patterns, "admin"))),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("v1/", include((v1_patterns, "v1"))),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Anything else under /api/ is an enveloped 404 (405 for known paths, from DRF).
+    re_path(r"^.*$", ApiNotFound.as_view(), name="not-found"),
+]

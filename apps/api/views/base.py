@@ -1,0 +1,68 @@
+"""What every API view shares: the caller, validated input, and the error responses
+the OpenAPI document lists for each operation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from rest_framework import serializers
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from apps.accounts.errors import FieldError, NotFound, ValidationFailed
+from apps.api.permissions import principal_of
+from apps.api.principals import Principal
+from apps.api.serializers import ErrorEnvelopeSerializer
+
+_T = TypeVar("_T")
+
+# Statuses any operation may answer (bad input, credentials, role, unknown id, limits).
+COMMON_ERRORS = (400, 401, 403, 404, 405, 406, 429)
+BODY_ERRORS = (415,)
+
+
+def error_responses(*statuses: int) -> dict[int, type[ErrorEnvelopeSerializer]]:
+    return dict.fromkeys(sorted({*COMMON_ERRORS, *statuses}), ErrorEnvelopeSerializer)
+
+
+class ApiView(APIView):
+    # Anonymous writes count against this rate bucket (apps/api/throttles.py).
+    anonymous_write_scope = "anon_booking"
+
+    def principal(self, request: Request) -> Principal:
+        principal = principal_of(request)
+        if principal is None:
+            raise NotAuthenticated()
+        return principal
+
+    @staticmethod
+    def validated(
+        serializer_class: type[serializers.Serializer],
+        data: Any,
+        *,
+        partial: bool = False,
+        context: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        if partial and not isinstance(data, Mapping):
+            raise ValidationFailed(
+                "The request is not valid.", [FieldError("", "Send a JSON object.")]
+            )
+        serializer = serializer_class(data=data, partial=partial, context=dict(context or {}))
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def query(
+        self, request: Request, serializer_class: type[serializers.Serializer]
+    ) -> dict[str, Any]:
+        return self.validated(serializer_class, request.query_params)
+
+
+def reference(field: str, lookup: Callable[[], _T]) -> _T:
+    """An object a request names by id: an unknown id is bad input (400 naming the
+    field), not a missing page."""
+    try:
+        return lookup()
+    except NotFound as exc:
+        raise ValidationFailed(exc.message, [FieldError(field, exc.message)]) from exc

@@ -1,0 +1,257 @@
+"""User surface, bookings: hold, then read / confirm / cancel / reschedule that booking.
+
+A customer needs no account: the hold answers a booking token (X-Booking-Token) that
+authorises the later calls on that one booking. API keys and staff reach every booking
+of their business by role (reads: any role, changes: frontdesk and up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.errors import FieldError, ValidationFailed
+from apps.api.authentication import (
+    ApiKeyAuthentication,
+    BookingTokenAuthentication,
+    TenantJWTAuthentication,
+    TenantSessionAuthentication,
+)
+from apps.api.booking_tokens import booking_token_make
+from apps.api.fields import InstantField
+from apps.api.permissions import CanAccessBooking, principal_of
+from apps.api.principals import FRONTDESK, BookingGrant
+from apps.api.replay import idempotency_parameter, idempotent_response
+from apps.api.selectors import slot_start_get
+from apps.api.serializers import BookingOutput, HeldBookingOutput
+from apps.api.views.base import BODY_ERRORS, ApiView, error_responses, reference
+from apps.bookings.actors import ActorRef
+from apps.bookings.models import Booking
+from apps.bookings.selectors import booking_get
+from apps.bookings.services import (
+    CustomerInput,
+    booking_cancel,
+    booking_confirm,
+    booking_hold,
+    booking_reschedule,
+)
+from apps.resources.models import Resource
+from apps.resources.selectors import resource_get, service_get
+
+BOOKING_CHANGE_ERRORS = error_responses(409, 422, *BODY_ERRORS)
+CUSTOMER_FIELDS = {"name", "email", "phone"}
+
+
+def booking_place(
+    *, slot: UUID | None, resource: UUID | None, start: dt.datetime | None
+) -> tuple[Resource | None, dt.datetime]:
+    """Where a booking goes: a slot from GET slots, or a resource and a start."""
+    if slot is not None:
+        if resource is not None or start is not None:
+            raise ValidationFailed(
+                "Give a slot, or a resource and a start, not both.",
+                [FieldError("slot", "Give a slot, or a resource and a start, not both.")],
+            )
+        resource_id, starts_at = reference("slot", lambda: slot_start_get(slot_id=slot))
+        return reference("slot", lambda: resource_get(resource_id=resource_id)), starts_at
+    if start is None:
+        raise ValidationFailed(
+            "Say when: give a slot, or a start.",
+            [FieldError("start", "Give a slot id, or a start (and a resource).")],
+        )
+    found = reference("resource", lambda: resource_get(resource_id=resource)) if resource else None
+    return found, start
+
+
+class _PlaceSerializer(serializers.Serializer):
+    slot = serializers.UUIDField(required=False, help_text="An `id` from GET slots.")
+    resource = serializers.UUIDField(required=False)
+    start = InstantField(required=False, help_text="With `resource`: RFC 3339 with offset.")
+
+
+class _CustomerSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+    email = serializers.CharField(max_length=254)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
+
+
+def _customer_fields_nested(error: ValidationFailed) -> ValidationFailed:
+    """The booking core names contact fields bare; the API nests them in `customer`."""
+    return ValidationFailed(
+        error.message,
+        [
+            FieldError(f"customer.{d.field}" if d.field in CUSTOMER_FIELDS else d.field, d.message)
+            for d in error.details
+        ],
+    )
+
+
+class BookingCreateApi(ApiView):
+    permission_classes = [AllowAny]
+
+    class InputSerializer(_PlaceSerializer):
+        service = serializers.UUIDField()
+        customer = _CustomerSerializer()
+        notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    @extend_schema(
+        operation_id="bookings_hold",
+        tags=["Bookings"],
+        request=InputSerializer,
+        parameters=[idempotency_parameter(required=True)],
+        responses={201: HeldBookingOutput, **BOOKING_CHANGE_ERRORS},
+        description="Holds a place for the business's hold time (default 10 minutes). "
+        "Confirm it with POST bookings/{id}/confirm. 409 SLOT_FULL when it is gone.",
+    )
+    def post(self, request: Request) -> Any:
+        principal = principal_of(request)
+        actor = principal.actor if principal else ActorRef.customer("", label="api")
+        idempotency_key = (request.headers.get("Idempotency-Key") or "").strip()
+
+        def hold() -> tuple[int, Any]:
+            data = self.validated(self.InputSerializer, request.data)
+            service = reference("service", lambda: service_get(service_id=data["service"]))
+            resource, starts_at = booking_place(
+                slot=data.get("slot"), resource=data.get("resource"), start=data.get("start")
+            )
+            if resource is None:
+                raise ValidationFailed(
+                    "Say which resource: give a slot, or a resource and a start.",
+                    [FieldError("resource", "Give a resource with the start.")],
+                )
+            customer = data["customer"]
+            try:
+                booking = booking_hold(
+                    service=service,
+                    resource=resource,
+                    starts_at=starts_at,
+                    customer=CustomerInput(
+                        name=customer["name"],
+                        email=customer["email"],
+                        phone=customer.get("phone", ""),
+                    ),
+                    notes=data.get("notes", ""),
+                    source=Booking.Source.API,
+                    actor=actor,
+                    idempotency_key=idempotency_key,
+                )
+            except ValidationFailed as error:
+                raise _customer_fields_nested(error) from error
+            output = dict(BookingOutput(booking).data)
+            output["token"] = booking_token_make(booking_id=booking.pk)
+            return 201, output
+
+        return idempotent_response(request, actor=actor, perform=hold, required=True)
+
+
+class _BookingApi(ApiView):
+    """A booking named in the path, reached by role or by its booking token."""
+
+    authentication_classes = [
+        ApiKeyAuthentication,
+        TenantJWTAuthentication,
+        TenantSessionAuthentication,
+        BookingTokenAuthentication,
+    ]
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [CanAccessBooking(write_role=FRONTDESK)]
+
+    def actor(self, request: Request, booking: Booking) -> ActorRef:
+        principal = principal_of(request)
+        if principal is not None:
+            return principal.actor
+        assert isinstance(request.auth, BookingGrant)
+        return ActorRef.customer(str(booking.customer_id), label="booking token")
+
+
+class BookingDetailApi(_BookingApi):
+    @extend_schema(
+        operation_id="bookings_retrieve",
+        tags=["Bookings"],
+        responses={200: BookingOutput, **error_responses()},
+    )
+    def get(self, request: Request, booking_id: UUID) -> Response:
+        return Response(BookingOutput(booking_get(booking_id=booking_id)).data)
+
+
+class BookingConfirmApi(_BookingApi):
+    @extend_schema(
+        operation_id="bookings_confirm",
+        tags=["Bookings"],
+        request=None,
+        parameters=[idempotency_parameter(required=False)],
+        responses={200: BookingOutput, **BOOKING_CHANGE_ERRORS},
+        description="Turns a live hold into a booking. 409 HOLD_EXPIRED after the hold "
+        "time; confirming a confirmed booking changes nothing.",
+    )
+    def post(self, request: Request, booking_id: UUID) -> Any:
+        booking = booking_get(booking_id=booking_id)
+        actor = self.actor(request, booking)
+
+        def confirm() -> tuple[int, Any]:
+            return 200, BookingOutput(booking_confirm(booking=booking, actor=actor)).data
+
+        return idempotent_response(request, actor=actor, perform=confirm)
+
+
+class BookingCancelApi(_BookingApi):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    @extend_schema(
+        operation_id="bookings_cancel",
+        tags=["Bookings"],
+        request=InputSerializer,
+        parameters=[idempotency_parameter(required=False)],
+        responses={200: BookingOutput, **BOOKING_CHANGE_ERRORS},
+        description="Frees the place. A confirmed booking can be cancelled until the "
+        "business's cancellation window (409 TOO_LATE_TO_CANCEL after).",
+    )
+    def post(self, request: Request, booking_id: UUID) -> Any:
+        booking = booking_get(booking_id=booking_id)
+        actor = self.actor(request, booking)
+
+        def cancel() -> tuple[int, Any]:
+            data = self.validated(self.InputSerializer, request.data or {})
+            cancelled = booking_cancel(booking=booking, actor=actor, reason=data.get("reason", ""))
+            return 200, BookingOutput(cancelled).data
+
+        return idempotent_response(request, actor=actor, perform=cancel)
+
+
+class BookingRescheduleApi(_BookingApi):
+    class InputSerializer(_PlaceSerializer):
+        pass
+
+    @extend_schema(
+        operation_id="bookings_reschedule",
+        tags=["Bookings"],
+        request=InputSerializer,
+        parameters=[idempotency_parameter(required=False)],
+        responses={200: BookingOutput, **BOOKING_CHANGE_ERRORS},
+        description="Moves the booking to another slot (or start, and resource) in one "
+        "step: the old place is freed and the new one taken, or nothing changes.",
+    )
+    def post(self, request: Request, booking_id: UUID) -> Any:
+        booking = booking_get(booking_id=booking_id)
+        actor = self.actor(request, booking)
+
+        def reschedule() -> tuple[int, Any]:
+            data = self.validated(self.InputSerializer, request.data)
+            resource, starts_at = booking_place(
+                slot=data.get("slot"), resource=data.get("resource"), start=data.get("start")
+            )
+            moved = booking_reschedule(
+                booking=booking, starts_at=starts_at, resource=resource, actor=actor
+            )
+            return 200, BookingOutput(moved).data
+
+        return idempotent_response(request, actor=actor, perform=reschedule)

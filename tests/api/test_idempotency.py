@@ -1,0 +1,254 @@
+"""Idempotency-Key: required on POST /bookings, replays byte for byte, refuses reuse
+with another request, and holds under concurrent duplicates."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from apps.accounts.models import Tenant, User
+from apps.accounts.schemas import use_public_schema
+from apps.accounts.services import tenant_create
+from apps.bookings.models import Booking, IdempotencyRecord
+from apps.resources.models import Location
+from tests.api.conftest import Catalogue, error_of, hold, hold_payload, send_json
+from tests.api.factories import (
+    LocationFactory,
+    ResourceFactory,
+    ServiceFactory,
+    future_start,
+    slots_create,
+)
+
+
+@pytest.mark.django_db
+def test_post_bookings_without_idempotency_key_is_400(anon_client, catalogue):
+    response = send_json(anon_client, "post", "/api/v1/bookings", hold_payload(catalogue))
+    blank = send_json(
+        anon_client, "post", "/api/v1/bookings", hold_payload(catalogue), HTTP_IDEMPOTENCY_KEY=" "
+    )
+
+    assert response.status_code == blank.status_code == 400
+    assert error_of(response)["code"] == "IDEMPOTENCY_KEY_REQUIRED"
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_returns_the_original_status_and_bytes(anon_client, catalogue):
+    first = hold(anon_client, catalogue, key="same")
+    replay = hold(anon_client, catalogue, key="same")
+
+    assert first.status_code == replay.status_code == 201
+    assert replay.content == first.content
+    assert replay["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_same_key_with_another_payload_is_422(anon_client, catalogue):
+    hold(anon_client, catalogue, key="same")
+
+    other = hold(anon_client, catalogue, key="same", slot=catalogue.slots[2])
+
+    assert other.status_code == 422
+    assert error_of(other)["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_same_key_on_another_endpoint_is_422(admin_client, catalogue):
+    held = hold(admin_client, catalogue, key="k").json()
+
+    confirm = send_json(
+        admin_client, "post", f"/api/v1/bookings/{held['id']}/confirm", HTTP_IDEMPOTENCY_KEY="k"
+    )
+
+    assert confirm.status_code == 422
+
+
+@pytest.mark.django_db
+def test_keys_are_scoped_to_the_caller(admin_client, frontdesk_client, catalogue):
+    first = hold(admin_client, catalogue, key="shared")
+    second = hold(frontdesk_client, catalogue, key="shared", slot=catalogue.slots[1])
+
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] != second.json()["id"]
+
+
+@pytest.mark.django_db
+def test_a_failed_request_leaves_the_key_free(anon_client, catalogue):
+    bad = hold(anon_client, catalogue, key="retry", email="not-an-email")
+    good = hold(anon_client, catalogue, key="retry")
+
+    assert bad.status_code == 400
+    assert good.status_code == 201
+    assert "Idempotent-Replayed" not in good
+
+
+@pytest.mark.django_db
+def test_admin_writes_replay_too(admin_client):
+    payload = {"name": "Soho", "timezone": "Europe/London"}
+
+    first = send_json(
+        admin_client, "post", "/api/v1/admin/locations", payload, HTTP_IDEMPOTENCY_KEY="l1"
+    )
+    again = send_json(
+        admin_client, "post", "/api/v1/admin/locations", payload, HTTP_IDEMPOTENCY_KEY="l1"
+    )
+
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert Location.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_confirm_and_delete_replay_their_answers(admin_client, catalogue):
+    held = hold(admin_client, catalogue).json()
+    url = f"/api/v1/bookings/{held['id']}/confirm"
+
+    first = send_json(admin_client, "post", url, HTTP_IDEMPOTENCY_KEY="c1")
+    again = send_json(admin_client, "post", url, HTTP_IDEMPOTENCY_KEY="c1")
+    deleted = admin_client.delete(
+        f"/api/v1/admin/resources/{catalogue.resource.pk}", HTTP_IDEMPOTENCY_KEY="d1"
+    )
+    deleted_again = admin_client.delete(
+        f"/api/v1/admin/resources/{catalogue.resource.pk}", HTTP_IDEMPOTENCY_KEY="d1"
+    )
+
+    assert first.status_code == 200
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert deleted.status_code == deleted_again.status_code == 204
+    assert deleted_again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_an_unprintable_key_is_400(anon_client, catalogue):
+    response = hold(anon_client, catalogue, key="x" * 300)
+
+    assert response.status_code == 400
+    assert error_of(response)["details"][0]["field"] == "Idempotency-Key"
+
+
+# --- Concurrent duplicates ---------------------------------------------------------
+# Real threads, each with its own connection, need committed rows: they live in a
+# tenant of their own whose tables are emptied before and after (TRUNCATE also clears
+# the append-only booking history, which refuses row deletes).
+
+CONCURRENT_TENANT = "apiconcurrency"
+TENANT_TABLES = [
+    "bookings_bookingevent",
+    "bookings_idempotencyrecord",
+    "bookings_booking",
+    "bookings_customer",
+    "calendars_slothold",
+    "calendars_slotinstance",
+    "calendars_availabilityrule",
+    "resources_service_resources",
+    "resources_service",
+    "resources_resource",
+    "resources_location",
+]
+
+
+def _truncate(schema: str) -> None:
+    with connection.cursor() as cursor:
+        tables = ", ".join(f'"{schema}"."{table}"' for table in TENANT_TABLES)
+        cursor.execute(f"TRUNCATE {tables} CASCADE")
+
+
+@pytest.fixture(scope="module")
+def committed_catalogue(django_db_setup, django_db_blocker) -> Iterator[tuple[Tenant, Catalogue]]:
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.filter(slug=CONCURRENT_TENANT).first()
+        if tenant is None:
+            owner, _ = User.objects.get_or_create(email=f"owner@{CONCURRENT_TENANT}.test")
+            tenant = tenant_create(slug=CONCURRENT_TENANT, name="Concurrency", owner=owner)
+        _truncate(tenant.schema_name)
+        with schema_context(tenant.schema_name):
+            location = LocationFactory.create()
+            resource = ResourceFactory.create(location=location)
+            service = ServiceFactory.create(resources=[resource])
+            slots = slots_create(resource=resource, starts_at=future_start(), count=2)
+        use_public_schema()
+        yield tenant, Catalogue(location, resource, service, slots)
+        _truncate(tenant.schema_name)
+        use_public_schema()
+
+
+def test_concurrent_duplicates_make_one_booking(committed_catalogue, django_db_blocker, settings):
+    from tests.api.conftest import rates
+
+    settings.REST_FRAMEWORK = rates()
+    tenant, catalogue = committed_catalogue
+    payload = hold_payload(catalogue)
+    responses: list = []
+    barrier = threading.Barrier(8)
+
+    def post() -> None:
+        try:
+            client = Client(HTTP_HOST=f"{CONCURRENT_TENANT}.localhost")
+            barrier.wait()
+            responses.append(
+                send_json(client, "post", "/api/v1/bookings", payload, HTTP_IDEMPOTENCY_KEY="dup")
+            )
+        finally:
+            connection.close()
+
+    with django_db_blocker.unblock():
+        threads = [threading.Thread(target=post) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        with schema_context(tenant.schema_name):
+            bookings = Booking.objects.count()
+            records = IdempotencyRecord.objects.filter(key="dup").count()
+        use_public_schema()
+
+    assert len(responses) == 8
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.content for r in responses}) == 1
+    assert sum(r.get("Idempotent-Replayed") == "true" for r in responses) == 7
+    assert bookings == 1
+    assert records == 1
+
+
+def test_concurrent_holds_with_different_keys_get_one_place(
+    committed_catalogue, django_db_blocker, settings
+):
+    from tests.api.conftest import rates
+
+    settings.REST_FRAMEWORK = rates()
+    _tenant, catalogue = committed_catalogue
+    responses: list = []
+    barrier = threading.Barrier(6)
+
+    def post(n: int) -> None:
+        try:
+            client = Client(HTTP_HOST=f"{CONCURRENT_TENANT}.localhost")
+            payload = hold_payload(catalogue, slot=catalogue.slots[1], email=f"p{n}@example.test")
+            barrier.wait()
+            responses.append(
+                send_json(client, "post", "/api/v1/bookings", payload, HTTP_IDEMPOTENCY_KEY=f"k{n}")
+            )
+        finally:
+            connection.close()
+
+    with django_db_blocker.unblock():
+        threads = [threading.Thread(target=post, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        use_public_schema()
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201, 409, 409, 409, 409, 409]
+    assert all(error_of(r)["code"] == "SLOT_FULL" for r in responses if r.status_code == 409)

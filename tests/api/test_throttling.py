@@ -1,0 +1,102 @@
+"""Rate limits (Redis): anonymous reads and booking writes per client IP, per API key;
+429 in the envelope with Retry-After. Rates are made small and hourly here, so a test
+never straddles a window."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from django.test import Client
+
+from apps.api.services import api_key_create
+from apps.api.throttles import parse_rate
+from config.settings import base as base_settings
+from tests.api.conftest import error_of, hold, rates
+
+pytestmark = pytest.mark.django_db
+
+
+def _address() -> str:
+    """A client address no other test has used, so its buckets start empty."""
+    return f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
+def test_default_rates_match_the_contract():
+    # The autouse fixture loosens the live settings; the configured ones are these.
+    configured = base_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+
+    assert parse_rate(configured["anon_read"]) == (60, 60)
+    assert parse_rate(configured["anon_booking"]) == (10, 60)
+    assert parse_rate(configured["api_key"]) == (100, 60)
+
+
+def test_anonymous_reads_are_limited_per_ip_with_retry_after(acme, acme_host, settings):
+    settings.REST_FRAMEWORK = rates(anon_read="3/hour")
+    client = Client(HTTP_HOST=acme_host, REMOTE_ADDR=_address())
+
+    allowed = [client.get("/api/v1/services").status_code for _ in range(3)]
+    limited = client.get("/api/v1/services")
+    other_ip = Client(HTTP_HOST=acme_host, REMOTE_ADDR=_address()).get("/api/v1/services")
+
+    assert allowed == [200, 200, 200]
+    assert limited.status_code == 429
+    error = error_of(limited)
+    assert error["code"] == "RATE_LIMITED"
+    retry_after = int(limited["Retry-After"])
+    assert 1 <= retry_after <= 3600
+    assert str(retry_after) in error["message"]
+    assert other_ip.status_code == 200
+
+
+def test_anonymous_booking_posts_have_their_own_smaller_bucket(
+    acme, acme_host, catalogue, settings
+):
+    settings.REST_FRAMEWORK = rates(anon_read="100/hour", anon_booking="2/hour")
+    client = Client(HTTP_HOST=acme_host, REMOTE_ADDR=_address())
+
+    first = hold(client, catalogue, key="a")
+    second = hold(client, catalogue, key="b", slot=catalogue.slots[1], email="b@example.test")
+    third = hold(client, catalogue, key="c", slot=catalogue.slots[2], email="c@example.test")
+    read = client.get("/api/v1/services")
+
+    assert [first.status_code, second.status_code] == [201, 201]
+    assert third.status_code == 429
+    assert "Retry-After" in third
+    assert error_of(third)["code"] == "RATE_LIMITED"
+    assert read.status_code == 200
+
+
+def test_api_keys_are_limited_per_key_not_per_ip(acme, acme_host, settings):
+    settings.REST_FRAMEWORK = rates(api_key="3/hour", anon_read="100/hour")
+    address = _address()
+    _key, secret = api_key_create(role="readonly")
+    _other, other_secret = api_key_create(role="readonly")
+    client = Client(HTTP_HOST=acme_host, REMOTE_ADDR=address, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    other = Client(
+        HTTP_HOST=acme_host, REMOTE_ADDR=address, HTTP_AUTHORIZATION=f"Bearer {other_secret}"
+    )
+
+    statuses = [client.get("/api/v1/admin/locations").status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    assert other.get("/api/v1/admin/locations").status_code == 200
+    assert (
+        Client(HTTP_HOST=acme_host, REMOTE_ADDR=address).get("/api/v1/services").status_code == 200
+    )
+
+
+def test_the_token_endpoint_is_limited_against_password_guessing(acme, acme_host, settings):
+    settings.REST_FRAMEWORK = rates(auth="2/hour")
+    client = Client(HTTP_HOST=acme_host, REMOTE_ADDR=_address())
+
+    def attempt():
+        return client.post(
+            "/api/v1/auth/token",
+            data={"email": "nobody@acme.test", "password": "guess-guess-guess"},
+            content_type="application/json",
+        )
+
+    statuses = [attempt().status_code for _ in range(3)]
+
+    assert statuses == [401, 401, 429]
