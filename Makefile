@@ -7,7 +7,7 @@ PORT ?= 8000
 export PORT
 PYTEST_ARGS ?=
 
-.PHONY: run test setup venv services services-down lint typecheck pytest browser-deps clean lock
+.PHONY: run test setup venv services services-down lint typecheck pytest measure browser-deps clean lock
 
 $(VENV)/.installed: requirements/dev.txt requirements/base.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required."; exit 1; }
@@ -54,6 +54,10 @@ pytest: venv services browser-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: setup browser-deps lint typecheck pytest
+
+# Figures for notes (throughput, lags): minutes long, so not part of `make test`.
+measure: setup
+	TIMENEST_MEASURE=1 $(VENV)/bin/pytest -m measurement -s $(PYTEST_ARGS)
 
 lock: venv
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links requirements/base.in -o requirements/base.txt

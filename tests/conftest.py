@@ -8,6 +8,7 @@ Per-test rollback covers all schemas because they share one connection.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import psycopg
@@ -18,6 +19,18 @@ from django_tenants.utils import tenant_context
 from apps.accounts.models import Tenant, User
 from apps.accounts.provisioning import database_setup
 from apps.accounts.services import tenant_create
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Measurements print figures for the team's notes and take minutes: `make measure`
+    runs them (TIMENEST_MEASURE=1); `make test` skips them."""
+    if os.environ.get("TIMENEST_MEASURE") == "1":
+        return
+    skip = pytest.mark.skip(reason="a measurement: run it with `make measure`")
+    for item in items:
+        if item.get_closest_marker("measurement"):
+            item.add_marker(skip)
+
 
 TEST_TENANTS = {
     "acme": ("Acme Clinic", "Europe/London"),

@@ -14,3 +14,8 @@ def current_schema() -> str:
 
 def use_public_schema() -> None:
     cast(Any, connection).set_schema_to_public()
+
+
+def use_tenant(tenant: object) -> None:
+    """Points this thread's connection at `tenant`'s schema (outside `tenant_context`)."""
+    cast(Any, connection).set_tenant(tenant)
