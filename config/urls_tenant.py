@@ -6,6 +6,7 @@ from django.urls import include, path
 from apps.accounts import dashboard_views, views
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.accounts.urls_auth import auth_patterns
+from apps.api import integrations_urls
 from apps.api import urls as api_urls
 from apps.notifications import urls as notification_urls
 from config import health
@@ -18,6 +19,7 @@ dashboard_patterns = (
         path("team/<uuid:membership_id>/role/", dashboard_views.team_role, name="team_role"),
         path("team/<uuid:membership_id>/remove/", dashboard_views.team_remove, name="team_remove"),
         path("settings/", dashboard_views.tenant_settings, name="settings"),
+        path("integrations/", include(integrations_urls.urlpatterns)),
     ],
     "dashboard",
 )

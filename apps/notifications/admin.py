@@ -159,3 +159,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Webhook endpoints and deliveries register on the same tenant admin site.
+from apps.notifications.webhooks import admin as webhook_admin  # noqa: E402, F401

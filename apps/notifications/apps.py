@@ -8,5 +8,8 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.notifications import receivers
+        from apps.notifications.webhooks import receivers as webhook_receivers
+        from apps.notifications.webhooks import tasks as webhook_tasks  # noqa: F401 - registers
 
         receivers.connect()
+        webhook_receivers.connect()

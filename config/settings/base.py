@@ -226,6 +226,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(),
         "args": ("bookings.holds_expire",),
     },
+    # Extends every slot grid to the rolling horizon (90 days by default) and heals drift;
+    # rule changes rebuild their resources right after commit on their own.
+    "calendars-materialize": {
+        "task": "accounts.run_in_every_tenant",
+        "schedule": crontab(minute=17),
+        "args": ("calendars.materialize_tenant",),
+    },
     # Idempotency records are replayed for 24 h, then deleted.
     "bookings-idempotency-purge": {
         "task": "accounts.run_in_every_tenant",
@@ -238,6 +245,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "accounts.run_in_every_tenant",
         "schedule": float(env_int("NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=15)),
         "args": ("notifications.dispatch_due",),
+    },
+    # Sends webhook deliveries whose first try was lost or whose retry is due.
+    "webhooks-dispatch": {
+        "task": "accounts.run_in_every_tenant",
+        "schedule": float(env_int("WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=15)),
+        "args": ("webhooks.dispatch_due",),
+    },
+    # Webhook events and their delivery logs are kept WEBHOOK_RETENTION_DAYS.
+    "webhooks-purge": {
+        "task": "accounts.run_in_every_tenant",
+        "schedule": crontab(minute=23, hour=3),
+        "args": ("webhooks.purge",),
     },
 }
 
@@ -345,6 +364,30 @@ NOTIFICATION_UNCERTAIN_DELIVERY = env("NOTIFICATION_UNCERTAIN_DELIVERY", default
 # Links in emails and SMS point at the tenant's primary domain.
 TENANT_URL_SCHEME = env("TENANT_URL_SCHEME", default="https")
 TENANT_URL_PORT = env("TENANT_URL_PORT", default="")
+
+# --- Outbound webhooks (apps/notifications/webhooks). A failed attempt is retried after
+# BASE, 2*BASE, 4*BASE ... (at most MAX) seconds: with these defaults 14 attempts over
+# about 24 h. An endpoint is disabled (and its admins emailed) once DISABLE_AFTER_FAILED_EVENTS
+# events in a row failed for good and it has been failing for DISABLE_AFTER_SECONDS.
+WEBHOOK_MAX_ENDPOINTS = env_int("WEBHOOK_MAX_ENDPOINTS", default=20)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", default=14)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", default=4 * 3600)
+WEBHOOK_DISABLE_AFTER_FAILED_EVENTS = env_int("WEBHOOK_DISABLE_AFTER_FAILED_EVENTS", default=5)
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", default=24 * 3600)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# A delivery stays `sending` at most this long; after that its worker is presumed dead.
+WEBHOOK_SENDING_LEASE_SECONDS = env_int("WEBHOOK_SENDING_LEASE_SECONDS", default=60)
+# A queued send task that has not run after this long is queued again (lost message).
+WEBHOOK_REDISPATCH_SECONDS = env_int("WEBHOOK_REDISPATCH_SECONDS", default=300)
+WEBHOOK_DISPATCH_BATCH = env_int("WEBHOOK_DISPATCH_BATCH", default=1000)
+WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", default=30)
+# SSRF guard (apps/notifications/webhooks/url_policy.py): production refuses endpoints on
+# private, loopback and link-local addresses, and plain http (events carry customer
+# details). Development and tests turn both on to reach receivers on 127.0.0.1.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_ALLOW_PLAIN_HTTP = env_bool("WEBHOOK_ALLOW_PLAIN_HTTP", default=False)
 
 # Key that encrypts customer PII at rest; a keyed hash of it allows lookups.
 PII_ENCRYPTION_KEY = env("PII_ENCRYPTION_KEY", default=SECRET_KEY)

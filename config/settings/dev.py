@@ -20,6 +20,9 @@ os.environ.setdefault("LOG_FORMAT", "console")
 os.environ.setdefault("EMAIL_BACKEND", "apps.notifications.mail_backends.EmlFileEmailBackend")
 os.environ.setdefault("TENANT_URL_SCHEME", "http")
 os.environ.setdefault("TENANT_URL_PORT", os.environ.get("PORT", "8000"))
+# Webhook receivers of local runs and tests listen on 127.0.0.1 over plain http.
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
+os.environ.setdefault("WEBHOOK_ALLOW_PLAIN_HTTP", "true")
 
 from config.settings.base import *  # noqa: E402,F403
 from config.settings.base import LOCAL_DIR  # noqa: E402

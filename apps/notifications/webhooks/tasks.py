@@ -1,0 +1,55 @@
+"""Celery adapters: each task takes ids, runs inside the tenant its message names, and is
+safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from apps.notifications.selectors import tenant_current
+from apps.notifications.webhooks.delivery import (
+    webhook_deliveries_dispatch_due,
+    webhook_deliveries_recover_stale,
+    webhook_delivery_send,
+)
+from apps.notifications.webhooks.notices import webhook_endpoint_disabled_notify
+from apps.notifications.webhooks.services import webhook_events_purge
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="webhooks.dispatch_due", ignore_result=True)
+def dispatch_due() -> int:
+    """Beat, every WEBHOOK_DISPATCH_INTERVAL_SECONDS in every tenant: recover interrupted
+    sends, then queue one send task per due delivery (first tries whose task was lost,
+    retries whose backoff has passed)."""
+    webhook_deliveries_recover_stale()
+    ids = webhook_deliveries_dispatch_due()
+    for delivery_id in ids:
+        send_webhook_delivery.delay(str(delivery_id))
+    if ids:
+        logger.info("webhook_deliveries.dispatched", extra={"count": len(ids)})
+    return len(ids)
+
+
+@shared_task(name="webhooks.send", ignore_result=True)
+def send_webhook_delivery(delivery_id: str) -> str:
+    return webhook_delivery_send(delivery_id=delivery_id).value
+
+
+# The email may be retried; each retry re-reads the endpoint and skips it if enabled.
+@shared_task(
+    name="webhooks.endpoint_disabled_notice",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=5,
+)
+def webhook_endpoint_disabled_notice(endpoint_id: str) -> int:
+    return webhook_endpoint_disabled_notify(endpoint_id=endpoint_id, tenant=tenant_current())
+
+
+@shared_task(name="webhooks.purge", ignore_result=True)
+def purge_old_events() -> int:
+    return webhook_events_purge()
