@@ -39,7 +39,13 @@ from apps.accounts.models import Tenant
 from apps.calendars.models import SlotHold, SlotInstance
 from apps.calendars.services import current_tenant
 from apps.calendars.slot_exposure import EXPOSURE_VARIANTS, slots_expose
-from apps.calendars.timezones import local_date, local_day_bounds, local_day_start, zone
+from apps.calendars.timezones import (
+    as_seen_in,
+    local_date,
+    local_day_bounds,
+    local_day_start,
+    zone,
+)
 from apps.resources.field_checks import is_timezone
 from apps.resources.models import Location, Resource, Service
 
@@ -49,7 +55,10 @@ MAX_DATES_SPAN_DAYS = 92
 
 class AvailableSlot(NamedTuple):
     """A start a customer can book: `id` is the slot starting at `start` (the first one
-    the session covers); `end - start` is the service's duration."""
+    the session covers); `end - start` is the service's duration. `start` and `end` carry
+    the display zone's wall time and UTC offset as a fixed offset (the zone's name is
+    `AvailableSlots.display_timezone`), so they compare and hash as the instants they are
+    even in a repeated fall-back hour."""
 
     id: UUID
     start: dt.datetime
@@ -410,8 +419,8 @@ def availability_slots(
     free = [
         AvailableSlot(
             id=candidate.slot_id,
-            start=candidate.start.astimezone(display),
-            end=candidate.end.astimezone(display),
+            start=as_seen_in(candidate.start, display),
+            end=as_seen_in(candidate.end, display),
             resource_id=candidate.resource_id,
             remaining=candidate.remaining,
         )

@@ -50,6 +50,11 @@ from apps.resources.models import Location, Resource, Service
 logger = logging.getLogger(__name__)
 
 ISO_WEEKDAY_NAMES = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
+_RULE_NOUNS = {
+    AvailabilityRule.Kind.WEEKLY: "weekly rule",
+    AvailabilityRule.Kind.DATE_RANGE: "date-range rule",
+    AvailabilityRule.Kind.EXCEPTION: "exception",
+}
 MAX_RULE_CAPACITY = 1000
 SLOT_INSERT_BATCH = 5000
 SLOT_ID_BATCH = 5000
@@ -170,6 +175,7 @@ def _rule_clean(raw: _RuleInput, *, rule_id: UUID | None = None) -> dict[str, An
             start_minute = None
         if start_minute is not None and end_minute is not None and end_minute <= start_minute:
             problems.add("end_time", "The end must be after the start (use 24:00 for midnight).")
+            end_minute = None  # no window: the grid checks below have nothing to say
 
     valid_from = check.calendar_date(problems, "valid_from", raw.valid_from)
     valid_to = check.calendar_date(problems, "valid_to", raw.valid_to)
@@ -238,8 +244,8 @@ def _rule_clean(raw: _RuleInput, *, rule_id: UUID | None = None) -> dict[str, An
         if spec.conflicts_with(other_spec):
             problems.add(
                 "start_time",
-                f"These hours overlap another {other.get_kind_display().lower()} rule of the "
-                f"same {'resource' if resource else 'location'} ({_describe(other_spec)}). "
+                f"These hours overlap another {_RULE_NOUNS[kind]} of the same "
+                f"{'resource' if resource else 'location'} ({_describe(other_spec)}). "
                 "Change or remove that rule first.",
             )
             break
@@ -300,7 +306,7 @@ def availability_rule_create(
         kind=kind,
         resource=resource,
         location=location,
-        days_of_week=list(days_of_week) if not isinstance(days_of_week, str) else days_of_week,
+        days_of_week=check.as_list(days_of_week),
         start_time=start_time,
         end_time=end_time,
         valid_from=valid_from,

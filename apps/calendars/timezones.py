@@ -8,10 +8,14 @@ is not one-to-one twice a year:
 - in a fall-back overlap a wall time happens twice: it yields both instants (earlier
   first), so the repeated hour is worked twice and its slots are distinct instants.
 
-A slot lasts its granularity in real time from its start instant. Where a transition
-makes two grid steps overlap in real time (a step longer than half the shift, e.g. a
-45-minute grid over a one-hour fall-back), `without_overlaps` keeps the earlier one:
-one resource never has two slots at the same instant.
+A slot lasts its granularity in real time from its start instant, and must end by the
+window's end instant (`window_end_instant`): on a spring-forward night a step that
+straddles the jump ends later on the wall clock than it began plus its length, and is
+dropped when that passes the end (00:00-03:00 on a 90-minute grid in New York keeps
+00:00 EST but not 01:30 EST, which would end at 04:00 EDT). Where a transition makes two
+grid steps overlap in real time (a step longer than the shift, e.g. a 45-minute grid over
+a one-hour fall-back), `without_overlaps` keeps the earlier one: one resource never has
+two slots at the same instant.
 """
 
 from __future__ import annotations
@@ -90,6 +94,28 @@ def wall_time_instant(
     return _naive(day, minute).replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
+def window_end_instant(day: dt.date, minute: int, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """When a window ending at wall `minute` of `day` ends: the last time the clock reads
+    it (a fall-back night reads it twice and both readings are inside), or, where the
+    clock jumps over it, the moment of the jump."""
+    occurrences = local_occurrences(day, minute, tz)
+    if occurrences:
+        return occurrences[-1]
+    naive = _naive(day, minute)
+    # The two readings of a skipped wall time (offset before and after the jump) lie on
+    # either side of the jump; bisect between them on whole seconds.
+    low, high = sorted(
+        int(naive.replace(tzinfo=tz, fold=fold).astimezone(UTC).timestamp()) for fold in (0, 1)
+    )
+    while high - low > 1:
+        middle = (low + high) // 2
+        if dt.datetime.fromtimestamp(middle, tz).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle
+    return dt.datetime.fromtimestamp(high, UTC)
+
+
 def local_day_start(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     """The first instant of local `day` (in UTC). When midnight falls in a gap (zones that
     switch at 00:00) the day starts at the transition, which is what fold=0 gives."""
@@ -105,6 +131,22 @@ def local_date(instant: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.date:
     return instant.astimezone(tz).date()
 
 
+@lru_cache(maxsize=256)
+def _fixed_offset(offset: dt.timedelta) -> dt.timezone:
+    return dt.timezone(offset)
+
+
+def as_seen_in(instant: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """`instant` with the wall time and UTC offset it has in `tz`, carried by a fixed
+    offset rather than by the zone: a ZoneInfo datetime in a fall-back hour is ambiguous
+    without its `fold`, and Python then calls it unequal to the very instant it is
+    (PEP 495 inter-zone comparison), which breaks `==`, `in` and dict lookups."""
+    local = instant.astimezone(tz)
+    offset = local.utcoffset()
+    assert offset is not None
+    return local.replace(tzinfo=_fixed_offset(offset), fold=0)
+
+
 @lru_cache(maxsize=1 << 16)
 def expand_window(
     tz_name: str, day: dt.date, start_minute: int, end_minute: int, granularity: int
@@ -113,15 +155,21 @@ def expand_window(
 
     The grid starts at `start_minute` and steps by `granularity` wall minutes; a step is
     kept when it ends (in wall minutes) by `end_minute`. Each occurrence of a step's start
-    becomes a slot lasting `granularity` real minutes. Cached: every resource sharing a
-    location's rules shares the work.
+    becomes a slot lasting `granularity` real minutes, kept when it also ends (in real
+    time) by the window's end. Cached: every resource sharing a location's rules shares
+    the work.
     """
     tz = zone(tz_name)
     length = dt.timedelta(minutes=granularity)
+    closes = window_end_instant(day, end_minute, tz)
     intervals: list[Interval] = []
     minute = start_minute
     while minute + granularity <= end_minute:
-        intervals.extend((start, start + length) for start in local_occurrences(day, minute, tz))
+        intervals.extend(
+            (start, start + length)
+            for start in local_occurrences(day, minute, tz)
+            if start + length <= closes
+        )
         minute += granularity
     intervals.sort()
     return tuple(intervals)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -154,6 +154,14 @@ def timezone_name(problems: Problems, field: str, value: Any) -> str | None:
         problems.add(field, f"“{value}” is not an IANA time zone (e.g. Europe/London).")
         return None
     return str(value)
+
+
+def as_list(value: Any) -> Any:
+    """A one-pass iterable (a generator, a set) as a list, so it can be checked and then
+    saved; anything else (None, text, a number) unchanged, for its check to refuse."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        return value
+    return list(value)
 
 
 def only_known_fields(problems: Problems, data: Mapping[str, Any], known: frozenset[str]) -> None:

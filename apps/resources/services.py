@@ -171,7 +171,7 @@ def resource_create(
             name=name,
             location=location,
             kind=kind,
-            tags=list(tags) if not isinstance(tags, str) else tags,
+            tags=check.as_list(tags),
             is_active=is_active,
             user=user,
         )

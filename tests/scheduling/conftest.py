@@ -5,9 +5,10 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from apps.accounts.models import Tenant
-from apps.calendars.services import slots_materialize
+from apps.calendars.services import MaterializationResult, slots_materialize
 from apps.calendars.timezones import zone
 from apps.resources.models import Location, Resource, Service
 from tests.scheduling.factories import (
@@ -18,13 +19,20 @@ from tests.scheduling.factories import (
 )
 
 LONDON = zone("Europe/London")
-# A Monday in winter (GMT = UTC): local and UTC wall times coincide.
-MONDAY = dt.date(2026, 2, 2)
-NOW = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)  # the Sunday before
 
 
 def london(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """The UTC instant of a London wall time (never in a gap in these tests)."""
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON).astimezone(dt.UTC)
+
+
+def materialize_days(resource: Resource, first: dt.date, days: int) -> MaterializationResult:
+    """Materialize `days` London dates from `first` (the services read the rules)."""
+    return slots_materialize(
+        resource=resource,
+        start=london(first, 0),
+        end=london(first + dt.timedelta(days=days), 0),
+    )
 
 
 @pytest.fixture
@@ -33,8 +41,19 @@ def tenant(acme: Tenant) -> Tenant:
     acme.min_notice_minutes = 0
     acme.horizon_days = 90
     acme.exposure_mode = Tenant.ExposureMode.ALL
-    acme.save(update_fields=["min_notice_minutes", "horizon_days", "exposure_mode"])
+    acme.hold_ttl_minutes = 10
+    acme.save(
+        update_fields=["min_notice_minutes", "horizon_days", "exposure_mode", "hold_ttl_minutes"]
+    )
     return acme
+
+
+@pytest.fixture
+def monday() -> dt.date:
+    """A London Monday 8 to 14 days ahead of the real today: bookings (which check the
+    real clock) can be made on its week, and it lies well inside the horizon."""
+    today = timezone.now().astimezone(LONDON).date()
+    return today + dt.timedelta(days=14 - today.weekday())
 
 
 @pytest.fixture
@@ -44,7 +63,7 @@ def location(tenant: Tenant) -> Location:
 
 @pytest.fixture
 def resource(location: Location) -> Resource:
-    return ResourceFactory.create(name="Ada", location=location)
+    return ResourceFactory.create(name="Ada", location=location, kind=Resource.Kind.PERSON)
 
 
 @pytest.fixture
@@ -53,20 +72,17 @@ def service(resource: Resource) -> Service:
 
 
 @pytest.fixture
-def weekday_hours(resource: Resource) -> Resource:
-    """Mon-Fri 09:00-17:00 on a 30-minute grid, materialized for February 2026."""
-    WeeklyRuleFactory(resource=resource)
-    slots_materialize(
-        resource=resource,
-        start=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
-        end=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
-    )
+def weekday_hours(resource: Resource, monday: dt.date) -> Resource:
+    """Mon-Fri 09:00-17:00 on a 30-minute grid, materialized for the week of `monday`."""
+    WeeklyRuleFactory.create(resource=resource)
+    materialize_days(resource, monday, 7)
     return resource
 
 
 @pytest.fixture
 def exposure_cache() -> Iterator[None]:
-    """Exposure picks are cached in the real Redis: drop ours afterwards (only ours:
-    other test runs share the server)."""
+    """Exposure picks are cached in the real Redis: start and end without ours (only
+    ours: other test runs share the server under other key prefixes)."""
+    cache.delete_pattern("slot-exposure:*")  # type: ignore[attr-defined]
     yield
     cache.delete_pattern("slot-exposure:*")  # type: ignore[attr-defined]

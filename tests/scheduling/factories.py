@@ -1,53 +1,26 @@
-"""ORM-level factories for scheduling tests (the services are tested on their own)."""
+"""Factories for scheduling tests. Locations, resources and services are the booking
+core's factories (one copy for the whole suite); rules are added here. Factories write
+rows directly: the services that validate them are tested on their own."""
 
 from __future__ import annotations
-
-from decimal import Decimal
-from typing import Any
 
 import factory
 
 from apps.calendars.models import AvailabilityRule
-from apps.resources.models import Location, Resource, Service
+from tests.bookings.factories import LocationFactory, ResourceFactory, ServiceFactory
 
-
-class LocationFactory(factory.django.DjangoModelFactory[Location]):
-    class Meta:
-        model = Location
-
-    name = factory.Sequence(lambda n: f"Location {n}")
-    timezone = "Europe/London"
-
-
-class ResourceFactory(factory.django.DjangoModelFactory[Resource]):
-    class Meta:
-        model = Resource
-
-    name = factory.Sequence(lambda n: f"Resource {n}")
-    location = factory.SubFactory(LocationFactory)
-    kind = Resource.Kind.PERSON
-
-
-class ServiceFactory(factory.django.DjangoModelFactory[Service]):
-    class Meta:
-        model = Service
-        skip_postgeneration_save = True
-
-    name = factory.Sequence(lambda n: f"Service {n}")
-    duration_minutes = 30
-    price = Decimal("0.00")
-    currency = "GBP"
-    capacity = 1
-    min_notice_minutes = 0
-
-    @factory.post_generation
-    def resources(self, create: bool, extracted: Any, **kwargs: Any) -> None:
-        if create and extracted:
-            self.resources.set(extracted)
+__all__ = [
+    "DateRangeRuleFactory",
+    "ExceptionRuleFactory",
+    "LocationFactory",
+    "ResourceFactory",
+    "ServiceFactory",
+    "WeeklyRuleFactory",
+]
 
 
 class WeeklyRuleFactory(factory.django.DjangoModelFactory[AvailabilityRule]):
-    """Mon-Fri 09:00-17:00 on a 30-minute grid, for a resource unless told otherwise."""
+    """Mon-Fri 09:00-17:00 on a 30-minute grid; give it a `resource` or a `location`."""
 
     class Meta:
         model = AvailabilityRule
@@ -57,3 +30,21 @@ class WeeklyRuleFactory(factory.django.DjangoModelFactory[AvailabilityRule]):
     start_minute = 9 * 60
     end_minute = 17 * 60
     granularity_minutes = 30
+
+
+class DateRangeRuleFactory(WeeklyRuleFactory):
+    """Every day of [valid_from, valid_to] unless `days_of_week` narrows it."""
+
+    kind = AvailabilityRule.Kind.DATE_RANGE
+    days_of_week = factory.LazyFunction(list)
+
+
+class ExceptionRuleFactory(WeeklyRuleFactory):
+    """An extra opening on `valid_from` (through `valid_to`); `closure=True` closes."""
+
+    class Params:
+        closure = factory.Trait(is_closed=True, start_minute=None, end_minute=None)
+
+    kind = AvailabilityRule.Kind.EXCEPTION
+    days_of_week = factory.LazyFunction(list)
+    valid_to = factory.SelfAttribute("valid_from")
