@@ -2,7 +2,7 @@
 `/api/v1/…`, the OpenAPI document at `/api/schema/` and its offline docs.
 
 Paths have no trailing slash (SPEC §5). Other capabilities add their admin routes to
-`admin_patterns` — webhook endpoints go at `admin/webhook-endpoints` — and reuse the
+`admin_patterns` (as webhook endpoints and deliveries do) and reuse the
 authentication, roles, pagination, Idempotency-Key and error envelope of apps.api.
 """
 
@@ -11,7 +11,14 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from apps.api.views import admin_bookings, admin_catalogue, auth, bookings, catalogue
+from apps.api.views import (
+    admin_bookings,
+    admin_catalogue,
+    admin_webhooks,
+    auth,
+    bookings,
+    catalogue,
+)
 from apps.api.views.not_found import ApiNotFound
 
 auth_patterns: list[URLPattern | URLResolver] = [
@@ -58,6 +65,41 @@ admin_patterns: list[URLPattern | URLResolver] = [
     ),
     path("api-keys", admin_bookings.AdminApiKeyListApi.as_view(), name="api-keys"),
     path("api-keys/<uuid:key_id>", admin_bookings.AdminApiKeyDetailApi.as_view(), name="api-key"),
+    path(
+        "webhook-endpoints",
+        admin_webhooks.AdminWebhookEndpointListApi.as_view(),
+        name="webhook-endpoints",
+    ),
+    path(
+        "webhook-endpoints/<uuid:endpoint_id>",
+        admin_webhooks.AdminWebhookEndpointDetailApi.as_view(),
+        name="webhook-endpoint",
+    ),
+    path(
+        "webhook-endpoints/<uuid:endpoint_id>/rotate-secret",
+        admin_webhooks.AdminWebhookEndpointRotateSecretApi.as_view(),
+        name="webhook-endpoint-rotate-secret",
+    ),
+    path(
+        "webhook-endpoints/<uuid:endpoint_id>/ping",
+        admin_webhooks.AdminWebhookEndpointPingApi.as_view(),
+        name="webhook-endpoint-ping",
+    ),
+    path(
+        "webhook-deliveries",
+        admin_webhooks.AdminWebhookDeliveryListApi.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhook-deliveries/<uuid:delivery_id>",
+        admin_webhooks.AdminWebhookDeliveryDetailApi.as_view(),
+        name="webhook-delivery",
+    ),
+    path(
+        "webhook-deliveries/<uuid:delivery_id>/replay",
+        admin_webhooks.AdminWebhookDeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
+    ),
 ]
 
 v1_patterns: list[URLPattern | URLResolver] = [

@@ -312,7 +312,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Book, confirm, reschedule and cancel appointments, and manage a business's "
         "locations, resources, services and opening hours. Every error answers "
-        '`{"error": {"code", "message", "details": [{"field", "message"}], "request_id"}}`.'
+        '`{"error": {"code", "message", "details": [{"field", "message"}], "request_id"}}`. '
+        "Booking changes can also be pushed to your URLs as webhooks signed with "
+        "HMAC-SHA256 (headers TimeNest-Timestamp and TimeNest-Signature): see the "
+        "Admin: webhooks operations for how to verify them."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -324,6 +327,9 @@ SPECTACULAR_SETTINGS = {
         "ApiKeyRoleEnum": "apps.api.models.ApiKey.Role",
         "ResourceKindEnum": "apps.resources.models.Resource.Kind",
         "AvailabilityRuleKindEnum": "apps.calendars.models.AvailabilityRule.Kind",
+        "WebhookDeliveryStatusEnum": "apps.notifications.webhooks.models.WebhookDelivery.Status",
+        "WebhookEventTypeEnum": "apps.notifications.webhooks.models.WebhookEventType",
+        "WebhookSubscribedEventEnum": "apps.notifications.webhooks.models.SUBSCRIBABLE_EVENT_TYPES",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 from apps.accounts.models import Tenant
 from apps.api.services import api_key_create
 from apps.calendars.models import AvailabilityRule
+from apps.notifications.webhooks.services import webhook_endpoint_create, webhook_endpoint_ping
 from tests.api.conftest import Catalogue, hold
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,7 @@ def test_schema_documents_every_operation_with_bodies_and_the_error_envelope(ano
         for method, operation in item.items()
     ]
 
-    assert len(operations) == 39
+    assert len(operations) == 49
     assert "ErrorEnvelope" in schema["components"]["schemas"]
     for path, method, operation in operations:
         responses = operation["responses"]
@@ -90,6 +91,10 @@ def test_schema_covers_the_contract_paths(anon_client):
         "/api/v1/admin/bookings",
         "/api/v1/admin/bookings/{booking_id}",
         "/api/v1/admin/api-keys",
+        "/api/v1/admin/webhook-endpoints",
+        "/api/v1/admin/webhook-endpoints/{endpoint_id}",
+        "/api/v1/admin/webhook-deliveries",
+        "/api/v1/admin/webhook-deliveries/{delivery_id}",
     } <= paths
 
 
@@ -161,6 +166,8 @@ def real_ids(catalogue: Catalogue, anon_client: Client) -> dict[str, str]:
     )
     held = hold(anon_client, catalogue, key="fuzz-seed").json()
     spare_key, _secret = api_key_create(role="readonly", name="spare")
+    endpoint, _signing_secret = webhook_endpoint_create(url="https://hooks.example.com/fuzz")
+    ping = webhook_endpoint_ping(endpoint=endpoint)
     return {
         "location_id": str(catalogue.location.pk),
         "resource_id": str(catalogue.resource.pk),
@@ -168,6 +175,8 @@ def real_ids(catalogue: Catalogue, anon_client: Client) -> dict[str, str]:
         "rule_id": str(rule.pk),
         "booking_id": held["id"],
         "key_id": str(spare_key.pk),
+        "endpoint_id": str(endpoint.pk),
+        "delivery_id": str(ping.pk),
     }
 
 
@@ -223,7 +232,7 @@ def test_fuzz_the_api_finds_no_server_error_and_no_undocumented_answer(
         operations = [
             result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)
         ]
-        assert len(operations) == 39
+        assert len(operations) == 49
         for operation in operations:
             failures += _fuzz_operation(operation, headers, real_ids, statuses)
     examples = sum(statuses.values())
