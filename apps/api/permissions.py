@@ -6,6 +6,7 @@
 | availability rules, slot generation        | readonly  | scheduler |
 | bookings                                   | readonly  | frontdesk |
 | API keys                                   | admin     | admin     |
+| webhook endpoints and deliveries           | admin     | admin     |
 
 API key roles sit on the same ladder: `admin` keys may do everything, `frontdesk`
 keys manage bookings, `readonly` keys only read.
