@@ -1,8 +1,8 @@
 """Support agents' view of availability rules and the slot grid (tenant admin).
 
-Rules change through `availability_rule_update` (see apps/resources/admin.py for the
-pattern), so a correction is validated and re-materialized like any other. Slots and
-holds are derived from rules and bookings: read-only here.
+Rules are added and changed through `availability_rule_create` / `_update` (see
+apps/resources/admin.py for the pattern), so they are validated and re-materialized like
+any other. Slots and holds are derived from rules and bookings: read-only here.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from django.http import HttpRequest
 
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.calendars.models import AvailabilityRule, SlotHold, SlotInstance
-from apps.calendars.services import availability_rule_update
+from apps.calendars.services import availability_rule_create, availability_rule_update
 from apps.calendars.timezones import format_wall_time
 from apps.resources.admin import ServiceBackedAdmin, ServiceBackedForm
 
 
 class AvailabilityRuleForm(ServiceBackedForm):
+    create_service = staticmethod(availability_rule_create)
     update_service = staticmethod(availability_rule_update)
     instance_argument = "rule"
 

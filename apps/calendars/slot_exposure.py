@@ -9,7 +9,10 @@ For one viewer (session or user key), date and resource (or "all" for a location
    seeded generator, capped by how many starts are free;
 3. the free starts are shuffled with the seeded generator; one start from each of
    morning (< 12:00), afternoon (12:00-17:00) and evening (≥ 17:00) in the location's
-   time is taken first, in that order, then the next ones in shuffled order up to k;
+   time is taken first, then the next ones in shuffled order up to k. The parts are
+   taken in the order the shuffle first reaches them, not morning first: when k is
+   below the number of parts (k = 1 or 2 for a resource), a fixed order would show
+   those viewers mornings only and starve the later parts of the day;
 4. the chosen starts are returned in time order with the total free count and
    `has_more`, and remembered for 7 minutes per (viewer, date, resource) — plus the
    service, location and display zone, which a cache entry must not mix — so a viewer
@@ -82,12 +85,14 @@ def exposure_pick(
     shuffled = list(slots)
     rng.shuffle(shuffled)
     chosen: list[_S] = []
-    for part in (MORNING, AFTERNOON, EVENING):
+    parts_taken: set[str] = set()
+    for slot in shuffled:
         if len(chosen) >= k:
             break
-        first = next((slot for slot in shuffled if day_part(slot.start, bucket_tz) == part), None)
-        if first is not None:
-            chosen.append(first)
+        part = day_part(slot.start, bucket_tz)
+        if part not in parts_taken:
+            parts_taken.add(part)
+            chosen.append(slot)
     for slot in shuffled:
         if len(chosen) >= k:
             break

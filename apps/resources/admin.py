@@ -1,9 +1,10 @@
 """Support agents' view of a tenant's locations, resources and services (tenant admin).
 
-Creation belongs to the dashboard and the API; here agents look things up and correct
-them. A change is an adapter over the `*_update` service: the form runs it in a
-savepoint that is rolled back to collect its field errors, and `save_model` runs it for
-real, so the admin validates and reschedules exactly like every other entry point.
+Agents look things up, correct them, and add what a tenant asks them to add. Adding and
+changing are adapters over the `*_create` / `*_update` services: the form runs the
+service in a savepoint that is rolled back to collect its field errors, and
+`save_model` runs it for real, so the admin validates and reschedules exactly like the
+dashboard and the API.
 """
 
 from __future__ import annotations
@@ -14,12 +15,20 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db import models, transaction
+from django.forms.models import construct_instance
 from django.http import HttpRequest
 
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.accounts.errors import ValidationFailed
 from apps.resources.models import Location, Resource, Service
-from apps.resources.services import location_update, resource_update, service_update
+from apps.resources.services import (
+    location_create,
+    location_update,
+    resource_create,
+    resource_update,
+    service_create,
+    service_update,
+)
 
 
 class _DryRun(Exception):
@@ -27,24 +36,39 @@ class _DryRun(Exception):
 
 
 class ServiceBackedForm(forms.ModelForm):
-    """A change form whose validation is the domain service's own."""
+    """An add or change form whose validation and writing are the domain services' own."""
 
+    create_service: Callable[..., Any]
     update_service: Callable[..., Any]
     instance_argument: str
 
+    @property
+    def adding(self) -> bool:
+        # Not `pk is None`: primary keys are UUIDs given when the instance is built.
+        return bool(self.instance._state.adding)
+
     def service_data(self) -> dict[str, Any]:
+        """A new object gets every field; a change passes only what changed."""
+        if self.adding:
+            return {
+                name: self.cleaned_data[name] for name in self.fields if name in self.cleaned_data
+            }
         return {name: self.cleaned_data[name] for name in self.changed_data}
+
+    def service_run(self) -> models.Model:
+        data = self.service_data()
+        if self.adding:
+            return type(self).create_service(**data)
+        fresh = type(self.instance)._default_manager.get(pk=self.instance.pk)
+        return type(self).update_service(**{self.instance_argument: fresh, "data": data})
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if self.errors or self.instance.pk is None:
+        if self.errors:
             return cleaned
-        fresh = type(self.instance)._default_manager.get(pk=self.instance.pk)
         try:
             with transaction.atomic():
-                type(self).update_service(
-                    **{self.instance_argument: fresh, "data": self.service_data()}
-                )
+                self.service_run()
                 raise _DryRun
         except _DryRun:
             pass
@@ -55,17 +79,25 @@ class ServiceBackedForm(forms.ModelForm):
                 )
         return cleaned
 
+    def _post_clean(self) -> None:
+        # The service, run by clean(), is the one validator: the model's own checks would
+        # repeat its findings in worse words ("Constraint ... is violated"). The instance
+        # still takes the form's values, for the admin's messages and history.
+        self.instance = construct_instance(
+            self, self.instance, self._meta.fields, self._meta.exclude
+        )
+
 
 class ServiceBackedAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     def save_model(
         self, request: HttpRequest, obj: models.Model, form: forms.ModelForm, change: bool
     ) -> None:
         assert isinstance(form, ServiceBackedForm)
-        fresh = type(obj)._default_manager.get(pk=obj.pk)
-        type(form).update_service(**{form.instance_argument: fresh, "data": form.service_data()})
+        saved = form.service_run()
+        if not change:
+            # The admin redirects to, and logs, the object it built: make it the saved one.
+            obj.pk = saved.pk
+            obj._state.adding = False
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # The update service already wrote many-to-many fields.
@@ -74,6 +106,7 @@ class ServiceBackedAdmin(admin.ModelAdmin):
 
 
 class LocationForm(ServiceBackedForm):
+    create_service = staticmethod(location_create)
     update_service = staticmethod(location_update)
     instance_argument = "location"
 
@@ -91,6 +124,7 @@ class LocationAdmin(ServiceBackedAdmin):
 
 
 class ResourceForm(ServiceBackedForm):
+    create_service = staticmethod(resource_create)
     update_service = staticmethod(resource_update)
     instance_argument = "resource"
 
@@ -109,6 +143,7 @@ class ResourceAdmin(ServiceBackedAdmin):
 
 
 class ServiceForm(ServiceBackedForm):
+    create_service = staticmethod(service_create)
     update_service = staticmethod(service_update)
     instance_argument = "service"
 

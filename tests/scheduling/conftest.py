@@ -80,9 +80,10 @@ def weekday_hours(resource: Resource, monday: dt.date) -> Resource:
 
 
 @pytest.fixture
-def exposure_cache() -> Iterator[None]:
+def exposure_cache(tenant: Tenant) -> Iterator[None]:
     """Exposure picks are cached in the real Redis: start and end without ours (only
-    ours: other test runs share the server under other key prefixes)."""
+    ours: other test runs share the server under other key prefixes). Inside the
+    tenant, because cache keys carry its schema."""
     cache.delete_pattern("slot-exposure:*")  # type: ignore[attr-defined]
     yield
     cache.delete_pattern("slot-exposure:*")  # type: ignore[attr-defined]

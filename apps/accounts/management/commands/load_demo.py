@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Tenant, User
 from apps.accounts.services import tenant_create
@@ -36,6 +37,18 @@ class Command(BaseCommand):
                     slug=spec["slug"], name=spec["name"], owner=owner, timezone=spec["timezone"]
                 )
                 self.stdout.write(f"Created demo tenant {tenant.slug}.")
+        if "schedule" in data:
+            # Imported here: accounts does not depend on the scheduling apps otherwise.
+            from apps.calendars.demo_schedule import demo_schedule_load
+
+            with tenant_context(tenant):
+                loaded = demo_schedule_load(spec=data["schedule"])
+            added = ", ".join(f"{name} +{count}" for name, count in loaded.created.items())
+            slots = loaded.slots
+            self.stdout.write(
+                f"Demo schedule: {added}; slots created {slots.created}, "
+                f"kept {slots.kept}, removed {slots.removed}."
+            )
         self.stdout.write(
             f"Demo owner: {owner_spec['email']} / {owner_spec['password']}   "
             f"Platform admin: {staff['email']} / {staff['password']}"
