@@ -443,3 +443,18 @@ def test_endpoint_created_through_the_api_receives_signed_events(
     )
     listed = admin_client.get(DELIVERIES, {"endpoint": created["id"]}).json()["data"]
     assert [(d["status"], d["last_status_code"]) for d in listed] == [("succeeded", 200)]
+
+
+def test_schema_documents_how_to_verify_a_webhook(anon_client):
+    schema = anon_client.get("/api/schema/?format=json").json()
+    create = schema["paths"][ENDPOINTS]["post"]
+    rotate = schema["paths"][f"{ENDPOINTS}/{{endpoint_id}}/rotate-secret"]["post"]
+
+    for text in (TIMESTAMP_HEADER, SIGNATURE_HEADER, "HMAC-SHA256", "{timestamp}.{raw body}"):
+        assert text in create["description"], text
+    assert '"version"' in create["description"]
+    ref = create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"]
+    created = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert "secret" in created["required"]
+    assert "Idempotency-Key" in rotate["description"]
+    assert TIMESTAMP_HEADER in schema["info"]["description"]
