@@ -48,6 +48,7 @@ from apps.calendars.timezones import (
 )
 from apps.resources.field_checks import is_timezone
 from apps.resources.models import Location, Resource, Service
+from apps.resources.services import MAX_HORIZON_DAYS
 
 ONE_DAY = dt.timedelta(days=1)
 MAX_DATES_SPAN_DAYS = 92
@@ -376,6 +377,19 @@ def _preference(candidate: _Candidate, load: dict[UUID, int]) -> tuple[bool, int
     return (not candidate.joins_session, load.get(candidate.resource_id, 0), candidate.resource_id)
 
 
+# Nothing is bookable before now or beyond the horizon: calendar days outside
+# [now - 2 days, now + the longest horizon + 2 days] (a margin for any zone's date) are
+# answered "nothing free" without date arithmetic, which would overflow near the ends of
+# the calendar (9999-12-31 + 1 day).
+def _earliest_bookable(now: dt.datetime) -> dt.date:
+    return (now - 2 * ONE_DAY).date()
+
+
+def _latest_bookable(now: dt.datetime, *, service: Service, tenant: Tenant) -> dt.date:
+    days = max(MAX_HORIZON_DAYS, tenant.horizon_days, service.horizon_days or 0)
+    return (now + dt.timedelta(days=days + 2)).date()
+
+
 # --- Public selectors --------------------------------------------------------------
 
 
@@ -410,12 +424,14 @@ def availability_slots(
     )
     display_tz = _display_timezone(tz, location_tz)
     display = zone(display_tz)
-    lo, hi = local_day_bounds(day, display)
-    candidates, load = _free_candidates(
-        service=service, scope=scope, lo=lo, hi=hi, now=now, tenant=tenant
-    )
-    if resource is None:
-        candidates = _one_per_start(candidates, load)
+    candidates: list[_Candidate] = []
+    if _earliest_bookable(now) <= day <= _latest_bookable(now, service=service, tenant=tenant):
+        lo, hi = local_day_bounds(day, display)
+        candidates, load = _free_candidates(
+            service=service, scope=scope, lo=lo, hi=hi, now=now, tenant=tenant
+        )
+        if resource is None:
+            candidates = _one_per_start(candidates, load)
     free = [
         AvailableSlot(
             id=candidate.slot_id,
@@ -480,13 +496,17 @@ def availability_dates(
     )
     display_tz = _display_timezone(tz, location_tz)
     display = zone(display_tz)
-    lo = local_day_start(start, display)
-    hi = local_day_start(end + ONE_DAY, display)
-    candidates, load = _free_candidates(
-        service=service, scope=scope, lo=lo, hi=hi, now=now, tenant=tenant
-    )
-    if resource is None:
-        candidates = _one_per_start(candidates, load)
+    first = max(start, _earliest_bookable(now))
+    last = min(end, _latest_bookable(now, service=service, tenant=tenant))
+    candidates: list[_Candidate] = []
+    if first <= last:
+        lo = local_day_start(first, display)
+        hi = local_day_start(last + ONE_DAY, display)
+        candidates, load = _free_candidates(
+            service=service, scope=scope, lo=lo, hi=hi, now=now, tenant=tenant
+        )
+        if resource is None:
+            candidates = _one_per_start(candidates, load)
     counts: dict[dt.date, int] = defaultdict(int)
     for candidate in candidates:
         counts[local_date(candidate.start, display)] += 1

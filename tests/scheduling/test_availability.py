@@ -303,7 +303,7 @@ def test_long_booking_occupies_every_slot_it_covers(resource, weekday_hours, mon
 
 def test_short_service_on_a_longer_grid_is_offered_on_the_hour_for_its_own_length(resource, monday):
     """SPEC 4.4: a 30-minute service on a 60-minute grid is valid and offered on the
-    hour with end - start = 30 minutes (the issue's "must be a multiple" is overruled)."""
+    hour with end - start = 30 minutes (issue 3's "must be a multiple" is overruled)."""
     WeeklyRuleFactory(resource=resource, granularity_minutes=60)
     materialize_days(resource, monday, 1)
     quick = ServiceFactory(duration_minutes=30, resources=[resource])
@@ -519,6 +519,29 @@ def test_dates_refuse_a_reversed_or_too_long_range(service, monday):
 
     assert list(reversed_range.value.field_messages()) == ["to"]
     assert "at most 92 days" in too_long.value.field_messages()["to"][0]
+
+
+@pytest.mark.parametrize(
+    "day", [dt.date.max, dt.date.min, dt.date(2900, 1, 1)], ids=["last", "first", "far"]
+)
+@pytest.mark.parametrize("tz", [None, "Pacific/Kiritimati", "Etc/GMT+12"])
+def test_days_far_from_now_offer_nothing_at_the_ends_of_the_calendar(
+    service, weekday_hours, day, tz
+):
+    # when: the last calendar day, whose "next day" does not exist, among others
+    slots = availability_slots(service=service, resource=weekday_hours, day=day, tz=tz)
+    start = min(day, dt.date.max - dt.timedelta(days=91))
+    dates = availability_dates(
+        service=service,
+        resource=weekday_hours,
+        start=start,
+        end=start + dt.timedelta(days=91),
+        tz=tz,
+    )
+
+    # then
+    assert (slots.slots, slots.total) == ([], 0)
+    assert len(dates.dates) == 92 and {entry.free for entry in dates.dates} == {0}
 
 
 # --- Cost ------------------------------------------------------------------------------

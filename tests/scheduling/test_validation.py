@@ -267,10 +267,10 @@ def test_service_create_refuses_resources_that_are_not_a_list(tenant, refused, r
 
 
 def test_service_create_accepts_a_duration_that_is_not_a_multiple_of_any_grid(resource):
-    """The scheduling brief asks to refuse "a duration that is not a multiple of the
-    granularity"; SPEC section 4.4 says such combinations are valid (a 30-minute service
-    on a 60-minute grid is offered on the hour). The SPEC is the contract, so no
-    duration is refused for its grid: durations are checked only for their range."""
+    """Issue 3 asks to refuse "a duration that is not a multiple of the granularity";
+    SPEC section 4.4 says such combinations are valid (a 30-minute service on a 60-minute
+    grid is offered on the hour). The SPEC is the contract, so no duration is refused for
+    its grid: durations are checked only for their range."""
     # given: resource hours on a 60-minute grid
     WeeklyRuleFactory(resource=resource, granularity_minutes=60)
 
