@@ -161,3 +161,16 @@ def test_tenant_admin_replay_action_queues_the_deliveries(support):
     assert response.status_code == 302
     delivery.refresh_from_db()
     assert (delivery.status, delivery.replays) == ("pending", 1)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("HTTPS://Hooks.Example.COM/In?x=1#frag", "https://hooks.example.com/In?x=1"),
+        ("https://bücher.example/café?q=ü", "https://xn--bcher-kva.example/caf%C3%A9?q=%C3%BC"),
+        ("https://hooks.example.com", "https://hooks.example.com/"),
+        ("https://hooks.example.com:8443/a%20b", "https://hooks.example.com:8443/a%20b"),
+    ],
+)
+def test_urls_are_stored_canonical_and_ascii(production_rules, typed, stored):
+    assert webhook_target(typed).url == stored

@@ -157,7 +157,7 @@ def webhook_http_post(*, url: str, body: bytes, headers: dict[str, str]) -> Http
     except urllib3.exceptions.HTTPError as exc:
         cause = getattr(exc, "reason", None) or exc
         return HttpAnswer(None, error=_clip(f"{type(exc).__name__}: {cause}", ERROR_CHARS))
-    except OSError as exc:
+    except Exception as exc:  # whatever a receiver or the network does, the attempt ends
         return HttpAnswer(None, error=_clip(f"{type(exc).__name__}: {exc}", ERROR_CHARS))
     finally:
         pool.close()

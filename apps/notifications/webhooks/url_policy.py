@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -28,6 +28,9 @@ URL_MAX_LENGTH = 2000
 # Names that only ever mean this machine or a private network.
 _PRIVATE_NAME_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Characters left as they are when a path or query is percent-encoded (RFC 3986).
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,11 @@ def webhook_target(url: str) -> WebhookTarget:
     if parts.username is not None or parts.password is not None:
         raise _refuse("Leave credentials out of the URL; verify our signature instead.")
     host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        # International names travel as punycode: headers and DNS are ASCII.
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        host = ""
     if not host:
         raise _refuse("Enter a valid URL, e.g. https://example.com/webhooks.")
     if port == 0:
@@ -88,8 +96,14 @@ def webhook_target(url: str) -> WebhookTarget:
     private_name = host == "localhost" or host.endswith(_PRIVATE_NAME_SUFFIXES) or "." not in host
     if literal is None and private_name and not _private_addresses_allowed():
         raise _refuse("Use a public host name.")
-    # Fragments never reach a server; dropping them keeps stored URLs canonical.
-    cleaned = urlunsplit((scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    # Stored canonical and ASCII: host lower-cased, path and query percent-encoded, no
+    # fragment (it never reaches a server).
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
+    query = quote(parts.query, safe=_QUERY_SAFE)
+    cleaned = urlunsplit((scheme, netloc, path, query, ""))
     return WebhookTarget(
         url=cleaned, scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80)
     )
