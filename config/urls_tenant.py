@@ -1,18 +1,20 @@
 """A tenant's domain: its booking home, staff login, dashboard, tenant admin, integrator
 API, health."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from apps.accounts import dashboard_views, views
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.accounts.urls_auth import auth_patterns
 from apps.api import integrations_urls
 from apps.api import urls as api_urls
+from apps.bookings import booking_pages
+from apps.bookings import page_urls as booking_page_urls
 from apps.notifications import urls as notification_urls
 from config import health
 
 account_patterns = (auth_patterns(after_login="dashboard:home"), "accounts")
-dashboard_patterns = (
+dashboard_patterns: tuple[list[URLPattern | URLResolver], str] = (
     [
         path("", views.dashboard_home, name="home"),
         path("team/", dashboard_views.team, name="team"),
@@ -25,7 +27,8 @@ dashboard_patterns = (
 )
 
 urlpatterns = [
-    path("", views.tenant_home, name="home"),
+    path("", booking_pages.services_page, name="home"),
+    path("", include((booking_page_urls.urlpatterns, "booking"))),
     path("accounts/", include(account_patterns)),
     path("dashboard/", include(dashboard_patterns)),
     path("dashboard/notifications/", include(notification_urls.dashboard_patterns)),

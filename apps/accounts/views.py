@@ -70,10 +70,6 @@ def workspaces(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/workspaces.html", {"links": links})
 
 
-def tenant_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "tenancy/home.html")
-
-
 @membership_required()
 def dashboard_home(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/home.html", {"membership": request.membership})  # type: ignore[attr-defined]

@@ -1,0 +1,173 @@
+"""Whatever a URL or form carries, the customer pages answer 404 or a form error, never
+a server error; another business's ids name nothing here."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core import signing
+from django_tenants.utils import tenant_context
+
+from apps.bookings.models import Booking
+from apps.bookings.page_forms import slot_value
+from apps.notifications.links import BOOKING_MANAGE_SALT, booking_manage_token
+from tests.booking_pages.catalogue import catalogue_create, held_booking, policy_set
+
+pytestmark = pytest.mark.django_db
+
+GARBAGE = ["not-a-uuid", "00000000-0000-0000-0000-000000000000", "%00", "' OR 1=1 --", "x" * 300]
+
+
+@pytest.fixture
+def elsewhere(globex, catalogue):
+    """globex's own catalogue and a hold there (the test runs in acme's schema)."""
+    with tenant_context(globex):
+        policy_set(globex)
+        other = catalogue_create(name="Globex strategy session")
+        booking = held_booking(other)
+        return other, booking_manage_token(booking)
+
+
+@pytest.mark.parametrize("garbage", GARBAGE)
+def test_garbage_ids_in_paths_are_not_found(client, catalogue, garbage):
+    service = catalogue.service.pk
+    paths = [
+        f"/book/{garbage}/",
+        f"/book/{garbage}/anyone/",
+        f"/book/{service}/{garbage}/",
+        f"/book/{service}/{garbage}/details/?slot=x",
+        f"/hold/{garbage}/",
+        f"/booked/{garbage}/",
+        f"/manage/{garbage}/",
+        f"/manage/{garbage}/cancel/",
+        f"/manage/{garbage}/reschedule/",
+        f"/manage/{garbage}/booking.ics",
+    ]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Page not found" in response.content.decode(), path
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"day": "2026-02-30"},
+        {"day": "yesterday"},
+        {"month": "2026-13"},
+        {"month": "abcd"},
+        {"month": "2026-02-01"},
+        {"day": "9999-12-31x"},
+    ],
+)
+def test_garbage_dates_are_not_found(client, catalogue, query):
+    url = f"/book/{catalogue.service.pk}/anyone/"
+
+    response = client.get(url, query)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query", [{"day": "1999-01-01"}, {"day": "2999-01-01"}, {"month": "1900-01"}]
+)
+def test_dates_far_away_show_no_times_rather_than_fail(client, catalogue, query):
+    response = client.get(f"/book/{catalogue.service.pk}/anyone/", query)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "slot",
+    ["", "garbage", "00000000-0000-0000-0000-000000000000_20260101T100000Z", "{uuid}_2026"],
+)
+def test_details_with_a_bad_time_is_not_found(client, catalogue, slot):
+    slot = slot.replace("{uuid}", str(catalogue.ada.pk))
+    url = f"/book/{catalogue.service.pk}/anyone/details/"
+
+    assert client.get(url, {"slot": slot}).status_code == 404
+
+
+def test_details_at_a_time_that_is_not_on_the_grid_is_explained(client, catalogue):
+    odd = slot_value(resource_id=catalogue.ada.pk, start=catalogue.at(10, 7))
+    url = f"/book/{catalogue.service.pk}/anyone/details/?slot={odd}"
+    payload = {"name": "Jane", "email": "jane@example.test", "idempotency_key": "k", "slot": odd}
+
+    response = client.post(url, payload)
+
+    assert response.status_code == 409
+    assert "That time is not offered." in response.content.decode()
+    assert Booking.objects.count() == 0
+
+
+def test_details_with_a_tampered_form_time_is_not_found(client, catalogue):
+    url_slot = slot_value(resource_id=catalogue.ada.pk, start=catalogue.at(10))
+    url = f"/book/{catalogue.service.pk}/anyone/details/?slot={url_slot}"
+    payload = {
+        "name": "Jane",
+        "email": "jane@example.test",
+        "idempotency_key": "k",
+        "slot": slot_value(resource_id=uuid.uuid4(), start=catalogue.at(10)),
+    }
+
+    assert client.post(url, payload).status_code == 404
+    assert Booking.objects.count() == 0
+
+
+def test_an_overlong_idempotency_key_is_a_form_error(client, catalogue):
+    slot = slot_value(resource_id=catalogue.ada.pk, start=catalogue.at(10))
+    url = f"/book/{catalogue.service.pk}/anyone/details/?slot={slot}"
+    payload = {"name": "Jane", "email": "jane@example.test", "idempotency_key": "k" * 300}
+
+    response = client.post(url, {**payload, "slot": slot})
+
+    assert response.status_code == 400
+    assert Booking.objects.count() == 0
+
+
+def test_another_businesss_service_resource_and_booking_are_not_found(client, catalogue, elsewhere):
+    other, token = elsewhere
+    mine = catalogue.service.pk
+    slot = slot_value(resource_id=other.ada.pk, start=other.at(10))
+    paths = [
+        f"/book/{other.service.pk}/",
+        f"/book/{other.service.pk}/anyone/",
+        f"/book/{mine}/{other.ada.pk}/",
+        f"/book/{mine}/anyone/details/?slot={slot}",
+        f"/hold/{token}/",
+        f"/booked/{token}/",
+        f"/manage/{token}/",
+        f"/manage/{token}/booking.ics",
+    ]
+    for path in paths:
+        assert client.get(path).status_code == 404, path
+    assert client.post(f"/hold/{token}/").status_code == 404
+    assert client.post(f"/manage/{token}/cancel/").status_code == 404
+    assert "Globex strategy session" not in client.get("/").content.decode()
+
+
+def test_a_token_signed_for_something_else_is_not_found(client, catalogue):
+    booking = held_booking(catalogue)
+    other_salt = signing.dumps(str(booking.pk), salt="password-reset")
+    unknown = signing.dumps(str(uuid.uuid4()), salt=BOOKING_MANAGE_SALT)
+
+    assert client.get(f"/manage/{other_salt}/").status_code == 404
+    assert client.get(f"/manage/{unknown}/").status_code == 404
+
+
+def test_not_found_for_htmx_is_the_partial(htmx, catalogue):
+    response = htmx.get("/book/not-a-service/")
+
+    assert response.status_code == 404
+    assert "<html" not in response.content.decode()
+    assert "Page not found" in response.content.decode()
+
+
+def test_get_only_pages_refuse_other_methods(client, catalogue):
+    assert client.post("/").status_code == 405
+    assert client.delete(f"/book/{catalogue.service.pk}/").status_code == 405
+    assert (
+        client.get(f"/hold/{booking_manage_token(held_booking(catalogue))}/release/").status_code
+        == 405
+    )
