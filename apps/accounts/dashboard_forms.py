@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
+from typing import Any
 
 from django import forms
 
@@ -34,6 +36,26 @@ def format_offsets(offsets: list[int]) -> str:
         return f"{minutes}m"
 
     return ", ".join(one(m) for m in offsets)
+
+
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
+
+
+class DayField(forms.DateField):
+    """A calendar day the dashboard can work with. Days near the ends of the calendar
+    (year 1, year 9999) would overflow the arithmetic of weeks and time zones."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        super().__init__(**kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not EARLIEST_DAY <= value <= LATEST_DAY:
+            raise forms.ValidationError(
+                f"Choose a date between {EARLIEST_DAY.year} and {LATEST_DAY.year}."
+            )
 
 
 class DomainErrorFormMixin(forms.Form):

@@ -28,7 +28,7 @@ def dashboard_nav(request: HttpRequest) -> dict[str, Any]:
     membership: Membership | None = getattr(request, "membership", None)
     if membership is None:
         return {}
-    entries = []
+    entries: list[dict[str, Any]] = []
     for label, name, role in SECTIONS:
         if not membership.has_role(role):
             continue
@@ -36,5 +36,15 @@ def dashboard_nav(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        entries.append({"label": label, "url": url, "active": request.path == url})
+        entries.append({"label": label, "url": url, "active": False})
+    # A screen inside a section (a booking, a rule's form) keeps its section current: the
+    # longest section URL the path starts with wins, so "Today" (/dashboard/, a prefix of
+    # every screen) is current only where no other section claims the page.
+    current = max(
+        (entry for entry in entries if request.path.startswith(entry["url"])),
+        key=lambda entry: len(entry["url"]),
+        default=None,
+    )
+    if current is not None:
+        current["active"] = True
     return {"dashboard_nav": entries}

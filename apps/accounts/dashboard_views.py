@@ -6,11 +6,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.access import membership_required
 from apps.accounts.dashboard_forms import InviteForm, RoleForm, TenantSettingsForm
+from apps.accounts.dashboard_pages import redirect_after_post, render_screen
 from apps.accounts.errors import ValidationFailed
 from apps.accounts.models import Membership
 from apps.accounts.services import tenant_settings_update
@@ -35,8 +37,13 @@ def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -
 def _team_response(
     request: HttpRequest, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    template = "dashboard/_team.html" if request.htmx else "dashboard/team.html"  # type: ignore[attr-defined]
-    return render(request, template, context, status=status)
+    return render_screen(
+        request,
+        page="dashboard/team.html",
+        partial="dashboard/_team.html",
+        context=context,
+        status=status,
+    )
 
 
 @membership_required(ADMIN)
@@ -126,7 +133,19 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
                 form.apply_domain_error(error)
             else:
                 messages.success(request, "Settings saved." if changed else "Nothing to change.")
-                return redirect("dashboard:settings")
-        return render(request, "dashboard/settings.html", {"form": form}, status=400)
+                return redirect_after_post(request, reverse("dashboard:settings"))
+        return _settings_response(request, form, status=400)
     form = TenantSettingsForm(initial=TenantSettingsForm.initial_for(tenant))
-    return render(request, "dashboard/settings.html", {"form": form})
+    return _settings_response(request, form)
+
+
+def _settings_response(
+    request: HttpRequest, form: TenantSettingsForm, status: int = 200
+) -> HttpResponse:
+    return render_screen(
+        request,
+        page="dashboard/settings.html",
+        partial="dashboard/_settings.html",
+        context={"form": form},
+        status=status,
+    )
