@@ -74,7 +74,11 @@ from apps.bookings.page_selectors import (
     bookable_service_get,
     bookable_services,
     booking_change_deadline,
+    booking_changeable,
     booking_last_day,
+    hold_is_live,
+    resource_names,
+    service_payment_required,
     service_resource_get,
     service_resources,
 )
@@ -263,11 +267,7 @@ class Choice:
 
 
 def _choices(slots: list[AvailableSlot]) -> list[Choice]:
-    names = dict(
-        Resource.objects.filter(pk__in={slot.resource_id for slot in slots}).values_list(
-            "pk", "name"
-        )
-    )
+    names = resource_names(resource_ids=[slot.resource_id for slot in slots])
     return [
         Choice(
             slot,
@@ -465,7 +465,7 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
             "alternatives": alternatives,
             "problem": problem,
             "wait": wait,
-            "payment_required": service.requires_payment and service.price > 0,
+            "payment_required": service_payment_required(service=service),
             "back_url": _with_query(back, day=local_day.isoformat(), tz=display.name),
             "step": 4,
         },
@@ -501,14 +501,6 @@ def _hold(
         actor=FORM_SCOPE,
         payload={"service": str(service.pk), **form.payload()},
         perform=perform,
-    )
-
-
-def _hold_live(booking: Booking) -> bool:
-    return (
-        booking.status == Booking.Status.HELD
-        and booking.hold_expires_at is not None
-        and booking.hold_expires_at > timezone.now()
     )
 
 
@@ -555,7 +547,7 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
         return _see_other(reverse("booking:manage", args=[token]))
     state = (
         "live"
-        if _hold_live(booking)
+        if hold_is_live(booking=booking)
         else "released"
         if booking.status == Booking.Status.CANCELLED
         else "expired"
@@ -620,18 +612,13 @@ def booked_page(request: HttpRequest, token: str) -> HttpResponse:
 # --- Managing ------------------------------------------------------------------------
 
 
-def _changeable(request: HttpRequest, booking: Booking) -> tuple[bool, dt.datetime | None]:
-    deadline = booking_change_deadline(booking=booking, tenant=_tenant(request))
-    return deadline is not None and timezone.now() < deadline, deadline
-
-
 @customer_page
 @require_GET
 def manage_page(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the emails: the booking, and what the customer can still do."""
     booking = _booking_from_token(token)
     display = _display(request, service=booking.service, resource=booking.resource)
-    can_change, deadline = _changeable(request, booking)
+    can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
     return _page(
         request,
         "booking/_manage_partial.html",
@@ -640,7 +627,7 @@ def manage_page(request: HttpRequest, token: str) -> HttpResponse:
             "page_title": "Your booking",
             "can_change": can_change,
             "deadline": deadline,
-            "hold_live": _hold_live(booking),
+            "hold_live": hold_is_live(booking=booking),
             "upcoming": booking.starts_at > timezone.now(),
             "window_minutes": _tenant(request).cancellation_window_minutes,
         },
@@ -665,7 +652,7 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
         else:
             messages.success(request, "Your booking is cancelled.")
             return _see_other(_with_query(reverse("booking:manage", args=[token]), tz=display.name))
-    can_change, deadline = _changeable(request, booking)
+    can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
     return _page(
         request,
         "booking/_cancel_partial.html",
@@ -723,7 +710,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
             problem, status = "Choose a new time.", 400
     if chosen is not None and chosen[0] != resource.pk:
         raise NotFound("Rescheduling keeps the same person or room.")
-    can_change, deadline = _changeable(request, booking)
+    can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
     context: dict[str, Any] = {}
     alternatives: list[Choice] = []
     if can_change:

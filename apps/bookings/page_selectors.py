@@ -5,9 +5,11 @@ customer may still change a booking."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from apps.accounts.errors import NotFound
 from apps.accounts.models import Tenant
@@ -98,6 +100,27 @@ def alternative_starts(
     return sorted(nearest, key=lambda slot: slot.start)
 
 
+def resource_names(*, resource_ids: Iterable[UUID]) -> dict[UUID, str]:
+    """Names of the resources offered times belong to (for "anyone", whose times mix them)."""
+    return dict(Resource.objects.filter(pk__in=set(resource_ids)).values_list("pk", "name"))
+
+
+def service_payment_required(*, service: Service) -> bool:
+    """Whether a hold of `service` waits for payment before it can be confirmed (the same
+    condition `booking_hold` uses to mark it pending)."""
+    return service.requires_payment and service.price > 0
+
+
+def hold_is_live(*, booking: Booking, now: dt.datetime | None = None) -> bool:
+    """A hold whose time is not up (the sweeper marks elapsed ones expired later)."""
+    now = now or timezone.now()
+    return (
+        booking.status == Booking.Status.HELD
+        and booking.hold_expires_at is not None
+        and booking.hold_expires_at > now
+    )
+
+
 def booking_change_deadline(*, booking: Booking, tenant: Tenant) -> dt.datetime | None:
     """Until when the customer may cancel or move a confirmed booking online (the
     tenant's cancellation window before its start); None for a hold, which can always
@@ -105,3 +128,11 @@ def booking_change_deadline(*, booking: Booking, tenant: Tenant) -> dt.datetime 
     if booking.status != Booking.Status.CONFIRMED:
         return None
     return booking.starts_at - dt.timedelta(minutes=tenant.cancellation_window_minutes)
+
+
+def booking_changeable(
+    *, booking: Booking, tenant: Tenant, now: dt.datetime | None = None
+) -> tuple[bool, dt.datetime | None]:
+    """Whether the customer can still cancel or move the booking online, and until when."""
+    deadline = booking_change_deadline(booking=booking, tenant=tenant)
+    return deadline is not None and (now or timezone.now()) < deadline, deadline

@@ -7,7 +7,9 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 
+from apps.bookings.page_branding import PAGE_BACKGROUND, accent_palette, contrast_ratio
 from apps.bookings.page_forms import slot_value
 from tests.booking_pages.catalogue import SLOT_HOURS, london_today, policy_set
 from tests.bookings.factories import ResourceFactory, ServiceFactory
@@ -176,3 +178,29 @@ def test_when_page_in_curated_mode_shows_a_few_of_the_free_times(client, tenant,
     shown = TIMES.findall(body)
     assert 1 <= len(shown) <= 3
     assert set(shown) <= {"10:00", "10:30", "11:00"}
+
+
+def test_pages_carry_the_business_branding_with_a_readable_accent(client, tenant, catalogue):
+    # given a pale brand colour that white text could not sit on
+    tenant.accent_color = "#fbbf24"
+    tenant.logo_url = "https://cdn.example.test/acme-logo.png"
+    tenant.save(update_fields=["accent_color", "logo_url"])
+
+    body = client.get(f"/book/{catalogue.service.pk}/").content.decode()
+
+    palette = accent_palette("#fbbf24")
+    assert f"--accent: {palette.text_safe}; --accent-brand: #fbbf24;" in body
+    assert contrast_ratio(palette.text_safe, "#ffffff") >= 4.5
+    assert contrast_ratio(palette.text_safe, PAGE_BACKGROUND) >= 4.5
+    assert '<img src="https://cdn.example.test/acme-logo.png"' in body
+
+
+def test_a_history_restore_gets_the_whole_page(catalogue):
+    # htmx asks the server for the whole page when the back button finds no snapshot
+    client = Client(
+        HTTP_HOST="acme.localhost", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+
+    body = client.get(f"/book/{catalogue.service.pk}/").content.decode()
+
+    assert "<html" in body and 'id="flow"' in body

@@ -35,6 +35,9 @@ def test_customer_books_end_to_end_and_sees_the_confirmation(browser: Browser, s
     # given a customer in New York (the business is in London)
     context = browser.new_context(timezone_id="America/New_York", accept_downloads=True)
     page = context.new_page()
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    page.on("response", lambda r: script_errors.append(r.url) if r.status >= 400 else None)
     catalogue = shop.catalogue
     new_york = ZoneInfo("America/New_York")
     expected_times = [f"{catalogue.at(h, m).astimezone(new_york):%H:%M}" for h, m in SLOT_HOURS]
@@ -87,6 +90,7 @@ def test_customer_books_end_to_end_and_sees_the_confirmation(browser: Browser, s
     assert booking.status == Booking.Status.CONFIRMED
     assert booking.starts_at == catalogue.at(10)
     assert booking.resource == catalogue.ada
+    assert script_errors == []
     context.close()
 
 
