@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from apps.accounts.access import membership_required
 from apps.accounts.errors import ValidationFailed
 from apps.accounts.forms import SignupForm
 from apps.accounts.selectors import memberships_of
@@ -68,8 +67,3 @@ def workspaces(request: HttpRequest) -> HttpResponse:
         for membership in memberships_of(user=request.user)  # type: ignore[arg-type]
     ]
     return render(request, "accounts/workspaces.html", {"links": links})
-
-
-@membership_required()
-def dashboard_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/home.html", {"membership": request.membership})  # type: ignore[attr-defined]
