@@ -307,3 +307,18 @@ def test_rescheduling_with_bad_input_is_refused_plainly(admin_client_acme, confi
     before = confirmed.starts_at
     confirmed.refresh_from_db()
     assert confirmed.starts_at == before
+
+
+def test_a_lapsed_hold_offers_no_action_and_says_why(admin_client_acme, clinic):
+    lapsed = booking_row(
+        service=clinic.service,
+        resource=clinic.smith,
+        starts_at=local_at(clinic.location, days=2, hour=9),
+        status=Status.HELD,
+        hold_expires_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+
+    body = admin_client_acme.get(_url("booking", lapsed)).content.decode()
+
+    assert "The hold on this time has lapsed" in body
+    assert ">Confirm<" not in body and "Cancel booking" not in body
