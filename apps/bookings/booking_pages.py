@@ -141,6 +141,7 @@ def _page(
         "partial": partial,
         "accent": accent_palette(tenant.accent_color),
         "display": display,
+        "carried_tz": _carried_tz(request, display),
         "steps": STEPS,
         **context,
     }
@@ -153,12 +154,22 @@ def _page(
     return response
 
 
-def _remember_zone(request: HttpRequest, response: HttpResponse, display: DisplayZone) -> None:
-    """A zone picked explicitly (the `tz` parameter) is kept for the next visit."""
+def _carried_tz(request: HttpRequest, display: DisplayZone | None) -> str:
+    """The zone the visitor picked explicitly (the `tz` parameter), which links and
+    forms carry on so the choice holds without cookies; "" when none was picked, so a
+    default is never mistaken for a choice."""
     source = request.POST if request.method == "POST" else request.GET
-    if source.get("tz") and not display.problem and request.COOKIES.get(TZ_COOKIE) != display.name:
+    if display is None or display.problem or not source.get("tz"):
+        return ""
+    return display.name
+
+
+def _remember_zone(request: HttpRequest, response: HttpResponse, display: DisplayZone) -> None:
+    """A zone picked explicitly is kept for the next visit."""
+    carried = _carried_tz(request, display)
+    if carried and request.COOKIES.get(TZ_COOKIE) != carried:
         response.set_cookie(
-            TZ_COOKIE, display.name, max_age=TZ_COOKIE_MAX_AGE, samesite="Lax", httponly=False
+            TZ_COOKIE, carried, max_age=TZ_COOKIE_MAX_AGE, samesite="Lax", httponly=False
         )
 
 
@@ -427,7 +438,7 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
                 status = 409
             else:
                 url = reverse("booking:hold", args=[outcome.body])
-                return _see_other(_with_query(url, tz=display.name))
+                return _see_other(_with_query(url, tz=_carried_tz(request, display)))
         else:
             status = 400
             if "slot" in form.errors:
@@ -466,7 +477,9 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
             "problem": problem,
             "wait": wait,
             "payment_required": service_payment_required(service=service),
-            "back_url": _with_query(back, day=local_day.isoformat(), tz=display.name),
+            "back_url": _with_query(
+                back, day=local_day.isoformat(), tz=_carried_tz(request, display)
+            ),
             "step": 4,
         },
         status=status,
@@ -504,10 +517,10 @@ def _hold(
     )
 
 
-def _pick_again_url(booking: Booking, display: DisplayZone) -> str:
+def _pick_again_url(request: HttpRequest, booking: Booking, display: DisplayZone) -> str:
     url = reverse("booking:when", args=[booking.service_id, booking.resource_id])
     day = booking.starts_at.astimezone(zone(display.name)).date()
-    return _with_query(url, day=day.isoformat(), tz=display.name)
+    return _with_query(url, day=day.isoformat(), tz=_carried_tz(request, display))
 
 
 def _booking_context(booking: Booking, token: str) -> dict[str, Any]:
@@ -540,9 +553,15 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
         except InvalidTransition as error:
             problem, status = error.message, 409
         else:
-            return _see_other(_with_query(reverse("booking:booked", args=[token]), tz=display.name))
+            return _see_other(
+                _with_query(
+                    reverse("booking:booked", args=[token]), tz=_carried_tz(request, display)
+                )
+            )
     if booking.status in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
-        return _see_other(_with_query(reverse("booking:booked", args=[token]), tz=display.name))
+        return _see_other(
+            _with_query(reverse("booking:booked", args=[token]), tz=_carried_tz(request, display))
+        )
     if booking.status == Booking.Status.NO_SHOW:
         return _see_other(reverse("booking:manage", args=[token]))
     state = (
@@ -561,7 +580,7 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
             "state": state,
             "problem": problem,
             "hold_minutes": _tenant(request).hold_ttl_minutes,
-            "pick_again_url": _pick_again_url(booking, display),
+            "pick_again_url": _pick_again_url(request, booking, display),
             "step": 5 if state == "live" else None,
         },
         status=status,
@@ -584,7 +603,7 @@ def release_page(request: HttpRequest, token: str) -> HttpResponse:
             pass  # expired meanwhile: it is free already
         else:
             messages.info(request, "We let that time go.")
-    return _see_other(_pick_again_url(booking, display))
+    return _see_other(_pick_again_url(request, booking, display))
 
 
 @customer_page
@@ -651,7 +670,11 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
             problem, status = error.message, 409
         else:
             messages.success(request, "Your booking is cancelled.")
-            return _see_other(_with_query(reverse("booking:manage", args=[token]), tz=display.name))
+            return _see_other(
+                _with_query(
+                    reverse("booking:manage", args=[token]), tz=_carried_tz(request, display)
+                )
+            )
     can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
     return _page(
         request,
@@ -705,7 +728,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 messages.success(request, "Your booking has moved to the new time.")
                 url = reverse("booking:manage", args=[token])
-                return _see_other(_with_query(url, tz=display.name))
+                return _see_other(_with_query(url, tz=_carried_tz(request, display)))
         else:
             problem, status = "Choose a new time.", 400
     if chosen is not None and chosen[0] != resource.pk:

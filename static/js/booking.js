@@ -20,6 +20,7 @@
     }
     if (!zone || hasCookie("tz")) return;
     document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+    if (!hasCookie("tz")) return; // cookies are off: reloading would not help, only loop
     var flow = document.getElementById("flow");
     var shown = flow && flow.getAttribute("data-zone");
     var explicit = new URLSearchParams(window.location.search).has("tz");

@@ -204,3 +204,13 @@ def test_a_history_restore_gets_the_whole_page(catalogue):
     body = client.get(f"/book/{catalogue.service.pk}/").content.decode()
 
     assert "<html" in body and 'id="flow"' in body
+
+
+def test_the_business_zone_shown_by_default_is_not_remembered_as_a_choice(client, catalogue):
+    url = f"/book/{catalogue.service.pk}/{catalogue.ada.pk}/"
+
+    response = client.get(url, {"day": catalogue.day.isoformat()})
+
+    body = response.content.decode()
+    assert "tz" not in response.cookies
+    assert "tz=" not in "".join(re.findall(r'class="time" href="([^"]+)"', body))
