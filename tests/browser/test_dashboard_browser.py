@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django_tenants.utils import tenant_context
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.models import Membership, Tenant, User
 from apps.bookings.models import Booking
@@ -297,3 +297,29 @@ def test_dashboard_screens_have_no_serious_accessibility_violations(
     page.goto(world.base + screens["calendar"])
     assert_accessible(page)
     _shot(page, screenshot_dir, "calendar-phone")
+
+
+def test_the_calendar_and_a_cancellation_work_without_javascript(
+    browser: Browser, world: World, screenshot_dir: Path
+):
+    # given front desk in a browser with JavaScript turned off
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    _log_in(page, world.base, _member(world.tenant, "frontdesk"))
+
+    # when they move to the day through the calendar's plain form and links
+    page.goto(world.base + "/dashboard/calendar/")
+    page.get_by_label("Date", exact=True).fill(world.day.isoformat())
+    page.get_by_role("button", name="Show").click()
+    page.get_by_role("link", name=re.compile("^Next day")).click()
+    page.get_by_role("link", name=re.compile("Previous day$")).click()
+    page.get_by_role("link", name=re.compile("Edsger Dijkstra")).click()
+    page.get_by_label("Reason for cancelling").fill("Asked by phone")
+    page.get_by_role("button", name="Cancel booking").click()
+
+    # then the page after the redirect shows the cancellation and its reason
+    expect(page.get_by_text("The booking is cancelled.")).to_be_visible()
+    expect(page.get_by_role("region", name="History")).to_contain_text("Asked by phone")
+    assert page.url.endswith(f"/dashboard/bookings/{world.bookings[3].pk}/")
+    _shot(page, screenshot_dir, "no-js-cancelled")
+    context.close()
