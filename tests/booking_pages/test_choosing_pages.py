@@ -214,3 +214,13 @@ def test_the_business_zone_shown_by_default_is_not_remembered_as_a_choice(client
     body = response.content.decode()
     assert "tz" not in response.cookies
     assert "tz=" not in "".join(re.findall(r'class="time" href="([^"]+)"', body))
+
+
+def test_group_class_times_say_how_many_places_are_left(client, catalogue):
+    catalogue.service.capacity = 6
+    catalogue.service.save(update_fields=["capacity"])
+    url = f"/book/{catalogue.service.pk}/{catalogue.ada.pk}/"
+
+    body = client.get(url, {"day": catalogue.day.isoformat()}).content.decode()
+
+    assert body.count("6 places left") == 3

@@ -334,6 +334,17 @@ def test_the_hold_page_of_a_released_hold_says_so(client, catalogue):
     assert "You let this time go" in body
 
 
+def test_booked_page_as_htmx_request_is_only_the_partial(htmx, catalogue):
+    token = booking_manage_token(confirmed_booking(catalogue))
+
+    response = htmx.get(f"/booked/{token}/")
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body and "You are booked" in body
+    assert f'href="/manage/{token}/booking.ics"' in body
+
+
 def test_booked_page_of_a_hold_goes_back_to_the_hold(client, catalogue):
     token = booking_manage_token(held_booking(catalogue))
 
