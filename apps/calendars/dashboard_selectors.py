@@ -28,8 +28,18 @@ class RuleRow:
     rule: AvailabilityRule
 
     @property
+    def label(self) -> str:
+        if self.rule.kind == AvailabilityRule.Kind.WEEKLY:
+            return "Weekly hours"
+        if self.rule.kind == AvailabilityRule.Kind.DATE_RANGE:
+            return "Hours for dates"
+        return "Closure" if self.rule.is_closed else "Special hours"
+
+    @property
     def days(self) -> str:
         days = frozenset(self.rule.days_of_week)
+        if not days and self.rule.kind == AvailabilityRule.Kind.EXCEPTION:
+            return "-"  # the dates say it all
         if not days or days == EVERY_DAY:
             return "Every day"
         if days == WORKING_WEEK:

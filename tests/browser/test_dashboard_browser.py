@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.models import Membership, Tenant, User
 from apps.bookings.models import Booking
+from apps.calendars.models import AvailabilityRule
 from apps.calendars.services import resources_materialize
 from apps.resources.models import Location, Resource, Service
 from tests.browser.accessibility import assert_accessible
@@ -268,6 +269,16 @@ def test_front_desk_cancels_a_booking_with_a_reason_from_the_calendar(
 def test_dashboard_screens_have_no_serious_accessibility_violations(
     page: Page, world: World, screenshot_dir: Path
 ):
+    # (Dr Smith is closed on the day of Ken Thompson's booking: a conflict to list)
+    with tenant_context(world.tenant):
+        AvailabilityRule.objects.create(
+            resource=world.smith,
+            kind=AvailabilityRule.Kind.EXCEPTION,
+            valid_from=world.day + dt.timedelta(days=1),
+            valid_to=world.day + dt.timedelta(days=1),
+            is_closed=True,
+        )
+        resources_materialize(resources=[world.smith], days=14)
     _log_in(page, world.base, _member(world.tenant, "admin"))
     booking = world.bookings[0]
     screens = {
@@ -291,6 +302,9 @@ def test_dashboard_screens_have_no_serious_accessibility_violations(
         page.goto(world.base + path)
         assert_accessible(page)
         _shot(page, screenshot_dir, f"a11y-{name}")
+    expect(page.get_by_role("navigation", name="Dashboard")).to_be_visible()
+    page.goto(world.base + screens["conflicts"])
+    expect(page.get_by_role("link", name=re.compile(r"Ken Thompson \(12:00\)$"))).to_be_visible()
 
     # and on a phone-sized screen, where the calendar scrolls sideways
     page.set_viewport_size({"width": 390, "height": 844})

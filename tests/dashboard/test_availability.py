@@ -63,6 +63,34 @@ def test_overview_lists_each_locations_and_resources_rules(admin_client_acme, cl
     assert f"kind=exception&amp;for=resource:{clinic.jones.pk}" in body
 
 
+def test_overview_names_closures_and_special_hours_by_their_dates(admin_client_acme, clinic):
+    holiday = dt.date(2031, 12, 25)
+    AvailabilityRule.objects.create(
+        resource=clinic.smith,
+        kind="exception",
+        valid_from=holiday,
+        valid_to=holiday,
+        is_closed=True,
+    )
+    AvailabilityRule.objects.create(
+        resource=clinic.jones,
+        kind="exception",
+        valid_from=holiday,
+        valid_to=holiday,
+        start_minute=10 * 60,
+        end_minute=12 * 60,
+    )
+
+    body = admin_client_acme.get(reverse("dashboard:availability")).content.decode()
+
+    jones_part, smith_part = body.split(f'id="resource-{clinic.jones.pk}"')[1].split(
+        f'id="resource-{clinic.smith.pk}"'
+    )
+    assert "<td>Special hours</td>\n      <td>-</td>\n      <td>10:00-12:00</td>" in jones_part
+    assert "<td>Closure</td>\n      <td>-</td>\n      <td>Closed</td>" in smith_part
+    assert "25 Dec 2031" in smith_part
+
+
 def test_adding_weekly_hours_shows_that_weeks_slots_at_once(admin_client_acme, clinic):
     # given no hours at all; background rebuilds do not run in these tests (no commit),
     # so whatever appears comes from the view's own rebuild of the week
