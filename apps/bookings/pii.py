@@ -104,7 +104,7 @@ def phone_normalize(value: str, *, region: str | None = None, field: str = "phon
     raw = (value or "").strip()
     if not raw:
         return ""
-    message = "Enter a valid phone number with its country code, e.g. +44 7700 900123."
+    message = "Enter a valid phone number with its country code, e.g. +44 20 7946 0958."
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
