@@ -1,0 +1,648 @@
+"""`make bench`: seed (or reuse) the workload, serve it with gunicorn, measure every
+target of SPEC section 7 and write the report (see tests/bench/report.py)."""
+
+from __future__ import annotations
+
+import cProfile
+import datetime as dt
+import io
+import json
+import logging
+import pstats
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection, connections, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from apps.accounts.models import Tenant, User
+from apps.accounts.schemas import use_public_schema
+from apps.accounts.services import tenant_signup
+from apps.bookings.models import Booking
+from apps.bookings.services import holds_expire
+from apps.calendars.models import AvailabilityRule, SlotHold, SlotInstance
+from apps.calendars.services import resources_materialize
+from apps.resources.models import Location, Resource
+from tests.bench import seed as seeding
+from tests.bench.driver import Request, burst, cycle, open_loop, percentile
+from tests.bench.loads import Figures, merge, merge_saturation, offer, saturate
+from tests.bench.report import Report
+from tests.bench.server import Gunicorn, load_average
+
+logger = logging.getLogger(__name__)
+
+OUT_DIR = Path(settings.BASE_DIR) / ".local" / "bench"
+STORM_CLIENTS = 50
+STORM_DEADLINE_S = 1.0
+SLOTS_RATE = 100.0
+DATES_RATE = 50.0
+HOLDS_RATE = 50.0
+MATERIALIZE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Plan:
+    offered_s: float  # each open-loop measurement
+    saturation_s: float  # each wrk round
+    saturation_rounds: int
+    tenant_rounds: int  # alternations 1 tenant / 1,000 tenants
+    tenant_round_s: float
+    storms: int  # per capacity
+    signups: int
+    materialize_resources: int
+
+    @classmethod
+    def full(cls) -> Plan:
+        return cls(20, 8, 2, 3, 10, 3, 3, 1000)
+
+    @classmethod
+    def quick(cls) -> Plan:
+        return cls(4, 3, 1, 1, 4, 1, 1, 100)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)  # noqa: T201
+
+
+# --- Requests ------------------------------------------------------------------------------
+
+
+class Workload:
+    def __init__(self, seed: seeding.Seed) -> None:
+        self.seed = seed
+        self.host = seed.host
+        self.auth = f"Bearer {seed.api_key}"
+        tomorrow = timezone.localdate(timezone.now(), seeding.zone(seeding.BUSY_TZ)) + dt.timedelta(
+            days=1
+        )
+        self.booked_days = [
+            day for day in map(dt.date.fromisoformat, seed.booked_days) if day >= tomorrow
+        ]
+        if len(self.booked_days) < 10:
+            raise RuntimeError("The seeded bookings lie in the past: run with --reseed.")
+        self.free_days = [dt.date.fromisoformat(day) for day in seed.free_days]
+        rng = random.Random(7)
+        pairs = [(r, d) for r in seed.resource_ids for d in self.booked_days]
+        rng.shuffle(pairs)
+        self.slots_paths = [self.slots_path(r, d) for r, d in pairs[:400]]
+        self.dates_paths = [
+            f"/api/v1/dates?service={seed.service_id}&resource={r}"
+            f"&from={start.isoformat()}&to={(start + dt.timedelta(days=30)).isoformat()}"
+            for start in self.booked_days[:3]
+            for r in seed.resource_ids
+        ]
+        rng.shuffle(self.dates_paths)
+        self.bare_paths = ["/bench/bare"]
+
+    def slots_path(self, resource_id: str, day: dt.date) -> str:
+        return (
+            f"/api/v1/slots?service={self.seed.service_id}&resource={resource_id}"
+            f"&date={day.isoformat()}"
+        )
+
+    def get(self, path: str) -> Request:
+        return Request("GET", path, {"Authorization": self.auth})
+
+    def gets(self, paths: list[str]) -> Iterator[Request]:
+        return (self.get(path) for path in cycle(paths))
+
+    def hold(self, *, service_id: str, slot_id: str, email: str) -> Request:
+        body = json.dumps(
+            {
+                "service": service_id,
+                "slot": slot_id,
+                "customer": {"name": "Bench Customer", "email": email, "phone": "+442079460000"},
+                "notes": "",
+            }
+        )
+        return Request(
+            "POST",
+            "/api/v1/bookings",
+            {
+                "Authorization": self.auth,
+                "Content-Type": "application/json",
+                "Idempotency-Key": str(uuid.uuid4()),
+            },
+            body.encode(),
+        )
+
+
+def free_slots(workload: Workload, count: int) -> list[tuple[str, str, dt.datetime]]:
+    """(slot id, resource id, start) of `count` untouched slots on the free days, spread
+    at random over resources and days."""
+    tz = seeding.zone(seeding.BUSY_TZ)
+    first = dt.datetime.combine(workload.free_days[0], dt.time(0), tzinfo=tz)
+    rows = list(
+        SlotInstance.objects.filter(
+            starts_at__gte=first,
+            booked=0,
+            held=0,
+            status=SlotInstance.Status.OPEN,
+        ).values_list("id", "resource_id", "starts_at")
+    )
+    if len(rows) < count:
+        raise RuntimeError(
+            f"Only {len(rows)} free slots are left for holds (need {count}): holds of "
+            "recent runs expire after 10 minutes, or run with --reseed."
+        )
+    random.Random().shuffle(rows)
+    return [(str(slot), str(resource), start) for slot, resource, start in rows[:count]]
+
+
+# --- Checks in the process -----------------------------------------------------------------
+
+
+def counters_consistent() -> dict[str, int]:
+    """Slots whose counters disagree with the bookings covering them (must be 0)."""
+    sql = """
+        SELECT count(*) AS slots,
+               count(*) FILTER (WHERE s.booked <> coalesce(b.confirmed, 0)
+                                   OR s.held <> coalesce(b.held, 0)
+                                   OR s.held <> coalesce(h.holds, 0)) AS mismatched
+        FROM calendars_slotinstance s
+        LEFT JOIN LATERAL (
+            SELECT count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+                   count(*) FILTER (WHERE status = 'held') AS held
+            FROM bookings_booking
+            WHERE resource_id = s.resource_id AND starts_at < s.ends_at AND ends_at > s.starts_at
+        ) b ON true
+        LEFT JOIN LATERAL (
+            SELECT count(*) AS holds FROM calendars_slothold WHERE slot_id = s.id
+        ) h ON true
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        slots, mismatched = cursor.fetchone()
+    return {"slots_checked": slots, "mismatched": mismatched}
+
+
+def query_counts(workload: Workload, busy: Tenant) -> dict[str, Any]:
+    """SQL statements of one request of each kind, served in this process through the
+    whole middleware stack (tenant routing and API key included), on the resource's
+    busiest booked day and on a day without bookings."""
+    client = Client(HTTP_HOST=workload.host, HTTP_AUTHORIZATION=workload.auth)
+    resource_id = workload.seed.resource_ids[0]
+    booked_per_day: dict[dt.date, int] = {}
+    tz = seeding.zone(seeding.BUSY_TZ)
+    with tenant_context(busy):
+        booked = list(
+            SlotInstance.objects.filter(resource_id=resource_id, booked__gt=0).values_list(
+                "starts_at", flat=True
+            )
+        )
+    for starts_at in booked:
+        day = starts_at.astimezone(tz).date()
+        if day in workload.booked_days:
+            booked_per_day[day] = booked_per_day.get(day, 0) + 1
+    busy_day = max(booked_per_day, key=lambda day: booked_per_day[day])
+    free_day = workload.free_days[0]
+    cases = {
+        f"slots, {booked_per_day[busy_day]} bookings that day": workload.slots_path(
+            resource_id, busy_day
+        ),
+        "slots, no bookings that day": workload.slots_path(resource_id, free_day),
+        "dates, 31 days": workload.dates_paths[0],
+        "bare view": "/bench/bare",
+    }
+    client.get(workload.slots_paths[0])  # first call: imports, connection, key last used
+    counted: dict[str, Any] = {}
+    for label, path in cases.items():
+        with CaptureQueriesContext(connection) as captured:
+            answer = client.get(path)
+        counted[label] = {
+            "status": answer.status_code,
+            "queries": len(captured.captured_queries),
+            "sql": [query["sql"][:160] for query in captured.captured_queries],
+        }
+    use_public_schema()
+    return counted
+
+
+def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str, Any]:
+    """cProfile of GET slots served in this process; the full listing goes to a file."""
+    client = Client(HTTP_HOST=workload.host, HTTP_AUTHORIZATION=workload.auth)
+    paths = workload.slots_paths
+    for path in paths[:20]:
+        client.get(path)
+
+    def timed(path_list: list[str]) -> float:
+        started = time.perf_counter()
+        for index in range(requests):
+            client.get(path_list[index % len(path_list)])
+        return (time.perf_counter() - started) / requests * 1000
+
+    bare_ms = timed(["/bench/bare"])
+    slots_ms = timed(paths)
+    dates_ms = timed(workload.dates_paths)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for index in range(requests):
+        client.get(paths[index % len(paths)])
+    profiler.disable()
+    use_public_schema()
+    listing = io.StringIO()
+    stats = pstats.Stats(profiler, stream=listing).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+    listing_path = OUT_DIR / f"profile-slots-{stamp}.txt"
+    listing_path.write_text(listing.getvalue())
+    top = io.StringIO()
+    pstats.Stats(profiler, stream=top).strip_dirs().sort_stats("tottime").print_stats(8)
+    lines = [line for line in top.getvalue().splitlines() if line.strip()][-9:]
+    return {
+        "in_process_ms_per_request": {
+            "bare": round(bare_ms, 2),
+            "slots": round(slots_ms, 2),
+            "dates": round(dates_ms, 2),
+        },
+        "profile_file": str(listing_path),
+        "top_by_own_time": lines,
+    }
+
+
+# --- Measurements against gunicorn ----------------------------------------------------------
+
+
+def backend_pids(database: str) -> list[int]:
+    own = connection.cursor().connection.info.backend_pid
+    with seeding.admin() as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+            [database, own],
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
+def warm_up(server: Gunicorn, workload: Workload) -> list[int]:
+    for paths in (workload.bare_paths, workload.slots_paths, workload.dates_paths):
+        open_loop(
+            port=server.port,
+            host=workload.host,
+            requests=workload.gets(paths),
+            rate=40,
+            duration_s=1,
+        )
+    return backend_pids(server.database)
+
+
+def storm(
+    server: Gunicorn,
+    workload: Workload,
+    *,
+    service_id: str,
+    capacity: int,
+    slot: tuple[str, str, dt.datetime],
+    round_no: int,
+) -> dict[str, Any]:
+    slot_id, resource_id, starts_at = slot
+    requests = [
+        workload.hold(
+            service_id=service_id,
+            slot_id=slot_id,
+            email=f"storm-{capacity}-{round_no}-{n}-{uuid.uuid4().hex[:8]}@bench.test",
+        )
+        for n in range(STORM_CLIENTS)
+    ]
+    run = burst(port=server.port, host=workload.host, requests=requests)
+    codes = run.statuses()
+    error_codes: dict[str, int] = {}
+    for result in run.results:
+        if result.status == 409:
+            body = result.json() or {}
+            code = str(body.get("error", {}).get("code"))
+            error_codes[code] = error_codes.get(code, 0) + 1
+    slot_row = SlotInstance.objects.get(pk=slot_id)
+    bookings = Booking.objects.filter(
+        resource_id=resource_id, starts_at=starts_at, status=Booking.Status.HELD
+    ).count()
+    holds = SlotHold.objects.filter(slot_id=uuid.UUID(slot_id)).count()
+    latencies = [result.latency_s for result in run.results]
+    problems = []
+    if codes.get(201, 0) != capacity:
+        problems.append(f"{codes.get(201, 0)} holds succeeded, expected {capacity}")
+    if codes.get(409, 0) != STORM_CLIENTS - capacity:
+        problems.append(
+            f"{codes.get(409, 0)} answers were 409, expected {STORM_CLIENTS - capacity}"
+        )
+    if error_codes.get("SLOT_FULL", 0) != codes.get(409, 0):
+        problems.append(f"409 codes {error_codes}, expected all SLOT_FULL")
+    if any(code >= 500 or code == 0 for code in codes):
+        problems.append(f"server errors or no answer: {codes}")
+    if not (slot_row.held == bookings == holds == capacity):
+        problems.append(
+            f"database: slot held={slot_row.held}, held bookings={bookings}, "
+            f"hold rows={holds}, expected {capacity} each"
+        )
+    slowest = max(latencies)
+    return {
+        "capacity": capacity,
+        "statuses": {str(k): v for k, v in codes.items()},
+        "error_codes": error_codes,
+        "slot_held": slot_row.held,
+        "held_bookings": bookings,
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+        "max_ms": round(slowest * 1000, 1),
+        "in_time": slowest < STORM_DEADLINE_S,
+        # Broken correctness (not timing, which is judged like every other target).
+        "problems": problems,
+    }
+
+
+def holds_offered(
+    server: Gunicorn,
+    pids: list[int],
+    workload: Workload,
+    slots: list[tuple[str, str, dt.datetime]],
+    plan: Plan,
+) -> Figures:
+    run_tag = uuid.uuid4().hex[:8]
+    requests = (
+        workload.hold(
+            service_id=workload.seed.service_id,
+            slot_id=slot_id,
+            email=f"hold-{run_tag}-{n}@bench.test",
+        )
+        for n, (slot_id, _, _) in enumerate(slots)
+    )
+    figures, run = offer(
+        name="POST bookings (hold)",
+        server=server,
+        backend_pids=pids,
+        host=workload.host,
+        requests=requests,
+        rate=HOLDS_RATE,
+        duration_s=plan.offered_s,
+        keep_body=True,
+    )
+    codes: dict[str, int] = {}
+    for result in run.results:
+        if result.status != 201:
+            body = result.json() or {}
+            code = str(body.get("error", {}).get("code", result.error or result.status))
+            codes[code] = codes.get(code, 0) + 1
+    figures.extra["error_codes"] = codes
+    return figures
+
+
+def _user_remove(user: User) -> None:
+    """Django's cascade would also visit tenant tables (resources link to users), which
+    the public schema lacks: the row goes by SQL, or stays if something refers to it."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM accounts_user WHERE id = %s", [user.pk])
+    except DatabaseError:
+        logger.warning("bench.signup_user_kept", extra={"user_id": str(user.pk)})
+
+
+def new_tenants(server: Gunicorn, count: int) -> dict[str, Any]:
+    """Signup (user + tenant through the real services, password hashing included), then
+    the first request its new subdomain answers; the tenants are removed afterwards."""
+    import urllib.request
+
+    timings = []
+    for n in range(count):
+        slug = f"signup-{uuid.uuid4().hex[:10]}"
+        started = time.perf_counter()
+        tenant, user = tenant_signup(
+            business_name=f"Signup {n}",
+            slug=slug,
+            email=f"{slug}@bench.test",
+            password="bench-signup-Pa55word",
+            timezone="Europe/London",
+        )
+        signed_up = time.perf_counter() - started
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/api/v1/services",
+            headers={"Host": f"{slug}.{settings.BASE_DOMAIN}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            status = answer.status
+        usable = time.perf_counter() - started
+        timings.append(
+            {"signup_s": round(signed_up, 3), "usable_s": round(usable, 3), "status": status}
+        )
+        use_public_schema()
+        tenant.delete(force_drop=True)  # memberships go with it
+        _user_remove(user)
+    usable_times = [t["usable_s"] for t in timings]
+    return {
+        "runs": timings,
+        "median_s": round(statistics.median(usable_times), 3),
+        "max_s": round(max(usable_times), 3),
+    }
+
+
+def materialize(resources: int) -> dict[str, Any]:
+    """resources_materialize over `resources` new resources of an otherwise empty tenant
+    sharing one weekly rule, 90 days, committed per resource; removed afterwards."""
+    tenant = Tenant.objects.get(slug=seeding.EMPTY_SLUG.format(seeding.EMPTY_TENANTS))
+    with tenant_context(tenant):
+        location = Location.objects.create(name="Materialization", timezone=seeding.BUSY_TZ)
+        try:
+            Resource.objects.bulk_create(
+                Resource(name=f"Room {n}", location=location) for n in range(resources)
+            )
+            AvailabilityRule.objects.create(
+                location=location,
+                kind=AvailabilityRule.Kind.WEEKLY,
+                days_of_week=[1, 2, 3, 4, 5],
+                start_minute=9 * 60,
+                end_minute=17 * 60,
+                granularity_minutes=30,
+            )
+            located = list(Resource.objects.filter(location=location).select_related("location"))
+            started = time.perf_counter()
+            result = resources_materialize(resources=located, days=MATERIALIZE_DAYS)
+            seconds = time.perf_counter() - started
+        finally:
+            SlotInstance.objects.filter(resource__location=location)._raw_delete(connection.alias)
+            location.rules.all().delete()
+            location.resources.all().delete()
+            location.delete()
+    return {
+        "resources": resources,
+        "days": MATERIALIZE_DAYS,
+        "slots_created": result.created,
+        "seconds": round(seconds, 2),
+        "slots_per_s": round(result.created / seconds),
+    }
+
+
+# --- The run ---------------------------------------------------------------------------------
+
+
+def run(*, quick: bool, reseed: bool) -> int:
+    plan = Plan.quick() if quick else Plan.full()
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")  # noqa: DTZ005 - a file name
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    report = Report(stamp=stamp, quick=quick, out_dir=OUT_DIR)
+    report.machine["load_at_start"] = load_average()
+
+    say(f"Seeding (or reusing) {seeding.bench_database()} and {seeding.one_tenant_database()} ...")
+    # The services log every booking and tenant they make; the figures are the output.
+    logging.getLogger().setLevel(logging.WARNING)
+    started = time.perf_counter()
+    seed = seeding.seed_ensure(force=reseed)
+    report.seed = {
+        "reused": seed.reused,
+        "seeded_on": seed.seeded_on,
+        "this_run_s": round(time.perf_counter() - started, 1),
+        "timings_when_seeded_s": {k: round(v, 1) for k, v in seed.timings.items()},
+        "counts": seed.counts,
+    }
+    say(
+        ("  reused the seed of " + seed.seeded_on if seed.reused else "  seeded")
+        + f" ({report.seed['this_run_s']} s now; seeding took "
+        + f"{seed.timings.get('total_s', 0):.0f} s: {report.seed['timings_when_seeded_s']})"
+    )
+    cache.client.get_client(write=True).flushdb()  # type: ignore[attr-defined]  # bench Redis DB
+    workload = Workload(seed)
+    busy = Tenant.objects.get(slug=seeding.BUSY_SLUG)
+    with tenant_context(busy):
+        expired = holds_expire()
+        report.checks["expired_holds_swept_before_run"] = expired
+        report.checks["slot_counters"] = counters_consistent()
+        say(f"  slot counters vs bookings: {report.checks['slot_counters']}")
+    report.checks["clone_matches_template"] = seeding.clone_matches_template(
+        seeding.schema_name_for(seeding.EMPTY_SLUG.format(1))
+    )
+
+    say("Counting SQL per request and profiling GET slots in this process ...")
+    report.queries = query_counts(workload, busy)
+    report.profile = profile_slots(workload, requests=100 if quick else 300, stamp=stamp)
+    connections.close_all()
+
+    logs = OUT_DIR / f"gunicorn-{stamp}.log"
+    with Gunicorn(database=seeding.bench_database(), log_path=logs) as server:
+        say(
+            f"gunicorn ({server.workers} sync workers) on 127.0.0.1:{server.port}, "
+            f"database {server.database}"
+        )
+        pids = warm_up(server, workload)
+        bare_rounds: list[Figures] = []
+        slots_rounds: list[Figures] = []
+        dates_rounds: list[Figures] = []
+        for round_no in range(plan.saturation_rounds):
+            say(f"  saturation round {round_no + 1}/{plan.saturation_rounds}: bare, slots, dates")
+            for rounds, name, paths, auth in (
+                (bare_rounds, "bare Django JSON view", workload.bare_paths, ""),
+                (
+                    slots_rounds,
+                    "GET slots (1 resource, 1 day)",
+                    workload.slots_paths,
+                    workload.auth,
+                ),
+                (dates_rounds, "GET dates (31 days)", workload.dates_paths, workload.auth),
+            ):
+                rounds.append(
+                    saturate(
+                        name=name,
+                        server=server,
+                        backend_pids=pids,
+                        host=workload.host,
+                        paths=paths,
+                        auth=auth,
+                        duration_s=plan.saturation_s,
+                    )
+                )
+        for rounds in (bare_rounds, slots_rounds, dates_rounds):
+            report.add(merge_saturation(rounds[0].name, rounds))
+
+        for name, paths, rate in (
+            ("bare Django JSON view", workload.bare_paths, SLOTS_RATE),
+            ("GET slots (1 resource, 1 day)", workload.slots_paths, SLOTS_RATE),
+            ("GET dates (31 days)", workload.dates_paths, DATES_RATE),
+        ):
+            say(f"  {name} at {rate:g} req/s offered for {plan.offered_s:g} s")
+            figures, _ = offer(
+                name=name,
+                server=server,
+                backend_pids=pids,
+                host=workload.host,
+                requests=workload.gets(paths),
+                rate=rate,
+                duration_s=plan.offered_s,
+            )
+            report.add(figures)
+
+        connections.close_all()
+        with tenant_context(busy):
+            needed = round(HOLDS_RATE * plan.offered_s) + 2 * plan.storms
+            slots = free_slots(workload, needed)
+            storm_slots, hold_slots = slots[: 2 * plan.storms], slots[2 * plan.storms :]
+            say(f"  POST bookings (hold) at {HOLDS_RATE:g} req/s offered for {plan.offered_s:g} s")
+            report.add(holds_offered(server, pids, workload, hold_slots, plan))
+            for capacity, service_id in ((1, seed.service_id), (3, seed.group_service_id)):
+                for round_no in range(plan.storms):
+                    slot = storm_slots.pop()
+                    outcome = storm(
+                        server,
+                        workload,
+                        service_id=service_id,
+                        capacity=capacity,
+                        slot=slot,
+                        round_no=round_no,
+                    )
+                    say(
+                        f"  storm k={capacity} #{round_no + 1}: {outcome['statuses']}, "
+                        f"slowest {outcome['max_ms']} ms"
+                        + (f"  PROBLEMS: {outcome['problems']}" if outcome["problems"] else "")
+                    )
+                    report.storms.append(outcome)
+            report.checks["slot_counters_after_writes"] = counters_consistent()
+        use_public_schema()
+
+        say(f"  new tenant: signup -> first answer from its subdomain, {plan.signups} times")
+        report.new_tenant = new_tenants(server, plan.signups)
+
+        say(
+            f"Tenants in the database, 1 vs {seeding.EMPTY_TENANTS}: GET slots at "
+            f"{SLOTS_RATE:g} req/s, {plan.tenant_rounds} alternating rounds"
+        )
+        connections.close_all()
+        with Gunicorn(database=seeding.one_tenant_database(), log_path=logs) as one_server:
+            one_pids = warm_up(one_server, workload)
+            connections.close_all()
+            sides: dict[str, list[tuple[Figures, Any]]] = {"one": [], "many": []}
+            for _ in range(plan.tenant_rounds):
+                for side, target, target_pids in (
+                    ("one", one_server, one_pids),
+                    ("many", server, pids),
+                ):
+                    sides[side].append(
+                        offer(
+                            name="GET slots",
+                            server=target,
+                            backend_pids=target_pids,
+                            host=workload.host,
+                            requests=workload.gets(workload.slots_paths),
+                            rate=SLOTS_RATE,
+                            duration_s=plan.tenant_round_s,
+                        )
+                    )
+            report.tenants = {
+                "one": merge("GET slots, 1 tenant in the database", sides["one"]),
+                "many": merge(
+                    f"GET slots, {seeding.EMPTY_TENANTS + 1} tenants in the database", sides["many"]
+                ),
+            }
+
+    say(f"Slot materialization: {plan.materialize_resources} resources x {MATERIALIZE_DAYS} days")
+    connections.close_all()
+    meter_wall = time.perf_counter()
+    report.materialization = materialize(plan.materialize_resources)
+    report.materialization["wall_s"] = round(time.perf_counter() - meter_wall, 2)
+    report.machine["load_at_end"] = load_average()
+    cache.client.get_client(write=True).flushdb()  # type: ignore[attr-defined]
+    return report.finish()
