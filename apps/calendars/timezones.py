@@ -12,10 +12,10 @@ A slot lasts its granularity in real time from its start instant, and must end b
 window's end instant (`window_end_instant`): on a spring-forward night a step that
 straddles the jump ends later on the wall clock than it began plus its length, and is
 dropped when that passes the end (00:00-03:00 on a 90-minute grid in New York keeps
-00:00 EST but not 01:30 EST, which would end at 04:00 EDT). Where a transition makes two
-grid steps overlap in real time (a step longer than the shift, e.g. a 45-minute grid over
-a one-hour fall-back), `without_overlaps` keeps the earlier one: one resource never has
-two slots at the same instant.
+00:00 EST but not 01:30 EST, which would end at 04:00 EDT). Where a fall-back makes two
+grid steps overlap in real time (possible when the step does not divide the shift, e.g. a
+45-minute grid from 00:15 over a one-hour fall-back), `without_overlaps` keeps the
+earlier one: one resource never has two slots at the same instant.
 """
 
 from __future__ import annotations
