@@ -290,6 +290,10 @@ class Report:
                 "",
                 "In-process cost per request (ms, no HTTP): "
                 + json.dumps(self.profile["in_process_ms_per_request"]),
+                "Where GET slots spends its time (share of the profiled run): "
+                + json.dumps(self.profile["slots_time_share"]),
+                "What if TENANT_LIMIT_SET_CALLS were on: "
+                + json.dumps(self.profile["what_if_tenant_limit_set_calls"]),
                 "GET slots profile, top functions by own time "
                 f"(full listing: {self.profile['profile_file']}):",
                 *[f"  {line}" for line in self.profile["top_by_own_time"]],

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -236,15 +236,26 @@ def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str,
     for path in paths[:20]:
         client.get(path)
 
-    def timed(path_list: list[str]) -> float:
+    def timed(path_list: list[str], count: int = requests) -> float:
         started = time.perf_counter()
-        for index in range(requests):
+        for index in range(count):
             client.get(path_list[index % len(path_list)])
-        return (time.perf_counter() - started) / requests * 1000
+        return (time.perf_counter() - started) / count * 1000
 
     bare_ms = timed(["/bench/bare"])
-    slots_ms = timed(paths)
     dates_ms = timed(workload.dates_paths)
+    # What-if, never served: django-tenants sets the search path before every statement
+    # unless TENANT_LIMIT_SET_CALLS is on. Alternated with the real setting (noise).
+    slots_runs: list[float] = []
+    limited_runs: list[float] = []
+    for _ in range(3):
+        slots_runs.append(timed(paths, requests // 3))
+        with override_settings(TENANT_LIMIT_SET_CALLS=True):
+            limited_runs.append(timed(paths, requests // 3))
+    with override_settings(TENANT_LIMIT_SET_CALLS=True), CaptureQueriesContext(connection) as seen:
+        client.get(paths[0])
+    limited_statements = len(seen.captured_queries)  # read now: later requests reset the log
+    slots_ms = statistics.mean(slots_runs)
     profiler = cProfile.Profile()
     profiler.enable()
     for index in range(requests):
@@ -260,11 +271,33 @@ def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str,
     top = io.StringIO()
     pstats.Stats(profiler, stream=top).strip_dirs().sort_stats("tottime").print_stats(8)
     lines = [line for line in top.getvalue().splitlines() if line.strip()][-9:]
+    raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in raw.values())
+
+    def share(function: str, file_part: str) -> float:
+        spent = sum(v[3] for k, v in raw.items() if k[2] == function and file_part in k[0])
+        return round(spent / total, 3)
+
     return {
         "in_process_ms_per_request": {
             "bare": round(bare_ms, 2),
             "slots": round(slots_ms, 2),
             "dates": round(dates_ms, 2),
+        },
+        "slots_time_share": {
+            "django-tenants SET search_path before each statement": share(
+                "_handle_search_path", "base.py"
+            ),
+            "waiting for PostgreSQL answers (psycopg wait)": share("wait", "connection.py"),
+            "availability selector (calendars.selectors.availability_slots)": share(
+                "availability_slots", "selectors.py"
+            ),
+        },
+        "what_if_tenant_limit_set_calls": {
+            "note": "in this process only; the served settings are unchanged",
+            "slots_ms_per_request": round(statistics.mean(limited_runs), 2),
+            "slots_ms_per_request_as_served": round(slots_ms, 2),
+            "statements": limited_statements,
         },
         "profile_file": str(listing_path),
         "top_by_own_time": lines,
