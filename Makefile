@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: run test setup venv services services-down lint typecheck pytest measure browser-deps clean lock
+.PHONY: run test setup venv services services-down lint typecheck pytest measure bench browser-deps clean lock
 
 $(VENV)/.installed: requirements/dev.txt requirements/base.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required."; exit 1; }
@@ -58,6 +59,14 @@ test: setup browser-deps lint typecheck pytest
 # Figures for notes (throughput, lags): minutes long, so not part of `make test`.
 measure: setup
 	TIMENEST_MEASURE=1 $(VENV)/bin/pytest -m measurement -s $(PYTEST_ARGS)
+
+# SPEC section 7 targets against gunicorn (minutes; seeds databases timenest_bench* once,
+# reused afterwards). BENCH_ARGS=--quick for a short try, --reseed to seed again.
+bench: setup
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "Install Debian's wrk (sudo apt-get install -y wrk)"; exit 1; fi; }
+	$(PY) -m tests.bench $(BENCH_ARGS)
 
 lock: venv
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links requirements/base.in -o requirements/base.txt
