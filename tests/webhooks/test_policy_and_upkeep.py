@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.notifications.webhooks.delivery import webhook_delivery_send
 from apps.notifications.webhooks.errors import WebhookAddressRefused
-from apps.notifications.webhooks.models import WebhookDelivery, WebhookEvent
+from apps.notifications.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from apps.notifications.webhooks.notices import webhook_endpoint_disabled_notify
 from apps.notifications.webhooks.services import (
     webhook_endpoint_ping,
@@ -174,3 +174,16 @@ def test_tenant_admin_replay_action_queues_the_deliveries(support):
 )
 def test_urls_are_stored_canonical_and_ascii(production_rules, typed, stored):
     assert webhook_target(typed).url == stored
+
+
+def test_a_secret_encrypted_under_an_old_key_fails_the_delivery_without_sending(acme, receiver):
+    endpoint = subscribe(receiver.url).endpoint
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted="gAAAAAnot-a-token")
+    delivery = webhook_endpoint_ping(endpoint=endpoint)
+
+    outcome = webhook_delivery_send(delivery_id=delivery.pk, now=delivery.next_attempt_at)
+
+    delivery.refresh_from_db()
+    assert outcome.value == "failed"
+    assert (delivery.status, delivery.status_reason) == ("failed", "unreadable")
+    assert receiver.requests == []

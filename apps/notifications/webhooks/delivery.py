@@ -37,6 +37,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.errors import ValidationFailed
+from apps.bookings import pii
 from apps.notifications.webhooks.errors import WebhookAddressRefused
 from apps.notifications.webhooks.models import (
     WebhookAttempt,
@@ -210,7 +211,9 @@ def _record(
     automatic = delivery.replays == 0 and not is_ping
     with transaction.atomic():
         endpoint = (
-            WebhookEndpoint.objects.select_for_update().filter(pk=delivery.endpoint_id).first()
+            WebhookEndpoint.objects.select_for_update(no_key=True)
+            .filter(pk=delivery.endpoint_id)
+            .first()
         )
         if endpoint is None:  # deleted meanwhile, with its log
             return DeliveryOutcome.CANCELLED
@@ -311,8 +314,20 @@ def webhook_delivery_send(
             status=Status.CANCELLED, status_reason="endpoint_disabled", updated_at=now
         )
         return DeliveryOutcome.CANCELLED if cancelled else DeliveryOutcome.SKIPPED
-    body = webhook_event_body(event=delivery.event).encode()
-    signing_secrets = webhook_endpoint_signing_secrets(endpoint=endpoint, now=now)
+    try:
+        body = webhook_event_body(event=delivery.event).encode()
+        signing_secrets = webhook_endpoint_signing_secrets(endpoint=endpoint, now=now)
+    except pii.InvalidToken:
+        # Encrypted under a key that has since been replaced: retrying cannot help.
+        WebhookDelivery.objects.filter(pk=delivery.id, status=Status.PENDING).update(
+            status=Status.FAILED,
+            status_reason="unreadable",
+            last_error="The event or the endpoint's secret can no longer be decrypted "
+            "(the encryption key changed); rotate the endpoint's secret.",
+            updated_at=now,
+        )
+        logger.error("webhook_delivery.unreadable", extra={"delivery_id": str(delivery.id)})
+        return DeliveryOutcome.FAILED
 
     attempt = _claim(delivery.id, now=now)
     if attempt is None:

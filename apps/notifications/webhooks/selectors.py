@@ -41,15 +41,6 @@ def webhook_endpoint_get(*, endpoint_id: UUID | str) -> WebhookEndpoint:
     return endpoint
 
 
-def webhook_endpoints_subscribed(*, event_type: str) -> list[WebhookEndpoint]:
-    """Active endpoints that want this event, in a fixed order."""
-    return list(
-        WebhookEndpoint.objects.filter(disabled_at__isnull=True, events__contains=[event_type])
-        .order_by("id")
-        .only("id")
-    )
-
-
 def webhook_delivery_list(
     *,
     endpoint_id: UUID | None = None,

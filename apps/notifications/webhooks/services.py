@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.errors import FieldError, ValidationFailed
@@ -28,6 +28,7 @@ from apps.notifications.webhooks.errors import (
     WebhookDeliveryInFlight,
     WebhookEndpointDisabled,
     WebhookEndpointLimitReached,
+    WebhookEndpointNotFound,
 )
 from apps.notifications.webhooks.models import (
     SUBSCRIBABLE_EVENT_TYPES,
@@ -37,10 +38,7 @@ from apps.notifications.webhooks.models import (
     WebhookEventType,
 )
 from apps.notifications.webhooks.payloads import PAYLOAD_VERSION, booking_snapshot, event_body
-from apps.notifications.webhooks.selectors import (
-    webhook_delivery_get,
-    webhook_endpoints_subscribed,
-)
+from apps.notifications.webhooks.selectors import webhook_delivery_get
 from apps.notifications.webhooks.signing import webhook_secret_generate
 from apps.notifications.webhooks.url_policy import webhook_url_clean
 
@@ -153,7 +151,7 @@ def webhook_endpoint_update(
         checks.append(("description", lambda: _description_clean(description)))
     values = _collect(*checks)
     with transaction.atomic():
-        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        locked = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
         for name, value in values.items():
             setattr(locked, name, value)
         if values:
@@ -231,7 +229,7 @@ def webhook_endpoint_rotate_secret(
     now = now or timezone.now()
     secret = webhook_secret_generate()
     with transaction.atomic():
-        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        locked = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
         locked.previous_secret_encrypted = locked.secret_encrypted
         locked.previous_secret_expires_at = now + SECRET_ROTATION_GRACE
         locked.secret_encrypted = pii.pii_encrypt(secret)
@@ -266,9 +264,16 @@ def webhook_endpoint_signing_secrets(
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
-    """Deletes the endpoint with its delivery log; nothing more is sent to it."""
+    """Deletes the endpoint with its delivery log; nothing more is sent to it.
+
+    The row lock waits for booking transactions that are recording an event for the
+    endpoint (they hold it FOR KEY SHARE, see `_subscribers_locked`), so their deliveries
+    are deleted with it instead of failing either transaction's foreign key check."""
     endpoint_id = str(endpoint.id)
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
+    with transaction.atomic():
+        locked = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk)
+        if list(locked.values_list("pk", flat=True)):
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
     logger.info("webhook_endpoint.deleted", extra={"endpoint_id": endpoint_id})
 
 
@@ -316,6 +321,22 @@ def _enqueue_on_commit(delivery_ids: list[UUID]) -> None:
     transaction.on_commit(enqueue)
 
 
+def _subscribers_locked(*, event_type: str) -> list[UUID]:
+    """Ids of the active endpoints that want this event, each held FOR KEY SHARE until
+    the booking's transaction ends: an endpoint deleted meanwhile either is gone before
+    we look or waits for us, so the deliveries' foreign keys always hold. KEY SHARE
+    locks do not conflict with each other, so concurrent bookings never wait on one
+    another here (nor on a worker recording an attempt, which locks FOR NO KEY UPDATE)."""
+    table = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE disabled_at IS NULL AND events @> %s "  # noqa: S608
+            "ORDER BY id FOR KEY SHARE",
+            [[event_type]],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def webhook_event_record(
     *,
     event_type: str,
@@ -326,8 +347,8 @@ def webhook_event_record(
     """Records a booking event for every active endpoint subscribed to it, one delivery
     per endpoint, queued to be sent once the surrounding transaction commits. Without a
     subscriber nothing is written."""
-    endpoints = webhook_endpoints_subscribed(event_type=event_type)
-    if not endpoints:
+    endpoint_ids = _subscribers_locked(event_type=event_type)
+    if not endpoint_ids:
         return None
     now = now or timezone.now()
     data: dict[str, Any] = {"booking": booking_snapshot(booking)}
@@ -336,7 +357,7 @@ def webhook_event_record(
     event = _event_create(event_type=event_type, data=data, booking=booking, now=now)
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(
-            endpoint=endpoint,
+            endpoint_id=endpoint_id,
             event=event,
             attempts_allowed=settings.WEBHOOK_MAX_ATTEMPTS,
             next_attempt_at=now,
@@ -345,12 +366,12 @@ def webhook_event_record(
             created_at=now,
             updated_at=now,
         )
-        for endpoint in endpoints
+        for endpoint_id in endpoint_ids
     )
     _enqueue_on_commit([delivery.id for delivery in deliveries])
     logger.info(
         "webhook_event.recorded",
-        extra={"event_id": str(event.id), "type": event_type, "endpoints": len(endpoints)},
+        extra={"event_id": str(event.id), "type": event_type, "endpoints": len(endpoint_ids)},
     )
     return event
 
@@ -363,6 +384,11 @@ def webhook_endpoint_ping(
     in the delivery log."""
     now = now or timezone.now()
     with transaction.atomic():
+        # Waits for a delete in progress (and then finds nothing) rather than writing a
+        # delivery for an endpoint that is going away.
+        locked = WebhookEndpoint.objects.select_for_update(no_key=True).filter(pk=endpoint.pk)
+        if not list(locked.values_list("pk", flat=True)):
+            raise WebhookEndpointNotFound("There is no such webhook endpoint.")
         event = _event_create(
             event_type=WebhookEventType.PING,
             data={"endpoint": {"id": str(endpoint.id), "url": endpoint.url}},
