@@ -7,7 +7,6 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from django import forms
 
@@ -40,24 +39,9 @@ def slot_parse(value: str | None) -> tuple[uuid.UUID, dt.datetime] | None:
 
 
 class DescribedForm(forms.Form):
-    """Points each input at its help and error texts (aria-describedby) and marks it
+    """Django points each input at its help and error texts (aria-describedby with the
+    `_helptext` and `_error` ids that templates/form_field.html renders) and marks it
     invalid, so a screen reader reads the message with the field."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            if field.help_text:
-                field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        if field in self.fields:
-            widget = self.fields[field].widget
-            ids = [f"{self[field].auto_id}_error"]
-            if self.fields[field].help_text:
-                ids.append(f"{self[field].auto_id}_help")
-            widget.attrs["aria-describedby"] = " ".join(ids)
-            widget.attrs["aria-invalid"] = "true"
 
     def apply_domain_error(self, error: ValidationFailed, *, own: set[str]) -> None:
         """Field errors on the fields they name; others (the time, the service) above

@@ -99,7 +99,8 @@ def test_details_field_errors_keep_what_was_typed(client, catalogue):
     assert 'value="12"' in body
     assert "First visit</textarea>" in body
     assert 'aria-invalid="true"' in body
-    assert 'aria-describedby="id_email_error id_email_help"' in body
+    assert 'aria-describedby="id_email_helptext id_email_error"' in body
+    assert 'id="id_email_helptext"' in body
 
 
 def test_details_shows_every_mistake_at_once(client, catalogue):
