@@ -164,10 +164,20 @@ class Report:
             change = many.p95_ms / one.p95_ms - 1
             rows.append(
                 (
-                    "GET slots p95: 1 vs 1,001 tenants",
+                    f"GET slots p95 at {one.mode.removeprefix('offered ')}: 1 vs 1,001 tenants",
                     f"{one.p95_ms:.1f} vs {many.p95_ms:.1f} ms ({change:+.0%})",
                     "within 15 %",
                     _verdict(change <= 0.15),
+                )
+            )
+            one_sat, many_sat = self.tenants["one_saturation"], self.tenants["many_saturation"]
+            rows.append(
+                (
+                    "GET slots saturation: 1 vs 1,001 tenants",
+                    f"{one_sat.throughput:.0f}/s vs {many_sat.throughput:.0f}/s "
+                    f"({many_sat.throughput / one_sat.throughput - 1:+.0%})",
+                    "(context)",
+                    "-",
                 )
             )
         if self.new_tenant:

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
+from django_tenants.clone import CloneSchema
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Tenant, User
@@ -46,6 +48,10 @@ OUT_DIR = Path(settings.BASE_DIR) / ".local" / "bench"
 STORM_CLIENTS = 50
 STORM_DEADLINE_S = 1.0
 SLOTS_RATE = 100.0
+# The 1 vs 1,000 tenants comparison runs at half the slots rate: near saturation a p95
+# mostly measures the queue, which a neighbour's test run lengthens at random; the
+# saturation throughput of both sides is measured too.
+TENANTS_RATE = 50.0
 DATES_RATE = 50.0
 HOLDS_RATE = 50.0
 MATERIALIZE_DAYS = 90
@@ -271,11 +277,12 @@ def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str,
     top = io.StringIO()
     pstats.Stats(profiler, stream=top).strip_dirs().sort_stats("tottime").print_stats(8)
     lines = [line for line in top.getvalue().splitlines() if line.strip()][-9:]
-    raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    full = pstats.Stats(profiler)  # with whole paths, to tell same-named files apart
+    raw: dict[tuple[str, int, str], tuple[Any, ...]] = full.stats  # type: ignore[attr-defined]
     total = sum(entry[2] for entry in raw.values())
 
     def share(function: str, file_part: str) -> float:
-        spent = sum(v[3] for k, v in raw.items() if k[2] == function and file_part in k[0])
+        spent = sum(v[3] for k, v in raw.items() if k[2] == function and k[0].endswith(file_part))
         return round(spent / total, 3)
 
     return {
@@ -285,13 +292,25 @@ def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str,
             "dates": round(dates_ms, 2),
         },
         "slots_time_share": {
-            "django-tenants SET search_path before each statement": share(
-                "_handle_search_path", "base.py"
+            "tenant routing (domain lookup)": share(
+                "process_request", "django_tenants/middleware/main.py"
             ),
-            "waiting for PostgreSQL answers (psycopg wait)": share("wait", "connection.py"),
-            "availability selector (calendars.selectors.availability_slots)": share(
-                "availability_slots", "selectors.py"
+            "API key check": share("authenticate", "apps/api/authentication.py"),
+            "query parameters (DRF serializer)": share("query", "apps/api/views/base.py"),
+            "service/resource lookups by id (view)": share("_scope", "apps/api/views/catalogue.py"),
+            "availability_slots (selector, all of it)": share(
+                "availability_slots", "apps/calendars/selectors.py"
             ),
+            "  building and compiling the slot-rows query": share(
+                "_slot_rows", "apps/calendars/selectors.py"
+            ),
+            "  free starts from the rows (Python)": share(
+                "_resource_candidates", "apps/calendars/selectors.py"
+            ),
+            "SET search_path before each statement (django-tenants)": share(
+                "_handle_search_path", "django_tenants/postgresql_backend/base.py"
+            ),
+            "waiting for PostgreSQL (psycopg)": share("wait", "psycopg/connection.py"),
         },
         "what_if_tenant_limit_set_calls": {
             "note": "in this process only; the served settings are unchanged",
@@ -444,16 +463,33 @@ def new_tenants(server: Gunicorn, count: int) -> dict[str, Any]:
     import urllib.request
 
     timings = []
+    clone_seconds: list[float] = []
+    original_clone = CloneSchema.clone_schema
+
+    def timed_clone(self: CloneSchema, *args: Any, **kwargs: Any) -> None:
+        started = time.perf_counter()
+        try:
+            original_clone(self, *args, **kwargs)
+        finally:
+            clone_seconds.append(time.perf_counter() - started)
+
     for n in range(count):
         slug = f"signup-{uuid.uuid4().hex[:10]}"
         started = time.perf_counter()
-        tenant, user = tenant_signup(
-            business_name=f"Signup {n}",
-            slug=slug,
-            email=f"{slug}@bench.test",
-            password="bench-signup-Pa55word",
-            timezone="Europe/London",
-        )
+        make_password("bench-signup-Pa55word")
+        hashing = time.perf_counter() - started
+        started = time.perf_counter()
+        CloneSchema.clone_schema = timed_clone
+        try:
+            tenant, user = tenant_signup(
+                business_name=f"Signup {n}",
+                slug=slug,
+                email=f"{slug}@bench.test",
+                password="bench-signup-Pa55word",
+                timezone="Europe/London",
+            )
+        finally:
+            CloneSchema.clone_schema = original_clone
         signed_up = time.perf_counter() - started
         request = urllib.request.Request(
             f"http://127.0.0.1:{server.port}/api/v1/services",
@@ -463,7 +499,13 @@ def new_tenants(server: Gunicorn, count: int) -> dict[str, Any]:
             status = answer.status
         usable = time.perf_counter() - started
         timings.append(
-            {"signup_s": round(signed_up, 3), "usable_s": round(usable, 3), "status": status}
+            {
+                "signup_s": round(signed_up, 3),
+                "one_password_hash_s": round(hashing, 3),
+                "of_which_clone_schema_s": round(clone_seconds[-1], 3),
+                "usable_s": round(usable, 3),
+                "status": status,
+            }
         )
         use_public_schema()
         tenant.delete(force_drop=True)  # memberships go with it
@@ -641,18 +683,30 @@ def run(*, quick: bool, reseed: bool) -> int:
 
         say(
             f"Tenants in the database, 1 vs {seeding.EMPTY_TENANTS}: GET slots at "
-            f"{SLOTS_RATE:g} req/s, {plan.tenant_rounds} alternating rounds"
+            f"{TENANTS_RATE:g} req/s and at saturation, {plan.tenant_rounds} alternating rounds"
         )
         connections.close_all()
         with Gunicorn(database=seeding.one_tenant_database(), log_path=logs) as one_server:
             one_pids = warm_up(one_server, workload)
             connections.close_all()
             sides: dict[str, list[tuple[Figures, Any]]] = {"one": [], "many": []}
+            saturated: dict[str, list[Figures]] = {"one": [], "many": []}
             for _ in range(plan.tenant_rounds):
                 for side, target, target_pids in (
                     ("one", one_server, one_pids),
                     ("many", server, pids),
                 ):
+                    saturated[side].append(
+                        saturate(
+                            name="GET slots",
+                            server=target,
+                            backend_pids=target_pids,
+                            host=workload.host,
+                            paths=workload.slots_paths,
+                            auth=workload.auth,
+                            duration_s=plan.saturation_s / 2,
+                        )
+                    )
                     sides[side].append(
                         offer(
                             name="GET slots",
@@ -660,15 +714,18 @@ def run(*, quick: bool, reseed: bool) -> int:
                             backend_pids=target_pids,
                             host=workload.host,
                             requests=workload.gets(workload.slots_paths),
-                            rate=SLOTS_RATE,
+                            rate=TENANTS_RATE,
                             duration_s=plan.tenant_round_s,
                         )
                     )
-            report.tenants = {
-                "one": merge("GET slots, 1 tenant in the database", sides["one"]),
-                "many": merge(
-                    f"GET slots, {seeding.EMPTY_TENANTS + 1} tenants in the database", sides["many"]
-                ),
+            names = {
+                "one": "GET slots, 1 tenant in the database",
+                "many": f"GET slots, {seeding.EMPTY_TENANTS + 1} tenants in the database",
+            }
+            report.tenants = {side: merge(names[side], sides[side]) for side in names}
+            report.tenants |= {
+                f"{side}_saturation": merge_saturation(names[side], saturated[side])
+                for side in names
             }
 
     say(f"Slot materialization: {plan.materialize_resources} resources x {MATERIALIZE_DAYS} days")
