@@ -304,6 +304,10 @@ class Report:
                 + json.dumps(self.profile["slots_time_share"]),
                 "What if TENANT_LIMIT_SET_CALLS were on: "
                 + json.dumps(self.profile["what_if_tenant_limit_set_calls"]),
+                "POST bookings (hold) in this process: "
+                + json.dumps(
+                    {k: v for k, v in self.profile["hold_in_process"].items() if k != "sql"}
+                ),
                 "GET slots profile, top functions by own time "
                 f"(full listing: {self.profile['profile_file']}):",
                 *[f"  {line}" for line in self.profile["top_by_own_time"]],

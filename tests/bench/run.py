@@ -235,6 +235,51 @@ def query_counts(workload: Workload, busy: Tenant) -> dict[str, Any]:
     return counted
 
 
+def hold_cost(workload: Workload, busy: Tenant, *, holds: int = 12) -> dict[str, Any]:
+    """POST bookings served in this process on free slots: time per hold and the SQL
+    statements of one (warm) hold, by kind."""
+    with tenant_context(busy):
+        slots = free_slots(workload, holds)
+    client = Client(HTTP_HOST=workload.host, HTTP_AUTHORIZATION=workload.auth)
+    tag = uuid.uuid4().hex[:8]
+    times: list[float] = []
+    statements: list[str] = []
+    for index, (slot_id, _, _) in enumerate(slots):
+        request = workload.hold(
+            service_id=workload.seed.service_id,
+            slot_id=slot_id,
+            email=f"in-process-{tag}-{index}@bench.test",
+        )
+        with CaptureQueriesContext(connection) as seen:
+            started = time.perf_counter()
+            answer = client.post(
+                "/api/v1/bookings",
+                data=request.body,
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY=request.headers["Idempotency-Key"],
+            )
+            times.append(time.perf_counter() - started)
+        if answer.status_code != 201:
+            raise RuntimeError(f"In-process hold answered {answer.status_code}: {answer.content!r}")
+        if index == 1:
+            statements = [query["sql"] for query in seen.captured_queries]
+    use_public_schema()
+    kinds = {
+        "SET search_path": sum(sql.startswith("SET search_path") for sql in statements),
+        "SAVEPOINT/RELEASE": sum(sql.startswith(("SAVEPOINT", "RELEASE")) for sql in statements),
+        "audit log inserts": sum("auditlog_logentry" in sql for sql in statements),
+        "content type lookups": sum(
+            sql.startswith("SELECT") and "django_content_type" in sql for sql in statements
+        ),
+    }
+    return {
+        "ms_per_hold_median": round(statistics.median(times[1:]) * 1000, 2),
+        "statements": len(statements),
+        "statements_by_kind": kinds,
+        "sql": [sql[:120] for sql in statements],
+    }
+
+
 def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str, Any]:
     """cProfile of GET slots served in this process; the full listing goes to a file."""
     client = Client(HTTP_HOST=workload.host, HTTP_AUTHORIZATION=workload.auth)
@@ -596,6 +641,7 @@ def run(*, quick: bool, reseed: bool) -> int:
     say("Counting SQL per request and profiling GET slots in this process ...")
     report.queries = query_counts(workload, busy)
     report.profile = profile_slots(workload, requests=100 if quick else 300, stamp=stamp)
+    report.profile["hold_in_process"] = hold_cost(workload, busy)
     connections.close_all()
 
     logs = OUT_DIR / f"gunicorn-{stamp}.log"
