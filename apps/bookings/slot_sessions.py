@@ -23,6 +23,7 @@ from apps.calendars.models import SlotHold, SlotInstance
 from apps.resources.models import Resource, Service
 
 Interval = tuple[datetime, datetime]
+ONE_DAY = timedelta(days=1)
 
 _SLOT_FIELDS = [
     "booked",
@@ -133,9 +134,13 @@ def session_join(
         busy_from = starts_at - timedelta(minutes=service.buffer_before_minutes)
         busy_until = ends_at + timedelta(minutes=service.buffer_after_minutes)
         # A live session nearby whose buffered interval overlaps ours (touching is fine).
+        # A session starting after our end can still reach back into us with its buffer
+        # before; a session and its buffers fit in one day (service_fits_in_a_day), which
+        # bounds the slots to look at.
         if SlotInstance.objects.filter(
             resource_id=covered[0].resource_id,
-            starts_at__lt=busy_until,
+            starts_at__gt=busy_from - ONE_DAY,
+            starts_at__lt=busy_until + ONE_DAY,
             session_starts_at__isnull=False,
             busy_from__lt=busy_until,
             busy_until__gt=busy_from,

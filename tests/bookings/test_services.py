@@ -304,6 +304,23 @@ def test_booking_hold_buffers_add_up_but_touching_is_fine(acme):
     assert _hold(resource, call, start + timedelta(minutes=60), who=4).status == "held"
 
 
+def test_booking_hold_is_refused_where_a_later_sessions_buffer_before_reaches_back(acme):
+    # given a call at +60 min whose 15-minute buffer before reaches back to +45
+    resource = ResourceFactory()
+    call = ServiceFactory(buffer_before_minutes=15, resources=[resource])
+    hour = ServiceFactory(duration_minutes=60, resources=[resource])
+    start = future_start()
+    slots_create(resource=resource, starts_at=start, count=6)
+    _hold(resource, call, start + timedelta(minutes=60))
+
+    # when an hour-long session would end exactly where the call starts, then its
+    # interval [0, +60] overlaps the call's buffered [+45, +90]: refused
+    with pytest.raises(SlotFull):
+        _hold(resource, hour, start, who=2)
+    # and half an hour earlier it ends at +30: fine
+    assert _hold(resource, call, start, who=3).status == "held"
+
+
 def test_booking_hold_paid_service_waits_for_payment(acme, room):
     resource, _, start, _ = room
     paid = ServiceFactory(resources=[resource], price=Decimal("40.00"), requires_payment=True)
