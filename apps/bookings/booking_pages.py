@@ -59,7 +59,6 @@ from apps.bookings.errors import (
 )
 from apps.bookings.idempotency import IdempotentResponse, idempotent_call
 from apps.bookings.models import Booking
-from apps.bookings.page_branding import accent_palette
 from apps.bookings.page_calendar import (
     WEEKDAYS,
     month_clamp,
@@ -139,7 +138,6 @@ def _page(
     template = partial if htmx and not htmx.history_restore_request else PAGE
     context = {
         "partial": partial,
-        "accent": accent_palette(tenant.accent_color),
         "display": display,
         "carried_tz": _carried_tz(request, display),
         "steps": STEPS,
