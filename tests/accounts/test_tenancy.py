@@ -4,6 +4,8 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from apps.accounts.branding import PAGE_BACKGROUND, contrast_ratio
+from apps.accounts.context_processors import tenancy
 from apps.resources.models import Location
 from tests.factories import MembershipFactory, UserFactory
 
@@ -95,3 +97,18 @@ def test_password_reset_sends_a_link_for_the_tenant_host(acme_host, mailoutbox, 
     assert len(mailoutbox) == 1
     assert f"http://{acme_host}/accounts/reset/" in mailoutbox[0].body
     assert "Acme Clinic" in mailoutbox[0].body
+
+
+def test_tenant_pages_use_the_aa_safe_accent_not_the_raw_colour(acme, rf):
+    # given a business that picked a pale yellow
+    acme.accent_color = "#fbbf24"
+    request = rf.get("/")
+    request.tenant = acme
+
+    # when a page of its domain renders
+    accent = tenancy(request)["accent"]
+
+    # then text in that colour still reaches AA on the page background
+    assert accent.brand == "#fbbf24"
+    assert accent.text_safe != "#fbbf24"
+    assert contrast_ratio(accent.text_safe, PAGE_BACKGROUND) >= 4.5
