@@ -60,6 +60,9 @@ def test_failed_messages_page_lists_failures_with_a_retry_button(staff_client):
     assert "Root canal" in body
     assert "provider down" in body
     assert f"/dashboard/notifications/{failed.pk}/retry/" in body
+    # inside the dashboard frame, with its navigation marking this section
+    assert 'aria-label="Dashboard"' in body
+    assert 'href="/dashboard/notifications/" aria-current="page"' in body
 
 
 def test_failed_messages_page_is_for_members_only(acme, acme_host, globex_host):
