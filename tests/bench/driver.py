@@ -18,7 +18,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-TIMEOUT_S = 10.0
+# Long enough for a backlog to drain: a request the server answers late is a slow answer,
+# not a lost one (the server works through it either way).
+TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)

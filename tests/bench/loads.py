@@ -93,6 +93,7 @@ def saturate(
         str(LUA_SCRIPT),
         f"http://127.0.0.1:{server.port}",
     ]
+    server.wait_idle()
     before = _children_cpu_s()
     meter = CpuMeter(server, backend_pids)
     try:
@@ -154,6 +155,7 @@ def offer(
     duration_s: float,
     keep_body: bool = False,
 ) -> tuple[Figures, Run]:
+    server.wait_idle()
     meter = CpuMeter(server, backend_pids)
     run = open_loop(
         port=server.port,

@@ -411,6 +411,7 @@ def storm(
         )
         for n in range(STORM_CLIENTS)
     ]
+    server.wait_idle()
     run = burst(port=server.port, host=workload.host, requests=requests)
     codes = run.statuses()
     error_codes: dict[str, int] = {}

@@ -128,6 +128,19 @@ class Gunicorn:
             self.process.kill()
             self.process.wait()
 
+    def wait_idle(self, *, timeout_s: float = 120.0) -> float:
+        """Waits until the workers are idle (a backlog from the previous measurement has
+        drained) so that measurements do not overlap; returns the seconds waited."""
+        started = time.monotonic()
+        quiet = 0
+        last = self.cpu_s()
+        while quiet < 2 and time.monotonic() - started < timeout_s:
+            time.sleep(0.5)
+            now = self.cpu_s()
+            quiet = quiet + 1 if now - last < 0.05 else 0
+            last = now
+        return time.monotonic() - started
+
     def cpu_s(self) -> float:
         """CPU seconds used so far by the master and its workers."""
         if self.process is None:
