@@ -317,7 +317,7 @@ def _free_candidates(
         if service.min_notice_minutes is not None
         else tenant.min_notice_minutes
     )
-    horizon_days = service.horizon_days or tenant.horizon_days
+    horizon_days = service.horizon_days if service.horizon_days is not None else tenant.horizon_days
     first_start = max(lo, now + dt.timedelta(minutes=notice))
     horizon_end: dict[str, dt.datetime] = {}
     for tz_name in {row.tz_name for row in scope}:
