@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import factory
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import Membership, Tenant, User
 
@@ -40,3 +43,16 @@ class TenantFactory(factory.Factory[Tenant]):
         from apps.accounts.services import tenant_create
 
         return tenant_create(**kwargs)  # type: ignore[arg-type]
+
+
+def verified_staff_client(host: str, **user_fields: object) -> Client:
+    """A platform support agent signed in on `host` who has passed the second factor
+    (a confirmed authenticator, as after the admin's OTP login)."""
+    user = UserFactory.create(is_staff=True, is_superuser=True, **user_fields)
+    device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    client = Client(HTTP_HOST=host)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

@@ -1,10 +1,50 @@
-"""The Django admin served on a tenant's own domain shows only that tenant's data;
-platform-wide models stay on the root domain's `admin.site`."""
+"""The Django admin for platform support agents, on the root domain (every tenant) and on
+each tenant's domain (that tenant's data only).
 
-from django.contrib.admin import AdminSite
+Both sites require a verified TOTP (or backup-code) device on top of the password
+(SPEC §4.8: support agents pass MFA), and every request a staff member makes in them
+is written to the append-only support-access trail of the schema it looked at."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django_otp.admin import OTPAdminSite
+
+from apps.accounts.forms import AdminOTPLoginForm
+from apps.audit.services import support_access_record
 
 
-class TenantAdminSite(AdminSite):
+class _AuditedOTPAdminSite(OTPAdminSite):
+    login_form = AdminOTPLoginForm
+    login_template = "admin/otp_login.html"
+
+    def admin_view(
+        self, view: Callable[..., HttpResponse], cacheable: bool = False
+    ) -> Callable[..., HttpResponse]:
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def audited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = inner(request, *args, **kwargs)
+            # Only requests the site let in are accesses; the login redirect is not.
+            if self.has_permission(request):
+                support_access_record(request=request, site=self.name)
+            return response
+
+        return audited
+
+
+class PlatformAdminSite(_AuditedOTPAdminSite):
+    site_header = "TimeNest — platform administration"
+    site_title = "TimeNest admin"
+    index_title = "Tenants, people and platform records"
+
+
+class TenantAdminSite(_AuditedOTPAdminSite):
     site_header = "TimeNest — tenant administration"
     site_title = "TimeNest tenant admin"
     index_title = "This business's data"

@@ -6,3 +6,12 @@ class AccountsConfig(AppConfig):
     label = "accounts"
     verbose_name = "Accounts and tenants"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        from apps.accounts.admin_sites import PlatformAdminSite
+
+        # Models register on `admin.site` everywhere; the root domain's site must ask
+        # for MFA and audit its use like the tenant sites do.
+        admin.site.__class__ = PlatformAdminSite

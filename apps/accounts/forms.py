@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import zoneinfo
+from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django_otp.admin import OTPAdminAuthenticationForm
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.errors import ValidationFailed
 from apps.accounts.subdomains import MAX_LENGTH
@@ -41,3 +45,22 @@ class SignupForm(forms.Form):
 
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True}))
+
+
+class AdminOTPLoginForm(OTPAdminAuthenticationForm):
+    """The admin login: password and second factor in one step. When no device is
+    picked, the code's shape picks it (six digits: the authenticator app; otherwise a
+    backup code), so a wrong guess only counts against the device it was meant for."""
+
+    def _chosen_device(self, user: Any) -> Any:
+        device = super()._chosen_device(user)
+        token = "".join((self.cleaned_data.get("otp_token") or "").split())
+        if device is None and token:
+            model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
+            device = (
+                model.objects.select_for_update()
+                .filter(user=user, confirmed=True)
+                .order_by("id")
+                .first()
+            )
+        return device

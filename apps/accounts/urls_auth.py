@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import URLPattern, path, reverse_lazy
 
+from apps.accounts import mfa_views
 from apps.accounts.forms import EmailAuthenticationForm
 
 
@@ -33,6 +34,7 @@ def auth_patterns(*, after_login: str) -> list[URLPattern]:
             name="login",
         ),
         path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
+        path("mfa/", mfa_views.mfa_setup, name="mfa"),
         path(
             "password-reset/",
             PasswordResetView.as_view(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from apps.bookings.models import Booking
 from apps.bookings.services import CustomerInput, booking_hold
@@ -14,14 +13,12 @@ from tests.bookings.factories import (
     future_start,
     slots_create,
 )
-from tests.factories import UserFactory
+from tests.factories import verified_staff_client
 
 
 @pytest.fixture
 def support(acme, acme_host):
-    client = Client(HTTP_HOST=acme_host)
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
+    return verified_staff_client(acme_host)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from icalendar import Calendar
 
-from apps.accounts.models import User
 from apps.notifications.links import calendar_feed_url
 from apps.notifications.models import Notification
 from apps.notifications.selectors import booking_notification_status
@@ -20,7 +19,7 @@ from apps.notifications.services import (
     calendar_feed_revoke,
     notifications_plan_confirmed,
 )
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, verified_staff_client
 from tests.notifications.factories import BookingFactory, ResourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -156,9 +155,7 @@ def test_admin_resend_action_queues_sent_and_failed_messages(acme, acme_host):
     Notification.objects.filter(pk=sent.pk).update(
         status=Status.SENT, sent_at=timezone.now() - timedelta(minutes=5)
     )
-    admin = User.objects.create_superuser(email="support@timenest.test", password="x" * 12)
-    client = Client(HTTP_HOST=acme_host)
-    client.force_login(admin)
+    client = verified_staff_client(acme_host)
 
     response = client.post(
         "/admin/notifications/notification/",

@@ -10,7 +10,7 @@ from django.test import Client
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.calendars.models import AvailabilityRule, SlotHold, SlotInstance
 from apps.resources.models import Location, Resource, Service
-from tests.factories import UserFactory
+from tests.factories import UserFactory, verified_staff_client
 from tests.scheduling.bookings import hold
 from tests.scheduling.conftest import london
 from tests.scheduling.factories import WeeklyRuleFactory
@@ -26,9 +26,7 @@ def _url(model: str, *suffix: str) -> str:
 @pytest.fixture
 def support(tenant, acme_host):
     """A platform staff member on acme's own domain."""
-    client = Client(HTTP_HOST=acme_host)
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
+    return verified_staff_client(acme_host)
 
 
 @pytest.fixture

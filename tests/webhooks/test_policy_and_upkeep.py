@@ -20,7 +20,7 @@ from apps.notifications.webhooks.services import (
     webhook_events_purge,
 )
 from apps.notifications.webhooks.url_policy import webhook_target, webhook_target_resolve
-from tests.factories import UserFactory
+from tests.factories import verified_staff_client
 from tests.webhooks.conftest import Place, subscribe
 
 pytestmark = pytest.mark.django_db
@@ -124,9 +124,7 @@ def test_disabled_notice_is_not_sent_once_the_endpoint_is_enabled_again(
 
 @pytest.fixture
 def support(acme, acme_host) -> Client:
-    client = Client(HTTP_HOST=acme_host)
-    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
-    return client
+    return verified_staff_client(acme_host)
 
 
 def test_tenant_admin_lists_endpoints_and_deliveries_without_secrets(support):

@@ -1,3 +1,4 @@
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -5,10 +6,29 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Tenant, User
 from apps.accounts.services import tenant_create
+
+
+def _demo_second_factors(user: User, spec: dict[str, Any]) -> str:
+    """The demo support agent's authenticator (a fixed, published key: demo only) and
+    backup codes, topped up on every run since each code works once. Returns the key in
+    the base32 form authenticator apps take."""
+    device, _ = TOTPDevice.objects.update_or_create(
+        user=user,
+        name="Demo authenticator",
+        defaults={"key": spec["totp_key"], "confirmed": True},
+    )
+    backup, _ = StaticDevice.objects.get_or_create(
+        user=user, name="Demo backup codes", defaults={"confirmed": True}
+    )
+    for code in spec.get("backup_codes", []):
+        StaticToken.objects.get_or_create(device=backup, token=code)
+    return base64.b32encode(device.bin_key).decode()
 
 
 class Command(BaseCommand):
@@ -21,8 +41,12 @@ class Command(BaseCommand):
         data = json.loads(Path(options["file"]).read_text())
         with transaction.atomic():
             staff = data["platform_admin"]
-            if not User.objects.filter(email=staff["email"]).exists():
-                User.objects.create_superuser(email=staff["email"], password=staff["password"])
+            support = User.objects.filter(email=staff["email"]).first()
+            if support is None:
+                support = User.objects.create_superuser(
+                    email=staff["email"], password=staff["password"]
+                )
+            totp_key = _demo_second_factors(support, staff)
             spec, owner_spec = data["tenant"], data["owner"]
             owner = User.objects.filter(email=owner_spec["email"]).first()
             if owner is None:
@@ -52,4 +76,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo owner: {owner_spec['email']} / {owner_spec['password']}   "
             f"Platform admin: {staff['email']} / {staff['password']}"
+        )
+        self.stdout.write(
+            f"Admin second factor: authenticator key {totp_key} "
+            f"or a backup code: {', '.join(staff.get('backup_codes', []))}"
         )
