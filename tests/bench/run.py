@@ -40,7 +40,7 @@ from tests.bench import seed as seeding
 from tests.bench.driver import Request, burst, cycle, open_loop, percentile
 from tests.bench.loads import Figures, merge, merge_saturation, offer, saturate
 from tests.bench.report import Report
-from tests.bench.server import Gunicorn, load_average
+from tests.bench.server import CpuMeter, Gunicorn, load_average
 
 logger = logging.getLogger(__name__)
 
@@ -395,6 +395,7 @@ def warm_up(server: Gunicorn, workload: Workload) -> list[int]:
 
 def storm(
     server: Gunicorn,
+    pids: list[int],
     workload: Workload,
     *,
     service_id: str,
@@ -412,7 +413,9 @@ def storm(
         for n in range(STORM_CLIENTS)
     ]
     server.wait_idle()
+    meter = CpuMeter(server, pids)
     run = burst(port=server.port, host=workload.host, requests=requests)
+    cpu = meter.stop(load_generator_cpu_s=run.driver_cpu_s)
     codes = run.statuses()
     error_codes: dict[str, int] = {}
     for result in run.results:
@@ -452,6 +455,7 @@ def storm(
         "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
         "max_ms": round(slowest * 1000, 1),
         "in_time": slowest < STORM_DEADLINE_S,
+        "cpu": cpu.as_dict(),
         # Broken correctness (not timing, which is judged like every other target).
         "problems": problems,
     }
@@ -710,6 +714,7 @@ def run(*, quick: bool, reseed: bool) -> int:
                     slot = storm_slots.pop()
                     outcome = storm(
                         server,
+                        pids,
                         workload,
                         service_id=service_id,
                         capacity=capacity,
