@@ -15,9 +15,10 @@ import psycopg
 import pytest
 from django.conf import settings
 from django_tenants.utils import tenant_context
+from pytest_django.plugin import blocking_manager_key
 
 from apps.accounts.models import Tenant, User
-from apps.accounts.provisioning import database_setup
+from apps.accounts.provisioning import database_setup, public_tenant_ensure
 from apps.accounts.services import tenant_create
 
 
@@ -30,6 +31,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("measurement"):
             item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A transactional test's flush (browser tests: live server) truncates the public
+    tables, tenant rows included, while tenant schemas stay. Put the public tenant and
+    the test tenants back once it is done, so whatever runs next finds them."""
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    transactional = "transactional_db" in getattr(item, "fixturenames", ()) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        with item.config.stash[blocking_manager_key].unblock():
+            public_tenant_ensure()
+            ensure_test_tenants()
+    return result
 
 
 TEST_TENANTS = {

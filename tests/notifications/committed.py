@@ -15,13 +15,11 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Tenant, User
-from apps.accounts.provisioning import public_tenant_ensure
 from apps.accounts.schemas import use_public_schema
 from apps.accounts.services import tenant_create
 from apps.bookings.models import Booking, Customer
 from apps.notifications.models import Notification
 from apps.resources.models import Location, Resource, Service
-from tests.conftest import ensure_test_tenants
 from tests.notifications.factories import (
     BookingFactory,
     CustomerFactory,
@@ -35,10 +33,7 @@ def worker_tenant(django_db_setup: None, django_db_blocker: Any) -> Iterator[Ten
     slug = f"notif-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
         # The owner is an existing test user: deleting a user reaches into tenant tables
-        # (resources link to users), which the public schema does not have. Browser tests
-        # flush the public tables before this may run, so the test tenants are put back.
-        public_tenant_ensure()
-        ensure_test_tenants()
+        # (resources link to users), which the public schema does not have.
         owner = User.objects.get(email="owner@acme.test")
         tenant = tenant_create(slug=slug, name="Bright Smiles", owner=owner, timezone="UTC")
     yield tenant
