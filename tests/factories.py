@@ -6,6 +6,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import Membership, Tenant, User
+from apps.resources.models import Location, Resource, Service
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -56,3 +57,40 @@ def verified_staff_client(host: str, **user_fields: object) -> Client:
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+# --- The catalogue (tenant schema). Test folders subclass these for their own defaults.
+
+
+class LocationFactory(factory.django.DjangoModelFactory[Location]):
+    class Meta:
+        model = Location
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    timezone = "Europe/London"
+
+
+class ResourceFactory(factory.django.DjangoModelFactory[Resource]):
+    class Meta:
+        model = Resource
+
+    name = factory.Sequence(lambda n: f"Room {n}")
+    kind = Resource.Kind.PERSON
+    location = factory.SubFactory(LocationFactory)
+
+
+class ServiceFactory(factory.django.DjangoModelFactory[Service]):
+    """`ServiceFactory(resources=[r])` links the service to the resources delivering it."""
+
+    class Meta:
+        model = Service
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Consultation {n}")
+    duration_minutes = 30
+    capacity = 1
+
+    @factory.post_generation
+    def resources(self, create: bool, extracted: list[Resource] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.resources.set(extracted)

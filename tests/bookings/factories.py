@@ -5,47 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import factory
 from django.utils import timezone
 
 from apps.bookings.actors import ActorRef
 from apps.bookings.services import CustomerInput
 from apps.calendars.models import SlotInstance
-from apps.resources.models import Location, Resource, Service
+from apps.resources.models import Resource
+from tests import factories as catalogue
 
 
-class LocationFactory(factory.django.DjangoModelFactory[Location]):
-    class Meta:
-        model = Location
-
-    name = factory.Sequence(lambda n: f"Clinic {n}")
-    timezone = "Europe/London"
-
-
-class ResourceFactory(factory.django.DjangoModelFactory[Resource]):
-    class Meta:
-        model = Resource
-
-    name = factory.Sequence(lambda n: f"Room {n}")
+class ResourceFactory(catalogue.ResourceFactory):
     kind = Resource.Kind.ASSET
-    location = factory.SubFactory(LocationFactory)
 
 
-class ServiceFactory(factory.django.DjangoModelFactory[Service]):
-    """`ServiceFactory(resources=[r])` links the service to the resources delivering it."""
-
-    class Meta:
-        model = Service
-        skip_postgeneration_save = True
-
-    name = factory.Sequence(lambda n: f"Consultation {n}")
-    duration_minutes = 30
-    capacity = 1
-
-    @factory.post_generation
-    def resources(self, create: bool, extracted: list[Resource] | None, **kwargs: object) -> None:
-        if create and extracted:
-            self.resources.set(extracted)
+LocationFactory = catalogue.LocationFactory
+ServiceFactory = catalogue.ServiceFactory
 
 
 def future_start(*, days: int = 3, hour: int = 10) -> datetime:

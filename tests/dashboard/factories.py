@@ -16,44 +16,26 @@ from apps.bookings.services import CustomerInput, booking_confirm, booking_hold
 from apps.calendars.models import AvailabilityRule, SlotInstance
 from apps.calendars.timezones import local_date, zone
 from apps.resources.models import Location, Resource, Service
+from tests import factories as catalogue
 
 STAFF = ActorRef.staff("00000000-0000-7000-8000-0000000000aa", label="Front desk")
 CUSTOMER = ActorRef.customer(label="booking page")
 
 
-class LocationFactory(factory.django.DjangoModelFactory[Location]):
-    class Meta:
-        model = Location
-
-    name = factory.Sequence(lambda n: f"Clinic {n}")
+class LocationFactory(catalogue.LocationFactory):
     address = "1 High Street"
-    timezone = "Europe/London"
 
 
-class ResourceFactory(factory.django.DjangoModelFactory[Resource]):
-    class Meta:
-        model = Resource
-
+class ResourceFactory(catalogue.ResourceFactory):
     name = factory.Sequence(lambda n: f"Dr Smith {n}")
-    kind = Resource.Kind.PERSON
     location = factory.SubFactory(LocationFactory)
 
 
-class ServiceFactory(factory.django.DjangoModelFactory[Service]):
-    class Meta:
-        model = Service
-        skip_postgeneration_save = True
-
+class ServiceFactory(catalogue.ServiceFactory):
     name = factory.Sequence(lambda n: f"Check-up {n}")
-    duration_minutes = 30
     price = Decimal("0.00")
     currency = "GBP"
     min_notice_minutes = 0
-
-    @factory.post_generation
-    def resources(self, create: bool, extracted: list[Resource] | None, **kwargs: object) -> None:
-        if create and extracted:
-            self.resources.set(extracted)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory[Customer]):

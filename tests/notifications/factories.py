@@ -12,42 +12,25 @@ from apps.bookings import pii
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Actor, Booking, Customer
 from apps.calendars.models import SlotInstance
-from apps.resources.models import Location, Resource, Service
+from apps.resources.models import Resource
+from tests import factories as catalogue
 
 STAFF = ActorRef.staff("00000000-0000-7000-8000-00000000a11c", label="front desk")
 CUSTOMER = ActorRef.customer(label="booking page")
 
 
-class LocationFactory(factory.django.DjangoModelFactory[Location]):
-    class Meta:
-        model = Location
-
+class LocationFactory(catalogue.LocationFactory):
     name = factory.Sequence(lambda n: f"Studio {n}")
     address = "1 High Street\nLondon"
-    timezone = "Europe/London"
 
 
-class ResourceFactory(factory.django.DjangoModelFactory[Resource]):
-    class Meta:
-        model = Resource
-
+class ResourceFactory(catalogue.ResourceFactory):
     name = factory.Sequence(lambda n: f"Dr Who {n}")
-    kind = Resource.Kind.PERSON
     location = factory.SubFactory(LocationFactory)
 
 
-class ServiceFactory(factory.django.DjangoModelFactory[Service]):
-    class Meta:
-        model = Service
-        skip_postgeneration_save = True
-
+class ServiceFactory(catalogue.ServiceFactory):
     name = factory.Sequence(lambda n: f"Check-up {n}")
-    duration_minutes = 30
-
-    @factory.post_generation
-    def resources(self, create: bool, extracted: list[Resource] | None, **kwargs: object) -> None:
-        if create and extracted:
-            self.resources.set(extracted)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
