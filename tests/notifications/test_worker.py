@@ -17,7 +17,7 @@ from apps.notifications.delivery import notifications_dispatch_due
 from apps.notifications.models import Notification
 from config.celery import app
 from tests.notifications.committed import due_notifications, eml_message_ids
-from tests.notifications.processes import CeleryProcess, unique_queue, wait_for
+from tests.workers import CeleryProcess, unique_queue, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 from apps.notifications.models import Notification
 from config.celery import app
 from tests.notifications.committed import due_notifications
-from tests.notifications.processes import CeleryProcess, unique_queue, wait_for
 from tests.notifications.test_worker import _beat_tick
+from tests.workers import CeleryProcess, unique_queue, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.measurement]
 
