@@ -37,9 +37,53 @@ def template_schema_ensure(*, verbosity: int = 0) -> None:
     use_public_schema()
 
 
+# django-tenants' clone_schema recreates unique constraints under PostgreSQL's default
+# names (`slot_unique_start` becomes `calendars_slotinstance_resource_id_starts_at_key`),
+# so a later migration that alters or drops one by its model name would fail on every
+# cloned tenant. This finds each unique constraint of the template whose twin in the
+# clone (same table, same definition) has another name, and gives it the template's.
+_UNIQUE_RENAMES_SQL = """
+SELECT format('ALTER TABLE %%I.%%I RENAME CONSTRAINT %%I TO %%I',
+              clone_ns.nspname, clone_rel.relname, clone_con.conname, template_con.conname)
+FROM pg_constraint template_con
+JOIN pg_class template_rel ON template_rel.oid = template_con.conrelid
+JOIN pg_namespace template_ns ON template_ns.oid = template_rel.relnamespace
+JOIN pg_namespace clone_ns ON clone_ns.nspname = %s
+JOIN pg_class clone_rel
+  ON clone_rel.relnamespace = clone_ns.oid AND clone_rel.relname = template_rel.relname
+JOIN pg_constraint clone_con
+  ON clone_con.conrelid = clone_rel.oid AND clone_con.contype = 'u'
+ AND pg_get_constraintdef(clone_con.oid) = pg_get_constraintdef(template_con.oid)
+WHERE template_ns.nspname = %s
+  AND template_con.contype = 'u'
+  AND clone_con.conname <> template_con.conname
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_constraint taken
+      WHERE taken.conrelid = clone_rel.oid AND taken.conname = template_con.conname
+  )
+"""
+
+
+def schema_constraint_names_restore(*, schema_name: str) -> int:
+    """Gives a cloned schema's unique constraints the template's names; returns how many
+    were renamed (0 when they already match: safe to run again)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_UNIQUE_RENAMES_SQL, [schema_name, settings.TENANT_BASE_SCHEMA])
+        statements = [row[0] for row in cursor.fetchall()]
+        for statement in statements:
+            cursor.execute(statement)
+    return len(statements)
+
+
 def database_setup(*, verbosity: int = 1) -> None:
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
     public_tenant_ensure()
     template_schema_ensure(verbosity=verbosity)
     if Tenant.objects.exclude(schema_name="public").exists():
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
+    # Tenants cloned before the names were restored at creation get them now.
+    for schema_name in Tenant.objects.exclude(schema_name="public").values_list(
+        "schema_name", flat=True
+    ):
+        if schema_exists(schema_name):
+            schema_constraint_names_restore(schema_name=schema_name)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from apps.accounts.errors import FieldError, ValidationFailed
 from apps.accounts.models import Domain, Membership, Tenant, User
+from apps.accounts.provisioning import schema_constraint_names_restore
 from apps.accounts.schemas import current_schema, use_public_schema
 from apps.accounts.signals import tenant_settings_changed
 from apps.accounts.subdomains import schema_name_for, slug_problems
@@ -64,6 +65,7 @@ def tenant_create(
     try:
         with transaction.atomic():
             tenant.save(verbosity=0)
+            schema_constraint_names_restore(schema_name=tenant.schema_name)
     except IntegrityError as exc:  # lost a race for the same slug
         raise ValidationFailed(
             "The business could not be created.",

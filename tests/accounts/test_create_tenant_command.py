@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django_tenants.utils import schema_exists
 
 from apps.accounts.models import Membership, Tenant, User
+from apps.accounts.provisioning import schema_constraint_names_restore
+from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +38,44 @@ def test_create_tenant_command_refuses_reserved_slug_and_keeps_no_user():
         call_command("create_tenant", "--slug=api", "--name=Nope", "--owner-email=nope@nope.test")
 
     assert not User.objects.filter(email="nope@nope.test").exists()
+
+
+def _constraint_and_index_names(schema: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s "
+            "UNION SELECT c.conname FROM pg_constraint c "
+            "JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = %s",
+            [schema, schema],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_a_cloned_tenant_keeps_the_templates_constraint_names():
+    # given the template schema, migrated (its names are the models' names)
+    template = _constraint_and_index_names(settings.TENANT_BASE_SCHEMA)
+    assert "slot_unique_start" in template
+
+    # when a tenant is made by cloning it
+    tenant = TenantFactory.create(slug="clonecheck")
+
+    # then every constraint and index is there under the same name, so a later
+    # migration that changes one by name works on this tenant too
+    assert _constraint_and_index_names(tenant.schema_name) == template
+
+
+def test_setup_database_restores_names_a_clone_lost():
+    # given a tenant whose unique constraint has the name a plain clone gives it
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'ALTER TABLE "t_acme".calendars_slotinstance RENAME CONSTRAINT slot_unique_start '
+            "TO calendars_slotinstance_resource_id_starts_at_key"
+        )
+
+    # when the set-up runs (as on every start)
+    restored = schema_constraint_names_restore(schema_name="t_acme")
+
+    # then the model's name is back, and running again changes nothing
+    assert restored == 1
+    assert "slot_unique_start" in _constraint_and_index_names("t_acme")
+    assert schema_constraint_names_restore(schema_name="t_acme") == 0
