@@ -24,12 +24,13 @@ T = TypeVar("T")
 
 
 def process_environment(queue: str, **extra: str) -> dict[str, str]:
+    # The child inherits this environment as it is (TIMENEST_TEST_DB included, or not),
+    # so its settings pick the same Redis key prefix as the test process.
     env = dict(os.environ)
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "POSTGRES_DB": str(connection.settings_dict["NAME"]),
-            "TIMENEST_TEST_DB": os.environ.get("TIMENEST_TEST_DB", "test_timenest"),
             "CELERY_EAGER": "0",
             "CELERY_QUEUE": queue,
             "LOG_FORMAT": "json",
