@@ -17,6 +17,7 @@ from django.conf import settings
 from django_tenants.utils import tenant_context
 from pytest_django.plugin import blocking_manager_key
 
+from apps.accounts.middleware import tenant_routes_forget
 from apps.accounts.models import Tenant, User
 from apps.accounts.provisioning import database_setup, public_tenant_ensure
 from apps.accounts.services import tenant_create
@@ -48,6 +49,15 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
             public_tenant_ensure()
             ensure_test_tenants()
     return result
+
+
+@pytest.fixture(autouse=True)
+def _tenant_routes_forgotten() -> Iterator[None]:
+    """Each test starts with an empty routing cache: a tenant row a test changed is
+    rolled back afterwards, but a worker's memory of it would survive."""
+    tenant_routes_forget()
+    yield
+    tenant_routes_forget()
 
 
 TEST_TENANTS = {

@@ -10,6 +10,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
+        from apps.accounts import receivers  # noqa: F401  (connects signal receivers)
         from apps.accounts.admin_sites import PlatformAdminSite
 
         # Models register on `admin.site` everywhere; the root domain's site must ask

@@ -73,6 +73,10 @@ PUBLIC_SCHEMA_NAME = "public"
 # with dj-stripe installed, a clone takes about one.
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# How long a worker serves a host from its memory before reading the domain and tenant
+# rows again (apps/accounts/middleware.py): the bound on a suspension or a policy change
+# reaching every worker. 0 turns the cache off.
+TENANT_ROUTING_CACHE_SECONDS = env_int("TENANT_ROUTING_CACHE_SECONDS", default=5)
 
 AUTH_USER_MODEL = "accounts.User"
 
