@@ -8,4 +8,5 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.api import openapi  # noqa: F401  (registers the security schemes)
+        # Registers the security schemes; connects signal receivers.
+        from apps.api import openapi, receivers  # noqa: F401

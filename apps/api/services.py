@@ -4,6 +4,13 @@ presented key on each request.
 A key reads `tn_<prefix>_<secret>`: the prefix (random, public) finds the row, the
 secret (256 random bits) is compared by its SHA-256. A slow password hash would add
 nothing: nobody can guess 256 random bits, and every request checks a key.
+
+Every request checks a key, so the active row is kept in Redis (tenant-prefixed keys)
+for KEY_CACHE_SECONDS beside a per-prefix generation token: an entry counts only while
+it carries the current token, and any change of the row (revocation, role, deletion)
+draws a new token, right away and again after its transaction commits (a request may
+have read and cached the row as it was before the change). A revocation therefore
+stops the key on every worker at once; the secret is still compared on every request.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import secrets
 import string
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -31,6 +39,9 @@ NAME_MAX_LENGTH = 120
 # `last_used_at` is written at most this often per key: a busy key must not turn every
 # read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+KEY_CACHE_SECONDS = 60
+# Outlives every entry; a lost token only makes the entries it guarded useless.
+_GENERATION_SECONDS = 24 * 3600
 
 
 def looks_like_api_key(value: str) -> bool:
@@ -90,6 +101,46 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+def _cache_names(prefix: str) -> tuple[str, str]:
+    return f"api-key:{prefix}", f"api-key-generation:{prefix}"
+
+
+def api_key_forget(*, prefix: str) -> None:
+    """Cached copies of this key stop counting, in every process: now, and again when
+    the current transaction commits."""
+    generation = cache.make_key(_cache_names(prefix)[1])  # the tenant's key space, now
+
+    def renew() -> None:
+        client = cache.client.get_client(write=True)  # type: ignore[attr-defined]
+        client.set(generation, secrets.randbits(62), ex=_GENERATION_SECONDS)
+
+    renew()
+    transaction.on_commit(renew)
+
+
+def _key_cached(prefix: str) -> tuple[ApiKey | None, int | None]:
+    """The key row with this prefix when active, and the generation it holds for: from
+    the cache while that generation is current, else from the database (then cached)."""
+    entry_name, generation_name = _cache_names(prefix)
+    found = cache.get_many([entry_name, generation_name])
+    generation = found.get(generation_name)
+    entry = found.get(entry_name)
+    if generation is not None and entry is not None and entry[0] == generation:
+        return entry[1], generation
+    if generation is None:
+        generation = secrets.randbits(62)
+        if not cache.add(generation_name, generation, timeout=_GENERATION_SECONDS):
+            generation = cache.get(generation_name)
+    # The generation was read before the row: a change committing after this read draws
+    # a new one, so what is cached below cannot outlive it.
+    key = ApiKey.objects.filter(prefix=prefix).first()
+    if key is None or key.revoked_at is not None:
+        return None, None
+    if generation is not None:
+        cache.set(entry_name, (generation, key), timeout=KEY_CACHE_SECONDS)
+    return key, generation
+
+
 def api_key_authenticate(*, presented: str) -> ApiKey | None:
     """The active key of this tenant matching the presented text, or None. Records when
     the key was last used (to the minute)."""
@@ -97,7 +148,7 @@ def api_key_authenticate(*, presented: str) -> ApiKey | None:
     if split is None:
         return None
     prefix, secret = split
-    key = ApiKey.objects.filter(prefix=prefix).first()
+    key, generation = _key_cached(prefix)
     if key is None or key.revoked_at is not None:
         return None
     if not hmac.compare_digest(key.secret_hash, _secret_hash(secret)):
@@ -106,4 +157,6 @@ def api_key_authenticate(*, presented: str) -> ApiKey | None:
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+        if generation is not None:  # under the generation it was read with
+            cache.set(_cache_names(prefix)[0], (generation, key), timeout=KEY_CACHE_SECONDS)
     return key
