@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.bookings.errors import SlotFull, SlotNotFound
+from apps.calendars.availability_cache import slots_changed
 from apps.calendars.models import SlotHold, SlotInstance
 from apps.resources.models import Resource, Service
 
@@ -52,7 +53,10 @@ def resources_lock(*, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Reso
 
 
 def slots_lock(*, resource_id: uuid.UUID, intervals: Sequence[Interval]) -> list[SlotInstance]:
-    """Locks (in `starts_at` order) every slot of the resource overlapping any interval."""
+    """Locks (in `starts_at` order) every slot of the resource overlapping any interval.
+    Every writer of slot rows or their holds comes through here, so this is also where
+    cached availability answers of the resource stop counting."""
+    slots_changed(resource_ids=[resource_id])
     overlapping = Q()
     for starts_at, ends_at in intervals:
         overlapping |= Q(starts_at__lt=ends_at, ends_at__gt=starts_at)

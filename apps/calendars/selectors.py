@@ -25,24 +25,24 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from uuid import UUID
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.errors import FieldError, ValidationFailed
 from apps.accounts.models import Tenant
+from apps.calendars import availability_cache
 from apps.calendars.models import SlotHold, SlotInstance
 from apps.calendars.services import current_tenant
 from apps.calendars.slot_exposure import EXPOSURE_VARIANTS, slots_expose
 from apps.calendars.timezones import (
     as_seen_in,
     local_date,
-    local_day_bounds,
     local_day_start,
     zone,
 )
@@ -105,6 +105,7 @@ class _Row(NamedTuple):
     busy_from: dt.datetime | None
     busy_until: dt.datetime | None
     expired_holds: int
+    next_expiry: dt.datetime | None  # the first live hold's end, when there is one
 
     @property
     def live_holds(self) -> int:
@@ -113,9 +114,6 @@ class _Row(NamedTuple):
     @property
     def live(self) -> bool:
         return self.booked > 0 or self.live_holds > 0
-
-
-_ROW_FIELDS = list(_Row._fields)
 
 
 class _Candidate(NamedTuple):
@@ -193,35 +191,45 @@ def _slot_rows(
     around_from: dt.datetime,
     around_until: dt.datetime,
     now: dt.datetime,
-) -> QuerySet[SlotInstance, tuple[object, ...]]:
+) -> list[_Row]:
     """Every slot starting in [grid_from, grid_until), plus the occupied ones in the
-    wider [around_from, around_until) whose buffers may reach into it. One query."""
-    expired_holds = (
-        SlotHold.objects.filter(slot=OuterRef("pk"), expires_at__lte=now)
-        .order_by()
-        .values("slot")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return (
-        SlotInstance.objects.filter(
-            resource_id__in=resource_ids,
-            starts_at__gte=around_from,
-            starts_at__lt=around_until,
+    wider [around_from, around_until) whose buffers may reach into it, with their holds
+    already expired at `now` counted and the first live hold's end. One query, written
+    out: it runs on every availability read, and compiling it through the ORM cost more
+    than running it. The hold subqueries run only on held slots (CASE is lazy)."""
+    slots = connection.ops.quote_name(SlotInstance._meta.db_table)
+    holds = connection.ops.quote_name(SlotHold._meta.db_table)
+    sql = f"""SELECT s.id, s.resource_id, s.starts_at, s.ends_at, s.capacity, s.status,
+               s.booked, s.held, s.session_service_id, s.session_starts_at,
+               s.session_ends_at, s.session_capacity, s.busy_from, s.busy_until,
+               CASE WHEN s.held > 0 THEN (
+                   SELECT count(*) FROM {holds} h
+                   WHERE h.slot_id = s.id AND h.expires_at <= %(now)s
+               ) ELSE 0 END,
+               CASE WHEN s.held > 0 THEN (
+                   SELECT min(h.expires_at) FROM {holds} h
+                   WHERE h.slot_id = s.id AND h.expires_at > %(now)s
+               ) END
+        FROM {slots} s
+        WHERE s.resource_id = ANY(%(resource_ids)s)
+          AND s.starts_at >= %(around_from)s AND s.starts_at < %(around_until)s
+          AND ((s.starts_at >= %(grid_from)s AND s.starts_at < %(grid_until)s)
+               OR s.booked > 0 OR s.held > 0)
+        ORDER BY s.resource_id, s.starts_at
+    """  # noqa: S608 - the table names are ours; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "resource_ids": resource_ids,
+                "grid_from": grid_from,
+                "grid_until": grid_until,
+                "around_from": around_from,
+                "around_until": around_until,
+                "now": now,
+            },
         )
-        .filter(
-            Q(starts_at__gte=grid_from, starts_at__lt=grid_until) | Q(booked__gt=0) | Q(held__gt=0)
-        )
-        .annotate(
-            expired_holds=Case(
-                When(held__gt=0, then=Coalesce(Subquery(expired_holds), Value(0))),
-                default=Value(0),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("resource_id", "starts_at")
-        .values_list(*_ROW_FIELDS)
-    )
+        return [_Row(*values) for values in cursor.fetchall()]
 
 
 class _BusyIntervals:
@@ -299,6 +307,78 @@ def _resource_candidates(
     return candidates
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _micros(instant: dt.datetime) -> int:
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+def _instant(micros: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=micros)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Free starts in [lo, hi) on the resources in scope before the cuts that move
+    with the clock (minimum notice, horizon), each resource's count of live sessions
+    around (its load, used to spread "anyone" bookings), and the first instant at
+    which this stops being true by itself (a live hold ending), if any.
+
+    Kept in columns of plain numbers and bytes, sorted by (start, resource): a month of
+    starts is cached and read back on every request, and unpickling a UUID and two
+    datetimes per start cost more than the rest of a cached request."""
+
+    starts: list[int]  # microseconds since the epoch
+    slot_ids: list[bytes]
+    resources: list[int]  # index in resource_ids
+    remaining: list[int]
+    joins: list[bool]
+    resource_ids: list[UUID]
+    duration_micros: int
+    load: dict[UUID, int]
+    valid_until: dt.datetime | None
+
+    @classmethod
+    def of(
+        cls,
+        candidates: list[_Candidate],
+        *,
+        duration: dt.timedelta,
+        load: dict[UUID, int],
+        valid_until: dt.datetime | None,
+    ) -> _Grid:
+        resource_ids = sorted({candidate.resource_id for candidate in candidates})
+        index = {resource_id: position for position, resource_id in enumerate(resource_ids)}
+        return cls(
+            starts=[_micros(candidate.start) for candidate in candidates],
+            slot_ids=[candidate.slot_id.bytes for candidate in candidates],
+            resources=[index[candidate.resource_id] for candidate in candidates],
+            remaining=[candidate.remaining for candidate in candidates],
+            joins=[candidate.joins_session for candidate in candidates],
+            resource_ids=resource_ids,
+            duration_micros=duration // _MICROSECOND,
+            load=load,
+            valid_until=valid_until,
+        )
+
+    @classmethod
+    def empty(cls) -> _Grid:
+        return cls([], [], [], [], [], [], 0, {}, None)
+
+    def candidate(self, position: int) -> _Candidate:
+        start = self.starts[position]
+        return _Candidate(
+            start=_instant(start),
+            end=_instant(start + self.duration_micros),
+            slot_id=UUID(bytes=self.slot_ids[position]),
+            resource_id=self.resource_ids[self.resources[position]],
+            remaining=self.remaining[position],
+            joins_session=self.joins[position],
+        )
+
+
 def _free_candidates(
     *,
     service: Service,
@@ -306,44 +386,27 @@ def _free_candidates(
     lo: dt.datetime,
     hi: dt.datetime,
     now: dt.datetime,
-    tenant: Tenant,
-) -> tuple[list[_Candidate], dict[UUID, int]]:
-    """Free starts in [lo, hi) on the resources in scope, and each resource's count of
-    live sessions seen around (its load, used to spread "anyone" bookings)."""
+) -> _Grid:
     if not scope:
-        return [], {}
-    notice = (
-        service.min_notice_minutes
-        if service.min_notice_minutes is not None
-        else tenant.min_notice_minutes
-    )
-    horizon_days = service.horizon_days if service.horizon_days is not None else tenant.horizon_days
-    first_start = max(lo, now + dt.timedelta(minutes=notice))
-    horizon_end: dict[str, dt.datetime] = {}
-    for tz_name in {row.tz_name for row in scope}:
-        tz = zone(tz_name)
-        today = local_date(now, tz)
-        horizon_end[tz_name] = local_day_start(today + dt.timedelta(days=horizon_days + 1), tz)
-    last_start = min(hi, max(horizon_end.values()))
-    if first_start >= last_start:
-        return [], {}
-
+        return _Grid.empty()
     duration = dt.timedelta(minutes=service.duration_minutes)
     before = dt.timedelta(minutes=service.buffer_before_minutes)
     after = dt.timedelta(minutes=service.buffer_after_minutes)
     # A session and its buffers fit in one day (constraint service_fits_in_a_day), so a
     # session whose buffers reach the window starts less than a day beyond it.
     rows_by_resource: dict[UUID, list[_Row]] = defaultdict(list)
-    for values in _slot_rows(
+    valid_until: dt.datetime | None = None
+    for row in _slot_rows(
         resource_ids=[row.resource_id for row in scope],
-        grid_from=first_start,
-        grid_until=last_start + duration,
-        around_from=first_start - before - ONE_DAY,
-        around_until=last_start + duration + after + ONE_DAY,
+        grid_from=lo,
+        grid_until=hi + duration,
+        around_from=lo - before - ONE_DAY,
+        around_until=hi + duration + after + ONE_DAY,
         now=now,
     ):
-        row = _Row(*values)  # type: ignore[arg-type]
         rows_by_resource[row.resource_id].append(row)
+        if row.next_expiry is not None and (valid_until is None or row.next_expiry < valid_until):
+            valid_until = row.next_expiry
 
     candidates: list[_Candidate] = []
     load: dict[UUID, int] = {}
@@ -353,15 +416,10 @@ def _free_candidates(
             {row.session_starts_at for row in rows if row.live and row.session_starts_at}
         )
         candidates.extend(
-            _resource_candidates(
-                service=service,
-                rows=rows,
-                first_start=first_start,
-                last_start=min(last_start, horizon_end[scope_row.tz_name]),
-            )
+            _resource_candidates(service=service, rows=rows, first_start=lo, last_start=hi)
         )
     candidates.sort(key=lambda candidate: (candidate.start, candidate.resource_id))
-    return candidates, load
+    return _Grid.of(candidates, duration=duration, load=load, valid_until=valid_until)
 
 
 def _one_per_start(candidates: list[_Candidate], load: dict[UUID, int]) -> list[_Candidate]:
@@ -385,12 +443,216 @@ def _earliest_bookable(now: dt.datetime) -> dt.date:
     return (now - 2 * ONE_DAY).date()
 
 
-def _latest_bookable(now: dt.datetime, *, service: Service, tenant: Tenant) -> dt.date:
-    days = max(MAX_HORIZON_DAYS, tenant.horizon_days, service.horizon_days or 0)
+def _latest_bookable(now: dt.datetime, *, service_horizon: int | None, tenant: Tenant) -> dt.date:
+    days = max(MAX_HORIZON_DAYS, tenant.horizon_days, service_horizon or 0)
     return (now + dt.timedelta(days=days + 2)).date()
 
 
+# --- Computing, caching and cutting --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AvailabilityScope:
+    """What an availability query names, by id: the service, and the resource or the
+    location (both None: "anyone")."""
+
+    service_id: UUID
+    resource_id: UUID | None = None
+    location_id: UUID | None = None
+
+
+Resolve = Callable[[], tuple[Service, Resource | None, Location | None]]
+
+
+@dataclass(frozen=True)
+class _Computed:
+    """One computation of a query, reusable by a later read at `now` while
+    computed_at <= now < valid_until and its cache tokens hold (apps/calendars/
+    availability_cache.py). Everything that moves with the clock is applied at read
+    time by `_bookable`."""
+
+    timezone: str
+    display_timezone: str
+    service_notice: int | None
+    service_horizon: int | None
+    zones: dict[UUID, str]  # each resource in scope: its location's zone
+    days: tuple[dt.date, dt.date] | None  # the calendar days the rows were read for
+    grid: _Grid
+    computed_at: dt.datetime
+
+
+def _compute(
+    *,
+    resolve: Resolve,
+    tz: str | None,
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime,
+    tenant: Tenant,
+) -> _Computed:
+    service, resource, location = resolve()
+    scope = _scope(service=service, resource=resource, location=location)
+    location_tz = _location_timezone(
+        scope=scope, resource=resource, location=location, tenant=tenant
+    )
+    display_tz = _display_timezone(tz, location_tz)
+    display = zone(display_tz)
+    days = _bookable_days(first, last, now=now, service_horizon=service.horizon_days, tenant=tenant)
+    grid = _Grid.empty()
+    if days is not None:
+        lo = local_day_start(days[0], display)
+        hi = local_day_start(days[1] + ONE_DAY, display)
+        grid = _free_candidates(service=service, scope=scope, lo=lo, hi=hi, now=now)
+    return _Computed(
+        timezone=location_tz,
+        display_timezone=display_tz,
+        service_notice=service.min_notice_minutes,
+        service_horizon=service.horizon_days,
+        zones={row.resource_id: row.tz_name for row in scope},
+        days=days,
+        grid=grid,
+        computed_at=now,
+    )
+
+
+def _bookable_days(
+    first: dt.date, last: dt.date, *, now: dt.datetime, service_horizon: int | None, tenant: Tenant
+) -> tuple[dt.date, dt.date] | None:
+    first = max(first, _earliest_bookable(now))
+    last = min(last, _latest_bookable(now, service_horizon=service_horizon, tenant=tenant))
+    return (first, last) if first <= last else None
+
+
+def _computed(
+    *,
+    scope: AvailabilityScope,
+    resolve: Resolve,
+    tz: str | None,
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime,
+    tenant: Tenant,
+) -> _Computed:
+    """The computation of this query: a cached one when it still holds at `now`, else
+    a fresh one (then cached)."""
+    seconds = availability_cache.entry_seconds()
+    if seconds <= 0:
+        return _compute(resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant)
+    name = ":".join(
+        [
+            "availability",
+            str(scope.service_id),
+            str(scope.resource_id or "-"),
+            str(scope.location_id or "-"),
+            first.isoformat(),
+            last.isoformat(),
+            tz or "-",
+            tenant.timezone,  # the answer's zone when "anyone" spans zones
+        ]
+    )
+    tokens = [
+        availability_cache.CATALOGUE,
+        availability_cache.slots_token(scope.resource_id)
+        if scope.resource_id is not None
+        else availability_cache.ALL_SLOTS,
+    ]
+    cached, current = availability_cache.entry_get(name, tokens)
+    if isinstance(cached, _Computed) and _still_holds(cached, first, last, now=now, tenant=tenant):
+        return cached
+    computed = _compute(resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant)
+    if current is not None:
+        valid_until = computed.grid.valid_until
+        if valid_until is not None:
+            seconds = min(seconds, (valid_until - now).total_seconds())
+        availability_cache.entry_put(name, computed, tokens=current, seconds=seconds)
+    return computed
+
+
+def _still_holds(
+    computed: _Computed, first: dt.date, last: dt.date, *, now: dt.datetime, tenant: Tenant
+) -> bool:
+    if now < computed.computed_at:
+        return False
+    if computed.grid.valid_until is not None and now >= computed.grid.valid_until:
+        return False  # a hold it counted has expired: that place is free again
+    days = _bookable_days(
+        first, last, now=now, service_horizon=computed.service_horizon, tenant=tenant
+    )
+    if days is None:
+        return True  # nothing is bookable; the zones are all that is read
+    # The bookable days move with the clock; the rows read must still cover them.
+    return computed.days is not None and computed.days[0] <= days[0] and days[1] <= computed.days[1]
+
+
+def _bookable(
+    computed: _Computed,
+    *,
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime,
+    tenant: Tenant,
+) -> list[int]:
+    """Positions in the computed grid of the starts still bookable at `now`: after the
+    minimum notice, before each resource's horizon (the end of its location's local
+    day `horizon_days` after today), within the asked days."""
+    grid = computed.grid
+    days = _bookable_days(
+        first, last, now=now, service_horizon=computed.service_horizon, tenant=tenant
+    )
+    if days is None or not grid.starts:
+        return []
+    display = zone(computed.display_timezone)
+    notice = (
+        computed.service_notice
+        if computed.service_notice is not None
+        else tenant.min_notice_minutes
+    )
+    horizon_days = (
+        computed.service_horizon if computed.service_horizon is not None else tenant.horizon_days
+    )
+    first_start = _micros(
+        max(local_day_start(days[0], display), now + dt.timedelta(minutes=notice))
+    )
+    hi = local_day_start(days[1] + ONE_DAY, display)
+    horizon: dict[str, int] = {}
+    for tz_name in set(computed.zones.values()):
+        tz = zone(tz_name)
+        today = local_date(now, tz)
+        horizon[tz_name] = _micros(
+            min(hi, local_day_start(today + dt.timedelta(days=horizon_days + 1), tz))
+        )
+    last_start = [horizon[computed.zones[resource_id]] for resource_id in grid.resource_ids]
+    # Starts are sorted: skip to the first one allowed, stop after the last one.
+    position = bisect.bisect_left(grid.starts, first_start)
+    end = bisect.bisect_left(grid.starts, max(last_start))
+    return [
+        index
+        for index in range(position, end)
+        if grid.starts[index] < last_start[grid.resources[index]]
+    ]
+
+
+def _bookable_candidates(
+    computed: _Computed, positions: list[int], *, one_per_start: bool
+) -> list[_Candidate]:
+    candidates = [computed.grid.candidate(position) for position in positions]
+    if one_per_start:
+        return _one_per_start(candidates, computed.grid.load)
+    return candidates
+
+
 # --- Public selectors --------------------------------------------------------------
+
+
+def _objects(
+    service: Service, resource: Resource | None, location: Location | None
+) -> tuple[AvailabilityScope, Resolve]:
+    scope = AvailabilityScope(
+        service_id=service.pk,
+        resource_id=resource.pk if resource is not None else None,
+        location_id=location.pk if location is not None else None,
+    )
+    return scope, lambda: (service, resource, location)
 
 
 def availability_slots(
@@ -411,27 +673,53 @@ def availability_slots(
     or — both None — every active resource delivering it ("anyone"). In curated
     exposure (the tenant's `exposure_mode`, or `exposure_variant` "all"/"curated" when
     given) only a few starts are returned, chosen per `viewer_key` (SPEC §4.5)."""
+    scope, resolve = _objects(service, resource, location)
     if exposure_variant not in (None, "", *EXPOSURE_VARIANTS):
-        raise ValidationFailed(
-            "Unknown exposure variant.",
-            [FieldError("exposure_variant", f"Choose one of: {', '.join(EXPOSURE_VARIANTS)}.")],
-        )
+        raise _unknown_variant()
+    return availability_slots_of(
+        scope=scope,
+        resolve=resolve,
+        day=day,
+        tz=tz,
+        now=now,
+        viewer_key=viewer_key,
+        exposure_variant=exposure_variant,
+    )
+
+
+def _unknown_variant() -> ValidationFailed:
+    return ValidationFailed(
+        "Unknown exposure variant.",
+        [FieldError("exposure_variant", f"Choose one of: {', '.join(EXPOSURE_VARIANTS)}.")],
+    )
+
+
+def availability_slots_of(
+    *,
+    scope: AvailabilityScope,
+    resolve: Resolve,
+    day: dt.date,
+    tz: str | None = None,
+    now: dt.datetime | None = None,
+    viewer_key: str = "",
+    exposure_variant: str | None = None,
+) -> AvailableSlots:
+    """`availability_slots` for a query naming its objects by id: `resolve` returns
+    them (raising NotFound for unknown ids) and is called only when no cached answer
+    holds, which is what keeps a repeated read at one cache round trip."""
     now = now or timezone.now()
     tenant = current_tenant()
-    scope = _scope(service=service, resource=resource, location=location)
-    location_tz = _location_timezone(
-        scope=scope, resource=resource, location=location, tenant=tenant
+    computed = _computed(
+        scope=scope, resolve=resolve, tz=tz, first=day, last=day, now=now, tenant=tenant
     )
-    display_tz = _display_timezone(tz, location_tz)
-    display = zone(display_tz)
-    candidates: list[_Candidate] = []
-    if _earliest_bookable(now) <= day <= _latest_bookable(now, service=service, tenant=tenant):
-        lo, hi = local_day_bounds(day, display)
-        candidates, load = _free_candidates(
-            service=service, scope=scope, lo=lo, hi=hi, now=now, tenant=tenant
-        )
-        if resource is None:
-            candidates = _one_per_start(candidates, load)
+    if exposure_variant not in (None, "", *EXPOSURE_VARIANTS):
+        raise _unknown_variant()
+    display = zone(computed.display_timezone)
+    candidates = _bookable_candidates(
+        computed,
+        _bookable(computed, first=day, last=day, now=now, tenant=tenant),
+        one_per_start=scope.resource_id is None,
+    )
     free = [
         AvailableSlot(
             id=candidate.slot_id,
@@ -444,28 +732,29 @@ def availability_slots(
     ]
     mode = exposure_variant or tenant.exposure_mode
     if mode == Tenant.ExposureMode.CURATED:
+        location_key = scope.location_id if scope.location_id is not None else "any"
         exposure = slots_expose(
             slots=free,
             viewer_key=viewer_key,
             day=day,
-            resource_id=resource.pk if resource is not None else None,
-            scope_key=f"{service.pk}:{location.pk if location is not None else 'any'}:{display_tz}",
+            resource_id=scope.resource_id,
+            scope_key=f"{scope.service_id}:{location_key}:{computed.display_timezone}",
             now=now,
-            bucket_tz=zone(location_tz),
+            bucket_tz=zone(computed.timezone),
         )
         return AvailableSlots(
             slots=exposure.slots,
             total=exposure.total,
             has_more=exposure.has_more,
-            timezone=location_tz,
-            display_timezone=display_tz,
+            timezone=computed.timezone,
+            display_timezone=computed.display_timezone,
         )
     return AvailableSlots(
         slots=free,
         total=len(free),
         has_more=False,
-        timezone=location_tz,
-        display_timezone=display_tz,
+        timezone=computed.timezone,
+        display_timezone=computed.display_timezone,
     )
 
 
@@ -481,40 +770,55 @@ def availability_dates(
 ) -> AvailableDates:
     """Free starts per calendar date start…end (inclusive) in `tz`; the same count as
     `availability_slots(...).total` for each date, zero included."""
+    scope, resolve = _objects(service, resource, location)
+    return availability_dates_of(scope=scope, resolve=resolve, start=start, end=end, tz=tz, now=now)
+
+
+def availability_dates_of(
+    *,
+    scope: AvailabilityScope,
+    resolve: Resolve,
+    start: dt.date,
+    end: dt.date,
+    tz: str | None = None,
+    now: dt.datetime | None = None,
+) -> AvailableDates:
+    """`availability_dates` for a query naming its objects by id (see
+    `availability_slots_of`)."""
     problems: list[FieldError] = []
     if end < start:
         problems.append(FieldError("to", "The last date must not be before the first date."))
     elif (end - start).days >= MAX_DATES_SPAN_DAYS:
         problems.append(FieldError("to", f"Ask for at most {MAX_DATES_SPAN_DAYS} days at a time."))
     if problems:
+        resolve()  # an unknown id is still a 404 first, as it always was
         raise ValidationFailed("Invalid date range.", problems)
     now = now or timezone.now()
     tenant = current_tenant()
-    scope = _scope(service=service, resource=resource, location=location)
-    location_tz = _location_timezone(
-        scope=scope, resource=resource, location=location, tenant=tenant
+    computed = _computed(
+        scope=scope, resolve=resolve, tz=tz, first=start, last=end, now=now, tenant=tenant
     )
-    display_tz = _display_timezone(tz, location_tz)
-    display = zone(display_tz)
-    first = max(start, _earliest_bookable(now))
-    last = min(end, _latest_bookable(now, service=service, tenant=tenant))
-    candidates: list[_Candidate] = []
-    if first <= last:
-        lo = local_day_start(first, display)
-        hi = local_day_start(last + ONE_DAY, display)
-        candidates, load = _free_candidates(
-            service=service, scope=scope, lo=lo, hi=hi, now=now, tenant=tenant
-        )
-        if resource is None:
-            candidates = _one_per_start(candidates, load)
+    display = zone(computed.display_timezone)
+    positions = _bookable(computed, first=start, last=end, now=now, tenant=tenant)
     counts: dict[dt.date, int] = defaultdict(int)
-    for candidate in candidates:
-        counts[local_date(candidate.start, display)] += 1
+    if scope.resource_id is None:
+        for candidate in _bookable_candidates(computed, positions, one_per_start=True):
+            counts[local_date(candidate.start, display)] += 1
+    elif positions:
+        # Starts are sorted: count them between the local midnights of the days.
+        starts = computed.grid.starts
+        day = local_date(_instant(starts[positions[0]]), display)
+        next_midnight = _micros(local_day_start(day + ONE_DAY, display))
+        for position in positions:
+            while starts[position] >= next_midnight:
+                day += ONE_DAY
+                next_midnight = _micros(local_day_start(day + ONE_DAY, display))
+            counts[day] += 1
     days = [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
     return AvailableDates(
         dates=[DateAvailability(day, counts.get(day, 0)) for day in days],
-        timezone=location_tz,
-        display_timezone=display_tz,
+        timezone=computed.timezone,
+        display_timezone=computed.display_timezone,
     )
 
 

@@ -34,6 +34,7 @@ from kombu.exceptions import OperationalError
 from apps.accounts.ids import uuid7
 from apps.accounts.models import Tenant
 from apps.accounts.schemas import current_schema
+from apps.calendars import availability_cache
 from apps.calendars.models import AvailabilityRule, SlotInstance
 from apps.calendars.opening_hours import OpeningHours, RuleSpec
 from apps.calendars.timezones import (
@@ -505,6 +506,7 @@ def _slots_apply(
     # Lock order shared with the booking core: the Resource row first …
     if not Resource.objects.select_for_update().filter(pk=resource_id).exists():
         return MaterializationResult()
+    availability_cache.slots_changed(resource_ids=[resource_id])
     result = MaterializationResult()
     wanted = {step_start: (step_end, capacity) for step_start, step_end, capacity in steps}
     table = connection.ops.quote_name(SlotInstance._meta.db_table)

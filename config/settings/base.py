@@ -151,6 +151,11 @@ CACHES = {
     }
 }
 
+# Availability answers are reused for at most this long (and never past the end of a hold
+# they counted); every slot write and catalogue change retires them at once
+# (apps/calendars/availability_cache.py). 0 turns the cache off.
+AVAILABILITY_CACHE_SECONDS = env_int("AVAILABILITY_CACHE_SECONDS", default=60)
+
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Host-only cookies: a session made on acme.example.com is never sent to globex.
 SESSION_COOKIE_DOMAIN = None

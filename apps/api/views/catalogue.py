@@ -16,8 +16,13 @@ from apps.api.pagination import PAGE_PARAMETERS, paginate
 from apps.api.permissions import principal_of
 from apps.api.serializers import LocationOutput, ResourceOutput, ServiceOutput, paginated
 from apps.api.views.base import ApiView, error_responses
-from apps.calendars.selectors import availability_dates, availability_slots
-from apps.resources.models import Location, Resource
+from apps.calendars.selectors import (
+    AvailabilityScope,
+    Resolve,
+    availability_dates_of,
+    availability_slots_of,
+)
+from apps.resources.models import Location, Resource, Service
 from apps.resources.selectors import (
     location_get,
     location_list,
@@ -94,20 +99,25 @@ class _ScopeSerializer(serializers.Serializer):
     )
 
 
-def _scope(filters: dict[str, Any]) -> dict[str, Any]:
-    """The service and the resource or location a query names (404 for unknown ids)."""
-    resource: Resource | None = None
-    location: Location | None = None
-    if "resource" in filters:
-        resource = resource_get(resource_id=filters["resource"])
-    if "location" in filters:
-        location = location_get(location_id=filters["location"])
-    return {
-        "service": service_get(service_id=filters["service"]),
-        "resource": resource,
-        "location": location,
-        "tz": filters.get("tz") or None,
-    }
+def _scope(filters: dict[str, Any]) -> tuple[AvailabilityScope, Resolve]:
+    """The service and the resource or location a query names, by id, and how to fetch
+    them (404 for unknown ids) when no cached answer saves the lookups."""
+
+    def resolve() -> tuple[Service, Resource | None, Location | None]:
+        resource: Resource | None = None
+        location: Location | None = None
+        if "resource" in filters:
+            resource = resource_get(resource_id=filters["resource"])
+        if "location" in filters:
+            location = location_get(location_id=filters["location"])
+        return service_get(service_id=filters["service"]), resource, location
+
+    scope = AvailabilityScope(
+        service_id=filters["service"],
+        resource_id=filters.get("resource"),
+        location_id=filters.get("location"),
+    )
+    return scope, resolve
 
 
 def _viewer_key(request: Request) -> str:
@@ -152,7 +162,14 @@ class DatesApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         filters = self.query(request, self.FilterSerializer)
-        result = availability_dates(**_scope(filters), start=filters["from"], end=filters["to"])
+        scope, resolve = _scope(filters)
+        result = availability_dates_of(
+            scope=scope,
+            resolve=resolve,
+            start=filters["from"],
+            end=filters["to"],
+            tz=filters.get("tz") or None,
+        )
         return Response(
             {
                 "dates": [{"date": day.day, "free": day.free} for day in result.dates],
@@ -201,8 +218,11 @@ class SlotsApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         filters = self.query(request, self.FilterSerializer)
-        result = availability_slots(
-            **_scope(filters),
+        scope, resolve = _scope(filters)
+        result = availability_slots_of(
+            scope=scope,
+            resolve=resolve,
+            tz=filters.get("tz") or None,
             day=filters["date"],
             viewer_key=_viewer_key(request),
             exposure_variant=request.headers.get(EXPOSURE_HEADER) or None,

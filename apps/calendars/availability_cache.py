@@ -1,0 +1,110 @@
+"""Short-lived answers of the availability selectors, kept in Redis, and the tokens that
+invalidate them.
+
+An entry is stored beside the tokens it was computed under and counts only while every
+one of them is still current; a reader fetches the entry and the tokens in one round
+trip. Tokens are random numbers, never counters, so a token Redis lost and drew again
+cannot bring an old entry back to life.
+
+- `availability-slots:<resource id>` and `availability-slots:all` change whenever a
+  writer locks slot rows of that resource (every booking write and every
+  materialization does, apps/bookings/slot_sessions.py and apps/calendars/services.py);
+- `availability-catalogue` changes whenever a location, resource, service or a
+  service's resource list changes (apps/calendars/receivers.py).
+
+Tokens are drawn again twice: when the writer locks (so its own later reads, in its
+transaction, never see the old entry) and after its transaction commits. A reader reads
+the tokens before it reads the database, so an entry computed from rows as they were
+before a commit carries a token that the commit has already replaced.
+
+Keys go through the cache's key function, which puts the tenant's schema in front:
+tenants never read each other's entries. Entries are also bounded in time by the
+caller (AVAILABILITY_CACHE_SECONDS, and the first live hold's expiry).
+"""
+
+from __future__ import annotations
+
+import pickle
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+CATALOGUE = "availability-catalogue"
+ALL_SLOTS = "availability-slots:all"
+# Outlives every entry; a lost token only makes the entries it guarded useless.
+_TOKEN_SECONDS = 24 * 3600
+
+
+def slots_token(resource_id: UUID | str) -> str:
+    return f"availability-slots:{resource_id}"
+
+
+def entry_seconds() -> float:
+    return float(getattr(settings, "AVAILABILITY_CACHE_SECONDS", 0))
+
+
+def _client() -> Any:
+    return cache.client.get_client(write=True)  # type: ignore[attr-defined]
+
+
+def _renew(names: Iterable[str]) -> None:
+    """Draws new tokens now and again after the current transaction commits."""
+    keys = [cache.make_key(name) for name in names]  # the tenant's key space, now
+
+    def renew() -> None:
+        pipe = _client().pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, secrets.randbits(62), ex=_TOKEN_SECONDS)
+        pipe.execute()
+
+    renew()
+    transaction.on_commit(renew)
+
+
+def slots_changed(*, resource_ids: Iterable[UUID | str]) -> None:
+    """Called by every writer of slot rows (or of their holds) of these resources."""
+    _renew([ALL_SLOTS, *(slots_token(resource_id) for resource_id in set(resource_ids))])
+
+
+def catalogue_changed() -> None:
+    _renew([CATALOGUE])
+
+
+def entry_get(name: str, tokens: Sequence[str]) -> tuple[Any, tuple[int, ...] | None]:
+    """(the entry, or None) and the current tokens to store a fresh entry under (None
+    when they could not be established: do not store then)."""
+    client = _client()
+    keys = [cache.make_key(name), *(cache.make_key(token) for token in tokens)]
+    raw_entry, *raw_tokens = client.mget(keys)
+    missing = [index for index, value in enumerate(raw_tokens) if value is None]
+    if missing:
+        pipe = client.pipeline(transaction=False)
+        for index in missing:
+            pipe.set(keys[index + 1], secrets.randbits(62), ex=_TOKEN_SECONDS, nx=True)
+        pipe.mget(keys[1:])
+        raw_tokens = pipe.execute()[-1]
+        if any(value is None for value in raw_tokens):
+            return None, None
+    current = tuple(int(value) for value in raw_tokens)
+    if raw_entry is None:
+        return None, current
+    stored_tokens, value = pickle.loads(raw_entry)  # noqa: S301 - written by entry_put only
+    if stored_tokens != current:
+        return None, current
+    return value, current
+
+
+def entry_put(name: str, value: Any, *, tokens: tuple[int, ...], seconds: float) -> None:
+    milliseconds = int(seconds * 1000)
+    if milliseconds <= 0:
+        return
+    _client().set(
+        cache.make_key(name),
+        pickle.dumps((tokens, value), protocol=pickle.HIGHEST_PROTOCOL),
+        px=milliseconds,
+    )
