@@ -73,6 +73,11 @@ PUBLIC_SCHEMA_NAME = "public"
 # with dj-stripe installed, a clone takes about one.
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# `SET search_path` once per schema switch instead of before every statement (it was half
+# of the statements of a request). Safe only because the installed backend forgets the
+# path whenever PostgreSQL may have undone it (rollback, savepoint rollback, close) and
+# on every switch; tests/accounts/test_search_path.py pins that behaviour.
+TENANT_LIMIT_SET_CALLS = True
 # How long a worker serves a host from its memory before reading the domain and tenant
 # rows again (apps/accounts/middleware.py): the bound on a suspension or a policy change
 # reaching every worker. 0 turns the cache off.
