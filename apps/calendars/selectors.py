@@ -481,8 +481,39 @@ class _Computed:
     computed_at: dt.datetime
 
 
+_Resolved = tuple[Service, Resource | None, Location | None, list[_ScopeRow]]
+
+
+def _resolved(*, ids: AvailabilityScope, resolve: Resolve) -> _Resolved:
+    """The objects a query names and the resources in its scope. They change only with
+    the catalogue, so they are cached under its token alone and shared by every day
+    and zone asked about (a query for a new day then costs its slot rows only)."""
+
+    def fresh() -> _Resolved:
+        service, resource, location = resolve()  # NotFound for unknown ids: not cached
+        return (
+            service,
+            resource,
+            location,
+            _scope(service=service, resource=resource, location=location),
+        )
+
+    seconds = availability_cache.entry_seconds()
+    if seconds <= 0:
+        return fresh()
+    name = f"availability-scope:{ids.service_id}:{ids.resource_id or '-'}:{ids.location_id or '-'}"
+    cached, current = availability_cache.entry_get(name, [availability_cache.CATALOGUE])
+    if cached is not None:
+        return cached
+    resolved = fresh()
+    if current is not None:
+        availability_cache.entry_put(name, resolved, tokens=current, seconds=seconds)
+    return resolved
+
+
 def _compute(
     *,
+    ids: AvailabilityScope,
     resolve: Resolve,
     tz: str | None,
     first: dt.date,
@@ -490,8 +521,7 @@ def _compute(
     now: dt.datetime,
     tenant: Tenant,
 ) -> _Computed:
-    service, resource, location = resolve()
-    scope = _scope(service=service, resource=resource, location=location)
+    service, resource, location, scope = _resolved(ids=ids, resolve=resolve)
     location_tz = _location_timezone(
         scope=scope, resource=resource, location=location, tenant=tenant
     )
@@ -537,7 +567,9 @@ def _computed(
     a fresh one (then cached)."""
     seconds = availability_cache.entry_seconds()
     if seconds <= 0:
-        return _compute(resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant)
+        return _compute(
+            ids=scope, resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant
+        )
     name = ":".join(
         [
             "availability",
@@ -559,7 +591,9 @@ def _computed(
     cached, current = availability_cache.entry_get(name, tokens)
     if isinstance(cached, _Computed) and _still_holds(cached, first, last, now=now, tenant=tenant):
         return cached
-    computed = _compute(resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant)
+    computed = _compute(
+        ids=scope, resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant
+    )
     if current is not None:
         valid_until = computed.grid.valid_until
         if valid_until is not None:

@@ -181,3 +181,33 @@ def test_the_cache_can_be_turned_off(settings, service, weekday_hours, monday, s
     assert _statements(
         lambda: availability_slots(service=service, resource=weekday_hours, day=monday)
     )
+
+
+def test_a_new_day_of_a_known_scope_costs_its_slot_rows_only(service, weekday_hours, monday):
+    # given: the scope resolved and cached by a first read
+    availability_slots(service=service, resource=weekday_hours, day=monday)
+
+    # when: another day is asked
+    with CaptureQueriesContext(connection) as captured:
+        tuesday = availability_slots(
+            service=service, resource=weekday_hours, day=monday + dt.timedelta(days=1)
+        )
+
+    # then: one query, the slot rows
+    selects = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 1
+    assert "calendars_slotinstance" in selects[0]
+    assert len(tuesday.slots) == 16
+
+
+def test_a_service_no_longer_delivered_by_the_resource_is_not_offered(
+    service, weekday_hours, monday
+):
+    # given: the scope cached
+    assert availability_slots(service=service, resource=weekday_hours, day=monday).slots
+
+    # when
+    service.resources.remove(weekday_hours)
+
+    # then
+    assert availability_slots(service=service, resource=weekday_hours, day=monday).slots == []
