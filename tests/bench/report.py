@@ -78,8 +78,10 @@ class Report:
         routing = sum(any(t in sql for t in ROUTING_TABLES) for sql in entry["sql"])
         auth = sum(any(t in sql for t in AUTH_TABLES) for sql in entry["sql"])
         view = entry["queries"] - sets - routing - auth
+        cached = entry.get("queries_when_cached")
         return entry["queries"], (
             f"{entry['queries']} = {sets} SET + {routing} routing + {auth} key + {view} view"
+            + (f" ({cached} when cached)" if cached is not None else "")
         )
 
     def targets(self) -> list[tuple[str, str, str, str]]:
@@ -293,7 +295,11 @@ class Report:
                     lines.append(f"  {f.name}: {f.throughput / bare.throughput:.0%}")
         lines += ["", "SQL per request (in-process, whole middleware stack):"]
         for label, entry in self.queries.items():
-            lines.append(f"  {label}: {entry['queries']} queries (HTTP {entry['status']})")
+            cached = entry.get("queries_when_cached")
+            lines.append(
+                f"  {label}: {entry['queries']} queries (HTTP {entry['status']})"
+                + (f", {cached} when repeated (cached)" if cached is not None else "")
+            )
             lines += [f"      {sql}" for sql in entry["sql"]]
         if self.profile:
             lines += [
@@ -302,8 +308,6 @@ class Report:
                 + json.dumps(self.profile["in_process_ms_per_request"]),
                 "Where GET slots spends its time (share of the profiled run): "
                 + json.dumps(self.profile["slots_time_share"]),
-                "What if TENANT_LIMIT_SET_CALLS were on: "
-                + json.dumps(self.profile["what_if_tenant_limit_set_calls"]),
                 "POST bookings (hold) in this process: "
                 + json.dumps(
                     {k: v for k, v in self.profile["hold_in_process"].items() if k != "sql"}

@@ -23,7 +23,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import tenant_context
@@ -196,7 +196,8 @@ def counters_consistent() -> dict[str, int]:
 def query_counts(workload: Workload, busy: Tenant) -> dict[str, Any]:
     """SQL statements of one request of each kind, served in this process through the
     whole middleware stack (tenant routing and API key included), on the resource's
-    busiest booked day and on a day without bookings."""
+    busiest booked day and on a day without bookings: with no availability answer
+    cached, and repeated."""
     client = Client(HTTP_HOST=workload.host, HTTP_AUTHORIZATION=workload.auth)
     resource_id = workload.seed.resource_ids[0]
     booked_per_day: dict[dt.date, int] = {}
@@ -224,12 +225,20 @@ def query_counts(workload: Workload, busy: Tenant) -> dict[str, Any]:
     client.get(workload.slots_paths[0])  # first call: imports, connection, key last used
     counted: dict[str, Any] = {}
     for label, path in cases.items():
+        # Availability answers (and the scope they share) are cached: count a request
+        # that computes its answer, then the same request again.
+        with tenant_context(busy):
+            cache.delete_pattern("availability*")  # type: ignore[attr-defined]
+        use_public_schema()
         with CaptureQueriesContext(connection) as captured:
             answer = client.get(path)
+        with CaptureQueriesContext(connection) as again:
+            client.get(path)
         counted[label] = {
             "status": answer.status_code,
             "queries": len(captured.captured_queries),
             "sql": [query["sql"][:160] for query in captured.captured_queries],
+            "queries_when_cached": len(again.captured_queries),
         }
     use_public_schema()
     return counted
@@ -295,17 +304,7 @@ def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str,
 
     bare_ms = timed(["/bench/bare"])
     dates_ms = timed(workload.dates_paths)
-    # What-if, never served: django-tenants sets the search path before every statement
-    # unless TENANT_LIMIT_SET_CALLS is on. Alternated with the real setting (noise).
-    slots_runs: list[float] = []
-    limited_runs: list[float] = []
-    for _ in range(3):
-        slots_runs.append(timed(paths, requests // 3))
-        with override_settings(TENANT_LIMIT_SET_CALLS=True):
-            limited_runs.append(timed(paths, requests // 3))
-    with override_settings(TENANT_LIMIT_SET_CALLS=True), CaptureQueriesContext(connection) as seen:
-        client.get(paths[0])
-    limited_statements = len(seen.captured_queries)  # read now: later requests reset the log
+    slots_runs = [timed(paths, requests // 3) for _ in range(3)]
     slots_ms = statistics.mean(slots_runs)
     profiler = cProfile.Profile()
     profiler.enable()
@@ -342,9 +341,14 @@ def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str,
             ),
             "API key check": share("authenticate", "apps/api/authentication.py"),
             "query parameters (DRF serializer)": share("query", "apps/api/views/base.py"),
-            "service/resource lookups by id (view)": share("_scope", "apps/api/views/catalogue.py"),
-            "availability_slots (selector, all of it)": share(
-                "availability_slots", "apps/calendars/selectors.py"
+            "service/resource lookups by id (view; only when not cached)": share(
+                "resolve", "apps/api/views/catalogue.py"
+            ),
+            "availability_slots_of (selector, all of it)": share(
+                "availability_slots_of", "apps/calendars/selectors.py"
+            ),
+            "  cached answers (Redis round trip, unpickling)": share(
+                "entry_get", "apps/calendars/availability_cache.py"
             ),
             "  building and compiling the slot-rows query": share(
                 "_slot_rows", "apps/calendars/selectors.py"
@@ -356,12 +360,6 @@ def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str,
                 "_handle_search_path", "django_tenants/postgresql_backend/base.py"
             ),
             "waiting for PostgreSQL (psycopg)": share("wait", "psycopg/connection.py"),
-        },
-        "what_if_tenant_limit_set_calls": {
-            "note": "in this process only; the served settings are unchanged",
-            "slots_ms_per_request": round(statistics.mean(limited_runs), 2),
-            "slots_ms_per_request_as_served": round(slots_ms, 2),
-            "statements": limited_statements,
         },
         "profile_file": str(listing_path),
         "top_by_own_time": lines,
