@@ -11,6 +11,7 @@ it carries the current token, and any change of the row (revocation, role, delet
 draws a new token, right away and again after its transaction commits (a request may
 have read and cached the row as it was before the change). A revocation therefore
 stops the key on every worker at once; the secret is still compared on every request.
+With Redis out of reach keys are read from the database, as before the cache.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
 from apps.accounts.errors import FieldError, ValidationFailed
 from apps.accounts.models import User
@@ -111,8 +114,11 @@ def api_key_forget(*, prefix: str) -> None:
     generation = cache.make_key(_cache_names(prefix)[1])  # the tenant's key space, now
 
     def renew() -> None:
-        client = cache.client.get_client(write=True)  # type: ignore[attr-defined]
-        client.set(generation, secrets.randbits(62), ex=_GENERATION_SECONDS)
+        try:
+            client = cache.client.get_client(write=True)  # type: ignore[attr-defined]
+            client.set(generation, secrets.randbits(62), ex=_GENERATION_SECONDS)
+        except RedisError:
+            logger.warning("api_key.cache_renew_failed", extra={"prefix": prefix})
 
     renew()
     transaction.on_commit(renew)
@@ -122,23 +128,34 @@ def _key_cached(prefix: str) -> tuple[ApiKey | None, int | None]:
     """The key row with this prefix when active, and the generation it holds for: from
     the cache while that generation is current, else from the database (then cached)."""
     entry_name, generation_name = _cache_names(prefix)
-    found = cache.get_many([entry_name, generation_name])
-    generation = found.get(generation_name)
-    entry = found.get(entry_name)
-    if generation is not None and entry is not None and entry[0] == generation:
-        return entry[1], generation
-    if generation is None:
-        generation = secrets.randbits(62)
-        if not cache.add(generation_name, generation, timeout=_GENERATION_SECONDS):
-            generation = cache.get(generation_name)
+    try:
+        found = cache.get_many([entry_name, generation_name])
+        generation = found.get(generation_name)
+        entry = found.get(entry_name)
+        if generation is not None and entry is not None and entry[0] == generation:
+            return entry[1], generation
+        if generation is None:
+            generation = secrets.randbits(62)
+            if not cache.add(generation_name, generation, timeout=_GENERATION_SECONDS):
+                generation = cache.get(generation_name)
+    except (ConnectionInterrupted, RedisError):
+        logger.warning("api_key.cache_unavailable")
+        generation = None  # read the row, cache nothing
     # The generation was read before the row: a change committing after this read draws
     # a new one, so what is cached below cannot outlive it.
     key = ApiKey.objects.filter(prefix=prefix).first()
     if key is None or key.revoked_at is not None:
         return None, None
     if generation is not None:
-        cache.set(entry_name, (generation, key), timeout=KEY_CACHE_SECONDS)
+        _entry_store(entry_name, generation, key)
     return key, generation
+
+
+def _entry_store(entry_name: str, generation: int, key: ApiKey) -> None:
+    try:
+        cache.set(entry_name, (generation, key), timeout=KEY_CACHE_SECONDS)
+    except (ConnectionInterrupted, RedisError):
+        logger.warning("api_key.cache_unavailable")
 
 
 def api_key_authenticate(*, presented: str) -> ApiKey | None:
@@ -158,5 +175,5 @@ def api_key_authenticate(*, presented: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
         if generation is not None:  # under the generation it was read with
-            cache.set(_cache_names(prefix)[0], (generation, key), timeout=KEY_CACHE_SECONDS)
+            _entry_store(_cache_names(prefix)[0], generation, key)
     return key

@@ -20,10 +20,15 @@ before a commit carries a token that the commit has already replaced.
 Keys go through the cache's key function, which puts the tenant's schema in front:
 tenants never read each other's entries. Entries are also bounded in time by the
 caller (AVAILABILITY_CACHE_SECONDS, and the first live hold's expiry).
+
+Redis out of reach never fails a read or a booking: reads compute from the database
+and store nothing, writers log that they could not renew (entries stored before the
+outage still die within their time bound).
 """
 
 from __future__ import annotations
 
+import logging
 import pickle
 import secrets
 from collections.abc import Iterable, Sequence
@@ -33,6 +38,9 @@ from uuid import UUID
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 CATALOGUE = "availability-catalogue"
 ALL_SLOTS = "availability-slots:all"
@@ -57,10 +65,13 @@ def _renew(names: Iterable[str]) -> None:
     keys = [cache.make_key(name) for name in names]  # the tenant's key space, now
 
     def renew() -> None:
-        pipe = _client().pipeline(transaction=False)
-        for key in keys:
-            pipe.set(key, secrets.randbits(62), ex=_TOKEN_SECONDS)
-        pipe.execute()
+        try:
+            pipe = _client().pipeline(transaction=False)
+            for key in keys:
+                pipe.set(key, secrets.randbits(62), ex=_TOKEN_SECONDS)
+            pipe.execute()
+        except RedisError:
+            logger.warning("availability.cache_renew_failed", extra={"tokens": len(keys)})
 
     renew()
     transaction.on_commit(renew)
@@ -80,16 +91,20 @@ def entry_get(name: str, tokens: Sequence[str]) -> tuple[Any, tuple[int, ...] | 
     when they could not be established: do not store then)."""
     client = _client()
     keys = [cache.make_key(name), *(cache.make_key(token) for token in tokens)]
-    raw_entry, *raw_tokens = client.mget(keys)
-    missing = [index for index, value in enumerate(raw_tokens) if value is None]
-    if missing:
-        pipe = client.pipeline(transaction=False)
-        for index in missing:
-            pipe.set(keys[index + 1], secrets.randbits(62), ex=_TOKEN_SECONDS, nx=True)
-        pipe.mget(keys[1:])
-        raw_tokens = pipe.execute()[-1]
-        if any(value is None for value in raw_tokens):
-            return None, None
+    try:
+        raw_entry, *raw_tokens = client.mget(keys)
+        missing = [index for index, value in enumerate(raw_tokens) if value is None]
+        if missing:
+            pipe = client.pipeline(transaction=False)
+            for index in missing:
+                pipe.set(keys[index + 1], secrets.randbits(62), ex=_TOKEN_SECONDS, nx=True)
+            pipe.mget(keys[1:])
+            raw_tokens = pipe.execute()[-1]
+    except RedisError:
+        logger.warning("availability.cache_unavailable")
+        return None, None
+    if any(value is None for value in raw_tokens):
+        return None, None
     current = tuple(int(value) for value in raw_tokens)
     if raw_entry is None:
         return None, current
@@ -103,8 +118,11 @@ def entry_put(name: str, value: Any, *, tokens: tuple[int, ...], seconds: float)
     milliseconds = int(seconds * 1000)
     if milliseconds <= 0:
         return
-    _client().set(
-        cache.make_key(name),
-        pickle.dumps((tokens, value), protocol=pickle.HIGHEST_PROTOCOL),
-        px=milliseconds,
-    )
+    try:
+        _client().set(
+            cache.make_key(name),
+            pickle.dumps((tokens, value), protocol=pickle.HIGHEST_PROTOCOL),
+            px=milliseconds,
+        )
+    except RedisError:
+        logger.warning("availability.cache_unavailable")

@@ -110,3 +110,20 @@ def test_a_key_of_one_tenant_is_refused_on_another_even_when_cached(acme, acme_h
     )
 
     assert response.status_code == 401
+
+
+def test_keys_are_checked_from_the_database_with_redis_out_of_reach(acme, monkeypatch):
+    from django.core.cache import cache
+    from django_redis.exceptions import ConnectionInterrupted
+
+    key, secret = api_key_create(role="admin")
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionInterrupted(connection=None)
+
+    monkeypatch.setattr(cache, "get_many", unreachable)
+    monkeypatch.setattr(cache, "set", unreachable)
+
+    assert api_key_authenticate(presented=secret) == key
+    api_key_revoke(api_key=ApiKey.objects.get(pk=key.pk))
+    assert api_key_authenticate(presented=secret) is None

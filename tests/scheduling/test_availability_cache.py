@@ -10,8 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.accounts.models import Tenant
+from apps.calendars import availability_cache
 from apps.calendars.selectors import availability_dates, availability_slots
 from apps.resources.models import Location, Resource, Service
 from apps.resources.services import resource_update, service_update
@@ -211,3 +213,26 @@ def test_a_service_no_longer_delivered_by_the_resource_is_not_offered(
 
     # then
     assert availability_slots(service=service, resource=weekday_hours, day=monday).slots == []
+
+
+class _Unreachable:
+    def __getattr__(self, name: str):
+        def fail(*args, **kwargs):
+            raise RedisConnectionError("Redis is out of reach")
+
+        return fail
+
+
+def test_availability_and_holds_work_with_redis_out_of_reach(
+    service, weekday_hours, monday, monkeypatch
+):
+    # given
+    monkeypatch.setattr(availability_cache, "_client", lambda: _Unreachable())
+    ten = london(monday, 10)
+
+    # when / then: reads compute from the database, a hold still succeeds and counts
+    assert ten in starts(availability_slots(service=service, resource=weekday_hours, day=monday))
+    hold(service=service, resource=weekday_hours, start=ten)
+    assert ten not in starts(
+        availability_slots(service=service, resource=weekday_hours, day=monday)
+    )
