@@ -1,4 +1,5 @@
-"""Who may enter a tenant's staff pages. Across tenants the answer is 404, never 403."""
+"""Who may enter a tenant's staff pages. Across tenants the answer is 404, never 403;
+admins (and anyone who has set one up) pass a second factor first (apps.accounts.mfa)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
+from apps.accounts.mfa import mfa_step_pending
+from apps.accounts.mfa_views import mfa_step_redirect
 from apps.accounts.models import Membership
 from apps.accounts.selectors import membership_get
 
@@ -25,6 +28,9 @@ def membership_required(
             membership = membership_get(user=request.user, tenant=request.tenant)  # type: ignore[attr-defined]
             if membership is None:
                 raise Http404("No such page.")
+            step = mfa_step_pending(user=request.user, membership=membership)
+            if step is not None:
+                return mfa_step_redirect(request, step)
             if not membership.has_role(role):
                 raise PermissionDenied("Your role does not include this page.")
             request.membership = membership  # type: ignore[attr-defined]

@@ -1,6 +1,10 @@
 """Second factors of a person (global, public schema): a TOTP authenticator app, and
 single-use backup codes for when the phone is lost. The admin sites ask for one of them
-after the password; the staff API token asks admins for a TOTP code."""
+after the password; so do the tenant dashboard and the staff API token.
+
+Who must pass one (SPEC §4.8): a business's admins always (an admin without a factor
+sets one up before the dashboard opens), and anybody who has set one up. A session
+passes once; logging out forgets it."""
 
 from __future__ import annotations
 
@@ -10,17 +14,85 @@ import secrets
 import qrcode
 import qrcode.image.svg
 from django.db import transaction
+from django_otp import match_token, user_has_device
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.errors import FieldError, ValidationFailed
-from apps.accounts.models import User
+from apps.accounts.models import Membership, User
 
 logger = logging.getLogger(__name__)
 
 AUTHENTICATOR_NAME = "Authenticator app"
 BACKUP_NAME = "Backup codes"
 BACKUP_CODE_COUNT = 10
+
+
+MFA_ENROL = "enrol"
+MFA_VERIFY = "verify"
+
+
+def mfa_session_verified(user: object) -> bool:
+    """Whether this request's person passed a second factor in this session (django_otp's
+    middleware gives the request's user `is_verified`)."""
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())
+
+
+def mfa_step_pending(*, user: User, membership: Membership) -> str | None:
+    """What this signed-in member still owes before the business's staff pages open:
+    `MFA_VERIFY` (they have a factor and this session has not passed it), `MFA_ENROL`
+    (an admin with no factor yet) or None."""
+    if mfa_session_verified(user):
+        return None
+    if user_has_device(user, confirmed=True):
+        return MFA_VERIFY
+    if membership.role == Membership.Role.ADMIN:
+        return MFA_ENROL
+    return None
+
+
+def mfa_verify(*, user: User, code: str) -> Device:
+    """The device that accepts `code`: the authenticator's current code or an unused
+    backup code (which is then spent). django-otp slows repeated wrong guesses down."""
+    cleaned = "".join((code or "").split())
+    if not cleaned:
+        raise ValidationFailed(
+            "Type a code.", [FieldError("code", "Type the 6 digits your app shows now.")]
+        )
+    if _mfa_throttled(user):
+        raise ValidationFailed(
+            "Too many wrong codes.",
+            [
+                FieldError(
+                    "code", "Too many wrong codes in a row: wait a few seconds, then try again."
+                )
+            ],
+        )
+    device = match_token(user, cleaned)
+    if device is None:
+        logger.info("mfa.verify_failed", extra={"user_id": str(user.pk)})
+        raise ValidationFailed(
+            "The code did not match.",
+            [
+                FieldError(
+                    "code",
+                    "That code did not match. Type the 6 digits the app shows now, "
+                    "or one of your backup codes.",
+                )
+            ],
+        )
+    return device
+
+
+def _mfa_throttled(user: User) -> bool:
+    """Whether the authenticator refuses codes for now after wrong guesses (django-otp
+    doubles the wait after each failure); said plainly instead of "did not match"."""
+    return any(
+        not device.verify_is_allowed()[0]
+        for device in TOTPDevice.objects.filter(user=user, confirmed=True)
+    )
 
 
 def mfa_totp_device(*, user: User) -> TOTPDevice | None:

@@ -1,23 +1,60 @@
-"""Setting up the second factor the admin sites ask for."""
+"""Setting up the second factor, and passing it once per session where it is asked for
+(the admin sites ask on their own login form; the dashboard sends people here)."""
 
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django_htmx.http import HttpResponseClientRedirect
 from django_otp import login as otp_login
+from django_otp import user_has_device
 
 from apps.accounts.errors import ValidationFailed
 from apps.accounts.mfa import (
+    MFA_ENROL,
     mfa_backup_codes_replace,
+    mfa_session_verified,
     mfa_totp_confirm,
     mfa_totp_device,
     mfa_totp_start,
+    mfa_verify,
     totp_qr_svg,
 )
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go once the factor is passed: the page that asked, if it is ours."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    try:
+        return reverse("dashboard:home")  # on a business's domain
+    except NoReverseMatch:
+        return "/"
+
+
+def mfa_step_redirect(request: HttpRequest, step: str) -> HttpResponse:
+    """Sends a member who still owes a second factor to set one up or to pass it, and
+    back to this page afterwards (a form post comes back to the page that showed it)."""
+    if request.method == "GET":
+        back = request.get_full_path()
+    else:
+        back = request.headers.get("HX-Current-URL") or request.headers.get("Referer") or ""
+    target = reverse("accounts:mfa" if step == MFA_ENROL else "accounts:mfa_verify")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        target += "?" + urlencode({"next": back})
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(target)
+    return HttpResponseRedirect(target)
 
 
 @never_cache
@@ -25,7 +62,7 @@ from apps.accounts.mfa import (
 def mfa_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     device = mfa_totp_device(user=user)  # type: ignore[arg-type]
-    context: dict[str, object] = {"device": device}
+    context: dict[str, object] = {"device": device, "next": _next_url(request)}
     if device is None:
         pending = mfa_totp_start(user=user)  # type: ignore[arg-type]
         if request.method == "POST":
@@ -36,14 +73,40 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
                 context["errors"] = error.field_messages().get("token", [error.message])
                 context["token"] = token
             else:
-                # This session has just proved the factor: the admin opens at once.
+                # This session has just proved the factor: what asked for it opens at once.
                 otp_login(request, device)
                 context["device"] = device
                 context["backup_codes"] = mfa_backup_codes_replace(user=user)  # type: ignore[arg-type]
+                context["just_enrolled"] = True
         if context["device"] is None:
             context["qr_svg"] = totp_qr_svg(pending)
             context["secret"] = base64.b32encode(pending.bin_key).decode()
+    elif not mfa_session_verified(user):
+        # New backup codes are a second factor too: pass the current one first.
+        return redirect(reverse("accounts:mfa_verify") + "?" + urlencode({"next": request.path}))
     elif request.method == "POST" and request.POST.get("action") == "backup-codes":
         context["backup_codes"] = mfa_backup_codes_replace(user=user)  # type: ignore[arg-type]
     status = 400 if context.get("errors") else 200
     return render(request, "accounts/mfa_setup.html", context, status=status)
+
+
+@never_cache
+@login_required
+def mfa_verify_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    next_url = _next_url(request)
+    if mfa_session_verified(user):
+        return redirect(next_url)
+    if not user_has_device(user, confirmed=True):
+        return redirect(reverse("accounts:mfa") + "?" + urlencode({"next": next_url}))
+    context: dict[str, object] = {"next": next_url}
+    if request.method == "POST":
+        try:
+            device = mfa_verify(user=user, code=request.POST.get("code", ""))  # type: ignore[arg-type]
+        except ValidationFailed as error:
+            context["errors"] = error.field_messages().get("code", [error.message])
+        else:
+            otp_login(request, device)
+            return redirect(next_url)
+    status = 400 if context.get("errors") else 200
+    return render(request, "accounts/mfa_verify.html", context, status=status)

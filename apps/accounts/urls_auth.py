@@ -35,6 +35,7 @@ def auth_patterns(*, after_login: str) -> list[URLPattern]:
         ),
         path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
         path("mfa/", mfa_views.mfa_setup, name="mfa"),
+        path("mfa/verify/", mfa_views.mfa_verify_view, name="mfa_verify"),
         path(
             "password-reset/",
             PasswordResetView.as_view(

@@ -25,11 +25,13 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from apps.accounts.mfa import mfa_step_pending
 from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.schemas import current_schema
 from apps.accounts.selectors import membership_get
 from apps.api.booking_tokens import HEADER as BOOKING_TOKEN_HEADER
 from apps.api.booking_tokens import booking_token_read
+from apps.api.errors import MfaRequired
 from apps.api.principals import ApiKeyUser, BookingGrant, Principal
 from apps.api.services import api_key_authenticate, looks_like_api_key
 
@@ -92,7 +94,8 @@ class TenantJWTAuthentication(JWTAuthentication):
 
 class TenantSessionAuthentication(SessionAuthentication):
     """The dashboard's own calls. A signed-in person who is not a member of this
-    business is anonymous here."""
+    business is anonymous here; a member who still owes the dashboard's second factor
+    (apps.accounts.mfa) is refused until they pass it."""
 
     def authenticate(self, request: Request) -> tuple[User, Principal] | None:
         user = getattr(request._request, "user", None)
@@ -102,6 +105,8 @@ class TenantSessionAuthentication(SessionAuthentication):
         if membership is None:
             return None
         self.enforce_csrf(request)
+        if mfa_step_pending(user=user, membership=membership) is not None:
+            raise MfaRequired("Pass two-step sign-in in the dashboard first.")
         return user, Principal.of_member(membership)
 
 

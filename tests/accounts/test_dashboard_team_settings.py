@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.signals import tenant_settings_changed
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, member_client
 
 pytestmark = pytest.mark.django_db
 HOST = "acme.localhost"
-
-
-def _client_for(membership: Membership) -> Client:
-    client = Client(HTTP_HOST=HOST)
-    client.force_login(membership.user)
-    return client
 
 
 @pytest.fixture
@@ -25,20 +18,20 @@ def admin(acme):
 @pytest.mark.parametrize("path", ["/dashboard/team/", "/dashboard/settings/"])
 @pytest.mark.parametrize("role", ["frontdesk", "scheduler", "manager"])
 def test_team_and_settings_are_for_admins_only(acme, path, role):
-    client = _client_for(MembershipFactory(tenant=acme, role=role))
+    client = member_client(MembershipFactory(tenant=acme, role=role), HOST)
 
     assert client.get(path).status_code == 403
 
 
 @pytest.mark.parametrize("path", ["/dashboard/team/", "/dashboard/settings/"])
 def test_team_and_settings_of_another_tenant_are_404(globex, path):
-    client = _client_for(MembershipFactory(tenant=globex, role="admin"))
+    client = member_client(MembershipFactory(tenant=globex, role="admin"), HOST)
 
     assert client.get(path).status_code == 404
 
 
 def test_team_page_full_and_htmx_partial(admin):
-    client = _client_for(admin)
+    client = member_client(admin, HOST)
 
     full = client.get("/dashboard/team/")
     partial = client.get("/dashboard/team/", HTTP_HX_REQUEST="true")
@@ -54,7 +47,7 @@ def test_team_page_full_and_htmx_partial(admin):
 def test_invite_new_person_creates_membership_and_emails_a_password_link(
     admin, mailoutbox, django_capture_on_commit_callbacks
 ):
-    client = _client_for(admin)
+    client = member_client(admin, HOST)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -71,7 +64,7 @@ def test_invite_new_person_creates_membership_and_emails_a_password_link(
 
 
 def test_invite_existing_member_is_a_field_error_keeping_the_input(admin):
-    client = _client_for(admin)
+    client = member_client(admin, HOST)
 
     response = client.post(
         "/dashboard/team/",
@@ -87,7 +80,7 @@ def test_invite_existing_member_is_a_field_error_keeping_the_input(admin):
 
 def test_change_role_and_remove(admin):
     other = MembershipFactory(tenant=admin.tenant, role="frontdesk")
-    client = _client_for(admin)
+    client = member_client(admin, HOST)
 
     client.post(f"/dashboard/team/{other.pk}/role/", {"role": "manager"})
     other.refresh_from_db()
@@ -102,7 +95,7 @@ def test_the_last_admin_cannot_be_demoted_or_removed(acme):
     # given acme's only admins are the owner and this admin; remove the owner's
     Membership.objects.filter(tenant=acme, role="admin").delete()
     only_admin = MembershipFactory(tenant=acme, role="admin")
-    client = _client_for(only_admin)
+    client = member_client(only_admin, HOST)
 
     demote = client.post(
         f"/dashboard/team/{only_admin.pk}/role/", {"role": "frontdesk"}, HTTP_HX_REQUEST="true"
@@ -118,7 +111,7 @@ def test_the_last_admin_cannot_be_demoted_or_removed(acme):
 
 def test_membership_of_another_tenant_cannot_be_changed(admin, globex):
     foreign = MembershipFactory(tenant=globex, role="frontdesk")
-    client = _client_for(admin)
+    client = member_client(admin, HOST)
 
     response = client.post(f"/dashboard/team/{foreign.pk}/role/", {"role": "admin"})
 
@@ -152,7 +145,9 @@ def test_settings_save_policy_and_announce_the_change(admin):
 
     tenant_settings_changed.connect(listener)
     try:
-        response = _client_for(admin).post("/dashboard/settings/", _settings_form(admin.tenant))
+        response = member_client(admin, HOST).post(
+            "/dashboard/settings/", _settings_form(admin.tenant)
+        )
     finally:
         tenant_settings_changed.disconnect(listener)
 
@@ -179,7 +174,7 @@ def test_settings_save_policy_and_announce_the_change(admin):
 def test_settings_errors_keep_what_was_typed(admin, overrides, message):
     data = _settings_form(admin.tenant, **overrides)
 
-    response = _client_for(admin).post("/dashboard/settings/", data)
+    response = member_client(admin, HOST).post("/dashboard/settings/", data)
 
     body = response.content.decode()
     assert response.status_code == 400
@@ -190,8 +185,8 @@ def test_settings_errors_keep_what_was_typed(admin, overrides, message):
 
 
 def test_dashboard_nav_shows_only_sections_of_the_role(acme):
-    frontdesk = _client_for(MembershipFactory(tenant=acme, role="frontdesk"))
-    admin = _client_for(MembershipFactory(tenant=acme, role="admin", user=UserFactory()))
+    frontdesk = member_client(MembershipFactory(tenant=acme, role="frontdesk"), HOST)
+    admin = member_client(MembershipFactory(tenant=acme, role="admin", user=UserFactory()), HOST)
 
     assert "/dashboard/team/" not in frontdesk.get("/dashboard/").content.decode()
     assert "/dashboard/team/" in admin.get("/dashboard/").content.decode()

@@ -6,8 +6,9 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.branding import PAGE_BACKGROUND, contrast_ratio
 from apps.accounts.context_processors import tenancy
+from apps.accounts.models import Membership
 from apps.resources.models import Location
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, member_client
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +25,7 @@ def test_tenant_rows_are_invisible_from_another_tenant(acme, globex):
 
 
 def test_member_of_acme_gets_404_on_globex_dashboard(acme, globex_host, acme_host):
-    membership = MembershipFactory(tenant=acme)
-    client = Client()
-    client.force_login(membership.user)
+    client = member_client(MembershipFactory(tenant=acme), acme_host)
 
     assert client.get("/dashboard/", HTTP_HOST=acme_host).status_code == 200
     # The session cookie is host-only in a browser; even if it reached globex, the
@@ -71,7 +70,9 @@ def test_unknown_subdomain_is_404_on_every_path(db, path):
 
 
 def test_staff_login_with_email_reaches_the_dashboard(acme, acme_host):
-    membership = MembershipFactory(tenant=acme, user=UserFactory(email="frontdesk@acme.test"))
+    membership = MembershipFactory(
+        tenant=acme, role=Membership.Role.FRONTDESK, user=UserFactory(email="frontdesk@acme.test")
+    )
     client = Client()
 
     response = client.post(

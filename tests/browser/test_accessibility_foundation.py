@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from apps.accounts.models import Membership, Tenant, User
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import LIVE_DB
+from tests.browser.staff import enrol_from_setup_page
 
 pytestmark = [pytest.mark.browser, LIVE_DB]
 
@@ -30,6 +31,14 @@ def test_tenant_home_and_dashboard_have_no_serious_violations(page: Page, live_t
     page.get_by_label("Email").fill("a11y-admin@acme.test")
     page.get_by_label("Password").fill("a-long-password-1")
     page.get_by_role("button", name="Log in").click()
+
+    # an admin with no second factor sets one up before the dashboard opens
+    page.wait_for_url(base + "/accounts/mfa/?next=%2Fdashboard%2F")
+    assert_accessible(page)
+    enrol_from_setup_page(page)
+    expect(page.get_by_role("heading", name="Backup codes")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="I have saved my codes: continue").click()
     page.wait_for_url(base + "/dashboard/")
     for path in ("/dashboard/", "/dashboard/team/", "/dashboard/settings/"):
         page.goto(base + path)

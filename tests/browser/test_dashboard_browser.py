@@ -17,13 +17,14 @@ from django.urls import NoReverseMatch, reverse
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Browser, Page, expect
 
-from apps.accounts.models import Membership, Tenant, User
+from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
 from apps.calendars.models import AvailabilityRule
 from apps.calendars.services import resources_materialize
 from apps.resources.models import Location, Resource, Service
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import LIVE_DB
+from tests.browser.staff import log_in, staff_member
 from tests.dashboard.factories import (
     LocationFactory,
     ResourceFactory,
@@ -151,18 +152,11 @@ def world(live_tenants: dict[str, Any]) -> Iterator[World]:
 
 
 def _member(tenant: Tenant, role: str) -> str:
-    email = f"{role}-{tenant.slug}@staff.test"
-    user = User.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(user=user, tenant=tenant, role=role)
-    return email
+    return staff_member(tenant, role, PASSWORD)
 
 
 def _log_in(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(base + "/dashboard/")
+    log_in(page, base, email, PASSWORD)
 
 
 def _shot(page: Page, directory: Path, name: str) -> None:

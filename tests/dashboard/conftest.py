@@ -20,7 +20,7 @@ from tests.dashboard.factories import (
     local_at,
 )
 from tests.dashboard.screens import ROLES as SCREEN_ROLES
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, member_client
 
 HOST = "acme.localhost"
 ROLES = SCREEN_ROLES
@@ -28,13 +28,11 @@ ROLES = SCREEN_ROLES
 
 @pytest.fixture
 def client_as(acme: Tenant) -> Callable[[str], Client]:
-    """`client_as("scheduler")`: a client logged in as a new acme member with that role."""
+    """`client_as("scheduler")`: a client logged in as a new acme member with that role
+    (an admin has passed the second factor)."""
 
     def make(role: str) -> Client:
-        membership = MembershipFactory.create(tenant=acme, role=role)
-        client = Client(HTTP_HOST=HOST)
-        client.force_login(membership.user)
-        return client
+        return member_client(MembershipFactory.create(tenant=acme, role=role), HOST)
 
     return make
 

@@ -19,7 +19,7 @@ from apps.notifications.services import (
     calendar_feed_revoke,
     notifications_plan_confirmed,
 )
-from tests.factories import MembershipFactory, UserFactory, verified_staff_client
+from tests.factories import MembershipFactory, UserFactory, member_client, verified_staff_client
 from tests.notifications.factories import BookingFactory, ResourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,10 +43,7 @@ def _failed_notification() -> Notification:
 
 @pytest.fixture
 def staff_client(acme, acme_host) -> Client:
-    membership = MembershipFactory.create(tenant=acme)
-    client = Client(HTTP_HOST=acme_host)
-    client.force_login(membership.user)
-    return client
+    return member_client(MembershipFactory.create(tenant=acme), acme_host)
 
 
 def test_failed_messages_page_lists_failures_with_a_retry_button(staff_client):

@@ -12,7 +12,7 @@ from apps.api.models import ApiKey
 from apps.notifications.webhooks.delivery import webhook_delivery_send
 from apps.notifications.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.notifications.webhooks.services import webhook_endpoint_ping, webhook_endpoint_update
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, member_client
 from tests.webhooks.conftest import Place, subscribe
 
 pytestmark = pytest.mark.django_db
@@ -21,15 +21,11 @@ PAGE = "/dashboard/integrations/"
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-def _client(membership: Membership, host: str) -> Client:
-    client = Client(HTTP_HOST=host)
-    client.force_login(membership.user)
-    return client
-
-
 @pytest.fixture
 def admin_client(acme, acme_host) -> Client:
-    return _client(MembershipFactory.create(tenant=acme, role=Membership.Role.ADMIN), acme_host)
+    return member_client(
+        MembershipFactory.create(tenant=acme, role=Membership.Role.ADMIN), acme_host
+    )
 
 
 def _endpoint_page(endpoint: WebhookEndpoint) -> str:
@@ -42,7 +38,7 @@ def _endpoint_page(endpoint: WebhookEndpoint) -> str:
     [("get", PAGE), ("post", f"{PAGE}api-keys/"), ("post", f"{PAGE}webhooks/")],
 )
 def test_integrations_are_for_admins_only(acme, acme_host, role, method, path):
-    client = _client(MembershipFactory.create(tenant=acme, role=role), acme_host)
+    client = member_client(MembershipFactory.create(tenant=acme, role=role), acme_host)
 
     response = getattr(client, method)(path, {"role": "admin", "url": "https://x.example"})
 
@@ -52,13 +48,15 @@ def test_integrations_are_for_admins_only(acme, acme_host, role, method, path):
 
 
 def test_integrations_of_another_business_are_404(acme, globex, globex_host):
-    client = _client(MembershipFactory.create(tenant=globex, role="admin"), globex_host)
+    client = member_client(MembershipFactory.create(tenant=globex, role="admin"), globex_host)
     endpoint = subscribe("https://hooks.example.com/acme").endpoint  # acme's
 
     with tenant_context(globex):
         detail = client.get(_endpoint_page(endpoint))
         replay = client.post(f"{PAGE}webhooks/{endpoint.pk}/disable/")
-    acme_only = _client(MembershipFactory.create(tenant=acme, role="admin"), globex_host).get(PAGE)
+    acme_only = member_client(MembershipFactory.create(tenant=acme, role="admin"), globex_host).get(
+        PAGE
+    )
 
     assert detail.status_code == 404
     assert replay.status_code == 404
@@ -92,7 +90,7 @@ def test_integrations_page_whole_and_as_htmx_partial(admin_client):
 
 
 def test_navigation_lists_the_screen_for_admins_only(acme, acme_host, admin_client):
-    manager = _client(MembershipFactory.create(tenant=acme, role="manager"), acme_host)
+    manager = member_client(MembershipFactory.create(tenant=acme, role="manager"), acme_host)
 
     assert f'href="{PAGE}"' in admin_client.get("/dashboard/team/").content.decode()
     assert f'href="{PAGE}"' not in manager.get("/dashboard/notifications/").content.decode()

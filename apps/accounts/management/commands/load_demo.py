@@ -15,7 +15,7 @@ from apps.accounts.services import tenant_create
 
 
 def _demo_second_factors(user: User, spec: dict[str, Any]) -> str:
-    """The demo support agent's authenticator (a fixed, published key: demo only) and
+    """A demo person's authenticator (a fixed, published key: demo only) and
     backup codes, topped up on every run since each code works once. Returns the key in
     the base32 form authenticator apps take."""
     device, _ = TOTPDevice.objects.update_or_create(
@@ -61,6 +61,7 @@ class Command(BaseCommand):
                     slug=spec["slug"], name=spec["name"], owner=owner, timezone=spec["timezone"]
                 )
                 self.stdout.write(f"Created demo tenant {tenant.slug}.")
+            owner_key = _demo_second_factors(owner, owner_spec)
         if "schedule" in data:
             # Imported here: accounts does not depend on the scheduling apps otherwise.
             from apps.calendars.demo_schedule import demo_schedule_load
@@ -78,6 +79,10 @@ class Command(BaseCommand):
             f"Platform admin: {staff['email']} / {staff['password']}"
         )
         self.stdout.write(
-            f"Admin second factor: authenticator key {totp_key} "
+            f"Owner second factor (dashboard): authenticator key {owner_key} "
+            f"or a backup code: {', '.join(owner_spec.get('backup_codes', []))}"
+        )
+        self.stdout.write(
+            f"Platform admin second factor: authenticator key {totp_key} "
             f"or a backup code: {', '.join(staff.get('backup_codes', []))}"
         )

@@ -1,0 +1,214 @@
+"""A business's admins pass a second factor before its dashboard opens (SPEC §4.8):
+an admin with none sets one up first; anyone who has set one up is asked for it; the
+dashboard's own API calls by session are held to the same rule."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from apps.accounts.mfa import mfa_backup_codes_replace
+from apps.accounts.models import Membership, Tenant
+from tests.factories import MembershipFactory, member_client
+
+pytestmark = pytest.mark.django_db
+
+HOST = "acme.localhost"
+PASSWORD = "correct-horse-battery"
+
+
+def _code(device: TOTPDevice) -> str:
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return f"{code:0{device.digits}d}"
+
+
+def _signed_in(role: str, *, with_device: bool = False) -> tuple[Client, Membership]:
+    membership = MembershipFactory.create(tenant=Tenant.objects.get(slug="acme"), role=role)
+    if with_device:
+        TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+    client = Client(HTTP_HOST=HOST)
+    client.force_login(membership.user)
+    return client, membership
+
+
+def test_an_admin_without_a_factor_sets_one_up_and_lands_where_they_were_going():
+    # given an admin signed in with a password only, and no authenticator yet
+    client, membership = _signed_in(Membership.Role.ADMIN)
+
+    # when they open the bookings, they are sent to set up two-step sign-in first
+    response = client.get("/dashboard/bookings/?status=held")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/mfa/?next=%2Fdashboard%2Fbookings%2F%3Fstatus%3Dheld"
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "Acme Clinic asks its admins for a second step" in page.content.decode()
+    device = TOTPDevice.objects.get(user=membership.user, confirmed=False)
+
+    # and confirming the app's code shows backup codes and the way on
+    done = client.post(
+        "/accounts/mfa/", {"token": _code(device), "next": "/dashboard/bookings/?status=held"}
+    )
+    body = done.content.decode()
+    assert done.status_code == 200
+    assert body.count("<code>") == 10
+    assert 'href="/dashboard/bookings/?status=held"' in body
+
+    # then the dashboard opens in this session
+    assert client.get("/dashboard/bookings/?status=held").status_code == 200
+
+
+def test_a_member_with_a_factor_passes_it_once_per_session(settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # a wrong guess does not slow the next one here
+    client, membership = _signed_in(Membership.Role.MANAGER, with_device=True)
+    device = TOTPDevice.objects.get(user=membership.user)
+
+    # a password-only session is sent to the code page, and back afterwards
+    response = client.get("/dashboard/calendar/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/mfa/verify/?next=%2Fdashboard%2Fcalendar%2F"
+
+    # a wrong code is a field error, and nothing opens
+    wrong = client.post(response["Location"], {"code": "000000", "next": "/dashboard/calendar/"})
+    assert wrong.status_code == 400
+    assert "did not match" in wrong.content.decode()
+    assert 'aria-invalid="true"' in wrong.content.decode()
+    assert client.get("/dashboard/calendar/").status_code == 302
+
+    # the current code opens the page that asked
+    right = client.post(
+        "/accounts/mfa/verify/", {"code": _code(device), "next": "/dashboard/calendar/"}
+    )
+    assert right.status_code == 302
+    assert right["Location"] == "/dashboard/calendar/"
+    assert client.get("/dashboard/calendar/").status_code == 200
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_wrong_guesses_slow_the_next_try_down_and_say_so():
+    client, membership = _signed_in(Membership.Role.ADMIN, with_device=True)
+    device = TOTPDevice.objects.get(user=membership.user)
+
+    client.post("/accounts/mfa/verify/", {"code": "000000"})
+    # even the right code is refused during the wait that follows a wrong one
+    throttled = client.post("/accounts/mfa/verify/", {"code": _code(device)})
+
+    assert throttled.status_code == 400
+    assert "Too many wrong codes" in throttled.content.decode()
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_a_backup_code_opens_the_dashboard_once():
+    client, membership = _signed_in(Membership.Role.ADMIN, with_device=True)
+    codes = mfa_backup_codes_replace(user=membership.user)
+
+    used = client.post("/accounts/mfa/verify/", {"code": f" {codes[0]} "})
+    assert used.status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+
+    # a new session cannot spend the same code again
+    again = Client(HTTP_HOST=HOST)
+    again.force_login(membership.user)
+    refused = again.post("/accounts/mfa/verify/", {"code": codes[0]})
+    assert refused.status_code == 400
+    assert again.get("/dashboard/").status_code == 302
+
+
+def test_roles_below_admin_without_a_factor_are_not_asked():
+    client, _ = _signed_in(Membership.Role.FRONTDESK)
+
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_the_way_back_after_the_code_stays_on_this_site():
+    client, membership = _signed_in(Membership.Role.ADMIN, with_device=True)
+    device = TOTPDevice.objects.get(user=membership.user)
+
+    response = client.post(
+        "/accounts/mfa/verify/", {"code": _code(device), "next": "https://evil.test/phish"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
+
+
+def test_an_htmx_call_from_an_unverified_admin_is_redirected_whole_and_does_nothing(acme):
+    client, _ = _signed_in(Membership.Role.ADMIN, with_device=True)
+
+    response = client.post(
+        "/dashboard/settings/",
+        {"hold_ttl_minutes": "45"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://{HOST}/dashboard/settings/",
+    )
+
+    assert response.status_code == 200
+    assert (
+        response["HX-Redirect"]
+        == "/accounts/mfa/verify/?next=http%3A%2F%2Facme.localhost%2Fdashboard%2Fsettings%2F"
+    )
+    acme.refresh_from_db()
+    assert acme.hold_ttl_minutes != 45
+
+
+def test_the_dashboards_session_api_calls_need_the_factor_too(acme):
+    client, membership = _signed_in(Membership.Role.ADMIN)
+
+    refused = client.get("/api/v1/admin/locations")
+    verified = member_client(membership, HOST).get("/api/v1/admin/locations")
+
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "MFA_REQUIRED"
+    assert verified.status_code == 200
+
+
+def test_load_demo_gives_the_owner_a_second_factor_that_opens_the_dashboard(capsys):
+    call_command("load_demo")
+    output = capsys.readouterr().out
+    owner = json.loads((settings.BASE_DIR / "fixtures" / "demo.json").read_text())["owner"]
+    device = TOTPDevice.objects.get(user__email=owner["email"], confirmed=True)
+    assert base64.b32encode(device.bin_key).decode() in output
+    assert owner["backup_codes"][0] in output
+
+    client = Client(HTTP_HOST="demo.localhost")
+    form = {"username": owner["email"], "password": owner["password"]}
+    assert client.post("/accounts/login/", form).status_code == 302
+    assert client.get("/dashboard/")["Location"].startswith("/accounts/mfa/verify/")
+    assert client.post("/accounts/mfa/verify/", {"code": _code(device)}).status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_new_backup_codes_need_the_factor_passed_first():
+    # given a member with an authenticator, signed in with a password only
+    client, membership = _signed_in(Membership.Role.SCHEDULER, with_device=True)
+    old = mfa_backup_codes_replace(user=membership.user)
+
+    # the set-up page sends them to pass it, and making codes changes nothing
+    page = client.get("/accounts/mfa/")
+    post = client.post("/accounts/mfa/", {"action": "backup-codes"})
+    assert page["Location"] == "/accounts/mfa/verify/?next=%2Faccounts%2Fmfa%2F"
+    assert post.status_code == 302
+    assert membership.user.staticdevice_set.get().token_set.filter(token=old[1]).exists()
+
+    # once passed (with a backup code), they can replace the set, shown once
+    client.post("/accounts/mfa/verify/", {"code": old[0]})
+    made = client.post("/accounts/mfa/", {"action": "backup-codes"})
+    assert made.status_code == 200
+    assert made.content.decode().count("<code>") == 10
+    assert not membership.user.staticdevice_set.get().token_set.filter(token=old[1]).exists()
+
+
+def test_the_header_links_to_two_step_sign_in_for_signed_in_staff():
+    client = member_client(
+        MembershipFactory.create(tenant=Tenant.objects.get(slug="acme"), role="frontdesk"), HOST
+    )
+
+    assert (
+        'href="/accounts/mfa/">Two-step sign-in</a>' in client.get("/dashboard/").content.decode()
+    )
