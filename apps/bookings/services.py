@@ -187,7 +187,7 @@ def booking_hold(
     with _capacity_errors_as_slot_full(), transaction.atomic():
         locked = resources_lock(resource_ids=[resource.pk])
         _require_active(resource=locked.get(resource.pk))
-        _expired_holds_release(resource_id=resource.pk, now=now)
+        _expired_holds_release(resource_id=resource.pk, now=now, near=(starts_at, ends_at))
         slots = slots_lock(resource_id=resource.pk, intervals=[(starts_at, ends_at)])
         booking = Booking(
             id=uuid7(),
@@ -581,13 +581,30 @@ def _booking_lock_with(
             return locked, resources
 
 
-def _expired_holds_release(*, resource_id: uuid.UUID, now: datetime) -> None:
+# A session with its buffers fits in one day (Service's `service_fits_in_a_day`), so a
+# session whose buffers could touch [start, end) of another starts less than two days
+# after that end and ends less than two days before that start.
+NEIGHBOURHOOD = timedelta(days=2)
+
+
+def _expired_holds_release(
+    *, resource_id: uuid.UUID, now: datetime, near: tuple[datetime, datetime]
+) -> None:
     """Elapsed holds on a resource we hold the lock of are released for real before any
-    capacity decision, so a place whose hold ran out is bookable before the sweeper ran."""
+    capacity decision, so a place whose hold ran out is bookable before the sweeper ran.
+    Only holds that could stand in the way of [start, end) are: the rest of the
+    resource's elapsed holds are the sweeper's, not a cost on this request."""
+    starts_at, ends_at = near
     elapsed = (
         Booking.objects.select_for_update(of=("self",))
         .select_related("service", "resource", "customer")
-        .filter(resource_id=resource_id, status=Booking.Status.HELD, hold_expires_at__lte=now)
+        .filter(
+            resource_id=resource_id,
+            status=Booking.Status.HELD,
+            hold_expires_at__lte=now,
+            starts_at__lt=ends_at + NEIGHBOURHOOD,
+            ends_at__gt=starts_at - NEIGHBOURHOOD,
+        )
         .order_by("starts_at", "pk")
     )
     for booking in elapsed:
@@ -611,8 +628,8 @@ def _booking_move(
     """Leaves the old session and joins the new one, on resources already locked."""
     service = booking.service
     ends_at = starts_at + timedelta(minutes=service.duration_minutes)
-    for resource_id in sorted({booking.resource_id, resource.pk}):
-        _expired_holds_release(resource_id=resource_id, now=now)
+    # Only the new place is a capacity decision; leaving the old one needs no room.
+    _expired_holds_release(resource_id=resource.pk, now=now, near=(starts_at, ends_at))
     was_held = booking.status == Booking.Status.HELD
     intervals: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
     intervals.setdefault(booking.resource_id, []).append((booking.starts_at, booking.ends_at))

@@ -383,6 +383,29 @@ def test_booking_hold_on_a_slot_whose_hold_elapsed_succeeds_before_the_sweeper(a
     assert [name for name, _ in sent] == ["held", "expired", "held"]
 
 
+def test_booking_hold_releases_elapsed_holds_that_could_be_in_its_way_and_no_others(acme, room):
+    # given elapsed, unswept holds: one right next door whose buffer after reaches into
+    # the new time, and one a week later on the same resource
+    resource, service, start, slots = room
+    buffered = ServiceFactory(resources=[resource], buffer_after_minutes=30)
+    later = slots_create(resource=resource, starts_at=start + timedelta(days=7))
+    acme.hold_ttl_minutes = 0
+    neighbour = _hold(resource, buffered, start, who="neighbour")
+    far = _hold(resource, service, later[0].starts_at, who="far")
+    acme.hold_ttl_minutes = 10
+
+    # when somebody holds the slot just after the neighbour
+    fresh = _hold(resource, service, start + timedelta(minutes=30), who="fresh")
+
+    # then the neighbour's elapsed hold was released first, and the far one is the
+    # sweeper's: still counted on its slot until the sweeper (or a hold near it) comes
+    statuses = dict(Booking.objects.values_list("pk", "status"))
+    assert statuses == {neighbour.pk: "expired", far.pk: "held", fresh.pk: "held"}
+    assert (_slot(slots[0]).held, _slot(slots[1]).held, _slot(later[0]).held) == (0, 1, 1)
+    assert holds_expire() == 1
+    assert (_slot(later[0]).held, Booking.objects.get(pk=far.pk).status) == (0, "expired")
+
+
 # --- confirm ---------------------------------------------------------------------------
 
 
