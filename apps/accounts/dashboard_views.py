@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.access import membership_required
 from apps.accounts.dashboard_forms import InviteForm, RoleForm, TenantSettingsForm
@@ -25,6 +27,11 @@ def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -
     members = (
         Membership.objects.filter(tenant=request.tenant)  # type: ignore[attr-defined]
         .select_related("user")
+        .annotate(
+            two_step=Exists(
+                TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True)
+            )
+        )
         .order_by("user__email")
     )
     return {

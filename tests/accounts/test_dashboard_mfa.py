@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 from django.conf import settings
@@ -212,3 +213,27 @@ def test_the_header_links_to_two_step_sign_in_for_signed_in_staff():
     assert (
         'href="/accounts/mfa/">Two-step sign-in</a>' in client.get("/dashboard/").content.decode()
     )
+
+
+def test_the_team_page_shows_who_has_two_step_sign_in(acme):
+    admin = MembershipFactory.create(tenant=acme, role="admin")
+    client = member_client(admin, HOST)  # gives the admin an authenticator
+    MembershipFactory.create(tenant=acme, role="admin", user__email="new-admin@acme.test")
+    MembershipFactory.create(tenant=acme, role="frontdesk", user__email="desk@acme.test")
+
+    body = client.get("/dashboard/team/").content.decode()
+    two_step = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        cells = [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<td>(.*?)</td>", row, re.S)
+        ]
+        if cells:
+            two_step[cells[0].split()[0]] = cells[1]
+
+    assert two_step == {
+        "owner@acme.test": "Not yet: set up at their next sign-in",  # the test tenant's
+        admin.user.email: "On",
+        "new-admin@acme.test": "Not yet: set up at their next sign-in",
+        "desk@acme.test": "Off",
+    }
