@@ -28,9 +28,7 @@ def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -
         Membership.objects.filter(tenant=request.tenant)  # type: ignore[attr-defined]
         .select_related("user")
         .annotate(
-            two_step=Exists(
-                TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True)
-            )
+            two_step=Exists(TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True))
         )
         .order_by("user__email")
     )

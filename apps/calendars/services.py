@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
@@ -707,3 +708,30 @@ def tenant_materialize(
     return resources_materialize(
         resources=resources, days=days, now=now, on_resource_done=on_resource_done
     )
+
+
+PRUNE_BATCH = 5000
+
+
+def slots_prune(*, now: dt.datetime | None = None, batch: int = PRUNE_BATCH) -> int:
+    """Deletes the current tenant's slots that ended more than SLOT_RETENTION_DAYS ago,
+    in batches (each its own short transaction, so live booking locks wait for a few
+    milliseconds at most). Nothing reads them: availability starts at now, bookings carry
+    their own start and end, and materialization only ever writes from now on."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.SLOT_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                SlotInstance.objects.filter(ends_at__lt=cutoff)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not ids:
+                break
+            # Holds go with their slot (CASCADE); by now any on such an old slot elapsed.
+            SlotInstance.objects.filter(pk__in=ids).delete()
+            deleted += len(ids)
+    if deleted:
+        logger.info("slots.pruned", extra={"slots": deleted, "before": cutoff.isoformat()})
+    return deleted

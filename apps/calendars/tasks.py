@@ -7,7 +7,7 @@ from uuid import UUID
 
 from celery import shared_task
 
-from apps.calendars.services import resources_materialize, tenant_materialize
+from apps.calendars.services import resources_materialize, slots_prune, tenant_materialize
 
 
 @shared_task(name="calendars.materialize_resource")
@@ -24,3 +24,9 @@ def materialize_tenant(days: int | None = None) -> dict[str, int]:
     """Hourly per tenant (beat fan-out): extend every grid to the rolling horizon and
     heal any drift."""
     return tenant_materialize(days=days).as_dict()
+
+
+@shared_task(name="calendars.prune_slots")
+def prune_slots() -> int:
+    """Nightly per tenant (beat fan-out): delete slots past the retention period."""
+    return slots_prune()

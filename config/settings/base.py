@@ -160,6 +160,9 @@ CACHES = {
 # they counted); every slot write and catalogue change retires them at once
 # (apps/calendars/availability_cache.py). 0 turns the cache off.
 AVAILABILITY_CACHE_SECONDS = env_int("AVAILABILITY_CACHE_SECONDS", default=60)
+# Past slots are only history (bookings carry their own times): kept this many days for
+# the dashboard's recent weeks, then deleted nightly so the slot table stops growing.
+SLOT_RETENTION_DAYS = env_int("SLOT_RETENTION_DAYS", default=35)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Host-only cookies: a session made on acme.example.com is never sent to globex.
@@ -265,6 +268,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "accounts.run_in_every_tenant",
         "schedule": float(env_int("WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=15)),
         "args": ("webhooks.dispatch_due",),
+    },
+    # Slots that ended SLOT_RETENTION_DAYS ago are deleted (bookings keep their times).
+    "calendars-slots-prune": {
+        "task": "accounts.run_in_every_tenant",
+        "schedule": crontab(minute=41, hour=3),
+        "args": ("calendars.prune_slots",),
     },
     # Webhook events and their delivery logs are kept WEBHOOK_RETENTION_DAYS.
     "webhooks-purge": {
