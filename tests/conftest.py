@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from django.conf import settings
+from django.db import connection
 from django_tenants.utils import tenant_context
 from pytest_django.plugin import blocking_manager_key
 
@@ -46,6 +47,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     )
     if transactional:
         with item.config.stash[blocking_manager_key].unblock():
+            # A test may have left this thread's connection in a tenant's schema.
+            connection.set_schema_to_public()
             public_tenant_ensure()
             ensure_test_tenants()
     return result

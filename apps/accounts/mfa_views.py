@@ -80,7 +80,9 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
                 context["just_enrolled"] = True
         if context["device"] is None:
             context["qr_svg"] = totp_qr_svg(pending)
-            context["secret"] = base64.b32encode(pending.bin_key).decode()
+            secret = base64.b32encode(pending.bin_key).decode()
+            # In groups of four, as authenticator apps show and accept it.
+            context["secret_groups"] = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     elif not mfa_session_verified(user):
         # New backup codes are a second factor too: pass the current one first.
         return redirect(reverse("accounts:mfa_verify") + "?" + urlencode({"next": request.path}))

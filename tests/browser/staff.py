@@ -44,6 +44,6 @@ def log_in(page: Page, base: str, email: str, password: str) -> None:
 
 def enrol_from_setup_page(page: Page) -> None:
     """On the set-up page: read the key shown, type the app's code for it, turn it on."""
-    secret = page.locator("code").first.inner_text().strip()
+    secret = "".join(page.locator("code.secret").inner_text().split())
     page.get_by_label("Code from the app").fill(code_for_key(base64.b32decode(secret)))
     page.get_by_role("button", name="Turn on two-step sign-in").click()

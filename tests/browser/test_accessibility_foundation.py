@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -17,7 +19,9 @@ def test_root_pages_have_no_serious_accessibility_violations(page: Page, live_te
         assert_accessible(page)
 
 
-def test_tenant_home_and_dashboard_have_no_serious_violations(page: Page, live_tenants):
+def test_tenant_home_and_dashboard_have_no_serious_violations(
+    page: Page, live_tenants, screenshot_dir: Path
+):
     acme = Tenant.objects.get(slug="acme")
     user = User.objects.create_user(email="a11y-admin@acme.test", password="a-long-password-1")
     Membership.objects.create(user=user, tenant=acme, role="admin")
@@ -35,9 +39,11 @@ def test_tenant_home_and_dashboard_have_no_serious_violations(page: Page, live_t
     # an admin with no second factor sets one up before the dashboard opens
     page.wait_for_url(base + "/accounts/mfa/?next=%2Fdashboard%2F")
     assert_accessible(page)
+    page.screenshot(path=str(screenshot_dir / "mfa-setup.png"), full_page=True)
     enrol_from_setup_page(page)
     expect(page.get_by_role("heading", name="Backup codes")).to_be_visible()
     assert_accessible(page)
+    page.screenshot(path=str(screenshot_dir / "mfa-backup-codes.png"), full_page=True)
     page.get_by_role("link", name="I have saved my codes: continue").click()
     page.wait_for_url(base + "/dashboard/")
     for path in ("/dashboard/", "/dashboard/team/", "/dashboard/settings/"):
