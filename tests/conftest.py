@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection
 from django_tenants.utils import tenant_context
 from pytest_django.plugin import blocking_manager_key
 
 from apps.accounts.middleware import tenant_routes_forget
 from apps.accounts.models import Tenant, User
 from apps.accounts.provisioning import database_setup, public_tenant_ensure
+from apps.accounts.schemas import use_public_schema
 from apps.accounts.services import tenant_create
 
 
@@ -48,7 +48,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if transactional:
         with item.config.stash[blocking_manager_key].unblock():
             # A test may have left this thread's connection in a tenant's schema.
-            connection.set_schema_to_public()
+            use_public_schema()
             public_tenant_ensure()
             ensure_test_tenants()
     return result
