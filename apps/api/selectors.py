@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from apps.accounts.errors import NotFound
 from apps.api.models import ApiKey
 from apps.calendars.models import AvailabilityRule, SlotInstance
+from apps.resources.models import Resource
 
 
 def api_key_list(*, include_revoked: bool = False) -> QuerySet[ApiKey]:
@@ -34,16 +35,17 @@ def api_key_get(*, key_id: UUID | str) -> ApiKey:
 # Plain lookups by id, scoped to the tenant's schema like every read here.
 
 
-def slot_start_get(*, slot_id: UUID | str) -> tuple[UUID, datetime]:
-    """(resource id, start) of a slot an `id` from GET slots names."""
+def slot_place_get(*, slot_id: UUID | str) -> tuple[Resource, datetime]:
+    """The resource (with its location) and start of a slot an `id` from GET slots
+    names, in one query."""
     try:
         pk = slot_id if isinstance(slot_id, UUID) else UUID(str(slot_id))
     except (TypeError, ValueError, AttributeError):
         raise NotFound("There is no such slot.") from None
-    found = SlotInstance.objects.filter(pk=pk).values_list("resource_id", "starts_at").first()
-    if found is None:
+    slot = SlotInstance.objects.filter(pk=pk).select_related("resource__location").first()
+    if slot is None:
         raise NotFound("There is no such slot.")
-    return found
+    return slot.resource, slot.starts_at
 
 
 def availability_rule_list(

@@ -14,11 +14,20 @@ from collections.abc import Iterator
 from auditlog.context import auditlog_value, set_actor
 from auditlog.registry import auditlog
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model
 
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Actor
 
 CUSTOMER_PII_FIELDS = ["email_encrypted", "phone_encrypted", "email_hash", "phone_hash"]
+
+
+def audit_content_types_load(*models: type[Model]) -> None:
+    """Loads the content types the audit rows of a write will name, in one query.
+    django-tenants empties Django's content-type cache at every schema switch, so each
+    request would otherwise look every model up on its own."""
+    ContentType.objects.get_for_models(*models)
 
 
 def audit_register() -> None:

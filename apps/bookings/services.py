@@ -36,6 +36,7 @@ from apps.accounts.models import Tenant
 from apps.accounts.schemas import current_schema
 from apps.bookings import pii, signals
 from apps.bookings.actors import ActorRef
+from apps.bookings.audit import audit_content_types_load
 from apps.bookings.errors import (
     HoldExpired,
     InvalidTransition,
@@ -218,6 +219,7 @@ def booking_hold(
         )
         booking.exclusive = capacity == 1
         # Only once the place is ours: in a storm the many who lose never write.
+        audit_content_types_load(Customer, Booking)
         booking.customer = _customer_get_or_create(cleaned)
         booking.save(force_insert=True)
         _announce(booking, BookingEvent.Kind.HELD, actor, signals.booking_held)

@@ -29,7 +29,7 @@ from apps.api.fields import InstantField
 from apps.api.permissions import CanAccessBooking, principal_of
 from apps.api.principals import FRONTDESK, BookingGrant
 from apps.api.replay import idempotency_parameter, idempotent_response
-from apps.api.selectors import slot_start_get
+from apps.api.selectors import slot_place_get
 from apps.api.serializers import BookingOutput, HeldBookingOutput
 from apps.api.views.base import BODY_ERRORS, ApiView, error_responses, reference
 from apps.bookings.actors import ActorRef
@@ -59,8 +59,7 @@ def booking_place(
                 "Give a slot, or a resource and a start, not both.",
                 [FieldError("slot", "Give a slot, or a resource and a start, not both.")],
             )
-        resource_id, starts_at = reference("slot", lambda: slot_start_get(slot_id=slot))
-        return reference("slot", lambda: resource_get(resource_id=resource_id)), starts_at
+        return reference("slot", lambda: slot_place_get(slot_id=slot))
     if start is None:
         raise ValidationFailed(
             "Say when: give a slot, or a start.",
