@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.access import membership_required
@@ -28,7 +29,13 @@ def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -
         Membership.objects.filter(tenant=request.tenant)  # type: ignore[attr-defined]
         .select_related("user")
         .annotate(
+            # As apps.accounts.mfa.mfa_has_factor: an authenticator or an unused backup code.
             two_step=Exists(TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True))
+            | Exists(
+                StaticToken.objects.filter(
+                    device__user_id=OuterRef("user_id"), device__confirmed=True
+                )
+            )
         )
         .order_by("user__email")
     )

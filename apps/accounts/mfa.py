@@ -14,7 +14,7 @@ import secrets
 import qrcode
 import qrcode.image.svg
 from django.db import transaction
-from django_otp import match_token, user_has_device
+from django_otp import match_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -40,13 +40,23 @@ def mfa_session_verified(user: object) -> bool:
     return bool(is_verified is not None and is_verified())
 
 
+def mfa_has_factor(user: User) -> bool:
+    """Whether this person can pass a second factor: a confirmed authenticator, or an
+    unused backup code (a set of spent codes, or an authenticator support removed,
+    leaves a person who must set one up, not one who is asked for what they lack)."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or StaticToken.objects.filter(device__user=user, device__confirmed=True).exists()
+    )
+
+
 def mfa_step_pending(*, user: User, membership: Membership) -> str | None:
     """What this signed-in member still owes before the business's staff pages open:
     `MFA_VERIFY` (they have a factor and this session has not passed it), `MFA_ENROL`
     (an admin with no factor yet) or None."""
     if mfa_session_verified(user):
         return None
-    if user_has_device(user, confirmed=True):
+    if mfa_has_factor(user):
         return MFA_VERIFY
     if membership.role == Membership.Role.ADMIN:
         return MFA_ENROL
@@ -100,23 +110,28 @@ def mfa_totp_device(*, user: User) -> TOTPDevice | None:
 
 
 @transaction.atomic
-def mfa_totp_start(*, user: User) -> TOTPDevice:
-    """The unconfirmed authenticator this person is setting up (one at a time): made on
-    first call, the same key shown again until it is confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
-    return device
+def mfa_totp_start(*, user: User, pending_id: int | None = None) -> TOTPDevice:
+    """The unconfirmed authenticator one sign-in session is setting up: `pending_id` (kept
+    in that session) while it is still this person's and unconfirmed, else a new one with
+    a new key. A key is never shown to two sessions, so whoever has only the password
+    cannot read the key the real person is about to scan."""
+    if pending_id is not None:
+        device = TOTPDevice.objects.filter(pk=pending_id, user=user, confirmed=False).first()
+        if device is not None:
+            return device
+    return TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
 
 
 @transaction.atomic
-def mfa_totp_confirm(*, user: User, token: str) -> TOTPDevice:
-    """Confirms the authenticator being set up when `token` is its current code."""
+def mfa_totp_confirm(*, user: User, pending_id: int | None, token: str) -> TOTPDevice:
+    """Confirms the authenticator this session is setting up when `token` is its current
+    code; any other set-up left unconfirmed (another session's) is dropped."""
     device = (
         TOTPDevice.objects.select_for_update()
-        .filter(user=user, confirmed=False)
-        .order_by("id")
+        .filter(pk=pending_id, user=user, confirmed=False)
         .first()
+        if pending_id is not None
+        else None
     )
     cleaned = "".join((token or "").split())
     if device is None:
@@ -132,6 +147,7 @@ def mfa_totp_confirm(*, user: User, token: str) -> TOTPDevice:
         )
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     logger.info("mfa.totp_confirmed", extra={"user_id": str(user.pk)})
     return device
 

@@ -14,12 +14,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp import login as otp_login
-from django_otp import user_has_device
 
 from apps.accounts.errors import ValidationFailed
 from apps.accounts.mfa import (
     MFA_ENROL,
     mfa_backup_codes_replace,
+    mfa_has_factor,
     mfa_session_verified,
     mfa_totp_confirm,
     mfa_totp_device,
@@ -57,22 +57,34 @@ def mfa_step_redirect(request: HttpRequest, step: str) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
+# The authenticator this session is setting up (its key is shown to no other session).
+PENDING_DEVICE_KEY = "mfa_pending_device"
+
+
 @never_cache
 @login_required
 def mfa_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if mfa_has_factor(user) and not mfa_session_verified(user):  # type: ignore[arg-type]
+        # Changing the factor (or making new backup codes) takes passing the current one.
+        return redirect(reverse("accounts:mfa_verify") + "?" + urlencode({"next": request.path}))
     device = mfa_totp_device(user=user)  # type: ignore[arg-type]
     context: dict[str, object] = {"device": device, "next": _next_url(request)}
     if device is None:
-        pending = mfa_totp_start(user=user)  # type: ignore[arg-type]
+        pending = mfa_totp_start(
+            user=user,  # type: ignore[arg-type]
+            pending_id=request.session.get(PENDING_DEVICE_KEY),
+        )
+        request.session[PENDING_DEVICE_KEY] = pending.pk
         if request.method == "POST":
             token = request.POST.get("token", "")
             try:
-                device = mfa_totp_confirm(user=user, token=token)  # type: ignore[arg-type]
+                device = mfa_totp_confirm(user=user, pending_id=pending.pk, token=token)  # type: ignore[arg-type]
             except ValidationFailed as error:
                 context["errors"] = error.field_messages().get("token", [error.message])
                 context["token"] = token
             else:
+                request.session.pop(PENDING_DEVICE_KEY, None)
                 # This session has just proved the factor: what asked for it opens at once.
                 otp_login(request, device)
                 context["device"] = device
@@ -83,9 +95,6 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             secret = base64.b32encode(pending.bin_key).decode()
             # In groups of four, as authenticator apps show and accept it.
             context["secret_groups"] = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-    elif not mfa_session_verified(user):
-        # New backup codes are a second factor too: pass the current one first.
-        return redirect(reverse("accounts:mfa_verify") + "?" + urlencode({"next": request.path}))
     elif request.method == "POST" and request.POST.get("action") == "backup-codes":
         context["backup_codes"] = mfa_backup_codes_replace(user=user)  # type: ignore[arg-type]
     status = 400 if context.get("errors") else 200
@@ -99,7 +108,7 @@ def mfa_verify_view(request: HttpRequest) -> HttpResponse:
     next_url = _next_url(request)
     if mfa_session_verified(user):
         return redirect(next_url)
-    if not user_has_device(user, confirmed=True):
+    if not mfa_has_factor(user):  # type: ignore[arg-type]
         return redirect(reverse("accounts:mfa") + "?" + urlencode({"next": next_url}))
     context: dict[str, object] = {"next": next_url}
     if request.method == "POST":

@@ -31,7 +31,6 @@ from apps.accounts.schemas import current_schema
 from apps.accounts.selectors import membership_get
 from apps.api.booking_tokens import HEADER as BOOKING_TOKEN_HEADER
 from apps.api.booking_tokens import booking_token_read
-from apps.api.errors import MfaRequired
 from apps.api.principals import ApiKeyUser, BookingGrant, Principal
 from apps.api.services import api_key_authenticate, looks_like_api_key
 
@@ -94,8 +93,8 @@ class TenantJWTAuthentication(JWTAuthentication):
 
 class TenantSessionAuthentication(SessionAuthentication):
     """The dashboard's own calls. A signed-in person who is not a member of this
-    business is anonymous here; a member who still owes the dashboard's second factor
-    (apps.accounts.mfa) is refused until they pass it."""
+    business is anonymous here, and so is a member who still owes the dashboard's
+    second factor (apps.accounts.mfa) until they pass it."""
 
     def authenticate(self, request: Request) -> tuple[User, Principal] | None:
         user = getattr(request._request, "user", None)
@@ -106,7 +105,10 @@ class TenantSessionAuthentication(SessionAuthentication):
             return None
         self.enforce_csrf(request)
         if mfa_step_pending(user=user, membership=membership) is not None:
-            raise MfaRequired("Pass two-step sign-in in the dashboard first.")
+            # Anonymous until they pass it: public calls answer as for anyone, and what
+            # needs a member answers MFA_REQUIRED (ApiView.permission_denied).
+            request._request.mfa_pending = True  # type: ignore[attr-defined]
+            return None
         return user, Principal.of_member(membership)
 
 

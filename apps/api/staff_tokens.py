@@ -15,12 +15,13 @@ import logging
 from dataclasses import dataclass
 
 from django.contrib.auth import authenticate
-from django_otp import match_token, user_has_device
+from django_otp import match_token
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from apps.accounts.mfa import mfa_has_factor
 from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.selectors import membership_get
 from apps.api.authentication import TENANT_CLAIM
@@ -51,7 +52,7 @@ def staff_token_issue(*, tenant: Tenant, email: str, password: str, otp: str = "
     if not isinstance(user, User):
         raise InvalidCredentials()
     membership = _member(user, tenant)
-    has_device = user_has_device(user, confirmed=True)
+    has_device = mfa_has_factor(user)
     if membership.role == Membership.Role.ADMIN and not has_device:
         raise MfaRequired(
             "Admins sign in with a second factor: set up an authenticator app in the "

@@ -220,6 +220,10 @@ def test_the_team_page_shows_who_has_two_step_sign_in(acme):
     client = member_client(admin, HOST)  # gives the admin an authenticator
     MembershipFactory.create(tenant=acme, role="admin", user__email="new-admin@acme.test")
     MembershipFactory.create(tenant=acme, role="frontdesk", user__email="desk@acme.test")
+    codes_only = MembershipFactory.create(
+        tenant=acme, role="scheduler", user__email="codes@acme.test"
+    )
+    mfa_backup_codes_replace(user=codes_only.user)
 
     body = client.get("/dashboard/team/").content.decode()
     two_step = {}
@@ -236,4 +240,78 @@ def test_the_team_page_shows_who_has_two_step_sign_in(acme):
         admin.user.email: "On",
         "new-admin@acme.test": "Not yet: set up at their next sign-in",
         "desk@acme.test": "Off",
+        "codes@acme.test": "On",  # backup codes alone are a factor the dashboard asks for
     }
+
+
+def test_backup_codes_alone_are_a_factor_the_set_up_page_asks_for_first():
+    # given an admin whose authenticator support removed; backup codes remain
+    client, membership = _signed_in(Membership.Role.ADMIN)
+    codes = mfa_backup_codes_replace(user=membership.user)
+
+    # a password-only session is asked for a code, by the dashboard and by the set-up
+    # page alike: it cannot put a new authenticator in place of the factor it lacks
+    assert client.get("/dashboard/")["Location"].startswith("/accounts/mfa/verify/")
+    assert (
+        client.get("/accounts/mfa/")["Location"]
+        == "/accounts/mfa/verify/?next=%2Faccounts%2Fmfa%2F"
+    )
+    assert not TOTPDevice.objects.filter(user=membership.user).exists()
+
+    # once a backup code is passed, the set-up page offers a new authenticator
+    client.post("/accounts/mfa/verify/", {"code": codes[0]})
+    assert "<svg" in client.get("/accounts/mfa/").content.decode()
+
+
+def test_spent_backup_codes_are_no_factor():
+    admin, admin_membership = _signed_in(Membership.Role.ADMIN)
+    desk, desk_membership = _signed_in(Membership.Role.FRONTDESK)
+    for member in (admin_membership, desk_membership):
+        mfa_backup_codes_replace(user=member.user, count=1)
+        member.user.staticdevice_set.get().token_set.all().delete()
+
+    # the admin is sent to set up an authenticator, not to type a code they lack
+    assert admin.get("/dashboard/")["Location"] == "/accounts/mfa/?next=%2Fdashboard%2F"
+    assert desk.get("/dashboard/").status_code == 200
+
+
+def test_each_session_sets_up_its_own_key_and_the_first_confirmed_wins():
+    # given two sessions of one admin (the person, and someone who has the password)
+    membership = MembershipFactory.create(tenant=Tenant.objects.get(slug="acme"), role="admin")
+    sessions = []
+    for _ in range(2):
+        client = Client(HTTP_HOST=HOST)
+        client.force_login(membership.user)
+        client.get("/accounts/mfa/")
+        sessions.append(client)
+    keys = [
+        TOTPDevice.objects.get(pk=client.session["mfa_pending_device"]).bin_key
+        for client in sessions
+    ]
+    # each saw a key of its own, and reloading shows the same one again
+    assert keys[0] != keys[1]
+    sessions[0].get("/accounts/mfa/")
+    assert TOTPDevice.objects.filter(user=membership.user, confirmed=False).count() == 2
+
+    # when the first confirms its key, the other set-up is dropped
+    first = TOTPDevice.objects.get(pk=sessions[0].session["mfa_pending_device"])
+    sessions[0].post("/accounts/mfa/", {"token": _code(first)})
+    other = TOTPDevice(key=keys[1].hex())
+    late = sessions[1].post("/accounts/mfa/", {"token": _code(other)})
+
+    # and the second session is asked for the first one's code instead
+    assert late.status_code == 302
+    assert late["Location"].startswith("/accounts/mfa/verify/")
+    confirmed = TOTPDevice.objects.get(user=membership.user)
+    assert (confirmed.confirmed, confirmed.bin_key) == (True, keys[0])
+
+
+def test_public_api_calls_from_an_unverified_session_answer_as_for_anyone(acme):
+    client, _ = _signed_in(Membership.Role.ADMIN)
+
+    public = client.get("/api/v1/services")
+    staff_only = client.get("/api/v1/admin/services")
+
+    assert public.status_code == 200
+    assert staff_only.status_code == 401
+    assert staff_only.json()["error"]["code"] == "MFA_REQUIRED"

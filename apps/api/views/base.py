@@ -4,7 +4,7 @@ the OpenAPI document lists for each operation."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated
@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from apps.accounts.errors import FieldError, NotFound, ValidationFailed
+from apps.api.errors import MfaRequired
 from apps.api.permissions import principal_of
 from apps.api.principals import Principal
 from apps.api.serializers import ErrorEnvelopeSerializer
@@ -27,6 +28,13 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorEnvelopeSerializer]]:
     return dict.fromkeys(sorted({*COMMON_ERRORS, *statuses}), ErrorEnvelopeSerializer)
 
 
+def _raise_if_mfa_pending(request: Request) -> None:
+    """A dashboard session that has not passed its second factor is told so, rather than
+    that it is not signed in (apps.api.authentication.TenantSessionAuthentication)."""
+    if getattr(request._request, "mfa_pending", False):
+        raise MfaRequired("Pass two-step sign-in in the dashboard first.")
+
+
 class ApiView(APIView):
     # Anonymous writes count against this rate bucket (apps/api/throttles.py).
     anonymous_write_scope = "anon_booking"
@@ -34,8 +42,16 @@ class ApiView(APIView):
     def principal(self, request: Request) -> Principal:
         principal = principal_of(request)
         if principal is None:
+            _raise_if_mfa_pending(request)
             raise NotAuthenticated()
         return principal
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
+        if principal_of(request) is None:
+            _raise_if_mfa_pending(request)
+        super().permission_denied(request, message, code)
 
     @staticmethod
     def validated(
