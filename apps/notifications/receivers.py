@@ -3,12 +3,19 @@ booking's transaction, so the outbox rows commit or roll back with the change.""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
+
+from apps.accounts.models import Tenant
+from apps.accounts.signals import tenant_settings_changed
 from apps.bookings import signals
 from apps.bookings.models import Booking
 from apps.notifications import services
+
+logger = logging.getLogger(__name__)
 
 
 def on_booking_confirmed(sender: Any, *, booking: Booking, **_: Any) -> None:
@@ -37,6 +44,24 @@ def on_booking_no_show(sender: Any, *, booking: Booking, **_: Any) -> None:
     services.notifications_revoke_pending(booking=booking, reason="booking_no_show")
 
 
+def on_tenant_settings_changed(sender: Any, *, tenant: Tenant, changed: set[str], **_: Any) -> None:
+    """New reminder offsets re-plan the reminders of every booking still to come, by a
+    task once the change commits (many bookings: not in the settings request)."""
+    if "reminder_offsets_minutes" not in changed:
+        return
+
+    def enqueue() -> None:
+        from apps.notifications.tasks import replan_reminders
+
+        try:
+            replan_reminders.delay()
+        except Exception:  # broker out of reach: do it here rather than never
+            logger.warning("notifications.replan_enqueue_failed", extra={"tenant": tenant.slug})
+            services.reminders_replan_for_tenant(tenant=tenant)
+
+    transaction.on_commit(enqueue)
+
+
 def connect() -> None:
     pairs = [
         (signals.booking_confirmed, on_booking_confirmed),
@@ -48,3 +73,6 @@ def connect() -> None:
     ]
     for signal, receiver in pairs:
         signal.connect(receiver, dispatch_uid=f"notifications.{receiver.__name__}")
+    tenant_settings_changed.connect(
+        on_tenant_settings_changed, dispatch_uid="notifications.on_tenant_settings_changed"
+    )

@@ -24,6 +24,7 @@ from apps.notifications.services import (
     notifications_plan_confirmed,
     reminders_replan_for_tenant,
 )
+from tests.factories import MembershipFactory, member_client
 from tests.notifications.factories import (
     STAFF,
     BookingFactory,
@@ -271,3 +272,39 @@ def test_each_message_is_planned_at_most_once_per_booking_version(acme):
             scheduled_for=timezone.now(),
             next_attempt_at=timezone.now(),
         )
+
+
+def test_new_offsets_saved_on_the_settings_page_replan_reminders_once_it_commits(
+    acme, place, django_capture_on_commit_callbacks
+):
+    # given a future booking with the default 24 h and 1 h reminders
+    booking = place.book(starts_at=hour_from_now(days=3))
+    admin = MembershipFactory.create(tenant=acme, role="admin")
+    client = member_client(admin, "acme.localhost")
+    form = {
+        "name": acme.name,
+        "timezone": acme.timezone,
+        "exposure_mode": acme.exposure_mode,
+        "hold_ttl_minutes": str(acme.hold_ttl_minutes),
+        "cancellation_window_minutes": str(acme.cancellation_window_minutes),
+        "min_notice_minutes": str(acme.min_notice_minutes),
+        "horizon_days": str(acme.horizon_days),
+        "accent_color": acme.accent_color,
+        "logo_url": "",
+    }
+
+    # when an admin saves 3 h as the only reminder on the settings page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/dashboard/settings/", form | {"reminder_offsets": "3h"})
+
+    # then the booking's pending reminders are re-planned to match
+    assert response.status_code == 302
+    pending = Notification.objects.filter(
+        booking_id=booking.pk, kind=Kind.REMINDER, status=Status.PENDING
+    )
+    assert sorted(pending.values_list("offset_minutes", flat=True)) == [180]
+
+    # and saving other settings plans nothing again
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        client.post("/dashboard/settings/", form | {"reminder_offsets": "3h", "horizon_days": "30"})
+    assert callbacks == []
