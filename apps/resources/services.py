@@ -17,6 +17,7 @@ from uuid import UUID
 
 from django.db import transaction
 
+from apps.accounts.errors import DomainError
 from apps.accounts.models import Membership, User
 from apps.accounts.schemas import current_schema
 from apps.resources import field_checks as check
@@ -91,6 +92,27 @@ def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
             location.resources.filter(is_active=True).values_list("id", flat=True)
         )
     return location
+
+
+@dataclass
+class LocationInUse(DomainError):
+    message: str = (
+        "This location has resources (active or not); it stays so their bookings keep "
+        "their place. Rename it instead, or move the resources first."
+    )
+    code = "LOCATION_IN_USE"
+    http_status = 409
+
+
+@transaction.atomic
+def location_delete(*, location: Location) -> None:
+    """Deletes a location no resource was ever at (its opening hours go with it).
+    Resources are deactivated rather than deleted, so a location that had one stays."""
+    locked = Location.objects.select_for_update().get(pk=location.pk)
+    if Resource.objects.filter(location=locked).exists():
+        raise LocationInUse()
+    locked.delete()
+    logger.info("location.deleted", extra={"location_id": str(location.pk)})
 
 
 # --- Resources ---------------------------------------------------------------------

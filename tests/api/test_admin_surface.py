@@ -51,6 +51,47 @@ def test_admin_locations_create_read_update_list(admin_client):
     assert listed.json()["pagination"]["total"] == 1
 
 
+def test_admin_locations_delete_only_a_location_no_resource_was_at(admin_client):
+    # given two locations, one with opening hours only, one with a (deactivated) resource
+    empty = send_json(
+        admin_client, "post", "/api/v1/admin/locations", {"name": "Pop-up", "timezone": "UTC"}
+    ).json()["id"]
+    hours = send_json(
+        admin_client,
+        "post",
+        "/api/v1/admin/availability-rules",
+        {
+            "location": empty,
+            "kind": "weekly",
+            "days_of_week": [1],
+            "start_time": "09:00",
+            "end_time": "12:00",
+        },
+    )
+    used = send_json(
+        admin_client, "post", "/api/v1/admin/locations", {"name": "Main", "timezone": "UTC"}
+    ).json()["id"]
+    resource = send_json(
+        admin_client, "post", "/api/v1/admin/resources", {"name": "Ada", "location": used}
+    ).json()["id"]
+    admin_client.delete(f"/api/v1/admin/resources/{resource}")
+
+    assert hours.status_code == 201
+    assert AvailabilityRule.objects.filter(location_id=empty).exists()
+
+    # when both are deleted
+    gone = admin_client.delete(f"/api/v1/admin/locations/{empty}")
+    kept = admin_client.delete(f"/api/v1/admin/locations/{used}")
+
+    # then the empty one goes with its hours; the one that had a resource stays (409)
+    assert gone.status_code == 204
+    assert admin_client.get(f"/api/v1/admin/locations/{empty}").status_code == 404
+    assert not AvailabilityRule.objects.filter(location_id=empty).exists()
+    assert kept.status_code == 409
+    assert error_of(kept)["code"] == "LOCATION_IN_USE"
+    assert admin_client.get(f"/api/v1/admin/locations/{used}").status_code == 200
+
+
 def test_admin_location_with_a_bad_timezone_is_400_with_the_field(admin_client):
     response = send_json(
         admin_client, "post", "/api/v1/admin/locations", {"name": "X", "timezone": "Mars/Base"}
@@ -391,6 +432,34 @@ def test_admin_api_keys_create_shows_the_secret_once_then_revoke(admin_client, a
     assert body["id"] not in {k["id"] for k in active}
     with_revoked = admin_client.get("/api/v1/admin/api-keys?include_revoked=true").json()["data"]
     assert body["id"] in {k["id"] for k in with_revoked}
+
+
+def test_admin_api_keys_create_replays_with_the_same_idempotency_key(admin_client):
+    # given a key created with an Idempotency-Key whose answer was lost
+    payload = {"role": "frontdesk", "name": "Website"}
+    first = send_json(
+        admin_client, "post", "/api/v1/admin/api-keys", payload, HTTP_IDEMPOTENCY_KEY="key-1"
+    )
+
+    # when the client retries with the same key and body, and then sends another body
+    again = send_json(
+        admin_client, "post", "/api/v1/admin/api-keys", payload, HTTP_IDEMPOTENCY_KEY="key-1"
+    )
+    other = send_json(
+        admin_client,
+        "post",
+        "/api/v1/admin/api-keys",
+        {"role": "readonly"},
+        HTTP_IDEMPOTENCY_KEY="key-1",
+    )
+
+    # then the retry gets the same answer byte for byte and no second key exists
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert ApiKey.objects.filter(name="Website").count() == 1
+    assert other.status_code == 422
+    assert error_of(other)["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
 # --- Roles -------------------------------------------------------------------------

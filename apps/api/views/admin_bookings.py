@@ -208,17 +208,23 @@ class AdminApiKeyListApi(ApiView):
         operation_id="admin_api_keys_create",
         tags=["Admin: API keys"],
         request=InputSerializer,
-        responses={201: CreatedApiKeyOutput, **error_responses(*BODY_ERRORS)},
-        description="The full key is in this answer only (it is stored hashed). Not "
-        "replayable with Idempotency-Key: a replay would have to keep the secret.",
+        parameters=[idempotency_parameter(required=False)],
+        responses={201: CreatedApiKeyOutput, **error_responses(422, *BODY_ERRORS)},
+        description="The full key is in this answer only (it is stored hashed). A retry "
+        "with the same Idempotency-Key within 24 h gets the same answer, key included, "
+        "instead of a second key.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> Any:
         principal = self.principal(request)
-        data = self.validated(self.InputSerializer, request.data)
-        key, secret = api_key_create(
-            role=data["role"], name=data.get("name", ""), created_by=principal.user
-        )
-        return Response({**ApiKeyOutput(key).data, "key": secret}, status=201)
+
+        def create() -> tuple[int, Any]:
+            data = self.validated(self.InputSerializer, request.data)
+            key, secret = api_key_create(
+                role=data["role"], name=data.get("name", ""), created_by=principal.user
+            )
+            return 201, {**ApiKeyOutput(key).data, "key": secret}
+
+        return idempotent_response(request, actor=principal.actor, perform=create)
 
 
 class AdminApiKeyDetailApi(ApiView):
@@ -228,7 +234,7 @@ class AdminApiKeyDetailApi(ApiView):
         operation_id="admin_api_keys_revoke",
         tags=["Admin: API keys"],
         parameters=[idempotency_parameter(required=False)],
-        responses={204: None, **error_responses()},
+        responses={204: None, **error_responses(422)},
         description="Revokes the key at once; revoking it again changes nothing.",
     )
     def delete(self, request: Request, key_id: UUID) -> Any:

@@ -56,6 +56,7 @@ from apps.resources.services import (
     MAX_MIN_NOTICE_MINUTES,
     MAX_TAGS,
     location_create,
+    location_delete,
     location_update,
     resource_create,
     resource_update,
@@ -139,6 +140,24 @@ class AdminLocationDetailApi(ApiView):
             return 200, LocationOutput(location_update(location=location, data=data)).data
 
         return idempotent_response(request, actor=self.principal(request).actor, perform=update)
+
+    @extend_schema(
+        operation_id="admin_locations_delete",
+        tags=_tags("Admin: catalogue"),
+        parameters=[idempotency_parameter(required=False)],
+        responses={204: None, **error_responses(409, 422)},
+        description="Deletes a location no resource was ever at, with its opening hours. "
+        "409 LOCATION_IN_USE when it has resources (they are deactivated, never deleted, "
+        "so their bookings keep their place).",
+    )
+    def delete(self, request: Request, location_id: UUID) -> Any:
+        location = location_get(location_id=location_id)
+
+        def delete() -> tuple[int, Any]:
+            location_delete(location=location)
+            return 204, None
+
+        return idempotent_response(request, actor=self.principal(request).actor, perform=delete)
 
 
 # --- Resources ---------------------------------------------------------------------
