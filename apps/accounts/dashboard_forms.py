@@ -96,6 +96,14 @@ class TenantSettingsForm(DomainErrorFormMixin):
         required=False,
         help_text="Comma-separated, e.g. 24h, 1h. Leave empty for no reminders.",
     )
+    notify_hold_expired = forms.BooleanField(
+        label="Email customers whose held time ran out before they confirmed",
+        required=False,
+    )
+    sms_enabled = forms.BooleanField(
+        label="Also send reminders by text message to customers who gave a mobile number",
+        required=False,
+    )
     accent_color = forms.CharField(
         label="Accent colour", widget=forms.TextInput(attrs={"type": "color"})
     )
@@ -111,9 +119,12 @@ class TenantSettingsForm(DomainErrorFormMixin):
             field = self.FIELD_FOR.get(detail.field, detail.field)
             self.add_error(field if field in self.fields else None, detail.message)
 
+    # Kept by the notifications app, not on the tenant row (see the settings view).
+    NOTIFICATION_FIELDS = ("notify_hold_expired", "sms_enabled")
+
     @classmethod
-    def initial_for(cls, tenant: Tenant) -> dict[str, object]:
-        return {
+    def initial_for(cls, tenant: Tenant, notifications: dict[str, bool]) -> dict[str, object]:
+        return notifications | {
             "name": tenant.name,
             "timezone": tenant.timezone,
             "exposure_mode": tenant.exposure_mode,
@@ -127,6 +138,9 @@ class TenantSettingsForm(DomainErrorFormMixin):
         }
 
     def service_data(self) -> dict[str, object]:
-        data = dict(self.cleaned_data)
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.NOTIFICATION_FIELDS}
         data["reminder_offsets_minutes"] = data.pop("reminder_offsets")
         return data
+
+    def notification_data(self) -> dict[str, bool]:
+        return {field: bool(self.cleaned_data.get(field)) for field in self.NOTIFICATION_FIELDS}

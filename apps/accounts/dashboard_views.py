@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -135,19 +136,32 @@ def team_remove(request: HttpRequest, membership_id: str) -> HttpResponse:
 @membership_required(ADMIN)
 @require_http_methods(["GET", "POST"])
 def tenant_settings(request: HttpRequest) -> HttpResponse:
+    # The notification preferences live in the tenant's schema (apps.notifications);
+    # imported here: accounts depends on no tenant app otherwise.
+    from apps.notifications.selectors import notification_preference_get
+    from apps.notifications.services import notification_preference_update
+
     tenant = request.tenant  # type: ignore[attr-defined]
     if request.method == "POST":
         form = TenantSettingsForm(request.POST)
         if form.is_valid():
             try:
-                changed = tenant_settings_update(tenant=tenant, data=form.service_data())
+                with transaction.atomic():
+                    changed = tenant_settings_update(tenant=tenant, data=form.service_data())
+                    preference = notification_preference_get()
+                    wanted = form.notification_data()
+                    if any(getattr(preference, k) != v for k, v in wanted.items()):
+                        notification_preference_update(**wanted)
+                        changed.add("notifications")
             except ValidationFailed as error:
                 form.apply_domain_error(error)
             else:
                 messages.success(request, "Settings saved." if changed else "Nothing to change.")
                 return redirect_after_post(request, reverse("dashboard:settings"))
         return _settings_response(request, form, status=400)
-    form = TenantSettingsForm(initial=TenantSettingsForm.initial_for(tenant))
+    preference = notification_preference_get()
+    notifications = {k: getattr(preference, k) for k in TenantSettingsForm.NOTIFICATION_FIELDS}
+    form = TenantSettingsForm(initial=TenantSettingsForm.initial_for(tenant, notifications))
     return _settings_response(request, form)
 
 

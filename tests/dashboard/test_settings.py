@@ -63,3 +63,29 @@ def test_an_htmx_save_with_errors_returns_the_partial_with_the_typed_values(
     assert "Ensure this value is less than or equal to 60." in body
     assert "“soon” is not a duration." in body
     assert 'value="soon, 1h"' in body and 'value="600"' in body
+
+
+def test_message_preferences_are_saved_from_the_settings_screen(admin_client_acme, acme):
+    from apps.notifications.selectors import notification_preference_get
+
+    # given the defaults: no hold-expired emails, no text messages
+    page = admin_client_acme.get(reverse("dashboard:settings")).content.decode()
+    assert 'name="notify_hold_expired"' in page
+    assert 'name="sms_enabled"' in page
+    assert not notification_preference_get().notify_hold_expired
+
+    # when an admin ticks both (a checkbox is only sent when ticked)
+    on = _settings(acme, notify_hold_expired="on", sms_enabled="on")
+    saved = admin_client_acme.post(reverse("dashboard:settings"), on)
+
+    # then both are on, and the screen shows them ticked
+    preference = notification_preference_get()
+    assert saved.status_code == 302
+    assert (preference.notify_hold_expired, preference.sms_enabled) == (True, True)
+    page = admin_client_acme.get(reverse("dashboard:settings")).content.decode()
+    assert 'name="sms_enabled" id="id_sms_enabled" checked' in page
+
+    # and unticking turns them off again
+    admin_client_acme.post(reverse("dashboard:settings"), _settings(acme))
+    preference = notification_preference_get()
+    assert (preference.notify_hold_expired, preference.sms_enabled) == (False, False)
