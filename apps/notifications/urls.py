@@ -9,6 +9,7 @@ dashboard_patterns = (
     [
         path("", views.notifications_failed_page, name="failed"),
         path("<uuid:notification_id>/retry/", views.notification_retry_view, name="retry"),
+        path("<uuid:notification_id>/resend/", views.notification_resend_view, name="resend"),
     ],
     "notifications",
 )

@@ -3,6 +3,7 @@ and a resource's secret calendar feed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from django.contrib import messages
@@ -20,13 +21,14 @@ from apps.notifications.errors import (
 )
 from apps.notifications.ics import resource_feed_ics
 from apps.notifications.links import tenant_domain
+from apps.notifications.models import Notification
 from apps.notifications.selectors import (
     calendar_feed_by_token,
     notification_get,
     notifications_failed,
     resource_feed_bookings,
 )
-from apps.notifications.services import notification_retry
+from apps.notifications.services import notification_resend, notification_retry
 
 
 @require_GET
@@ -45,12 +47,17 @@ def _next_url(request: HttpRequest) -> str:
     return reverse("notifications:failed")
 
 
-@require_POST
-@membership_required()
-def notification_retry_view(request: HttpRequest, notification_id: UUID) -> HttpResponse:
+def _row_action(
+    request: HttpRequest,
+    notification_id: UUID,
+    action: Callable[..., Notification],
+    done: str,
+) -> HttpResponse:
+    """Retry or resend one message; with htmx the row is swapped in place (in the shape
+    of the table it sits in), without it the page that asked is shown again."""
     error = ""
     try:
-        notification = notification_retry(notification_id=notification_id)
+        notification = action(notification_id=notification_id)
     except NotificationNotFound as exc:
         raise Http404("No such notification.") from exc
     except NotificationNotRetryable as exc:
@@ -60,14 +67,36 @@ def notification_retry_view(request: HttpRequest, notification_id: UUID) -> Http
         return render(
             request,
             "notifications/_notification_row.html",
-            {"notification": notification, "row_error": error, "show_booking": True},
+            {
+                "notification": notification,
+                "row_error": error,
+                "row_done": "" if error else done,
+                "show_booking": request.POST.get("show_booking") == "1",
+            },
             status=409 if error else 200,
         )
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, "The message is queued to be sent again.")
+        messages.success(request, done)
     return redirect(_next_url(request))
+
+
+@require_POST
+@membership_required()
+def notification_retry_view(request: HttpRequest, notification_id: UUID) -> HttpResponse:
+    return _row_action(
+        request, notification_id, notification_retry, "The message is queued to be sent again."
+    )
+
+
+@require_POST
+@membership_required()
+def notification_resend_view(request: HttpRequest, notification_id: UUID) -> HttpResponse:
+    """Sends a message that went out once more (the customer lost it), as a new one."""
+    return _row_action(
+        request, notification_id, notification_resend, "The message is queued to be sent again."
+    )
 
 
 @require_GET

@@ -108,6 +108,45 @@ def test_retry_of_a_message_that_is_not_failed_is_refused(staff_client):
     assert "Only a failed notification can be retried." in response.content.decode()
 
 
+def test_front_desk_resends_a_sent_message_from_the_booking_detail(
+    acme, acme_host, django_capture_on_commit_callbacks
+):
+    # given a confirmation that went out, on a booking front desk is looking at
+    sent = _failed_notification()
+    Notification.objects.filter(pk=sent.pk).update(
+        status=Status.SENT, sent_at=timezone.now(), attempts=1, last_error=""
+    )
+    desk = member_client(MembershipFactory.create(tenant=acme, role="frontdesk"), acme_host)
+    detail = desk.get(f"/dashboard/bookings/{sent.booking_id}/").content.decode()
+    assert f"/dashboard/notifications/{sent.pk}/resend/" in detail
+    assert ">Resend</button>" in detail
+
+    # when they press Resend (htmx, from the detail's table)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk.post(f"/dashboard/notifications/{sent.pk}/resend/", HTTP_HX_REQUEST="true")
+
+    # then the row comes back in the detail's shape, and the message went out again
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith(f'<tr id="notification-{sent.pk}">')
+    assert "Root canal" not in body  # the detail's rows do not repeat the booking
+    assert "queued to be sent again" in body
+    sent.refresh_from_db()
+    assert (sent.status, sent.resend_count) == (Status.SENT, 1)
+
+
+def test_resend_of_a_message_not_yet_sent_is_refused(staff_client):
+    pending = _failed_notification()
+    Notification.objects.filter(pk=pending.pk).update(status=Status.PENDING)
+
+    response = staff_client.post(f"/dashboard/notifications/{pending.pk}/resend/")
+
+    assert response.status_code == 302
+    assert Notification.objects.get(pk=pending.pk).resend_count == 0
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "Only a sent or failed notification can be resent." in page
+
+
 def test_booking_status_partial_shows_each_message_and_its_state(acme):
     failed = _failed_notification()
     request = RequestFactory().get("/dashboard/bookings/x/")
