@@ -22,6 +22,7 @@ dashboard_patterns: tuple[list[URLPattern | URLResolver], str] = (
         *booking_dashboard_urls.urlpatterns,
         *calendar_dashboard_urls.urlpatterns,
         *resource_dashboard_urls.urlpatterns,
+        *notification_urls.resource_feed_patterns,
         path("team/", dashboard_views.team, name="team"),
         path("team/<uuid:membership_id>/role/", dashboard_views.team_role, name="team_role"),
         path("team/<uuid:membership_id>/remove/", dashboard_views.team_remove, name="team_remove"),

@@ -14,6 +14,21 @@ dashboard_patterns = (
     "notifications",
 )
 
+# A resource's calendar feeds, beside its page in "Services & resources" (namespace
+# "dashboard", under /dashboard/).
+resource_feed_patterns = [
+    path(
+        "catalogue/resources/<uuid:resource_id>/calendar-feeds/",
+        views.calendar_feeds_page,
+        name="calendar_feeds",
+    ),
+    path(
+        "catalogue/resources/<uuid:resource_id>/calendar-feeds/<uuid:feed_id>/revoke/",
+        views.calendar_feed_revoke_view,
+        name="calendar_feed_revoke",
+    ),
+]
+
 # The staff calendar feed: no login (calendar apps cannot log in); the token is the key.
 feed_patterns = [
     re_path(

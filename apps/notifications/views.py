@@ -11,24 +11,32 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.access import membership_required
+from apps.accounts.dashboard_pages import render_screen
+from apps.accounts.models import Membership
 from apps.notifications.errors import (
     CalendarFeedNotFound,
     NotificationNotFound,
     NotificationNotRetryable,
 )
 from apps.notifications.ics import resource_feed_ics
-from apps.notifications.links import tenant_domain
-from apps.notifications.models import Notification
+from apps.notifications.links import calendar_feed_url, tenant_domain
+from apps.notifications.models import CalendarFeed, Notification
 from apps.notifications.selectors import (
     calendar_feed_by_token,
     notification_get,
     notifications_failed,
     resource_feed_bookings,
 )
-from apps.notifications.services import notification_resend, notification_retry
+from apps.notifications.services import (
+    calendar_feed_create,
+    calendar_feed_revoke,
+    notification_resend,
+    notification_retry,
+)
+from apps.resources.models import Resource
 
 
 @require_GET
@@ -117,3 +125,41 @@ def resource_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     response["Cache-Control"] = "private, max-age=300"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+# --- Staff calendar feeds, managed from the resource's page -------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@membership_required(Membership.Role.MANAGER)
+def calendar_feeds_page(request: HttpRequest, resource_id: UUID) -> HttpResponse:
+    """A resource's secret calendar URLs: a new one is shown once (only its hash is
+    kept), and each can be revoked when a phone is lost or a person leaves."""
+    resource = Resource.objects.filter(pk=resource_id).first()
+    if resource is None:
+        raise Http404("No such resource.")
+    new_url = ""
+    if request.method == "POST":
+        _feed, token = calendar_feed_create(resource=resource, created_by_id=str(request.user.pk))
+        new_url = calendar_feed_url(token=token, tenant=request.tenant)  # type: ignore[attr-defined]
+    feeds = list(CalendarFeed.objects.filter(resource=resource).order_by("-created_at"))
+    return render_screen(
+        request,
+        page="notifications/calendar_feeds.html",
+        partial="notifications/_calendar_feeds.html",
+        context={"resource": resource, "feeds": feeds, "new_url": new_url},
+        status=201 if new_url else 200,
+    )
+
+
+@require_POST
+@membership_required(Membership.Role.MANAGER)
+def calendar_feed_revoke_view(
+    request: HttpRequest, resource_id: UUID, feed_id: UUID
+) -> HttpResponse:
+    feed = CalendarFeed.objects.filter(pk=feed_id, resource_id=resource_id).first()
+    if feed is None:
+        raise Http404("No such calendar feed.")
+    calendar_feed_revoke(feed=feed)
+    messages.success(request, f"The calendar URL ending …{feed.token_hint} no longer works.")
+    return redirect(reverse("dashboard:calendar_feeds", kwargs={"resource_id": resource_id}))

@@ -26,6 +26,7 @@ SCREENS = [
     ("dashboard:resource_edit", "manager", "Save resource", "resource_id"),
     ("dashboard:service_create", "manager", "Add a service", None),
     ("dashboard:service_edit", "manager", "Save service", "service_id"),
+    ("dashboard:calendar_feeds", "manager", "Calendar feeds of", "resource_id"),
     ("dashboard:settings", "admin", "Save settings", None),
     ("dashboard:team", "admin", "Invite someone", None),
 ]

@@ -135,6 +135,7 @@ def test_another_businesss_ids_are_404(admin_client_acme, acme, globex_ids, name
         ("dashboard:resource_edit", "resource_id", "manager"),
         ("dashboard:service_create", None, "manager"),
         ("dashboard:service_edit", "service_id", "manager"),
+        ("dashboard:calendar_feeds", "resource_id", "manager"),
     ],
 )
 def test_changes_are_refused_to_roles_below_the_minimum(client_as, ids, name, key, minimum):

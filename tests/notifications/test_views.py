@@ -3,6 +3,7 @@ calendar feed, and the admin's resend action."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from apps.notifications.links import calendar_feed_url
-from apps.notifications.models import Notification
+from apps.notifications.models import CalendarFeed, Notification
 from apps.notifications.selectors import booking_notification_status
 from apps.notifications.services import (
     calendar_feed_create,
@@ -183,6 +184,33 @@ def test_calendar_feed_serves_the_resource_bookings_until_revoked(acme, acme_hos
 
     calendar_feed_revoke(feed=feed)
     assert Client(HTTP_HOST=acme_host).get(path).status_code == 404
+
+
+def test_a_manager_creates_and_revokes_a_resources_calendar_feed_in_the_dashboard(acme, acme_host):
+    # given a confirmed booking of a resource, and its manager in the dashboard
+    booking = BookingFactory.create()
+    resource = booking.resource
+    manager = member_client(MembershipFactory.create(tenant=acme, role="manager"), acme_host)
+    page_url = f"/dashboard/catalogue/resources/{resource.pk}/calendar-feeds/"
+    resource_page = manager.get(f"/dashboard/catalogue/resources/{resource.pk}/").content.decode()
+    assert f'href="{page_url}"' in resource_page
+
+    # when they create a calendar address, it is shown once and serves the bookings
+    created = manager.post(page_url)
+    body = created.content.decode()
+    assert created.status_code == 201
+    url = re.search(r'value="(http://acme\.localhost/calendar/feeds/[^"]+\.ics)"', body)[1]
+    path = url.removeprefix("http://acme.localhost")
+    feed = Calendar.from_ical(Client(HTTP_HOST=acme_host).get(path).content)
+    assert [str(e["uid"]) for e in feed.walk("VEVENT")] == [f"{booking.pk}@acme.localhost"]
+    assert url not in manager.get(page_url).content.decode()  # only its hint remains
+
+    # and revoking it stops the address at once
+    [row] = CalendarFeed.objects.filter(resource=resource)
+    revoked = manager.post(f"{page_url}{row.pk}/revoke/")
+    assert revoked.status_code == 302
+    assert Client(HTTP_HOST=acme_host).get(path).status_code == 404
+    assert f"…{row.token_hint}" in manager.get(page_url).content.decode()
 
 
 def test_admin_resend_action_queues_sent_and_failed_messages(acme, acme_host):
