@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from apps.bookings.models import Booking
@@ -69,6 +71,24 @@ def test_booking_admin_filters_by_status_and_resource(support, bookings):
     assert {b.pk for b in response.context["cl"].result_list} == {b.pk for b in bookings}
     response = support.get("/admin/bookings/booking/", {"status__exact": "confirmed"})
     assert list(response.context["cl"].result_list) == []
+
+
+def test_booking_admin_filters_by_date(support, bookings):
+    day = bookings[0].starts_at.date()
+    on_the_day = {
+        "starts_at__gte": day.isoformat(),
+        "starts_at__lt": (day + timedelta(days=1)).isoformat(),
+    }
+    the_day_before = {
+        "starts_at__gte": (day - timedelta(days=1)).isoformat(),
+        "starts_at__lt": day.isoformat(),
+    }
+
+    shown = support.get("/admin/bookings/booking/", on_the_day).context["cl"].result_list
+    none = support.get("/admin/bookings/booking/", the_day_before).context["cl"].result_list
+
+    assert {b.pk for b in shown} == {b.pk for b in bookings}
+    assert list(none) == []
 
 
 def test_booking_admin_page_shows_read_only_history_and_edits_only_notes(support, bookings):

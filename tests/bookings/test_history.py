@@ -22,7 +22,7 @@ from tests.bookings.factories import (
     future_start,
     slots_create,
 )
-from tests.factories import UserFactory
+from tests.factories import UserFactory, verified_staff_client
 
 
 @pytest.fixture
@@ -109,3 +109,22 @@ def test_audit_actor_attributes_task_changes_to_the_staff_user(booking):
     ).latest("timestamp")
     assert entry.actor_id == user.pk
     assert LogEntry.objects.filter(content_type__model="resource").latest("timestamp").actor is None
+
+
+def test_audit_actor_of_a_change_made_in_a_request_is_the_signed_in_person(acme, acme_host):
+    # given a support agent in acme's admin (password and second factor passed)
+    client = verified_staff_client(acme_host, email="agent@timenest.test")
+
+    # when they add a location there
+    response = client.post(
+        "/admin/resources/location/add/",
+        {"name": "Harbour Clinic", "timezone": "Europe/London", "address": "1 Quay St"},
+    )
+
+    # then its history names them as the actor
+    assert response.status_code == 302
+    location = Location.objects.get(name="Harbour Clinic")
+    entry = LogEntry.objects.get_for_object(location).get()
+    assert entry.action == LogEntry.Action.CREATE
+    assert entry.actor is not None
+    assert entry.actor.email == "agent@timenest.test"

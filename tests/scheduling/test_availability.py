@@ -585,6 +585,8 @@ def test_availability_costs_the_same_few_queries_however_many_bookings(
         "dates, location": lambda: availability_dates(
             service=service, location=location, start=monday, end=month_end
         ),
+        "slots, anyone": lambda: availability_slots(service=service, day=monday),
+        "dates, anyone": lambda: availability_dates(service=service, start=monday, end=month_end),
     }
 
     # when

@@ -4,6 +4,8 @@ to the admins, the outbox's atomicity and tenant isolation."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from datetime import timedelta
 
@@ -86,6 +88,10 @@ def test_confirmed_booking_is_delivered_signed_with_the_endpoint_secret(
         body=request.body,
         now=time.time(),
     )
+    # as a receiver in any language checks it: HMAC-SHA256(secret, "{timestamp}.{body}")
+    signed = f"{request.header(TIMESTAMP_HEADER)}.".encode() + request.body
+    expected = hmac.new(hook.secret.encode(), signed, hashlib.sha256).hexdigest()
+    assert f"v1={expected}" in request.header(SIGNATURE_HEADER).split(",")
     payload = request.payload
     assert payload["type"] == "booking.confirmed"
     assert payload["version"] == 1
