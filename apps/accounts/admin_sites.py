@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django_otp.admin import OTPAdminSite
 
 from apps.accounts.forms import AdminOTPLoginForm
-from apps.audit.services import support_access_record
+from apps.accounts.signals import admin_request_served
 
 
 class _AuditedOTPAdminSite(OTPAdminSite):
@@ -32,7 +32,7 @@ class _AuditedOTPAdminSite(OTPAdminSite):
             response = inner(request, *args, **kwargs)
             # Only requests the site let in are accesses; the login redirect is not.
             if self.has_permission(request):
-                support_access_record(request=request, site=self.name)
+                admin_request_served.send(sender=type(self), request=request, site=self.name)
             return response
 
         return audited

@@ -9,8 +9,8 @@ from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts.errors import ValidationFailed
 from apps.accounts.subdomains import MAX_LENGTH
+from apps.core.errors import ValidationFailed
 
 
 def timezone_choices() -> list[tuple[str, str]]:

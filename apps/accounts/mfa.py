@@ -19,8 +19,8 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts.errors import FieldError, ValidationFailed
 from apps.accounts.models import Membership, User
+from apps.core.errors import FieldError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

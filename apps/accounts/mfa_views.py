@@ -15,7 +15,6 @@ from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp import login as otp_login
 
-from apps.accounts.errors import ValidationFailed
 from apps.accounts.mfa import (
     MFA_ENROL,
     mfa_backup_codes_replace,
@@ -27,6 +26,7 @@ from apps.accounts.mfa import (
     mfa_verify,
     totp_qr_svg,
 )
+from apps.core.errors import ValidationFailed
 
 
 def _next_url(request: HttpRequest) -> str:

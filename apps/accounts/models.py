@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.timezone import now
 from django_tenants.models import DomainMixin, TenantMixin
 
-from apps.accounts.ids import uuid7
+from apps.core.ids import uuid7
 
 
 def validate_timezone(value: str) -> None:

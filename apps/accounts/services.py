@@ -14,12 +14,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from apps.accounts.errors import FieldError, ValidationFailed
 from apps.accounts.models import Domain, Membership, Tenant, User
 from apps.accounts.provisioning import schema_constraint_names_restore
-from apps.accounts.schemas import current_schema, use_public_schema
 from apps.accounts.signals import tenant_settings_changed
 from apps.accounts.subdomains import schema_name_for, slug_problems
+from apps.core.errors import FieldError, ValidationFailed
+from apps.core.schemas import current_schema, use_public_schema
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.accounts.schemas import current_schema
 from apps.accounts.selectors import tenants_ready
+from apps.core.schemas import current_schema
 from config.celery import app
 from config.request_id import get_request_id
 

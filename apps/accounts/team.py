@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from apps.accounts.errors import FieldError, ValidationFailed
 from apps.accounts.models import Membership, Tenant, User
+from apps.core.errors import FieldError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

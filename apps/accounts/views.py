@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from apps.accounts.errors import ValidationFailed
 from apps.accounts.forms import SignupForm
 from apps.accounts.selectors import memberships_of
 from apps.accounts.services import tenant_signup
+from apps.core.errors import ValidationFailed
 
 
 def tenant_url(request: HttpRequest, slug: str, path: str = "/") -> str:

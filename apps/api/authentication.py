@@ -27,12 +27,12 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from apps.accounts.mfa import mfa_step_pending
 from apps.accounts.models import Membership, Tenant, User
-from apps.accounts.schemas import current_schema
 from apps.accounts.selectors import membership_get
 from apps.api.booking_tokens import HEADER as BOOKING_TOKEN_HEADER
 from apps.api.booking_tokens import booking_token_read
 from apps.api.principals import ApiKeyUser, BookingGrant, Principal
 from apps.api.services import api_key_authenticate, looks_like_api_key
+from apps.core.schemas import current_schema
 
 TENANT_CLAIM = "tenant"
 WWW_AUTHENTICATE = 'Bearer realm="api"'

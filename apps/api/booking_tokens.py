@@ -12,7 +12,7 @@ import uuid
 
 from django.core import signing
 
-from apps.accounts.schemas import current_schema
+from apps.core.schemas import current_schema
 
 SALT = "timenest.api.booking-token"
 HEADER = "X-Booking-Token"

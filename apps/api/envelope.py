@@ -22,7 +22,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from apps.accounts.errors import DomainError, FieldError
+from apps.core.errors import DomainError, FieldError
 from config.request_id import get_request_id
 
 logger = logging.getLogger(__name__)

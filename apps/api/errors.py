@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 
 
 @dataclass

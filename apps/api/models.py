@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from apps.accounts.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class ApiKey(models.Model):

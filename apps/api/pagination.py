@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from apps.accounts.errors import FieldError, ValidationFailed
+from apps.core.errors import FieldError, ValidationFailed
 
 MAX_PAGE = 100_000
 

@@ -7,9 +7,9 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from apps.accounts.errors import NotFound
 from apps.api.models import ApiKey
 from apps.calendars.models import AvailabilityRule, SlotInstance
+from apps.core.errors import NotFound
 from apps.resources.models import Resource
 
 

@@ -29,9 +29,9 @@ from django.utils import timezone
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
-from apps.accounts.errors import FieldError, ValidationFailed
 from apps.accounts.models import User
 from apps.api.models import ApiKey
+from apps.core.errors import FieldError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

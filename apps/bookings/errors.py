@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.accounts.errors import DomainError, FieldError, ValidationFailed
+from apps.core.errors import DomainError, FieldError, ValidationFailed
 
 __all__ = [
     "BookingError",

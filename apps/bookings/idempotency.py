@@ -32,10 +32,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts.errors import FieldError, ValidationFailed
 from apps.bookings.actors import ActorRef
 from apps.bookings.errors import IdempotencyKeyReused
 from apps.bookings.models import IdempotencyRecord
+from apps.core.errors import FieldError, ValidationFailed
 
 RETENTION = timedelta(hours=24)
 KEY_MAX_LENGTH = 255

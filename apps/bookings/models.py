@@ -7,8 +7,8 @@ from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
 
-from apps.accounts.ids import uuid7
 from apps.bookings import pii
+from apps.core.ids import uuid7
 from apps.resources.models import Resource, Service
 
 

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from apps.accounts.errors import FieldError, ValidationFailed
+from apps.core.errors import FieldError, ValidationFailed
 
 __all__ = [
     "InvalidToken",

@@ -8,9 +8,9 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from apps.accounts.errors import NotFound, ValidationFailed
 from apps.bookings import pii
 from apps.bookings.models import Booking, BookingEvent, Customer
+from apps.core.errors import NotFound, ValidationFailed
 
 
 def booking_get(*, booking_id: uuid.UUID | str) -> Booking:

@@ -30,10 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from apps.accounts.errors import FieldError, ValidationFailed
-from apps.accounts.ids import uuid7
 from apps.accounts.models import Tenant
-from apps.accounts.schemas import current_schema
 from apps.bookings import pii, signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.audit import audit_content_types_load
@@ -53,6 +50,9 @@ from apps.bookings.slot_sessions import (
     slots_covering,
     slots_lock,
 )
+from apps.core.errors import FieldError, ValidationFailed
+from apps.core.ids import uuid7
+from apps.core.schemas import current_schema
 from apps.resources.models import Resource, Service
 
 logger = logging.getLogger(__name__)

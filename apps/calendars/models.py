@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, IntegerField, Q, Value
 from django.db.models.functions import Coalesce
 
-from apps.accounts.ids import uuid7
+from apps.core.ids import uuid7
 from apps.resources.models import MINUTES_PER_DAY, Location, Resource, Service
 
 ISO_WEEKDAYS = [1, 2, 3, 4, 5, 6, 7]

@@ -34,7 +34,6 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.accounts.errors import FieldError, ValidationFailed
 from apps.accounts.models import Tenant
 from apps.calendars import availability_cache
 from apps.calendars.models import SlotHold, SlotInstance
@@ -46,6 +45,7 @@ from apps.calendars.timezones import (
     local_day_start,
     zone,
 )
+from apps.core.errors import FieldError, ValidationFailed
 from apps.resources.field_checks import is_timezone
 from apps.resources.models import Location, Resource, Service
 from apps.resources.services import MAX_HORIZON_DAYS

@@ -32,9 +32,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from kombu.exceptions import OperationalError
 
-from apps.accounts.ids import uuid7
 from apps.accounts.models import Tenant
-from apps.accounts.schemas import current_schema
 from apps.calendars import availability_cache
 from apps.calendars.models import AvailabilityRule, SlotInstance
 from apps.calendars.opening_hours import OpeningHours, RuleSpec
@@ -46,6 +44,9 @@ from apps.calendars.timezones import (
     parse_wall_time,
     zone,
 )
+from apps.core.ids import uuid7
+from apps.core.schemas import current_schema
+from apps.core.task_queue import task_enqueue
 from apps.resources import field_checks as check
 from apps.resources.models import Location, Resource, Service
 
@@ -415,11 +416,9 @@ def slots_materialize_enqueue(*, resource_ids: Iterable[UUID | str]) -> None:
     schema = current_schema()
 
     def send() -> None:
-        from apps.calendars.tasks import materialize_resource
-
         try:
             with schema_context(schema):
-                materialize_resource.delay(resource_ids=ids)
+                task_enqueue("calendars.materialize_resource", resource_ids=ids)
         except OperationalError:
             # The broker is unreachable; the hourly run rebuilds every grid anyway.
             logger.exception(

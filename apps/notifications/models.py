@@ -12,8 +12,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from apps.accounts.ids import uuid7
 from apps.bookings.models import Booking
+from apps.core.ids import uuid7
 from apps.resources.models import Resource
 
 

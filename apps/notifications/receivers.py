@@ -13,6 +13,7 @@ from apps.accounts.models import Tenant
 from apps.accounts.signals import tenant_settings_changed
 from apps.bookings import signals
 from apps.bookings.models import Booking
+from apps.core.task_queue import task_enqueue
 from apps.notifications import services
 
 logger = logging.getLogger(__name__)
@@ -51,10 +52,8 @@ def on_tenant_settings_changed(sender: Any, *, tenant: Tenant, changed: set[str]
         return
 
     def enqueue() -> None:
-        from apps.notifications.tasks import replan_reminders
-
         try:
-            replan_reminders.delay()
+            task_enqueue("notifications.replan_reminders")
         except Exception:  # broker out of reach: do it here rather than never
             logger.warning("notifications.replan_enqueue_failed", extra={"tenant": tenant.slug})
             services.reminders_replan_for_tenant(tenant=tenant)

@@ -13,8 +13,8 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
-from apps.accounts.schemas import current_schema
 from apps.bookings.models import Booking
+from apps.core.schemas import current_schema
 from apps.notifications.errors import CalendarFeedNotFound, NotificationNotFound
 from apps.notifications.models import CalendarFeed, Notification, NotificationPreference
 from apps.resources.models import Resource

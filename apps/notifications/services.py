@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking, BookingEvent
+from apps.core.task_queue import task_enqueue
 from apps.notifications.errors import NotificationNotRetryable
 from apps.notifications.models import CalendarFeed, Notification, NotificationPreference
 from apps.notifications.recipients import customer_has_email, customer_has_phone
@@ -164,11 +165,9 @@ def _enqueue_on_commit(ids: list[Any]) -> None:
         return
 
     def enqueue() -> None:
-        from apps.notifications.tasks import send_notification
-
         for notification_id in ids:
             try:
-                send_notification.delay(str(notification_id))
+                task_enqueue("notifications.send", str(notification_id))
             except Exception:  # the booking has committed; never fail its response
                 logger.warning(
                     "notification.enqueue_failed", extra={"notification_id": str(notification_id)}

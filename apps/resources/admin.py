@@ -19,7 +19,7 @@ from django.forms.models import construct_instance
 from django.http import HttpRequest
 
 from apps.accounts.admin_sites import tenant_admin_site
-from apps.accounts.errors import ValidationFailed
+from apps.core.errors import ValidationFailed
 from apps.resources.models import Location, Resource, Service
 from apps.resources.services import (
     location_create,

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from django.db import models
 
-from apps.accounts.errors import FieldError, ValidationFailed
+from apps.core.errors import FieldError, ValidationFailed
 
 _M = TypeVar("_M", bound=models.Model)
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from apps.accounts.errors import NotFound
+from apps.core.errors import NotFound
 from apps.resources.models import Location, Resource, Service
 
 

@@ -48,6 +48,7 @@ SHARED_APPS = [
     "auditlog",
     "apps.audit",
     "apps.billing",
+    "apps.core",  # the shared kernel: no models, its template tags and checks
 ]
 
 TENANT_APPS = [
@@ -61,6 +62,9 @@ TENANT_APPS = [
     "apps.bookings",
     "apps.notifications",
     "apps.api",  # API keys belong to a business
+    # Adapters without models: every staff screen, every customer page.
+    "apps.dashboard",
+    "apps.booking_site",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -117,7 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.tenancy",
-                "apps.accounts.dashboard_nav.dashboard_nav",
+                "apps.dashboard.nav.dashboard_nav",
             ],
         },
     },

@@ -4,9 +4,9 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_exists
 
-from apps.accounts.errors import ValidationFailed
 from apps.accounts.models import Domain, Membership, Tenant, User
 from apps.accounts.services import tenant_signup
+from apps.core.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -52,7 +52,7 @@ def test_api_key_authenticate_records_last_use_and_refuses_revoked_or_wrong(acme
 
 
 def test_api_key_with_an_unknown_role_is_refused(acme):
-    from apps.accounts.errors import ValidationFailed
+    from apps.core.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as error:
         api_key_create(role="owner")

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from apps.api.services import api_key_create
-from apps.api.throttles import parse_rate
+from apps.core.rate_limits import parse_rate
 from config.settings import base as base_settings
 from tests.api.conftest import error_of, hold, rates
 

@@ -9,8 +9,8 @@ import pytest
 from django.core import signing
 from django_tenants.utils import tenant_context
 
+from apps.booking_site.forms import slot_value
 from apps.bookings.models import Booking
-from apps.bookings.page_forms import slot_value
 from apps.notifications.links import BOOKING_MANAGE_SALT, booking_manage_token
 from tests.booking_pages.catalogue import catalogue_create, held_booking, policy_set
 

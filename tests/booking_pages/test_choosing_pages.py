@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from apps.accounts.branding import PAGE_BACKGROUND, accent_palette, contrast_ratio
-from apps.bookings.page_forms import slot_value
+from apps.booking_site.forms import slot_value
 from tests.booking_pages.catalogue import SLOT_HOURS, london_today, policy_set
 from tests.bookings.factories import ResourceFactory, ServiceFactory
 

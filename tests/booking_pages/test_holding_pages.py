@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from apps.booking_site.forms import slot_value
 from apps.bookings.models import Booking
-from apps.bookings.page_forms import slot_value
 from apps.notifications.links import booking_manage_token
 from tests.booking_pages.catalogue import (
     LONDON,

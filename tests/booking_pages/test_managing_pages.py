@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from apps.booking_site.forms import slot_value
 from apps.bookings.models import Booking, BookingEvent
-from apps.bookings.page_forms import slot_value
 from apps.notifications.links import booking_manage_url
 from tests.booking_pages.catalogue import (
     confirmed_booking,

@@ -7,16 +7,16 @@ import uuid
 
 import pytest
 
-from apps.accounts.errors import NotFound
-from apps.bookings.page_calendar import month_add, month_clamp, month_grid, time_groups
-from apps.bookings.page_forms import slot_parse, slot_value
-from apps.bookings.page_selectors import (
+from apps.booking_site.forms import slot_parse, slot_value
+from apps.booking_site.month_grid import month_add, month_clamp, month_grid, time_groups
+from apps.booking_site.selectors import (
     alternative_starts,
     bookable_services,
     booking_change_deadline,
     service_resource_get,
 )
 from apps.calendars.selectors import AvailableSlot
+from apps.core.errors import NotFound
 from tests.booking_pages.catalogue import (
     confirmed_booking,
     held_booking,

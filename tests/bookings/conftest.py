@@ -20,10 +20,10 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from apps.accounts.errors import DomainError
 from apps.accounts.models import Tenant, User
-from apps.accounts.schemas import use_public_schema, use_tenant
 from apps.accounts.services import tenant_create
+from apps.core.errors import DomainError
+from apps.core.schemas import use_public_schema, use_tenant
 
 
 @pytest.fixture(scope="session")

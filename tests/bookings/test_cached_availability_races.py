@@ -11,10 +11,10 @@ from functools import partial
 import pytest
 from django.db import connection, transaction
 
-from apps.accounts.schemas import use_tenant
 from apps.bookings.services import booking_hold
 from apps.calendars import selectors
 from apps.calendars.selectors import availability_slots
+from apps.core.schemas import use_tenant
 from tests.bookings.conftest import race
 from tests.bookings.factories import (
     CUSTOMER,

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.accounts.errors import ValidationFailed
 from apps.bookings.actors import ActorRef
 from apps.bookings.errors import IdempotencyKeyReused, SlotFull
 from apps.bookings.idempotency import (
@@ -18,6 +17,7 @@ from apps.bookings.idempotency import (
 )
 from apps.bookings.models import IdempotencyRecord
 from apps.bookings.tasks import idempotency_purge_task
+from apps.core.errors import ValidationFailed
 
 API = ActorRef.api_key("k-1")
 

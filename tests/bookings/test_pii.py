@@ -11,7 +11,6 @@ from auditlog.models import LogEntry
 from django.db import connection
 from django.test import override_settings
 
-from apps.accounts.errors import ValidationFailed
 from apps.bookings import pii
 from apps.bookings.errors import SlotFull
 from apps.bookings.models import Customer
@@ -22,6 +21,7 @@ from apps.bookings.services import (
     booking_hold,
     booking_reschedule,
 )
+from apps.core.errors import ValidationFailed
 from tests.bookings.factories import (
     CUSTOMER,
     ResourceFactory,

@@ -10,7 +10,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.accounts.errors import ValidationFailed
 from apps.bookings import signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.errors import (
@@ -35,6 +34,7 @@ from apps.bookings.services import (
     holds_expire,
 )
 from apps.calendars.models import SlotHold, SlotInstance
+from apps.core.errors import ValidationFailed
 from tests.bookings.factories import (
     CUSTOMER,
     STAFF,

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from apps.bookings.calendar_grid import ROW_MINUTES
-from apps.bookings.dashboard_selectors import calendar_day, calendar_week
 from apps.bookings.models import Booking
 from apps.calendars.models import SlotInstance
+from apps.dashboard.bookings.calendar_grid import ROW_MINUTES
+from apps.dashboard.bookings.selectors import calendar_day, calendar_week
 from tests.dashboard.factories import (
     CustomerFactory,
     LocationFactory,

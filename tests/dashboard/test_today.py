@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from apps.bookings.dashboard_selectors import today_summary
-from apps.bookings.day_chart import day_chart
 from apps.bookings.models import Booking
+from apps.dashboard.bookings.day_chart import day_chart
+from apps.dashboard.bookings.selectors import today_summary
 from tests.dashboard.factories import CustomerFactory, booking_made, booking_row, local_at
 from tests.dashboard.queries import queries_of
 

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.accounts.errors import ValidationFailed
 from apps.calendars.models import SlotInstance
 from apps.calendars.selectors import availability_dates, availability_slots
 from apps.calendars.timezones import local_date, zone
+from apps.core.errors import ValidationFailed
 from apps.resources.services import resource_update, service_update
 from tests.scheduling.bookings import book, cancel, hold
 from tests.scheduling.conftest import LONDON, london, materialize_days

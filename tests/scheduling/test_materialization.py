@@ -276,7 +276,7 @@ def test_rule_change_rebuilds_the_grid_in_a_task_after_commit_in_the_tenants_sch
 
 
 def test_rule_write_refused_queues_no_rebuild(resource, django_capture_on_commit_callbacks):
-    from apps.accounts.errors import ValidationFailed
+    from apps.core.errors import ValidationFailed
 
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(ValidationFailed):
         availability_rule_create(kind="weekly", resource=resource, days_of_week=[1])

@@ -10,7 +10,6 @@ from collections import Counter
 import pytest
 from django.core.cache import cache
 
-from apps.accounts.errors import ValidationFailed
 from apps.accounts.models import Tenant
 from apps.calendars.selectors import availability_slots
 from apps.calendars.slot_exposure import (
@@ -22,6 +21,7 @@ from apps.calendars.slot_exposure import (
     exposure_pick,
     exposure_seed,
 )
+from apps.core.errors import ValidationFailed
 from tests.scheduling.bookings import book
 from tests.scheduling.conftest import LONDON, london, materialize_days
 from tests.scheduling.factories import ResourceFactory, ServiceFactory, WeeklyRuleFactory

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from apps.accounts.errors import ValidationFailed
 from apps.calendars.models import AvailabilityRule
 from apps.calendars.services import availability_rule_create, availability_rule_update
+from apps.core.errors import ValidationFailed
 from apps.resources.models import Location, Resource, Service
 from apps.resources.services import (
     location_create,

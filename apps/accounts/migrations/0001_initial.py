@@ -7,8 +7,8 @@ import django_tenants.postgresql_backend.base
 from django.conf import settings
 from django.db import migrations, models
 
-import apps.accounts.ids
 import apps.accounts.models
+import apps.core.ids
 
 
 class Migration(migrations.Migration):
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,
@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,
@@ -192,7 +192,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,

@@ -11,7 +11,6 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.errors import FieldError, ValidationFailed
 from apps.api.fields import BoundedDateField, InstantField
 from apps.api.models import ApiKey
 from apps.api.pagination import PAGE_PARAMETERS, paginate
@@ -33,6 +32,7 @@ from apps.bookings.services import (
     booking_reschedule,
 )
 from apps.calendars.timezones import local_day_start, zone
+from apps.core.errors import FieldError, ValidationFailed
 
 BookingRole = role_required(write=FRONTDESK)
 KeyRole = role_required(write=ADMIN, read=ADMIN)

@@ -17,7 +17,6 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.errors import FieldError, ValidationFailed
 from apps.api.fields import BoundedDateField
 from apps.api.pagination import PAGE_PARAMETERS, paginate
 from apps.api.permissions import role_required
@@ -41,6 +40,7 @@ from apps.calendars.services import (
     slots_materialize,
 )
 from apps.calendars.timezones import local_day_start, zone
+from apps.core.errors import FieldError, ValidationFailed
 from apps.resources.models import MINUTES_PER_DAY, Resource
 from apps.resources.selectors import (
     location_get,

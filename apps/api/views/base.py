@@ -11,11 +11,11 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from apps.accounts.errors import FieldError, NotFound, ValidationFailed
 from apps.api.errors import MfaRequired
 from apps.api.permissions import principal_of
 from apps.api.principals import Principal
 from apps.api.serializers import ErrorEnvelopeSerializer
+from apps.core.errors import FieldError, NotFound, ValidationFailed
 
 _T = TypeVar("_T")
 

@@ -17,7 +17,6 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.errors import FieldError, ValidationFailed
 from apps.api.authentication import (
     ApiKeyAuthentication,
     BookingTokenAuthentication,
@@ -42,6 +41,7 @@ from apps.bookings.services import (
     booking_hold,
     booking_reschedule,
 )
+from apps.core.errors import FieldError, ValidationFailed
 from apps.resources.models import Resource
 from apps.resources.selectors import resource_get, service_get
 

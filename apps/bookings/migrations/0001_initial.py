@@ -4,8 +4,8 @@ import django.contrib.postgres.constraints
 import django.db.models.deletion
 from django.db import migrations, models
 
-import apps.accounts.ids
 import apps.bookings.models
+import apps.core.ids
 
 
 class Migration(migrations.Migration):
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,

@@ -6,7 +6,7 @@ import django.db.models.expressions
 import django.db.models.functions.comparison
 from django.db import migrations, models
 
-import apps.accounts.ids
+import apps.core.ids
 
 
 class Migration(migrations.Migration):
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,
@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import apps.accounts.ids
+import apps.core.ids
 
 
 class Migration(migrations.Migration):
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,
@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,

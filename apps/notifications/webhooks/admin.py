@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.accounts.admin_sites import tenant_admin_site
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from apps.notifications.webhooks.services import webhook_delivery_replay, webhook_endpoint_update
 

@@ -36,8 +36,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts.errors import ValidationFailed
 from apps.bookings import pii
+from apps.core.errors import ValidationFailed
 from apps.notifications.webhooks.errors import WebhookAddressRefused
 from apps.notifications.webhooks.models import (
     WebhookAttempt,

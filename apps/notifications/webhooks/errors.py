@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apps.accounts.errors import DomainError, NotFound
+from apps.core.errors import DomainError, NotFound
 
 
 class WebhookEndpointNotFound(NotFound):

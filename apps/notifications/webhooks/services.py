@@ -18,11 +18,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts.errors import FieldError, ValidationFailed
-from apps.accounts.ids import uuid7
 from apps.accounts.models import User
 from apps.bookings import pii
 from apps.bookings.models import Booking
+from apps.core.errors import FieldError, ValidationFailed
+from apps.core.ids import uuid7
+from apps.core.task_queue import task_enqueue
 from apps.notifications.selectors import tenant_current
 from apps.notifications.webhooks.errors import (
     WebhookDeliveryInFlight,
@@ -211,10 +212,8 @@ def webhook_endpoint_disable_failing(
     endpoint_id = str(endpoint.id)
 
     def notify() -> None:
-        from apps.notifications.webhooks.tasks import webhook_endpoint_disabled_notice
-
         try:
-            webhook_endpoint_disabled_notice.delay(endpoint_id)
+            task_enqueue("webhooks.endpoint_disabled_notice", endpoint_id)
         except Exception:  # the disabling stands; the email is a courtesy
             logger.warning("webhook_endpoint.notice_enqueue_failed", extra={"id": endpoint_id})
 
@@ -308,11 +307,9 @@ def _enqueue_on_commit(delivery_ids: list[UUID]) -> None:
         return
 
     def enqueue() -> None:
-        from apps.notifications.webhooks.tasks import send_webhook_delivery
-
         for delivery_id in delivery_ids:
             try:
-                send_webhook_delivery.delay(str(delivery_id))
+                task_enqueue("webhooks.send", str(delivery_id))
             except Exception:  # the change has committed; never fail its response
                 logger.warning(
                     "webhook_delivery.enqueue_failed", extra={"delivery_id": str(delivery_id)}

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
 
-from apps.accounts.errors import FieldError, ValidationFailed
+from apps.core.errors import FieldError, ValidationFailed
 from apps.notifications.webhooks.errors import WebhookAddressRefused
 
 URL_MAX_LENGTH = 2000

@@ -7,8 +7,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import apps.accounts.ids
 import apps.accounts.models
+import apps.core.ids
 
 
 class Migration(migrations.Migration):
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,
@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,
@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.UUIDField(
-                        default=apps.accounts.ids.uuid7,
+                        default=apps.core.ids.uuid7,
                         editable=False,
                         primary_key=True,
                         serialize=False,

@@ -3,9 +3,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from apps.accounts.errors import ValidationFailed
 from apps.accounts.models import User
 from apps.accounts.services import tenant_create
+from apps.core.errors import ValidationFailed
 
 
 class Command(BaseCommand):

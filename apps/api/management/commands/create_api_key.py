@@ -8,10 +8,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
-from apps.accounts.errors import ValidationFailed
 from apps.accounts.models import Tenant
 from apps.api.models import ApiKey
 from apps.api.services import api_key_create
+from apps.core.errors import ValidationFailed
 
 
 class Command(BaseCommand):

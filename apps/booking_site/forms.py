@@ -1,0 +1,129 @@
+"""Forms of the customer booking pages. They check shape only; the booking services
+decide (and their field errors are shown on these forms)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable
+
+from django import forms
+
+from apps.bookings import pii
+from apps.bookings.services import NAME_MAX_LENGTH, NOTES_MAX_LENGTH
+from apps.core.errors import ValidationFailed
+
+# A chosen time travels as "<resource id>_<UTC start>", e.g.
+# "0190f3c2-...-7a1b_20260203T100000Z": one value, so that a list of alternatives can be
+# a group of radio buttons sharing one name, and no "+" offset gets mangled in a URL.
+_SLOT = re.compile(r"^(?P<resource>[0-9a-fA-F-]{32,36})_(?P<start>\d{8}T\d{6}Z)$")
+_START_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def slot_value(*, resource_id: uuid.UUID | str, start: dt.datetime) -> str:
+    return f"{resource_id}_{start.astimezone(dt.UTC).strftime(_START_FORMAT)}"
+
+
+def slot_parse(value: str | None) -> tuple[uuid.UUID, dt.datetime] | None:
+    """(resource id, aware UTC start) of a slot value, or None when it is not one."""
+    match = _SLOT.match((value or "").strip())
+    if match is None:
+        return None
+    try:
+        resource_id = uuid.UUID(match["resource"])
+        start = dt.datetime.strptime(match["start"], _START_FORMAT).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return resource_id, start
+
+
+class DescribedForm(forms.Form):
+    """Django points each input at its help and error texts (aria-describedby with the
+    `_helptext` and `_error` ids that templates/form_field.html renders) and marks it
+    invalid, so a screen reader reads the message with the field."""
+
+    def apply_domain_error(self, error: ValidationFailed, *, own: set[str]) -> None:
+        """Field errors on the fields they name; others (the time, the service) above
+        the form."""
+        for detail in error.details:
+            self.add_error(detail.field if detail.field in own else None, detail.message)
+        if not error.details:
+            self.add_error(None, error.message)
+
+
+class DetailsForm(DescribedForm):
+    """Who is booking. `slot` and `idempotency_key` ride along hidden; when the chosen
+    time was taken, the page offers alternatives as radio buttons named `slot`."""
+
+    name = forms.CharField(
+        label="Your name",
+        max_length=NAME_MAX_LENGTH,
+        error_messages={"required": "Enter your name."},
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.CharField(
+        label="Email",
+        max_length=254,
+        help_text="We send the confirmation and your link to change the booking here.",
+        error_messages={"required": "Enter your email address."},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label="Phone (optional)",
+        required=False,
+        max_length=40,
+        help_text="With the country code, e.g. +44 20 7946 0958.",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    notes = forms.CharField(
+        label="Anything we should know? (optional)",
+        required=False,
+        max_length=NOTES_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    slot = forms.CharField(widget=forms.HiddenInput, required=False)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+
+    CUSTOMER_FIELDS = {"name", "email", "phone", "notes"}
+
+    # The booking services check the contact details again; checking them here too shows
+    # every mistake at once (a missing name and a mistyped address together).
+    def clean_email(self) -> str:
+        return _contact_checked(pii.email_normalize, self.cleaned_data.get("email", ""))
+
+    def clean_phone(self) -> str:
+        return _contact_checked(pii.phone_normalize, self.cleaned_data.get("phone", ""))
+
+    def clean_slot(self) -> tuple[uuid.UUID, dt.datetime]:
+        parsed = slot_parse(self.cleaned_data.get("slot"))
+        if parsed is None:
+            raise forms.ValidationError("Choose a time.")
+        return parsed
+
+    def payload(self) -> dict[str, str]:
+        """What the request asks for, as the idempotency record compares it."""
+        return {
+            name: str(self.data.get(name, "")) for name in (*sorted(self.CUSTOMER_FIELDS), "slot")
+        }
+
+
+def _contact_checked(normalize: Callable[[str], str], value: str) -> str:
+    """`value` as typed (the services store the normalized form), or the check's message."""
+    try:
+        normalize(value)
+    except ValidationFailed as error:
+        raise forms.ValidationError([detail.message for detail in error.details]) from None
+    return value
+
+
+class SlotForm(DescribedForm):
+    """A chosen time (rescheduling)."""
+
+    slot = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_slot(self) -> tuple[uuid.UUID, dt.datetime]:
+        parsed = slot_parse(self.cleaned_data.get("slot"))
+        if parsed is None:
+            raise forms.ValidationError("Choose a time.")
+        return parsed

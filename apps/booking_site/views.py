@@ -1,0 +1,796 @@
+"""The customer booking pages on a business's own subdomain (no account needed).
+
+    /                                 choose a service
+    /book/<service>/                  choose a person or room, or anyone
+    /book/<service>/<who>/            choose a day (a month view) and a time
+    /book/<service>/<who>/details/    your details; POST holds the time
+    /hold/<token>/                    the held time with its countdown; POST confirms
+    /hold/<token>/release/            POST lets the held time go
+    /booked/<token>/                  the confirmation, with "Add to calendar"
+    /manage/<token>/                  the link in the emails: view, cancel, reschedule
+    /manage/<token>/booking.ics
+
+Each screen is one view that renders the whole page, or for htmx only the screen's
+partial (booking/_*_partial.html), which htmx swaps into #flow and pushes to history.
+Without JavaScript the same links and forms work as plain GET and POST, with a redirect
+after every successful POST.
+
+`<token>` is the signed booking id that the confirmation emails carry: pages and emails
+must agree on it, so this edge uses the notifications app's link and .ics builders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.accounts.models import Tenant
+from apps.booking_site.forms import DetailsForm, SlotForm, slot_parse, slot_value
+from apps.booking_site.month_grid import (
+    WEEKDAYS,
+    month_clamp,
+    month_first,
+    month_grid,
+    month_last,
+    time_groups,
+)
+from apps.booking_site.selectors import (
+    alternative_starts,
+    bookable_service_get,
+    bookable_services,
+    booking_change_deadline,
+    booking_changeable,
+    booking_last_day,
+    hold_is_live,
+    resource_names,
+    service_payment_required,
+    service_resource_get,
+    service_resources,
+)
+from apps.booking_site.timezones import (
+    TZ_COOKIE,
+    DisplayZone,
+    business_timezone,
+    display_zone,
+    timezone_choices,
+)
+from apps.bookings.actors import ActorRef
+from apps.bookings.errors import (
+    BookingError,
+    HoldExpired,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    OutsideBookingWindow,
+    SlotFull,
+    SlotNotFound,
+    TooLateToCancel,
+)
+from apps.bookings.idempotency import IdempotentResponse, idempotent_call
+from apps.bookings.models import Booking
+from apps.bookings.selectors import booking_get
+from apps.bookings.services import (
+    CustomerInput,
+    booking_cancel,
+    booking_confirm,
+    booking_hold,
+    booking_reschedule,
+)
+from apps.calendars.selectors import AvailableSlot, availability_dates, availability_slots
+from apps.calendars.timezones import zone
+from apps.core.errors import NotFound, ValidationFailed
+from apps.core.rate_limits import client_ident, rate_limit_wait
+from apps.notifications.ics import booking_invitation_ics
+from apps.notifications.links import BOOKING_MANAGE_SALT, booking_manage_token, tenant_domain
+from apps.resources.models import Resource, Service
+
+logger = logging.getLogger(__name__)
+
+ANYONE = "anyone"
+STEPS = 5
+PAGE = "booking/page.html"
+HOLD_ACTOR = ActorRef.customer("", label="booking page")
+# Idempotency keys of the booking form are random per rendered form; this scope keeps
+# them apart from the API's anonymous callers.
+FORM_SCOPE = ActorRef.customer("booking-page", label="booking page")
+# Places the customer asked for that someone else took, or that are not offered.
+LOST_PLACE_ERRORS = (SlotFull, SlotNotFound, OutsideBookingWindow)
+TZ_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+# --- Plumbing ------------------------------------------------------------------------
+
+
+def _tenant(request: HttpRequest) -> Tenant:
+    return request.tenant  # type: ignore[attr-defined]
+
+
+def _page(
+    request: HttpRequest,
+    partial: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    display: DisplayZone | None = None,
+) -> HttpResponse:
+    """The screen as a whole page, or only its partial for an htmx swap (a history
+    restore after a cache miss needs the whole page). Times render in the display zone."""
+    tenant = _tenant(request)
+    htmx = getattr(request, "htmx", None)
+    template = partial if htmx and not htmx.history_restore_request else PAGE
+    context = {
+        "partial": partial,
+        "display": display,
+        "carried_tz": _carried_tz(request, display),
+        "steps": STEPS,
+        **context,
+    }
+    with timezone.override(zone(display.name if display else tenant.timezone)):
+        response = render(request, template, context, status=status)
+    # One URL answers a page or a partial: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    if display is not None:
+        _remember_zone(request, response, display)
+    return response
+
+
+def _carried_tz(request: HttpRequest, display: DisplayZone | None) -> str:
+    """The zone the visitor picked explicitly (the `tz` parameter), which links and
+    forms carry on so the choice holds without cookies; "" when none was picked, so a
+    default is never mistaken for a choice."""
+    source = request.POST if request.method == "POST" else request.GET
+    if display is None or display.problem or not source.get("tz"):
+        return ""
+    return display.name
+
+
+def _remember_zone(request: HttpRequest, response: HttpResponse, display: DisplayZone) -> None:
+    """A zone picked explicitly is kept for the next visit."""
+    carried = _carried_tz(request, display)
+    if carried and request.COOKIES.get(TZ_COOKIE) != carried:
+        response.set_cookie(
+            TZ_COOKIE, carried, max_age=TZ_COOKIE_MAX_AGE, samesite="Lax", httponly=False
+        )
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _with_query(url: str, **params: str | None) -> str:
+    query = urlencode({key: value for key, value in params.items() if value})
+    return f"{url}?{query}" if query else url
+
+
+def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anything a URL names that does not exist here (an unknown or malformed id, another
+    business's id, a date that is no date) is a friendly 404, never an error page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            return _page(
+                request,
+                "booking/_not_found_partial.html",
+                {"page_title": "Page not found"},
+                status=404,
+            )
+
+    return wrapper
+
+
+def _booking_from_token(token: str) -> Booking:
+    try:
+        booking_id = signing.loads(token, salt=BOOKING_MANAGE_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise NotFound("No such booking.") from None
+    return booking_get(booking_id=str(booking_id))
+
+
+def _date_param(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise NotFound("That is not a date.") from None
+
+
+def _month_param(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(f"{value.strip()}-01")
+    except ValueError:
+        raise NotFound("That is not a month.") from None
+
+
+def _viewer_key(request: HttpRequest) -> str:
+    """Who sees a curated pick of times: the session, else the CSRF cookie (set by the
+    first form), else the address."""
+    for cookie in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+        value = request.COOKIES.get(cookie)
+        if value:
+            return f"{cookie}:{value[:64]}"
+    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _booking_post_wait(request: HttpRequest) -> int | None:
+    """Seconds to wait when this client sent too many booking POSTs (SPEC §4.8), else
+    None. It counts in the API's bucket for anonymous booking writes, so mixing the pages
+    and the API does not double the allowance."""
+    wait = rate_limit_wait(scope="anon_booking", ident=client_ident(request))
+    if wait is not None:
+        logger.info("booking_page.throttled")
+    return wait
+
+
+def _throttled(response: HttpResponse, wait: int) -> HttpResponse:
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _who(service: Service, who: str) -> Resource | None:
+    return None if who == ANYONE else service_resource_get(service=service, resource_id=who)
+
+
+def _display(request: HttpRequest, *, service: Service, resource: Resource | None) -> DisplayZone:
+    business = business_timezone(tenant=_tenant(request), service=service, resource=resource)
+    return display_zone(request, business=business)
+
+
+def _customer_actor(booking: Booking) -> ActorRef:
+    return ActorRef.customer(str(booking.customer_id), label="booking page")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A free start offered as a link or a radio button."""
+
+    slot: AvailableSlot
+    value: str
+    resource_name: str
+
+
+def _choices(slots: list[AvailableSlot]) -> list[Choice]:
+    names = resource_names(resource_ids=[slot.resource_id for slot in slots])
+    return [
+        Choice(
+            slot,
+            slot_value(resource_id=slot.resource_id, start=slot.start),
+            names.get(slot.resource_id, ""),
+        )
+        for slot in slots
+    ]
+
+
+def _calendar_context(
+    request: HttpRequest,
+    *,
+    service: Service,
+    resource: Resource | None,
+    display: DisplayZone,
+) -> dict[str, Any]:
+    """The month grid and the chosen day's times (`?month=YYYY-MM&day=YYYY-MM-DD`)."""
+    today = timezone.now().astimezone(zone(display.name)).date()
+    last_day = booking_last_day(service=service, tenant=_tenant(request), today=today)
+    day = _date_param(request.GET.get("day"))
+    month = _month_param(request.GET.get("month")) or day or today
+    month = month_clamp(month, first=today, last=last_day)
+    first_shown, last_shown = max(month, today), min(month_last(month), last_day)
+    free_by_day: dict[dt.date, int] = {}
+    if first_shown <= last_shown:
+        dates = availability_dates(
+            service=service, resource=resource, start=first_shown, end=last_shown, tz=display.name
+        )
+        free_by_day = {entry.day: entry.free for entry in dates.dates}
+    grid = month_grid(
+        month=month, free_by_day=free_by_day, today=today, last_day=last_day, selected=day
+    )
+    slots = None
+    groups: list[Any] = []
+    if day is not None:
+        slots = availability_slots(
+            service=service,
+            resource=resource,
+            day=day,
+            tz=display.name,
+            viewer_key=_viewer_key(request),
+        )
+        for group in time_groups(slots.slots):
+            groups.append((group.label, _choices(group.slots)))
+    return {
+        "grid": grid,
+        "weekdays": WEEKDAYS,
+        "day": day,
+        "slots": slots,
+        "time_groups": groups,
+        "zone_choices": timezone_choices(display.name),
+        "month_key": month_first(grid.month).strftime("%Y-%m"),
+    }
+
+
+# --- Choosing ------------------------------------------------------------------------
+
+
+@customer_page
+@require_GET
+def services_page(request: HttpRequest) -> HttpResponse:
+    """The business's home: what can be booked."""
+    return _page(
+        request,
+        "booking/_services_partial.html",
+        {"page_title": "Book an appointment", "services": list(bookable_services())},
+    )
+
+
+@customer_page
+@require_GET
+def who_page(request: HttpRequest, service_id: str) -> HttpResponse:
+    service = bookable_service_get(service_id=service_id)
+    resources = list(service_resources(service=service))
+    return _page(
+        request,
+        "booking/_who_partial.html",
+        {
+            "page_title": f"{service.name}: with whom",
+            "service": service,
+            "resources": resources,
+            "anyone": ANYONE,
+            "tz": request.GET.get("tz", ""),
+            "step": 2,
+        },
+    )
+
+
+@customer_page
+@require_GET
+def when_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
+    service = bookable_service_get(service_id=service_id)
+    resource = _who(service, who)
+    display = _display(request, service=service, resource=resource)
+    context = _calendar_context(request, service=service, resource=resource, display=display)
+    return _page(
+        request,
+        "booking/_when_partial.html",
+        {
+            "page_title": f"{service.name}: choose a time",
+            "service": service,
+            "resource": resource,
+            "who": who,
+            "step": 3,
+            "details_url": reverse("booking:details", args=[service.pk, who]),
+            **context,
+        },
+        display=display,
+    )
+
+
+# --- Holding -------------------------------------------------------------------------
+
+
+@customer_page
+@require_http_methods(["GET", "POST"])
+def details_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
+    """The customer's details for the chosen time (`?slot=`); POST holds it.
+
+    A double-submitted form holds once: its hidden idempotency key makes the second POST
+    replay the first one's answer. When the time was taken meanwhile, the form comes back
+    with what was typed and the nearest free times to pick from."""
+    service = bookable_service_get(service_id=service_id)
+    chosen_by = _who(service, who)
+    asked = slot_parse(request.GET.get("slot"))
+    if asked is None:
+        raise NotFound("No time was chosen.")
+    resource = service_resource_get(service=service, resource_id=asked[0])
+    starts_at = asked[1]
+    display = _display(request, service=service, resource=resource)
+    status = 200
+    lost: BookingError | None = None
+    wait: int | None = None
+    problem = ""
+    if request.method == "POST":
+        form = DetailsForm(request.POST)
+        wait = _booking_post_wait(request)
+        if wait is not None:
+            status = 429
+        elif form.is_valid():
+            chosen_id, chosen_start = form.cleaned_data["slot"]
+            chosen = service_resource_get(service=service, resource_id=chosen_id)
+            resource, starts_at = chosen, chosen_start
+            try:
+                outcome = _hold(form, service=service, resource=chosen, starts_at=chosen_start)
+            except ValidationFailed as error:
+                form.apply_domain_error(error, own=DetailsForm.CUSTOMER_FIELDS)
+                status = 400
+            except LOST_PLACE_ERRORS as error:
+                lost, status = error, 409
+            except IdempotencyKeyReused:
+                problem = (
+                    "This form was already sent with other details. Check them and send it again."
+                )
+                form = DetailsForm({**request.POST.dict(), "idempotency_key": uuid.uuid4().hex})
+                status = 409
+            else:
+                url = reverse("booking:hold", args=[outcome.body])
+                return _see_other(_with_query(url, tz=_carried_tz(request, display)))
+        else:
+            status = 400
+            if "slot" in form.errors:
+                lost = SlotNotFound("Choose one of the times below.")
+    else:
+        form = DetailsForm(
+            initial={"slot": request.GET.get("slot"), "idempotency_key": uuid.uuid4().hex}
+        )
+    alternatives: list[Choice] = []
+    if lost is not None:
+        alternatives = _choices(
+            alternative_starts(
+                service=service,
+                resource=chosen_by,
+                around=starts_at,
+                tz=display.name,
+                viewer_key=_viewer_key(request),
+            )
+        )
+    back = reverse("booking:when", args=[service.pk, who])
+    local_day = starts_at.astimezone(zone(display.name)).date()
+    response = _page(
+        request,
+        "booking/_details_partial.html",
+        {
+            "page_title": f"{service.name}: your details",
+            "service": service,
+            "resource": resource,
+            "who": who,
+            "chosen_by": chosen_by,
+            "start": starts_at,
+            "end": starts_at + dt.timedelta(minutes=service.duration_minutes),
+            "form": form,
+            "lost": lost,
+            "alternatives": alternatives,
+            "problem": problem,
+            "wait": wait,
+            "payment_required": service_payment_required(service=service),
+            "back_url": _with_query(
+                back, day=local_day.isoformat(), tz=_carried_tz(request, display)
+            ),
+            "step": 4,
+        },
+        status=status,
+        display=display,
+    )
+    return _throttled(response, wait) if wait is not None else response
+
+
+def _hold(
+    form: DetailsForm, *, service: Service, resource: Resource, starts_at: dt.datetime
+) -> IdempotentResponse:
+    """Holds the time once per form (idempotency key); the answer is the booking's
+    token, which a repeated POST gets back instead of a second hold."""
+    data = form.cleaned_data
+    key = data["idempotency_key"]
+
+    def perform() -> IdempotentResponse:
+        booking = booking_hold(
+            service=service,
+            resource=resource,
+            starts_at=starts_at,
+            customer=CustomerInput(name=data["name"], email=data["email"], phone=data["phone"]),
+            notes=data["notes"],
+            source=Booking.Source.PAGE,
+            actor=HOLD_ACTOR,
+            idempotency_key=key,
+        )
+        return IdempotentResponse(status_code=303, body=booking_manage_token(booking))
+
+    return idempotent_call(
+        key=key,
+        actor=FORM_SCOPE,
+        payload={"service": str(service.pk), **form.payload()},
+        perform=perform,
+    )
+
+
+def _pick_again_url(request: HttpRequest, booking: Booking, display: DisplayZone) -> str:
+    url = reverse("booking:when", args=[booking.service_id, booking.resource_id])
+    day = booking.starts_at.astimezone(zone(display.name)).date()
+    return _with_query(url, day=day.isoformat(), tz=_carried_tz(request, display))
+
+
+def _booking_context(booking: Booking, token: str) -> dict[str, Any]:
+    return {
+        "booking": booking,
+        "token": token,
+        "service": booking.service,
+        "resource": booking.resource,
+        "start": booking.starts_at,
+        "end": booking.ends_at,
+        "masked_email": booking.customer.masked_email,
+        "payment_pending": booking.payment_status == Booking.PaymentStatus.PENDING,
+    }
+
+
+@customer_page
+@require_http_methods(["GET", "POST"])
+def hold_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The held time with its countdown; POST confirms it."""
+    booking = _booking_from_token(token)
+    display = _display(request, service=booking.service, resource=booking.resource)
+    status = 200
+    problem = ""
+    if request.method == "POST":
+        try:
+            booking = booking_confirm(booking=booking, actor=_customer_actor(booking))
+        except HoldExpired:
+            booking = booking_get(booking_id=booking.pk)
+            status = 409
+        except InvalidTransition as error:
+            problem, status = error.message, 409
+        else:
+            return _see_other(
+                _with_query(
+                    reverse("booking:booked", args=[token]), tz=_carried_tz(request, display)
+                )
+            )
+    if booking.status in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
+        return _see_other(
+            _with_query(reverse("booking:booked", args=[token]), tz=_carried_tz(request, display))
+        )
+    if booking.status == Booking.Status.NO_SHOW:
+        return _see_other(reverse("booking:manage", args=[token]))
+    state = (
+        "live"
+        if hold_is_live(booking=booking)
+        else "released"
+        if booking.status == Booking.Status.CANCELLED
+        else "expired"
+    )
+    return _page(
+        request,
+        "booking/_hold_partial.html",
+        {
+            **_booking_context(booking, token),
+            "page_title": "Confirm your booking" if state == "live" else "Your hold",
+            "state": state,
+            "problem": problem,
+            "hold_minutes": _tenant(request).hold_ttl_minutes,
+            "pick_again_url": _pick_again_url(request, booking, display),
+            "step": 5 if state == "live" else None,
+        },
+        status=status,
+        display=display,
+    )
+
+
+@customer_page
+@require_POST
+def release_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Lets a held time go for someone else, and goes back to choosing."""
+    booking = _booking_from_token(token)
+    display = _display(request, service=booking.service, resource=booking.resource)
+    if booking.status == Booking.Status.HELD:
+        try:
+            booking_cancel(
+                booking=booking, actor=_customer_actor(booking), reason="Let go on the booking page"
+            )
+        except InvalidTransition:
+            pass  # expired meanwhile: it is free already
+        else:
+            messages.info(request, "We let that time go.")
+    return _see_other(_pick_again_url(request, booking, display))
+
+
+@customer_page
+@require_GET
+def booked_page(request: HttpRequest, token: str) -> HttpResponse:
+    booking = _booking_from_token(token)
+    if booking.status == Booking.Status.HELD or booking.status == Booking.Status.EXPIRED:
+        return _see_other(reverse("booking:hold", args=[token]))
+    if booking.status != Booking.Status.CONFIRMED:
+        return _see_other(reverse("booking:manage", args=[token]))
+    display = _display(request, service=booking.service, resource=booking.resource)
+    return _page(
+        request,
+        "booking/_booked_partial.html",
+        {
+            **_booking_context(booking, token),
+            "page_title": "You are booked",
+            "manage_url": request.build_absolute_uri(reverse("booking:manage", args=[token])),
+            "deadline": booking_change_deadline(booking=booking, tenant=_tenant(request)),
+        },
+        display=display,
+    )
+
+
+# --- Managing ------------------------------------------------------------------------
+
+
+@customer_page
+@require_GET
+def manage_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the emails: the booking, and what the customer can still do."""
+    booking = _booking_from_token(token)
+    display = _display(request, service=booking.service, resource=booking.resource)
+    can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
+    return _page(
+        request,
+        "booking/_manage_partial.html",
+        {
+            **_booking_context(booking, token),
+            "page_title": "Your booking",
+            "can_change": can_change,
+            "deadline": deadline,
+            "hold_live": hold_is_live(booking=booking),
+            "upcoming": booking.starts_at > timezone.now(),
+            "window_minutes": _tenant(request).cancellation_window_minutes,
+        },
+        display=display,
+    )
+
+
+@customer_page
+@require_http_methods(["GET", "POST"])
+def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
+    booking = _booking_from_token(token)
+    display = _display(request, service=booking.service, resource=booking.resource)
+    status = 200
+    problem = ""
+    if request.method == "POST":
+        try:
+            booking_cancel(booking=booking, actor=_customer_actor(booking), reason="")
+        except TooLateToCancel:
+            status = 409  # the page explains the window
+        except InvalidTransition as error:
+            problem, status = error.message, 409
+        else:
+            messages.success(request, "Your booking is cancelled.")
+            return _see_other(
+                _with_query(
+                    reverse("booking:manage", args=[token]), tz=_carried_tz(request, display)
+                )
+            )
+    can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
+    return _page(
+        request,
+        "booking/_cancel_partial.html",
+        {
+            **_booking_context(booking, token),
+            "page_title": "Cancel your booking",
+            "can_change": can_change,
+            "deadline": deadline,
+            "problem": problem,
+            "window_minutes": _tenant(request).cancellation_window_minutes,
+        },
+        status=status,
+        display=display,
+    )
+
+
+@customer_page
+@require_http_methods(["GET", "POST"])
+def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
+    """A new time on the same person or room: the month and times, then (`?slot=`) the
+    move to confirm; POST moves the booking in one step or not at all."""
+    booking = _booking_from_token(token)
+    service, resource = booking.service, booking.resource
+    display = _display(request, service=service, resource=resource)
+    status = 200
+    problem = ""
+    wait: int | None = None
+    lost: BookingError | None = None
+    chosen = slot_parse(request.GET.get("slot"))
+    if request.method == "POST":
+        form = SlotForm(request.POST)
+        wait = _booking_post_wait(request)
+        if wait is not None:
+            status = 429
+        elif form.is_valid():
+            new_resource_id, new_start = form.cleaned_data["slot"]
+            if new_resource_id != resource.pk:
+                raise NotFound("Rescheduling keeps the same person or room.")
+            chosen = (new_resource_id, new_start)
+            try:
+                booking_reschedule(
+                    booking=booking, starts_at=new_start, actor=_customer_actor(booking)
+                )
+            except LOST_PLACE_ERRORS as error:
+                lost, status = error, 409
+            except TooLateToCancel:
+                status = 409  # the page explains the window
+            except (InvalidTransition, HoldExpired, ValidationFailed) as error:
+                problem, status = error.message, 409
+            else:
+                messages.success(request, "Your booking has moved to the new time.")
+                url = reverse("booking:manage", args=[token])
+                return _see_other(_with_query(url, tz=_carried_tz(request, display)))
+        else:
+            problem, status = "Choose a new time.", 400
+    if chosen is not None and chosen[0] != resource.pk:
+        raise NotFound("Rescheduling keeps the same person or room.")
+    can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
+    context: dict[str, Any] = {}
+    alternatives: list[Choice] = []
+    if can_change:
+        context = _calendar_context(request, service=service, resource=resource, display=display)
+        if lost is not None and chosen is not None:
+            alternatives = _choices(
+                alternative_starts(
+                    service=service,
+                    resource=resource,
+                    around=chosen[1],
+                    tz=display.name,
+                    viewer_key=_viewer_key(request),
+                )
+            )
+    response = _page(
+        request,
+        "booking/_reschedule_partial.html",
+        {
+            **_booking_context(booking, token),
+            **context,
+            "page_title": "Choose a new time",
+            "can_change": can_change,
+            "deadline": deadline,
+            "window_minutes": _tenant(request).cancellation_window_minutes,
+            "chosen_start": chosen[1] if chosen and lost is None else None,
+            "chosen_value": slot_value(resource_id=chosen[0], start=chosen[1]) if chosen else "",
+            "chosen_end": (
+                chosen[1] + dt.timedelta(minutes=service.duration_minutes) if chosen else None
+            ),
+            "lost": lost,
+            "alternatives": alternatives,
+            "problem": problem,
+            "wait": wait,
+            "time_url": reverse("booking:reschedule", args=[token]),
+        },
+        status=status,
+        display=display,
+    )
+    return _throttled(response, wait) if wait is not None else response
+
+
+@customer_page
+@require_GET
+def ics_download(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Add to calendar": the same event (same UID) as the confirmation email's."""
+    booking = _booking_from_token(token)
+    if booking.status != Booking.Status.CONFIRMED:
+        raise NotFound("Only a confirmed booking goes into a calendar.")
+    tenant = _tenant(request)
+    body = booking_invitation_ics(
+        booking=booking,
+        domain=tenant_domain(tenant),
+        business_name=tenant.name,
+        organizer_email=_organizer_address(),
+        attendee_email="",
+        attendee_name="",
+        manage_url=request.build_absolute_uri(reverse("booking:manage", args=[token])),
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="booking.ics"'
+    return response
+
+
+def _organizer_address() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "bookings@localhost"

@@ -1,0 +1,115 @@
+"""Input of the dashboard's booking screens. Forms only turn text into values; the rules
+(who may cancel when, which times are free) belong to the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+
+from apps.bookings.models import Booking
+from apps.core.errors import DomainError
+from apps.dashboard.forms import EARLIEST_DAY, LATEST_DAY, DayField
+from apps.resources.models import Location, Resource
+
+
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
+class DomainErrorsMixin(forms.Form):
+    def apply_domain_error(self, error: DomainError) -> None:
+        for detail in error.details:
+            self.add_error(detail.field if detail.field in self.fields else None, detail.message)
+        if not error.details:
+            self.add_error(None, error.message)
+
+
+class CalendarForm(forms.Form):
+    """Which calendar to show. Unknown values fall back to defaults with a field error."""
+
+    VIEWS = [("day", "Day"), ("week", "Week")]
+
+    view = forms.ChoiceField(choices=VIEWS, required=False)
+    date = DayField(label="Date", required=False)
+    location = forms.ChoiceField(label="Location", required=False)
+    resource = forms.ChoiceField(label="Resource", required=False)
+    cancelled = forms.BooleanField(label="Show cancelled", required=False)
+
+    def __init__(
+        self, *args: Any, locations: list[Location], resources: list[Resource], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "location").choices = [(str(loc.pk), loc.name) for loc in locations]
+        _choice_field(self, "resource").choices = [
+            (str(r.pk), f"{r.name} ({r.location.name})" if len(locations) > 1 else r.name)
+            for r in resources
+        ]
+
+
+class BookingFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *Booking.Status.choices]
+    )
+    resource = forms.ChoiceField(label="Resource", required=False)
+    date_from = DayField(label="From", required=False)
+    date_to = DayField(label="To", required=False)
+    email = forms.CharField(
+        label="Customer email",
+        required=False,
+        max_length=254,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, resources: list[Resource], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "resource").choices = [
+            ("", "Any resource"),
+            *((str(resource.pk), resource.name) for resource in resources),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, last = cleaned.get("date_from"), cleaned.get("date_to")
+        if first and last and last < first:
+            self.add_error("date_to", "The last date must not be before the first date.")
+        return cleaned
+
+
+class CancelForm(DomainErrorsMixin):
+    reason = forms.CharField(
+        label="Reason for cancelling",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the booking's history.",
+        error_messages={"required": "Say why the booking is cancelled."},
+    )
+
+
+class RescheduleSearchForm(forms.Form):
+    date = DayField(label="Date", required=False)
+    who = forms.ChoiceField(label="With", required=False)
+
+    def __init__(self, *args: Any, resources: list[Resource], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "who").choices = [
+            *((str(resource.pk), resource.name) for resource in resources),
+            ("any", "Anyone free"),
+        ]
+
+
+class RescheduleForm(DomainErrorsMixin):
+    start = forms.CharField(max_length=40)
+    resource = forms.UUIDField()
+
+    def clean_start(self) -> dt.datetime:
+        try:
+            start = dt.datetime.fromisoformat(self.cleaned_data["start"])
+        except ValueError as exc:
+            raise forms.ValidationError("Choose one of the free times.") from exc
+        if start.tzinfo is None or not EARLIEST_DAY <= start.date() <= LATEST_DAY:
+            raise forms.ValidationError("Choose one of the free times.")
+        return start

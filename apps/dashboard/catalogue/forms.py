@@ -1,0 +1,204 @@
+"""Input of the dashboard's "Services & resources" screens. The forms only turn text into
+values; the services decide what is valid and report it per field, and the form shows
+those messages beside what the person typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from apps.accounts.forms import timezone_choices
+from apps.accounts.models import User
+from apps.core.errors import DomainError
+from apps.resources.models import Location, Resource, Service
+
+NUMBER = {"inputmode": "numeric", "autocomplete": "off"}
+
+
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
+def _text_number(label: str, *, help_text: str = "") -> forms.CharField:
+    # Text, not type=number: whatever was typed comes back with the service's message.
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs=NUMBER),
+        help_text=help_text,
+    )
+
+
+def _or_none(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+class ServiceErrorsForm(forms.Form):
+    """A form whose values go to one service call, which reports problems per field."""
+
+    def service_data(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def apply_domain_error(self, error: DomainError) -> None:
+        for detail in error.details:
+            self.add_error(detail.field if detail.field in self.fields else None, detail.message)
+        if not error.details:
+            self.add_error(None, error.message)
+
+
+class LocationForm(ServiceErrorsForm):
+    name = forms.CharField(label="Name", required=False, max_length=200)
+    address = forms.CharField(
+        label="Address", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        choices=timezone_choices,
+        help_text="Opening hours at this location are in its local time.",
+    )
+
+    @staticmethod
+    def initial_for(location: Location) -> dict[str, Any]:
+        return {"name": location.name, "address": location.address, "timezone": location.timezone}
+
+    def service_data(self) -> dict[str, Any]:
+        return {
+            "name": self.cleaned_data["name"],
+            "address": self.cleaned_data["address"],
+            "timezone": self.cleaned_data["timezone"],
+        }
+
+
+class ResourceForm(ServiceErrorsForm):
+    name = forms.CharField(label="Name", required=False, max_length=200)
+    kind = forms.ChoiceField(label="Kind", choices=Resource.Kind.choices)
+    location = forms.ChoiceField(label="Location")
+    tags = forms.CharField(
+        label="Skills or tags",
+        required=False,
+        max_length=1000,
+        help_text="Comma-separated, e.g. physio, Spanish.",
+    )
+    user = forms.ChoiceField(
+        label="Team member",
+        required=False,
+        help_text="Optional: the person whose own calendar this is.",
+    )
+    is_active = forms.BooleanField(label="Can be booked", required=False, initial=True)
+
+    def __init__(
+        self, *args: Any, locations: list[Location], users: list[User], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "location").choices = [(str(loc.pk), loc.name) for loc in locations]
+        _choice_field(self, "user").choices = [
+            ("", "Nobody"),
+            *((str(user.pk), user.full_name or user.email) for user in users),
+        ]
+
+    @staticmethod
+    def initial_for(resource: Resource) -> dict[str, Any]:
+        return {
+            "name": resource.name,
+            "kind": resource.kind,
+            "location": str(resource.location_id),
+            "tags": ", ".join(resource.tags),
+            "user": str(resource.user_id) if resource.user_id else "",
+            "is_active": resource.is_active,
+        }
+
+    def service_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "kind": data["kind"],
+            "location": data["location"],
+            "tags": [tag.strip() for tag in data["tags"].split(",") if tag.strip()],
+            "user": data["user"] or None,
+            "is_active": bool(data["is_active"]),
+        }
+
+
+class ServiceForm(ServiceErrorsForm):
+    name = forms.CharField(label="Name", required=False, max_length=200)
+    description = forms.CharField(
+        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    duration_minutes = _text_number("Duration (minutes)")
+    buffer_before_minutes = _text_number(
+        "Buffer before (minutes)", help_text="Free time kept before each session."
+    )
+    buffer_after_minutes = _text_number(
+        "Buffer after (minutes)", help_text="Free time kept after each session."
+    )
+    capacity = _text_number("Places per session", help_text="1 for one-to-one; more for a class.")
+    price = forms.CharField(
+        label="Price",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        help_text="0 means free.",
+    )
+    currency = forms.CharField(label="Currency", required=False, max_length=10)
+    resources = forms.MultipleChoiceField(
+        label="Who delivers it",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    min_notice_minutes = _text_number(
+        "Minimum notice (minutes)",
+        help_text="Leave empty for the business's setting.",
+    )
+    horizon_days = _text_number(
+        "Bookable how far ahead (days)",
+        help_text="Leave empty for the business's setting.",
+    )
+    requires_payment = forms.BooleanField(label="Customers pay when booking", required=False)
+    is_active = forms.BooleanField(label="Offered to customers", required=False, initial=True)
+
+    def __init__(self, *args: Any, resources: list[Resource], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "resources").choices = [
+            (str(r.pk), r.name if r.is_active else f"{r.name} (cannot be booked)")
+            for r in resources
+        ]
+
+    @staticmethod
+    def initial_for(service: Service) -> dict[str, Any]:
+        return {
+            "name": service.name,
+            "description": service.description,
+            "duration_minutes": service.duration_minutes,
+            "buffer_before_minutes": service.buffer_before_minutes,
+            "buffer_after_minutes": service.buffer_after_minutes,
+            "capacity": service.capacity,
+            "price": service.price,
+            "currency": service.currency,
+            "resources": [str(r.pk) for r in service.resources.all()],
+            "min_notice_minutes": service.min_notice_minutes,
+            "horizon_days": service.horizon_days,
+            "requires_payment": service.requires_payment,
+            "is_active": service.is_active,
+        }
+
+    def service_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "description": data["description"],
+            "duration_minutes": _or_none(data["duration_minutes"]),
+            "buffer_before_minutes": _or_none(data["buffer_before_minutes"]) or "0",
+            "buffer_after_minutes": _or_none(data["buffer_after_minutes"]) or "0",
+            "capacity": _or_none(data["capacity"]),
+            "price": _or_none(data["price"]) or "0",
+            "currency": data["currency"],
+            "resources": data["resources"],
+            "min_notice_minutes": _or_none(data["min_notice_minutes"]),
+            "horizon_days": _or_none(data["horizon_days"]),
+            "requires_payment": bool(data["requires_payment"]),
+            "is_active": bool(data["is_active"]),
+        }

@@ -1,0 +1,221 @@
+"""Dashboard screens for "Services & resources" (managers and up): the catalogue, and
+adding or changing a location, a resource or a service. Deactivating is a checkbox on the
+edit form: nothing here is deleted, bookings keep pointing at what they were made for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.db.models import Model
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from apps.accounts.models import Membership
+from apps.core.errors import NotFound, ValidationFailed
+from apps.dashboard.access import membership_required
+from apps.dashboard.catalogue.forms import (
+    LocationForm,
+    ResourceForm,
+    ServiceErrorsForm,
+    ServiceForm,
+)
+from apps.dashboard.catalogue.selectors import catalogue_get, staff_users
+from apps.dashboard.pages import redirect_after_post, render_screen, request_tenant
+from apps.resources.selectors import (
+    location_get,
+    location_list,
+    resource_get,
+    resource_list,
+    service_get,
+    service_list,
+)
+from apps.resources.services import (
+    location_create,
+    location_update,
+    resource_create,
+    resource_update,
+    service_create,
+    service_update,
+)
+
+MANAGER = Membership.Role.MANAGER
+
+
+@require_GET
+@membership_required(MANAGER)
+def catalogue(request: HttpRequest) -> HttpResponse:
+    return render_screen(
+        request,
+        page="dashboard/catalogue.html",
+        partial="dashboard/_catalogue.html",
+        context={"catalogue": catalogue_get()},
+    )
+
+
+def _edit_screen(
+    request: HttpRequest,
+    *,
+    form: ServiceErrorsForm,
+    save: Callable[[dict[str, Any]], Model],
+    noun: str,
+    instance: Model | None,
+    action: str,
+) -> HttpResponse:
+    """GET shows the form; POST saves through `save` (a service call) and goes back to
+    the catalogue, or shows the service's field errors beside what was typed."""
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                saved = save(form.service_data())
+            except ValidationFailed as error:
+                form.apply_domain_error(error)
+            else:
+                messages.success(request, f"{noun.capitalize()} “{saved}” saved.")
+                return redirect_after_post(request, reverse("dashboard:catalogue"))
+    return render_screen(
+        request,
+        page="dashboard/catalogue_form.html",
+        partial="dashboard/_catalogue_form.html",
+        context={"form": form, "noun": noun, "instance": instance, "action": action},
+        status=status,
+    )
+
+
+def _found(getter: Callable[..., Model], **kwargs: Any) -> Any:
+    try:
+        return getter(**kwargs)
+    except NotFound as exc:
+        raise Http404("Not found.") from exc
+
+
+# --- Locations ---------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@membership_required(MANAGER)
+def location_create_view(request: HttpRequest) -> HttpResponse:
+    tenant = request_tenant(request)
+    form = LocationForm(request.POST or None, initial={"timezone": tenant.timezone})
+    return _edit_screen(
+        request,
+        form=form,
+        save=lambda data: location_create(**data),
+        noun="location",
+        instance=None,
+        action=reverse("dashboard:location_create"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@membership_required(MANAGER)
+def location_edit_view(request: HttpRequest, location_id: UUID) -> HttpResponse:
+    location = _found(location_get, location_id=location_id)
+    form = LocationForm(request.POST or None, initial=LocationForm.initial_for(location))
+    return _edit_screen(
+        request,
+        form=form,
+        save=lambda data: location_update(location=location, data=data),
+        noun="location",
+        instance=location,
+        action=reverse("dashboard:location_edit", kwargs={"location_id": location.pk}),
+    )
+
+
+# --- Resources ---------------------------------------------------------------------
+
+
+def _resource_form(request: HttpRequest, initial: dict[str, Any]) -> ResourceForm:
+    return ResourceForm(
+        request.POST or None,
+        initial=initial,
+        locations=list(location_list()),
+        users=staff_users(tenant=request_tenant(request)),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@membership_required(MANAGER)
+def resource_create_view(request: HttpRequest) -> HttpResponse:
+    form = _resource_form(request, {"is_active": True, "location": request.GET.get("location")})
+    return _edit_screen(
+        request,
+        form=form,
+        save=lambda data: resource_create(**data),
+        noun="resource",
+        instance=None,
+        action=reverse("dashboard:resource_create"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@membership_required(MANAGER)
+def resource_edit_view(request: HttpRequest, resource_id: UUID) -> HttpResponse:
+    resource = _found(resource_get, resource_id=resource_id)
+    form = _resource_form(request, ResourceForm.initial_for(resource))
+    return _edit_screen(
+        request,
+        form=form,
+        save=lambda data: resource_update(resource=resource, data=data),
+        noun="resource",
+        instance=resource,
+        action=reverse("dashboard:resource_edit", kwargs={"resource_id": resource.pk}),
+    )
+
+
+# --- Services ----------------------------------------------------------------------
+
+
+def _service_form(request: HttpRequest, initial: dict[str, Any]) -> ServiceForm:
+    return ServiceForm(
+        request.POST or None,
+        initial=initial,
+        resources=list(resource_list(include_inactive=True)),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@membership_required(MANAGER)
+def service_create_view(request: HttpRequest) -> HttpResponse:
+    # A business usually prices everything in one currency: start from the last one used.
+    last = service_list(include_inactive=True).order_by("-created_at").first()
+    form = _service_form(
+        request,
+        {
+            "duration_minutes": 30,
+            "buffer_before_minutes": 0,
+            "buffer_after_minutes": 0,
+            "capacity": 1,
+            "price": "0",
+            "currency": last.currency if last else "USD",
+            "is_active": True,
+        },
+    )
+    return _edit_screen(
+        request,
+        form=form,
+        save=lambda data: service_create(**data),
+        noun="service",
+        instance=None,
+        action=reverse("dashboard:service_create"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@membership_required(MANAGER)
+def service_edit_view(request: HttpRequest, service_id: UUID) -> HttpResponse:
+    service = _found(service_get, service_id=service_id)
+    form = _service_form(request, ServiceForm.initial_for(service))
+    return _edit_screen(
+        request,
+        form=form,
+        save=lambda data: service_update(service=service, data=data),
+        noun="service",
+        instance=service,
+        action=reverse("dashboard:service_edit", kwargs={"service_id": service.pk}),
+    )

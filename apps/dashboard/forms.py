@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django import forms
+
+from apps.accounts.forms import timezone_choices
+from apps.accounts.models import Membership, Tenant
+from apps.core.errors import ValidationFailed
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhd]?)\s*$")
+_UNIT_MINUTES = {"": 1, "m": 1, "h": 60, "d": 24 * 60}
+
+
+def parse_offsets(text: str) -> list[int]:
+    """'24h, 1h' or '1440, 60' → [1440, 60]."""
+    offsets = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = _DURATION.match(part.lower())
+        if match is None:
+            raise forms.ValidationError(
+                f"“{part}” is not a duration. Use minutes or h/d, e.g. 24h, 90m, 2d."
+            )
+        offsets.append(int(match.group(1)) * _UNIT_MINUTES[match.group(2)])
+    return offsets
+
+
+def format_offsets(offsets: list[int]) -> str:
+    def one(minutes: int) -> str:
+        if minutes % (24 * 60) == 0:
+            return f"{minutes // (24 * 60)}d"
+        if minutes % 60 == 0:
+            return f"{minutes // 60}h"
+        return f"{minutes}m"
+
+    return ", ".join(one(m) for m in offsets)
+
+
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
+
+
+class DayField(forms.DateField):
+    """A calendar day the dashboard can work with. Days near the ends of the calendar
+    (year 1, year 9999) would overflow the arithmetic of weeks and time zones."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        super().__init__(**kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not EARLIEST_DAY <= value <= LATEST_DAY:
+            raise forms.ValidationError(
+                f"Choose a date between {EARLIEST_DAY.year} and {LATEST_DAY.year}."
+            )
+
+
+class DomainErrorFormMixin(forms.Form):
+    def apply_domain_error(self, error: ValidationFailed) -> None:
+        for detail in error.details:
+            self.add_error(detail.field if detail.field in self.fields else None, detail.message)
+        if not error.details:
+            self.add_error(None, error.message)
+
+
+class InviteForm(DomainErrorFormMixin):
+    email = forms.EmailField(label="Email address")
+    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)
+
+
+class RoleForm(DomainErrorFormMixin):
+    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)
+
+
+class TenantSettingsForm(DomainErrorFormMixin):
+    name = forms.CharField(label="Business name", max_length=120)
+    timezone = forms.ChoiceField(label="Default time zone", choices=timezone_choices)
+    exposure_mode = forms.ChoiceField(
+        label="Slots shown to customers", choices=Tenant.ExposureMode.choices
+    )
+    hold_ttl_minutes = forms.IntegerField(
+        label="Hold a chosen time for (minutes)", min_value=1, max_value=60
+    )
+    cancellation_window_minutes = forms.IntegerField(
+        label="Customers may cancel up to (minutes before)", min_value=0
+    )
+    min_notice_minutes = forms.IntegerField(label="Minimum notice (minutes)", min_value=0)
+    horizon_days = forms.IntegerField(
+        label="Bookable how far ahead (days)", min_value=1, max_value=365
+    )
+    reminder_offsets = forms.CharField(
+        label="Reminders before the appointment",
+        required=False,
+        help_text="Comma-separated, e.g. 24h, 1h. Leave empty for no reminders.",
+    )
+    notify_hold_expired = forms.BooleanField(
+        label="Email customers whose held time ran out before they confirmed",
+        required=False,
+    )
+    sms_enabled = forms.BooleanField(
+        label="Also send reminders by text message to customers who gave a mobile number",
+        required=False,
+    )
+    accent_color = forms.CharField(
+        label="Accent colour", widget=forms.TextInput(attrs={"type": "color"})
+    )
+    logo_url = forms.URLField(label="Logo URL", required=False, assume_scheme="https")
+
+    def clean_reminder_offsets(self) -> list[int]:
+        return parse_offsets(self.cleaned_data.get("reminder_offsets", ""))
+
+    FIELD_FOR = {"reminder_offsets_minutes": "reminder_offsets"}
+
+    def apply_domain_error(self, error: ValidationFailed) -> None:
+        for detail in error.details:
+            field = self.FIELD_FOR.get(detail.field, detail.field)
+            self.add_error(field if field in self.fields else None, detail.message)
+
+    # Kept by the notifications app, not on the tenant row (see the settings view).
+    NOTIFICATION_FIELDS = ("notify_hold_expired", "sms_enabled")
+
+    @classmethod
+    def initial_for(cls, tenant: Tenant, notifications: dict[str, bool]) -> dict[str, object]:
+        return notifications | {
+            "name": tenant.name,
+            "timezone": tenant.timezone,
+            "exposure_mode": tenant.exposure_mode,
+            "hold_ttl_minutes": tenant.hold_ttl_minutes,
+            "cancellation_window_minutes": tenant.cancellation_window_minutes,
+            "min_notice_minutes": tenant.min_notice_minutes,
+            "horizon_days": tenant.horizon_days,
+            "reminder_offsets": format_offsets(tenant.reminder_offsets_minutes),
+            "accent_color": tenant.accent_color,
+            "logo_url": tenant.logo_url,
+        }
+
+    def service_data(self) -> dict[str, object]:
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.NOTIFICATION_FIELDS}
+        data["reminder_offsets_minutes"] = data.pop("reminder_offsets")
+        return data
+
+    def notification_data(self) -> dict[str, bool]:
+        return {field: bool(self.cleaned_data.get(field)) for field in self.NOTIFICATION_FIELDS}
