@@ -21,7 +21,7 @@ from apps.accounts.middleware import tenant_routes_forget
 from apps.accounts.models import Tenant, User
 from apps.accounts.provisioning import database_setup, public_tenant_ensure
 from apps.accounts.services import tenant_create
-from apps.core.schemas import use_public_schema
+from apps.core.tenancy import use_public_schema
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,7 +9,7 @@ from django.db import connection
 from django_tenants.utils import schema_exists
 
 from apps.accounts.models import Domain, Tenant
-from apps.core.schemas import use_public_schema
+from apps.core.tenancy import use_public_schema
 
 
 def public_tenant_ensure() -> Tenant:

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from apps.accounts.models import Membership, Tenant, User
+from apps.core.tenancy import current_schema
+
+
+def tenant_current() -> Tenant:
+    """The tenant whose schema the connection is on: the request's (the middleware sets
+    it) or the task's (the task runner does). A bare `schema_context` knows only the
+    schema's name, so then the row is read. The one way the product asks "which
+    business is this?" below the views."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Tenant) and tenant.schema_name == current_schema():
+        return tenant
+    return Tenant.objects.get(schema_name=current_schema())
 
 
 def tenants_ready() -> QuerySet[Tenant]:

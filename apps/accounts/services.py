@@ -19,7 +19,7 @@ from apps.accounts.provisioning import schema_constraint_names_restore
 from apps.accounts.signals import tenant_settings_changed
 from apps.accounts.subdomains import schema_name_for, slug_problems
 from apps.core.errors import FieldError, ValidationFailed
-from apps.core.schemas import current_schema, use_public_schema
+from apps.core.tenancy import current_schema, use_public_schema
 
 logger = logging.getLogger(__name__)
 

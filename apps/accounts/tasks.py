@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.accounts.selectors import tenants_ready
-from apps.core.schemas import current_schema
+from apps.core.tenancy import current_schema
 from config.celery import app
 from config.request_id import get_request_id
 

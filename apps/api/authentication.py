@@ -28,11 +28,11 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from apps.accounts.mfa import mfa_step_pending
 from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.selectors import membership_get
-from apps.api.booking_tokens import HEADER as BOOKING_TOKEN_HEADER
-from apps.api.booking_tokens import booking_token_read
 from apps.api.principals import ApiKeyUser, BookingGrant, Principal
 from apps.api.services import api_key_authenticate, looks_like_api_key
-from apps.core.schemas import current_schema
+from apps.bookings.access_tokens import HEADER as BOOKING_TOKEN_HEADER
+from apps.bookings.access_tokens import booking_access_read
+from apps.core.tenancy import current_schema
 
 TENANT_CLAIM = "tenant"
 WWW_AUTHENTICATE = 'Bearer realm="api"'
@@ -117,7 +117,7 @@ class BookingTokenAuthentication(BaseAuthentication):
         token = request.headers.get(BOOKING_TOKEN_HEADER)
         if token is None:
             return None
-        booking_id = booking_token_read(token.strip())
+        booking_id = booking_access_read(token.strip())
         if booking_id is None:
             raise AuthenticationFailed("This booking token is not valid for this business.")
         return AnonymousUser(), BookingGrant(booking_id=booking_id)

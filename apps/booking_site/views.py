@@ -33,7 +33,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -41,7 +40,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.accounts.models import Tenant
+from apps.accounts.selectors import tenant_current
 from apps.booking_site.forms import DetailsForm, SlotForm, slot_parse, slot_value
 from apps.booking_site.month_grid import (
     WEEKDAYS,
@@ -71,6 +70,7 @@ from apps.booking_site.timezones import (
     display_zone,
     timezone_choices,
 )
+from apps.bookings.access_tokens import booking_access_read, booking_access_token
 from apps.bookings.actors import ActorRef
 from apps.bookings.errors import (
     BookingError,
@@ -97,7 +97,7 @@ from apps.calendars.timezones import zone
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.rate_limits import client_ident, rate_limit_wait
 from apps.notifications.ics import booking_invitation_ics
-from apps.notifications.links import BOOKING_MANAGE_SALT, booking_manage_token, tenant_domain
+from apps.notifications.links import tenant_domain
 from apps.resources.models import Resource, Service
 
 logger = logging.getLogger(__name__)
@@ -117,10 +117,6 @@ TZ_COOKIE_MAX_AGE = 365 * 24 * 3600
 # --- Plumbing ------------------------------------------------------------------------
 
 
-def _tenant(request: HttpRequest) -> Tenant:
-    return request.tenant  # type: ignore[attr-defined]
-
-
 def _page(
     request: HttpRequest,
     partial: str,
@@ -131,7 +127,7 @@ def _page(
 ) -> HttpResponse:
     """The screen as a whole page, or only its partial for an htmx swap (a history
     restore after a cache miss needs the whole page). Times render in the display zone."""
-    tenant = _tenant(request)
+    tenant = tenant_current()
     htmx = getattr(request, "htmx", None)
     template = partial if htmx and not htmx.history_restore_request else PAGE
     context = {
@@ -200,10 +196,9 @@ def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 
 def _booking_from_token(token: str) -> Booking:
-    try:
-        booking_id = signing.loads(token, salt=BOOKING_MANAGE_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
-        raise NotFound("No such booking.") from None
+    booking_id = booking_access_read(token)
+    if booking_id is None:
+        raise NotFound("No such booking.")
     return booking_get(booking_id=str(booking_id))
 
 
@@ -255,7 +250,7 @@ def _who(service: Service, who: str) -> Resource | None:
 
 
 def _display(request: HttpRequest, *, service: Service, resource: Resource | None) -> DisplayZone:
-    business = business_timezone(tenant=_tenant(request), service=service, resource=resource)
+    business = business_timezone(tenant=tenant_current(), service=service, resource=resource)
     return display_zone(request, business=business)
 
 
@@ -293,7 +288,7 @@ def _calendar_context(
 ) -> dict[str, Any]:
     """The month grid and the chosen day's times (`?month=YYYY-MM&day=YYYY-MM-DD`)."""
     today = timezone.now().astimezone(zone(display.name)).date()
-    last_day = booking_last_day(service=service, tenant=_tenant(request), today=today)
+    last_day = booking_last_day(service=service, tenant=tenant_current(), today=today)
     day = _date_param(request.GET.get("day"))
     month = _month_param(request.GET.get("month")) or day or today
     month = month_clamp(month, first=today, last=last_day)
@@ -502,7 +497,7 @@ def _hold(
             actor=HOLD_ACTOR,
             idempotency_key=key,
         )
-        return IdempotentResponse(status_code=303, body=booking_manage_token(booking))
+        return IdempotentResponse(status_code=303, body=booking_access_token(booking_id=booking.id))
 
     return idempotent_call(
         key=key,
@@ -574,7 +569,7 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
             "page_title": "Confirm your booking" if state == "live" else "Your hold",
             "state": state,
             "problem": problem,
-            "hold_minutes": _tenant(request).hold_ttl_minutes,
+            "hold_minutes": tenant_current().hold_ttl_minutes,
             "pick_again_url": _pick_again_url(request, booking, display),
             "step": 5 if state == "live" else None,
         },
@@ -617,7 +612,7 @@ def booked_page(request: HttpRequest, token: str) -> HttpResponse:
             **_booking_context(booking, token),
             "page_title": "You are booked",
             "manage_url": request.build_absolute_uri(reverse("booking:manage", args=[token])),
-            "deadline": booking_change_deadline(booking=booking, tenant=_tenant(request)),
+            "deadline": booking_change_deadline(booking=booking, tenant=tenant_current()),
         },
         display=display,
     )
@@ -632,7 +627,7 @@ def manage_page(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the emails: the booking, and what the customer can still do."""
     booking = _booking_from_token(token)
     display = _display(request, service=booking.service, resource=booking.resource)
-    can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
+    can_change, deadline = booking_changeable(booking=booking, tenant=tenant_current())
     return _page(
         request,
         "booking/_manage_partial.html",
@@ -643,7 +638,7 @@ def manage_page(request: HttpRequest, token: str) -> HttpResponse:
             "deadline": deadline,
             "hold_live": hold_is_live(booking=booking),
             "upcoming": booking.starts_at > timezone.now(),
-            "window_minutes": _tenant(request).cancellation_window_minutes,
+            "window_minutes": tenant_current().cancellation_window_minutes,
         },
         display=display,
     )
@@ -670,7 +665,7 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
                     reverse("booking:manage", args=[token]), tz=_carried_tz(request, display)
                 )
             )
-    can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
+    can_change, deadline = booking_changeable(booking=booking, tenant=tenant_current())
     return _page(
         request,
         "booking/_cancel_partial.html",
@@ -680,7 +675,7 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
             "can_change": can_change,
             "deadline": deadline,
             "problem": problem,
-            "window_minutes": _tenant(request).cancellation_window_minutes,
+            "window_minutes": tenant_current().cancellation_window_minutes,
         },
         status=status,
         display=display,
@@ -728,7 +723,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
             problem, status = "Choose a new time.", 400
     if chosen is not None and chosen[0] != resource.pk:
         raise NotFound("Rescheduling keeps the same person or room.")
-    can_change, deadline = booking_changeable(booking=booking, tenant=_tenant(request))
+    can_change, deadline = booking_changeable(booking=booking, tenant=tenant_current())
     context: dict[str, Any] = {}
     alternatives: list[Choice] = []
     if can_change:
@@ -752,7 +747,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
             "page_title": "Choose a new time",
             "can_change": can_change,
             "deadline": deadline,
-            "window_minutes": _tenant(request).cancellation_window_minutes,
+            "window_minutes": tenant_current().cancellation_window_minutes,
             "chosen_start": chosen[1] if chosen and lost is None else None,
             "chosen_value": slot_value(resource_id=chosen[0], start=chosen[1]) if chosen else "",
             "chosen_end": (
@@ -777,7 +772,7 @@ def ics_download(request: HttpRequest, token: str) -> HttpResponse:
     booking = _booking_from_token(token)
     if booking.status != Booking.Status.CONFIRMED:
         raise NotFound("Only a confirmed booking goes into a calendar.")
-    tenant = _tenant(request)
+    tenant = tenant_current()
     body = booking_invitation_ics(
         booking=booking,
         domain=tenant_domain(tenant),

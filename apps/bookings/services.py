@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
+from apps.accounts.selectors import tenant_current
 from apps.bookings import pii, signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.audit import audit_content_types_load
@@ -52,7 +53,7 @@ from apps.bookings.slot_sessions import (
 )
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.ids import uuid7
-from apps.core.schemas import current_schema
+from apps.core.tenancy import current_schema
 from apps.resources.models import Resource, Service
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ def booking_hold(
 ) -> Booking:
     """Holds one place for `service` at `starts_at` on `resource` for the tenant's hold
     TTL. Raises ValidationFailed, SlotNotFound, SlotFull or OutsideBookingWindow."""
-    tenant = _tenant()
+    tenant = tenant_current()
     now = timezone.now()
     errors: list[FieldError] = []
     if timezone.is_naive(starts_at):
@@ -279,7 +280,7 @@ def booking_cancel(
             errors.append(FieldError("reason", "Give a reason for cancelling late."))
         if errors:
             raise ValidationFailed("The cancellation is not valid.", errors)
-    tenant = _tenant()
+    tenant = tenant_current()
     now = timezone.now()
     with transaction.atomic():
         locked = _booking_lock(booking_id=booking.pk)
@@ -332,7 +333,7 @@ def booking_reschedule(
             "The new time is not valid.",
             [FieldError("start", "Give the time with its UTC offset.")],
         )
-    tenant = _tenant()
+    tenant = tenant_current()
     now = timezone.now()
     target_id = resource.pk if resource is not None else None
     hold_elapsed = False
@@ -459,14 +460,6 @@ def holds_expire(*, now: datetime | None = None, batch_size: int = 100) -> int:
 
 
 # --- Internals -------------------------------------------------------------------------
-
-
-def _tenant() -> Tenant:
-    """The tenant whose schema the connection is on (its booking policy applies)."""
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Tenant):
-        return tenant
-    return Tenant.objects.get(schema_name=current_schema())
 
 
 def _require_bookable(*, service: Service, resource: Resource) -> None:

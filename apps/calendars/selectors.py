@@ -35,9 +35,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
+from apps.accounts.selectors import tenant_current
 from apps.calendars import availability_cache
 from apps.calendars.models import SlotHold, SlotInstance
-from apps.calendars.services import current_tenant
 from apps.calendars.slot_exposure import EXPOSURE_VARIANTS, slots_expose
 from apps.calendars.timezones import (
     as_seen_in,
@@ -742,7 +742,7 @@ def availability_slots_of(
     them (raising NotFound for unknown ids) and is called only when no cached answer
     holds, which is what keeps a repeated read at one cache round trip."""
     now = now or timezone.now()
-    tenant = current_tenant()
+    tenant = tenant_current()
     computed = _computed(
         scope=scope, resolve=resolve, tz=tz, first=day, last=day, now=now, tenant=tenant
     )
@@ -828,7 +828,7 @@ def availability_dates_of(
         resolve()  # an unknown id is still a 404 first, as it always was
         raise ValidationFailed("Invalid date range.", problems)
     now = now or timezone.now()
-    tenant = current_tenant()
+    tenant = tenant_current()
     computed = _computed(
         scope=scope, resolve=resolve, tz=tz, first=start, last=end, now=now, tenant=tenant
     )

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from kombu.exceptions import OperationalError
 
-from apps.accounts.models import Tenant
+from apps.accounts.selectors import tenant_current
 from apps.calendars import availability_cache
 from apps.calendars.models import AvailabilityRule, SlotInstance
 from apps.calendars.opening_hours import OpeningHours, RuleSpec
@@ -45,8 +45,8 @@ from apps.calendars.timezones import (
     zone,
 )
 from apps.core.ids import uuid7
-from apps.core.schemas import current_schema
 from apps.core.task_queue import task_enqueue
+from apps.core.tenancy import current_schema
 from apps.resources import field_checks as check
 from apps.resources.models import Location, Resource, Service
 
@@ -64,15 +64,6 @@ SLOT_ID_BATCH = 5000
 
 
 # --- Tenant policy -----------------------------------------------------------------
-
-
-def current_tenant() -> Tenant:
-    """The tenant whose schema the connection is on (the middleware and the task runner
-    set the real row; a bare `schema_context` only knows the schema name)."""
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Tenant):
-        return tenant
-    return Tenant.objects.get(schema_name=current_schema())
 
 
 # --- Rules -------------------------------------------------------------------------
@@ -430,7 +421,7 @@ def slots_materialize_enqueue(*, resource_ids: Iterable[UUID | str]) -> None:
 
 def materialization_horizon_days() -> int:
     """How far ahead grids reach: the tenant's horizon, or a longer one a service asks."""
-    tenant_days = current_tenant().horizon_days
+    tenant_days = tenant_current().horizon_days
     longest = Service.objects.filter(is_active=True).aggregate(days=Max("horizon_days"))["days"]
     return max(tenant_days, longest or 0)
 

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from apps.accounts.mfa import mfa_step_pending
 from apps.accounts.mfa_views import mfa_step_redirect
 from apps.accounts.models import Membership
-from apps.accounts.selectors import membership_get
+from apps.accounts.selectors import membership_get, tenant_current
 
 
 def membership_required(
@@ -25,7 +25,7 @@ def membership_required(
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            membership = membership_get(user=request.user, tenant=request.tenant)  # type: ignore[attr-defined]
+            membership = membership_get(user=request.user, tenant=tenant_current())
             if membership is None:
                 raise Http404("No such page.")
             step = mfa_step_pending(user=request.user, membership=membership)

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
-from apps.accounts.models import Membership, Tenant
+from apps.accounts.models import Membership
 
 
 def wants_partial(request: HttpRequest) -> bool:
@@ -37,11 +37,6 @@ def redirect_after_post(request: HttpRequest, url: str) -> HttpResponse:
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(url)
     return redirect(url)
-
-
-def request_tenant(request: HttpRequest) -> Tenant:
-    tenant: Tenant = request.tenant  # type: ignore[attr-defined]
-    return tenant
 
 
 def request_membership(request: HttpRequest) -> Membership:

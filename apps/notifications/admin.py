@@ -10,10 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.accounts.admin_sites import tenant_admin_site
+from apps.accounts.selectors import tenant_current
 from apps.notifications.errors import NotificationNotRetryable
 from apps.notifications.links import calendar_feed_url
 from apps.notifications.models import CalendarFeed, Notification, NotificationPreference
-from apps.notifications.selectors import tenant_current
 from apps.notifications.services import (
     calendar_feed_create,
     calendar_feed_revoke,

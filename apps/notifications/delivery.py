@@ -35,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
+from apps.accounts.selectors import tenant_current
 from apps.notifications.content import MessageFacts, message_facts, sms_text
 from apps.notifications.emails import notification_email, notification_message_id
 from apps.notifications.errors import SendFailed, Undeliverable
@@ -43,7 +44,6 @@ from apps.notifications.models import Notification
 from apps.notifications.provider_status import DeliveryStatus
 from apps.notifications.recipients import customer_email, customer_phone, mask_contacts
 from apps.notifications.relevance import notification_obsolete_reason
-from apps.notifications.selectors import tenant_current
 from apps.notifications.sms import SmsMessage, get_sms_backend, sms_validate_number
 
 logger = logging.getLogger(__name__)

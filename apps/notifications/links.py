@@ -1,18 +1,14 @@
-"""Addresses that appear in messages: the tenant's host, the customer's signed manage
-link, and the calendar identity of a booking."""
+"""Addresses that appear in messages: the tenant's host, the customer's manage link
+(carrying the booking's access token), and the calendar identity of a booking."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 
 from apps.accounts.models import Domain, Tenant
+from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking
-
-# The customer pages resolve /manage/<token>/ with
-# `signing.loads(token, salt=BOOKING_MANAGE_SALT)` → the booking id.
-BOOKING_MANAGE_SALT = "booking-manage"
 
 
 def tenant_domain(tenant: Tenant) -> str:
@@ -35,13 +31,9 @@ def tenant_base_url(tenant: Tenant) -> str:
     return f"{scheme}://{host}"
 
 
-def booking_manage_token(booking: Booking) -> str:
-    return signing.dumps(str(booking.id), salt=BOOKING_MANAGE_SALT)
-
-
 def booking_manage_url(booking: Booking, *, tenant: Tenant) -> str:
     """The customer's link to view, reschedule or cancel (served by the booking pages)."""
-    return f"{tenant_base_url(tenant)}/manage/{booking_manage_token(booking)}/"
+    return f"{tenant_base_url(tenant)}/manage/{booking_access_token(booking_id=booking.id)}/"
 
 
 def booking_calendar_uid(booking: Booking, *, domain: str) -> str:

@@ -8,24 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.db import connection
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
-from apps.core.schemas import current_schema
+from apps.core.tenancy import current_schema
 from apps.notifications.errors import CalendarFeedNotFound, NotificationNotFound
 from apps.notifications.models import CalendarFeed, Notification, NotificationPreference
 from apps.resources.models import Resource
-
-
-def tenant_current() -> Tenant:
-    """The tenant whose schema the connection is on (the request's or the task's)."""
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Tenant) and tenant.schema_name == current_schema():
-        return tenant
-    return Tenant.objects.get(schema_name=current_schema())
 
 
 def tenant_reminder_offsets() -> list[int]:

@@ -7,12 +7,12 @@ import logging
 
 from celery import shared_task
 
+from apps.accounts.selectors import tenant_current
 from apps.notifications.delivery import (
     notification_send,
     notifications_dispatch_due,
     notifications_recover_stale,
 )
-from apps.notifications.selectors import tenant_current
 from apps.notifications.services import reminders_replan_for_tenant
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from apps.accounts.models import Membership, User
 from apps.core.errors import DomainError
-from apps.core.schemas import current_schema
+from apps.core.tenancy import current_schema
 from apps.resources import field_checks as check
 from apps.resources.currencies import fits_minor_units, is_currency, minor_units
 from apps.resources.models import MINUTES_PER_DAY, Location, Resource, Service

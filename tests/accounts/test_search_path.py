@@ -15,7 +15,7 @@ from django.db import ProgrammingError, connection, transaction
 from django_tenants.utils import get_limit_set_calls, schema_context
 
 from apps.accounts.models import Tenant
-from apps.core.schemas import use_public_schema, use_tenant
+from apps.core.tenancy import use_public_schema, use_tenant
 
 
 class _Boom(Exception):

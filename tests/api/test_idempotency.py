@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import Tenant, User
 from apps.accounts.services import tenant_create
 from apps.bookings.models import Booking, IdempotencyRecord
-from apps.core.schemas import use_public_schema
+from apps.core.tenancy import use_public_schema
 from apps.resources.models import Location
 from tests.api.conftest import Catalogue, error_of, hold, hold_payload, send_json
 from tests.api.factories import (

@@ -6,9 +6,14 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from django.core import signing
 from django.test import Client
 
+from apps.accounts.models import Tenant
+from apps.bookings.access_tokens import LEGACY_API_SALT
 from apps.bookings.models import Booking
+from apps.core.tenancy import current_schema
+from apps.notifications.links import booking_manage_url
 from apps.resources.models import Service
 from tests.api.conftest import error_of, hold, send_json
 from tests.api.factories import ServiceFactory
@@ -368,3 +373,35 @@ def test_anonymous_client_is_not_confused_by_a_stray_session(catalogue, acme_hos
 
     assert client.get("/api/v1/services").status_code == 200
     assert client.get("/api/v1/admin/bookings").status_code == 401
+
+
+def test_a_booking_token_from_before_the_schemes_merged_still_works(anon_client, catalogue):
+    # given a hold whose customer kept an API token of the old form
+    held = hold(anon_client, catalogue).json()
+    legacy = signing.dumps(
+        {"b": held["id"], "s": current_schema()}, salt=LEGACY_API_SALT, compress=False
+    )
+
+    # when they read the booking with it
+    response = anon_client.get(f"/api/v1/bookings/{held['id']}", HTTP_X_BOOKING_TOKEN=legacy)
+
+    # then it answers as with the new token
+    assert response.status_code == 200
+    assert response.json()["id"] == held["id"]
+
+
+def test_the_manage_link_token_works_as_an_api_booking_token(anon_client, catalogue):
+    held = hold(anon_client, catalogue).json()
+    link_token = (
+        booking_manage_url(
+            Booking.objects.get(pk=held["id"]),
+            tenant=Tenant.objects.get(schema_name=current_schema()),
+        )
+        .split("/manage/")[1]
+        .strip("/")
+    )
+
+    response = anon_client.get(f"/api/v1/bookings/{held['id']}", HTTP_X_BOOKING_TOKEN=link_token)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "held"

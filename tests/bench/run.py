@@ -34,7 +34,7 @@ from apps.bookings.models import Booking
 from apps.bookings.services import holds_expire
 from apps.calendars.models import AvailabilityRule, SlotHold, SlotInstance
 from apps.calendars.services import resources_materialize
-from apps.core.schemas import use_public_schema
+from apps.core.tenancy import use_public_schema
 from apps.resources.models import Location, Resource
 from tests.bench import seed as seeding
 from tests.bench.driver import Request, burst, cycle, open_loop, percentile

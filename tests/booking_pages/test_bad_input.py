@@ -10,8 +10,8 @@ from django.core import signing
 from django_tenants.utils import tenant_context
 
 from apps.booking_site.forms import slot_value
+from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking
-from apps.notifications.links import BOOKING_MANAGE_SALT, booking_manage_token
 from tests.booking_pages.catalogue import catalogue_create, held_booking, policy_set
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def elsewhere(globex, catalogue):
         policy_set(globex)
         other = catalogue_create(name="Globex strategy session")
         booking = held_booking(other)
-        return other, booking_manage_token(booking)
+        return other, booking_access_token(booking_id=booking.id)
 
 
 @pytest.mark.parametrize("garbage", GARBAGE)
@@ -150,7 +150,7 @@ def test_another_businesss_service_resource_and_booking_are_not_found(client, ca
 def test_a_token_signed_for_something_else_is_not_found(client, catalogue):
     booking = held_booking(catalogue)
     other_salt = signing.dumps(str(booking.pk), salt="password-reset")
-    unknown = signing.dumps(str(uuid.uuid4()), salt=BOOKING_MANAGE_SALT)
+    unknown = booking_access_token(booking_id=uuid.uuid4())
 
     assert client.get(f"/manage/{other_salt}/").status_code == 404
     assert client.get(f"/manage/{unknown}/").status_code == 404
@@ -168,6 +168,8 @@ def test_get_only_pages_refuse_other_methods(client, catalogue):
     assert client.post("/").status_code == 405
     assert client.delete(f"/book/{catalogue.service.pk}/").status_code == 405
     assert (
-        client.get(f"/hold/{booking_manage_token(held_booking(catalogue))}/release/").status_code
+        client.get(
+            f"/hold/{booking_access_token(booking_id=held_booking(catalogue).id)}/release/"
+        ).status_code
         == 405
     )

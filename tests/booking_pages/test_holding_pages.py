@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from apps.booking_site.forms import slot_value
+from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking
-from apps.notifications.links import booking_manage_token
 from tests.booking_pages.catalogue import (
     LONDON,
     confirmed_booking,
@@ -68,7 +68,7 @@ def test_details_post_holds_the_time_and_redirects_to_the_hold_page(client, cata
 
     booking = Booking.objects.get()
     assert response.status_code == 303
-    assert response["Location"].startswith(f"/hold/{booking_manage_token(booking)}/")
+    assert response["Location"].startswith(f"/hold/{booking_access_token(booking_id=booking.id)}/")
     assert booking.status == Booking.Status.HELD
     assert booking.source == Booking.Source.PAGE
     assert booking.resource == catalogue.ada
@@ -228,7 +228,7 @@ def test_details_post_over_the_rate_limit_is_a_friendly_429_keeping_the_form(
 
 def test_hold_page_shows_the_hold_end_as_text_and_a_confirm_button(client, htmx, catalogue):
     booking = held_booking(catalogue)
-    url = f"/hold/{booking_manage_token(booking)}/"
+    url = f"/hold/{booking_access_token(booking_id=booking.id)}/"
 
     full = client.get(url)
     partial = htmx.get(url)
@@ -246,7 +246,7 @@ def test_hold_page_shows_the_hold_end_as_text_and_a_confirm_button(client, htmx,
 
 def test_confirming_the_hold_books_and_shows_the_confirmation(client, catalogue):
     booking = held_booking(catalogue)
-    token = booking_manage_token(booking)
+    token = booking_access_token(booking_id=booking.id)
 
     response = client.post(f"/hold/{token}/", {"tz": "Europe/London"})
     page = client.get(response["Location"])
@@ -264,7 +264,7 @@ def test_confirming_the_hold_books_and_shows_the_confirmation(client, catalogue)
 
 def test_confirming_twice_keeps_one_confirmed_booking(client, catalogue):
     booking = held_booking(catalogue)
-    url = f"/hold/{booking_manage_token(booking)}/"
+    url = f"/hold/{booking_access_token(booking_id=booking.id)}/"
 
     first = client.post(url)
     second = client.post(url)
@@ -278,7 +278,7 @@ def test_an_expired_hold_says_so_and_offers_to_pick_again(client, catalogue):
     Booking.objects.filter(pk=booking.pk).update(
         hold_expires_at=timezone.now() - dt.timedelta(seconds=1)
     )
-    url = f"/hold/{booking_manage_token(booking)}/"
+    url = f"/hold/{booking_access_token(booking_id=booking.id)}/"
 
     shown = client.get(url)
     confirmed = client.post(url)
@@ -298,7 +298,7 @@ def test_a_paid_service_hold_says_online_payment_is_not_available(client, catalo
     catalogue.service.save()
     details = client.get(_details_url(catalogue)).content.decode()
     booking = held_booking(catalogue)
-    url = f"/hold/{booking_manage_token(booking)}/"
+    url = f"/hold/{booking_access_token(booking_id=booking.id)}/"
 
     body = client.get(url).content.decode()
     refused = client.post(url)
@@ -314,7 +314,7 @@ def test_a_paid_service_hold_says_online_payment_is_not_available(client, catalo
 def test_letting_the_time_go_frees_it_and_returns_to_the_times(client, catalogue):
     booking = held_booking(catalogue)
 
-    response = client.post(f"/hold/{booking_manage_token(booking)}/release/")
+    response = client.post(f"/hold/{booking_access_token(booking_id=booking.id)}/release/")
     page = client.get(response["Location"])
 
     assert response.status_code == 303
@@ -327,7 +327,7 @@ def test_letting_the_time_go_frees_it_and_returns_to_the_times(client, catalogue
 
 def test_the_hold_page_of_a_released_hold_says_so(client, catalogue):
     booking = held_booking(catalogue)
-    token = booking_manage_token(booking)
+    token = booking_access_token(booking_id=booking.id)
     client.post(f"/hold/{token}/release/")
 
     body = client.get(f"/hold/{token}/").content.decode()
@@ -336,7 +336,7 @@ def test_the_hold_page_of_a_released_hold_says_so(client, catalogue):
 
 
 def test_booked_page_as_htmx_request_is_only_the_partial(htmx, catalogue):
-    token = booking_manage_token(confirmed_booking(catalogue))
+    token = booking_access_token(booking_id=confirmed_booking(catalogue).id)
 
     response = htmx.get(f"/booked/{token}/")
 
@@ -347,7 +347,7 @@ def test_booked_page_as_htmx_request_is_only_the_partial(htmx, catalogue):
 
 
 def test_booked_page_of_a_hold_goes_back_to_the_hold(client, catalogue):
-    token = booking_manage_token(held_booking(catalogue))
+    token = booking_access_token(booking_id=held_booking(catalogue).id)
 
     response = client.get(f"/booked/{token}/")
 
@@ -357,7 +357,7 @@ def test_booked_page_of_a_hold_goes_back_to_the_hold(client, catalogue):
 
 def test_add_to_calendar_downloads_the_bookings_event(client, catalogue):
     booking = confirmed_booking(catalogue)
-    token = booking_manage_token(booking)
+    token = booking_access_token(booking_id=booking.id)
 
     response = client.get(f"/manage/{token}/booking.ics")
 
@@ -372,6 +372,6 @@ def test_add_to_calendar_downloads_the_bookings_event(client, catalogue):
 
 
 def test_add_to_calendar_of_a_hold_is_not_found(client, catalogue):
-    token = booking_manage_token(held_booking(catalogue))
+    token = booking_access_token(booking_id=held_booking(catalogue).id)
 
     assert client.get(f"/manage/{token}/booking.ics").status_code == 404

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core import signing
 
 from apps.booking_site.forms import slot_value
+from apps.bookings.access_tokens import LEGACY_PAGE_SALT, booking_access_token
 from apps.bookings.models import Booking, BookingEvent
 from apps.notifications.links import booking_manage_url
 from tests.booking_pages.catalogue import (
@@ -201,3 +203,28 @@ def test_manage_page_of_a_live_hold_leads_to_finishing_it(client, tenant, catalo
 
     assert "Finish booking" in body
     assert f'href="{path.replace("/manage/", "/hold/")}"' in body
+
+
+def test_a_manage_link_sent_before_the_token_schemes_merged_still_opens(client, catalogue):
+    # given a confirmation email sent with the old manage-link token
+    booking = confirmed_booking(catalogue)
+    legacy = signing.dumps(str(booking.pk), salt=LEGACY_PAGE_SALT)
+
+    # when the customer follows it
+    response = client.get(f"/manage/{legacy}/")
+
+    # then the booking opens as with a new link, its actions under the same link
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Your booking" in body and "Confirmed" in body
+    assert f'href="/manage/{legacy}/cancel/"' in body
+
+
+def test_the_api_booking_token_opens_the_manage_page(client, catalogue):
+    # one scheme: what the API hands out is what the emails carry
+    booking = confirmed_booking(catalogue)
+
+    response = client.get(f"/manage/{booking_access_token(booking_id=booking.pk)}/")
+
+    assert response.status_code == 200
+    assert "Your booking" in response.content.decode()

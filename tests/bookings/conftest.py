@@ -23,7 +23,7 @@ from django_tenants.utils import tenant_context
 from apps.accounts.models import Tenant, User
 from apps.accounts.services import tenant_create
 from apps.core.errors import DomainError
-from apps.core.schemas import use_public_schema, use_tenant
+from apps.core.tenancy import use_public_schema, use_tenant
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from apps.bookings.services import booking_hold
 from apps.calendars import selectors
 from apps.calendars.selectors import availability_slots
-from apps.core.schemas import use_tenant
+from apps.core.tenancy import use_tenant
 from tests.bookings.conftest import race
 from tests.bookings.factories import (
     CUSTOMER,

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from apps.accounts.models import Tenant
-from apps.notifications.links import booking_manage_token
+from apps.bookings.access_tokens import booking_access_token
 from tests.booking_pages.catalogue import (
     Catalogue,
     catalogue_create,
@@ -54,7 +54,7 @@ class Shop:
     catalogue: Catalogue
 
     def manage_url(self, booking: Any) -> str:
-        return f"{self.base}/manage/{booking_manage_token(booking)}/"
+        return f"{self.base}/manage/{booking_access_token(booking_id=booking.id)}/"
 
     def confirmed(self, **kwargs: Any) -> Any:
         with tenant_context(self.tenant):

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking
-from apps.notifications.links import booking_manage_token
 from tests.booking_pages.catalogue import held_booking
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import LIVE_DB
@@ -113,7 +113,7 @@ def _walk(page: Page, shop: Shop, visit: Callable[[str], None]) -> None:
         Booking.objects.filter(pk=expired.pk).update(
             hold_expires_at=timezone.now() - dt.timedelta(minutes=1)
         )
-    page.goto(f"{shop.base}/hold/{booking_manage_token(expired)}/")
+    page.goto(f"{shop.base}/hold/{booking_access_token(booking_id=expired.id)}/")
     expect(page.get_by_role("heading", name="Your hold has expired")).to_be_visible()
     visit("hold-expired")
     page.goto(f"{shop.base}/book/not-a-service/")

@@ -17,7 +17,7 @@ from django_tenants.utils import tenant_context
 from apps.accounts.models import Tenant, User
 from apps.accounts.services import tenant_create
 from apps.bookings.models import Booking, Customer
-from apps.core.schemas import use_public_schema
+from apps.core.tenancy import use_public_schema
 from apps.notifications.models import Notification
 from apps.resources.models import Location, Resource, Service
 from tests.notifications.factories import (

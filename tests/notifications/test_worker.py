@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.core.schemas import use_tenant
+from apps.core.tenancy import use_tenant
 from apps.notifications.delivery import notifications_dispatch_due
 from apps.notifications.models import Notification
 from config.celery import app

@@ -23,7 +23,7 @@ from django.db import connection
 from apps.accounts.models import Tenant
 from apps.calendars.models import AvailabilityRule, SlotInstance
 from apps.calendars.services import resources_materialize
-from apps.core.schemas import use_tenant
+from apps.core.tenancy import use_tenant
 from apps.resources.models import Location, Resource
 
 RESOURCES = int(os.environ.get("TIMENEST_BENCH_RESOURCES", "50"))

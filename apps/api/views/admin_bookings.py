@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.selectors import tenant_current
 from apps.api.fields import BoundedDateField, InstantField
 from apps.api.models import ApiKey
 from apps.api.pagination import PAGE_PARAMETERS, paginate
@@ -64,7 +65,7 @@ class AdminBookingListApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         filters = self.query(request, self.FilterSerializer)
-        tz = zone(request.tenant.timezone)  # type: ignore[attr-defined]
+        tz = zone(tenant_current().timezone)
         bookings = booking_list(
             status=filters.get("status"),
             resource_id=filters.get("resource"),

@@ -14,6 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.selectors import tenant_current
 from apps.api.staff_tokens import staff_token_issue, staff_token_refresh, staff_token_revoke
 from apps.api.views.base import BODY_ERRORS, ApiView, error_responses
 
@@ -56,7 +57,7 @@ class TokenObtainApi(_AuthApi):
     def post(self, request: Request) -> Response:
         data = self.validated(self.InputSerializer, request.data)
         pair = staff_token_issue(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=tenant_current(),
             email=data["email"],
             password=data["password"],
             otp=data.get("otp", ""),
@@ -76,7 +77,7 @@ class TokenRefreshApi(_AuthApi):
     def post(self, request: Request) -> Response:
         data = self.validated(_RefreshInput, request.data)
         pair = staff_token_refresh(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=tenant_current(),
             refresh=data["refresh"],
         )
         return Response({"access": pair.access, "refresh": pair.refresh})
@@ -94,7 +95,7 @@ class LogoutApi(_AuthApi):
     def post(self, request: Request) -> Response:
         data = self.validated(_RefreshInput, request.data)
         staff_token_revoke(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=tenant_current(),
             refresh=data["refresh"],
         )
         return Response(status=204)

@@ -23,7 +23,6 @@ from apps.api.authentication import (
     TenantJWTAuthentication,
     TenantSessionAuthentication,
 )
-from apps.api.booking_tokens import booking_token_make
 from apps.api.fields import InstantField
 from apps.api.permissions import CanAccessBooking, principal_of
 from apps.api.principals import FRONTDESK, BookingGrant
@@ -31,6 +30,7 @@ from apps.api.replay import idempotency_parameter, idempotent_response
 from apps.api.selectors import slot_place_get
 from apps.api.serializers import BookingOutput, HeldBookingOutput
 from apps.api.views.base import BODY_ERRORS, ApiView, error_responses, reference
+from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Booking
 from apps.bookings.selectors import booking_get
@@ -144,7 +144,7 @@ class BookingCreateApi(ApiView):
             except ValidationFailed as error:
                 raise _customer_fields_nested(error) from error
             output = dict(BookingOutput(booking).data)
-            output["token"] = booking_token_make(booking_id=booking.pk)
+            output["token"] = booking_access_token(booking_id=booking.pk)
             return 201, output
 
         return idempotent_response(request, actor=actor, perform=hold, required=True)

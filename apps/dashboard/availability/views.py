@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import Membership
+from apps.accounts.selectors import tenant_current
 from apps.calendars.dashboard_services import slots_week_materialize
 from apps.calendars.models import AvailabilityRule
 from apps.calendars.services import (
@@ -30,7 +31,7 @@ from apps.core.errors import NotFound, ValidationFailed
 from apps.dashboard.access import membership_required
 from apps.dashboard.availability.forms import RuleForm, WeekSlotsForm
 from apps.dashboard.availability.selectors import availability_overview, rule_get, week_slots
-from apps.dashboard.pages import redirect_after_post, render_screen, request_tenant
+from apps.dashboard.pages import redirect_after_post, render_screen
 from apps.resources.models import Resource
 from apps.resources.selectors import location_list, resource_list
 
@@ -172,7 +173,7 @@ def rule_delete(request: HttpRequest, rule_id: UUID) -> HttpResponse:
     affected = _resources_of(rule)
     label = rule.get_kind_display()
     availability_rule_delete(rule=rule)
-    today = local_date(timezone.now(), zone(request_tenant(request).timezone))
+    today = local_date(timezone.now(), zone(tenant_current().timezone))
     slots_week_materialize(resources=affected, day=today)
     messages.success(request, f"{label} removed.")
     return redirect_after_post(request, reverse("dashboard:availability"))

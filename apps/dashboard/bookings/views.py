@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import Membership
+from apps.accounts.selectors import tenant_current
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Booking
 from apps.bookings.selectors import booking_get
@@ -55,7 +56,6 @@ from apps.dashboard.pages import (
     redirect_after_post,
     render_screen,
     request_membership,
-    request_tenant,
     wants_partial,
 )
 from apps.resources.models import Location, Resource
@@ -84,7 +84,7 @@ def _booking_or_404(booking_id: UUID) -> Booking:
 @require_GET
 @membership_required(FRONTDESK)
 def dashboard_today(request: HttpRequest) -> HttpResponse:
-    summary = today_summary(tz_name=request_tenant(request).timezone)
+    summary = today_summary(tz_name=tenant_current().timezone)
     membership = request_membership(request)
     return render_screen(
         request,
@@ -124,7 +124,7 @@ def _calendar_url(
 def calendar(request: HttpRequest) -> HttpResponse:
     """?view=day|week, date, location (day), resource (week), cancelled. Days are the
     location's calendar days; a resource's week is in its location's time zone."""
-    tenant = request_tenant(request)
+    tenant = tenant_current()
     locations = list(location_list())
     resources = list(resource_list())
     form = CalendarForm(request.GET, locations=locations, resources=resources)
@@ -210,7 +210,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 def bookings(request: HttpRequest) -> HttpResponse:
     """Filters: status, resource, date_from/date_to (the business's calendar days),
     email (exact customer address); page. Upcoming bookings unless asked otherwise."""
-    tenant = request_tenant(request)
+    tenant = tenant_current()
     resources = list(resource_list(include_inactive=True))
     params = request.GET.copy()
     if not params:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.accounts.models import Membership
+from apps.accounts.selectors import tenant_current
 from apps.core.errors import NotFound, ValidationFailed
 from apps.dashboard.access import membership_required
 from apps.dashboard.catalogue.forms import (
@@ -24,7 +25,7 @@ from apps.dashboard.catalogue.forms import (
     ServiceForm,
 )
 from apps.dashboard.catalogue.selectors import catalogue_get, staff_users
-from apps.dashboard.pages import redirect_after_post, render_screen, request_tenant
+from apps.dashboard.pages import redirect_after_post, render_screen
 from apps.resources.selectors import (
     location_get,
     location_list,
@@ -100,7 +101,7 @@ def _found(getter: Callable[..., Model], **kwargs: Any) -> Any:
 @require_http_methods(["GET", "POST"])
 @membership_required(MANAGER)
 def location_create_view(request: HttpRequest) -> HttpResponse:
-    tenant = request_tenant(request)
+    tenant = tenant_current()
     form = LocationForm(request.POST or None, initial={"timezone": tenant.timezone})
     return _edit_screen(
         request,
@@ -135,7 +136,7 @@ def _resource_form(request: HttpRequest, initial: dict[str, Any]) -> ResourceFor
         request.POST or None,
         initial=initial,
         locations=list(location_list()),
-        users=staff_users(tenant=request_tenant(request)),
+        users=staff_users(tenant=tenant_current()),
     )
 
 

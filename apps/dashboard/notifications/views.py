@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import Membership
+from apps.accounts.selectors import tenant_current
 from apps.dashboard.access import membership_required
 from apps.dashboard.pages import render_screen
 from apps.notifications.errors import (
@@ -113,7 +114,7 @@ def resource_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         feed = calendar_feed_by_token(token=token)
     except CalendarFeedNotFound as exc:
         raise Http404("No such calendar.") from exc
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = tenant_current()
     body = resource_feed_ics(
         resource=feed.resource,
         bookings=resource_feed_bookings(resource=feed.resource),
@@ -141,7 +142,7 @@ def calendar_feeds_page(request: HttpRequest, resource_id: UUID) -> HttpResponse
     new_url = ""
     if request.method == "POST":
         _feed, token = calendar_feed_create(resource=resource, created_by_id=str(request.user.pk))
-        new_url = calendar_feed_url(token=token, tenant=request.tenant)  # type: ignore[attr-defined]
+        new_url = calendar_feed_url(token=token, tenant=tenant_current())
     feeds = list(CalendarFeed.objects.filter(resource=resource).order_by("-created_at"))
     return render_screen(
         request,

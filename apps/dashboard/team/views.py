@@ -15,6 +15,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import Membership
+from apps.accounts.selectors import tenant_current
 from apps.accounts.services import tenant_settings_update
 from apps.accounts.team import membership_change_role, membership_invite, membership_remove
 from apps.core.errors import ValidationFailed
@@ -27,7 +28,7 @@ ADMIN = Membership.Role.ADMIN
 
 def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -> dict[str, Any]:
     members = (
-        Membership.objects.filter(tenant=request.tenant)  # type: ignore[attr-defined]
+        Membership.objects.filter(tenant=tenant_current())
         .select_related("user")
         .annotate(
             # As apps.accounts.mfa.mfa_has_factor: an authenticator or an unused backup code.
@@ -68,7 +69,7 @@ def team(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 membership = membership_invite(
-                    tenant=request.tenant,  # type: ignore[attr-defined]
+                    tenant=tenant_current(),
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
                     invited_by=request.user,  # type: ignore[arg-type]
@@ -92,7 +93,7 @@ def team_role(request: HttpRequest, membership_id: str) -> HttpResponse:
     membership = get_object_or_404(
         Membership,
         pk=membership_id,
-        tenant=request.tenant,  # type: ignore[attr-defined]
+        tenant=tenant_current(),
     )
     form = RoleForm(request.POST)
     status = 200
@@ -119,7 +120,7 @@ def team_remove(request: HttpRequest, membership_id: str) -> HttpResponse:
     membership = get_object_or_404(
         Membership,
         pk=membership_id,
-        tenant=request.tenant,  # type: ignore[attr-defined]
+        tenant=tenant_current(),
     )
     status = 200
     try:
@@ -141,7 +142,7 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
     from apps.notifications.selectors import notification_preference_get
     from apps.notifications.services import notification_preference_update
 
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = tenant_current()
     if request.method == "POST":
         form = TenantSettingsForm(request.POST)
         if form.is_valid():

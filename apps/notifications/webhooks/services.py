@@ -19,12 +19,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.accounts.selectors import tenant_current
 from apps.bookings import pii
 from apps.bookings.models import Booking
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.ids import uuid7
 from apps.core.task_queue import task_enqueue
-from apps.notifications.selectors import tenant_current
 from apps.notifications.webhooks.errors import (
     WebhookDeliveryInFlight,
     WebhookEndpointDisabled,

@@ -7,7 +7,7 @@ import logging
 
 from celery import shared_task
 
-from apps.notifications.selectors import tenant_current
+from apps.accounts.selectors import tenant_current
 from apps.notifications.webhooks.delivery import (
     webhook_deliveries_dispatch_due,
     webhook_deliveries_recover_stale,

@@ -1,0 +1,63 @@
+"""Customer access tokens: what a customer without an account holds for one booking.
+
+One scheme for every place a customer comes back with: the hold, booked and manage pages
+(`/manage/<token>/`, in every email) and the API's `X-Booking-Token` header. A token is
+`django.core.signing` of the booking id and the tenant's schema: its holder may read,
+confirm, cancel and reschedule that one booking on that one business's domain; it cannot
+be forged without SECRET_KEY and is no key to any other booking or business. It does
+not expire: a customer may cancel weeks later.
+
+Links sent before the schemes merged keep working until they expire: the pages' old
+token (the booking id alone, salt "booking-manage") and the API's old token (same shape
+as now, its own salt) are read for LEGACY_TOKEN_MAX_AGE after they were made, longer
+than the furthest booking horizon, so every booking they name has ended by then.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.core import signing
+
+from apps.core.tenancy import current_schema
+
+SALT = "timenest.booking-access"
+HEADER = "X-Booking-Token"
+MAX_LENGTH = 512
+
+LEGACY_PAGE_SALT = "booking-manage"
+LEGACY_API_SALT = "timenest.api.booking-token"
+LEGACY_TOKEN_MAX_AGE = timedelta(days=400)
+
+
+def booking_access_token(*, booking_id: uuid.UUID | str) -> str:
+    return signing.dumps({"b": str(booking_id), "s": current_schema()}, salt=SALT, compress=False)
+
+
+def booking_access_read(token: str) -> uuid.UUID | None:
+    """The booking id the token was made for on this tenant, or None when the token is
+    malformed, forged, made on another tenant, or an old form past its time."""
+    if not token or len(token) > MAX_LENGTH:
+        return None
+    data = _loads(token, salt=SALT)
+    if data is None:
+        data = _loads(token, salt=LEGACY_API_SALT, max_age=LEGACY_TOKEN_MAX_AGE)
+    if data is None:
+        legacy_id = _loads(token, salt=LEGACY_PAGE_SALT, max_age=LEGACY_TOKEN_MAX_AGE)
+        # The old page token named no business; its booking id is looked up in this
+        # tenant's schema only, so it opens nothing elsewhere.
+        data = {"b": legacy_id, "s": current_schema()} if isinstance(legacy_id, str) else None
+    if not isinstance(data, dict) or data.get("s") != current_schema():
+        return None
+    try:
+        return uuid.UUID(str(data.get("b")))
+    except ValueError:
+        return None
+
+
+def _loads(token: str, *, salt: str, max_age: timedelta | None = None) -> object | None:
+    try:
+        return signing.loads(token, salt=salt, max_age=max_age)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
