@@ -7,9 +7,13 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.notifications import receivers
-        from apps.notifications.webhooks import receivers as webhook_receivers
-        from apps.notifications.webhooks import tasks as webhook_tasks  # noqa: F401 - registers
+        from apps.notifications.messages import receivers as message_receivers
 
-        receivers.connect()
+        # Celery's autodiscovery looks for apps.notifications.tasks only: the task modules
+        # of the package's parts are imported here, so the worker registers every task.
+        from apps.notifications.messages import tasks as message_tasks  # noqa: F401
+        from apps.notifications.webhooks import receivers as webhook_receivers
+        from apps.notifications.webhooks import tasks as webhook_tasks  # noqa: F401
+
+        message_receivers.connect()
         webhook_receivers.connect()

@@ -1,5 +1,6 @@
-"""Addresses that appear in messages: the tenant's host, the customer's manage link
-(carrying the booking's access token), and the calendar identity of a booking."""
+"""Addresses the notifications app hands out: the tenant's host, the customer's manage
+link (carrying the booking's access token) for messages, and a calendar feed's secret
+URL."""
 
 from __future__ import annotations
 
@@ -33,12 +34,8 @@ def tenant_base_url(tenant: Tenant) -> str:
 
 def booking_manage_url(booking: Booking, *, tenant: Tenant) -> str:
     """The customer's link to view, reschedule or cancel (served by the booking pages)."""
-    return f"{tenant_base_url(tenant)}/manage/{booking_access_token(booking_id=booking.id)}/"
-
-
-def booking_calendar_uid(booking: Booking, *, domain: str) -> str:
-    """Stable for the booking's whole life, so calendar apps update one event in place."""
-    return f"{booking.id}@{domain}"
+    token = booking_access_token(booking_id=booking.id, schema=tenant.schema_name)
+    return f"{tenant_base_url(tenant)}/manage/{token}/"
 
 
 def calendar_feed_url(*, token: str, tenant: Tenant) -> str:

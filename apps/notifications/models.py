@@ -4,7 +4,7 @@
 A `Notification` row is one message to one customer on one channel. Rows are written by
 the receivers of the booking domain events, inside the booking's own transaction, so a
 row exists if and only if the booking change committed. Workers only ever move a row
-forward through its statuses with guarded UPDATEs (see apps/notifications/delivery.py).
+forward through its statuses with guarded UPDATEs (see apps/notifications/outbox.py).
 """
 
 from __future__ import annotations

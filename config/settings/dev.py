@@ -17,7 +17,9 @@ os.environ.setdefault(
 os.environ.setdefault("LOG_FORMAT", "console")
 # Outgoing email becomes one .eml file per message under .local/mail/ (open it in a mail
 # client); links in messages point at the local server.
-os.environ.setdefault("EMAIL_BACKEND", "apps.notifications.mail_backends.EmlFileEmailBackend")
+os.environ.setdefault(
+    "EMAIL_BACKEND", "apps.notifications.messages.mail_backends.EmlFileEmailBackend"
+)
 os.environ.setdefault("TENANT_URL_SCHEME", "http")
 os.environ.setdefault("TENANT_URL_PORT", os.environ.get("PORT", "8000"))
 # Webhook receivers of local runs and tests listen on 127.0.0.1 over plain http.

@@ -25,7 +25,7 @@ EMAIL_BACKEND = os.environ.get(
 )
 if os.environ.get("TEST_EMAIL_FILE_PATH"):
     EMAIL_FILE_PATH = Path(os.environ["TEST_EMAIL_FILE_PATH"])
-SMS_BACKEND = "apps.notifications.sms.LocmemSmsBackend"
+SMS_BACKEND = "apps.notifications.messages.sms.LocmemSmsBackend"
 TENANT_URL_SCHEME = "http"
 TENANT_URL_PORT = ""
 STORAGES = {

@@ -17,8 +17,8 @@ from apps.notifications.webhooks.signing import (
     TIMESTAMP_HEADER,
     webhook_signature_verify,
 )
-from tests.api.conftest import error_of, hold, key_client, send_json
-from tests.webhooks.conftest import receiver  # noqa: F401 - the real HTTP receiver fixture
+from tests.api.calls import error_of, hold, key_client, send_json
+from tests.notifications.webhooks.conftest import receiver  # noqa: F401 - the real HTTP receiver fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from anymail.exceptions import AnymailRecipientsRefused
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage
 
-from apps.notifications.mail_backends import EmlFileEmailBackend
+from apps.notifications.messages.mail_backends import EmlFileEmailBackend
 
 attempts: list[str] = []
 

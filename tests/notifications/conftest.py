@@ -10,7 +10,7 @@ from django.core import mail
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
 from apps.bookings.services import CustomerInput, booking_confirm, booking_hold
-from apps.notifications import sms
+from apps.notifications.messages import sms
 from apps.resources.models import Resource, Service
 from tests.notifications.factories import (
     CUSTOMER,
@@ -27,7 +27,7 @@ def _outboxes(settings) -> Iterator[None]:
     """Email through anymail's test backend (it records what anymail would send);
     SMS through the locmem backend. Both start empty."""
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-    settings.SMS_BACKEND = "apps.notifications.sms.LocmemSmsBackend"
+    settings.SMS_BACKEND = "apps.notifications.messages.sms.LocmemSmsBackend"
     mail.outbox = []
     sms.outbox.clear()
     yield

@@ -13,7 +13,7 @@ from apps.bookings.actors import ActorRef
 from apps.bookings.models import Actor, Booking, Customer
 from apps.calendars.models import SlotInstance
 from apps.resources.models import Resource
-from tests import factories as catalogue
+from tests.plugins import factories as catalogue
 
 STAFF = ActorRef.staff("00000000-0000-7000-8000-00000000a11c", label="front desk")
 CUSTOMER = ActorRef.customer(label="booking page")

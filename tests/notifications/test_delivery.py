@@ -15,18 +15,21 @@ from icalendar import Calendar
 from apps.bookings.access_tokens import booking_access_read
 from apps.bookings.models import Booking
 from apps.bookings.services import booking_cancel
-from apps.notifications import sms
-from apps.notifications.delivery import (
+from apps.notifications.messages import sms
+from apps.notifications.messages.delivery import (
     SendOutcome,
     notification_send,
     notifications_dispatch_due,
     notifications_recover_stale,
     retry_delay,
 )
+from apps.notifications.messages.selectors import notifications_failed, outbox_lag_seconds
+from apps.notifications.messages.services import (
+    notification_retry,
+    notifications_plan_confirmed,
+)
+from apps.notifications.messages.tasks import dispatch_due
 from apps.notifications.models import Notification
-from apps.notifications.selectors import notifications_failed, outbox_lag_seconds
-from apps.notifications.services import notification_retry, notifications_plan_confirmed
-from apps.notifications.tasks import dispatch_due
 from tests.notifications import backends
 from tests.notifications.factories import (
     STAFF,

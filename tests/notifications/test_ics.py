@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
+from apps.bookings.ics import booking_invitation_ics
 from apps.bookings.models import Booking
 from apps.bookings.services import booking_reschedule
-from apps.notifications.ics import booking_invitation_ics, resource_feed_ics
+from apps.notifications.feeds.ics import resource_feed_ics
 from tests.notifications.factories import (
     STAFF,
     BookingFactory,

@@ -18,19 +18,19 @@ from apps.bookings.services import (
     booking_reschedule,
     holds_expire,
 )
-from apps.notifications.models import Notification
-from apps.notifications.services import (
-    notification_preference_update,
+from apps.notifications.messages.services import (
     notifications_plan_confirmed,
     reminders_replan_for_tenant,
 )
-from tests.factories import MembershipFactory, member_client
+from apps.notifications.models import Notification
+from apps.notifications.services import notification_preference_update
 from tests.notifications.factories import (
     STAFF,
     BookingFactory,
     CustomerFactory,
     hour_from_now,
 )
+from tests.plugins.factories import MembershipFactory, member_client
 
 pytestmark = pytest.mark.django_db
 

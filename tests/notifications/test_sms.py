@@ -12,8 +12,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from apps.notifications.errors import SendFailed, Undeliverable
-from apps.notifications.sms import (
+from apps.notifications.messages.errors import SendFailed, Undeliverable
+from apps.notifications.messages.sms import (
     ConsoleSmsBackend,
     SmsMessage,
     TwilioSmsBackend,

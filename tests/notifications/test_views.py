@@ -12,16 +12,18 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from icalendar import Calendar
 
+from apps.notifications.feeds.services import calendar_feed_create, calendar_feed_revoke
 from apps.notifications.links import calendar_feed_url
+from apps.notifications.messages.selectors import booking_notification_status
+from apps.notifications.messages.services import notifications_plan_confirmed
 from apps.notifications.models import CalendarFeed, Notification
-from apps.notifications.selectors import booking_notification_status
-from apps.notifications.services import (
-    calendar_feed_create,
-    calendar_feed_revoke,
-    notifications_plan_confirmed,
-)
-from tests.factories import MembershipFactory, UserFactory, member_client, verified_staff_client
 from tests.notifications.factories import BookingFactory, ResourceFactory
+from tests.plugins.factories import (
+    MembershipFactory,
+    UserFactory,
+    member_client,
+    verified_staff_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -154,7 +156,7 @@ def test_booking_status_partial_shows_each_message_and_its_state(acme):
     request.user = UserFactory.create()
 
     html = render_to_string(
-        "notifications/_booking_status.html",
+        "dashboard/notifications/_booking_status.html",
         {"notification_status": booking_notification_status(booking=failed.booking)},
         request=request,
     )

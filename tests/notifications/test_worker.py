@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.core.tenancy import use_tenant
-from apps.notifications.delivery import notifications_dispatch_due
+from apps.notifications.messages.delivery import notifications_dispatch_due
 from apps.notifications.models import Notification
 from config.celery import app
 from tests.notifications.committed import due_notifications, eml_message_ids
@@ -39,7 +39,7 @@ def _statuses() -> Counter[str]:
 
 def _env(mail_dir, **extra: str) -> dict[str, str]:
     return {
-        "TEST_EMAIL_BACKEND": "apps.notifications.mail_backends.EmlFileEmailBackend",
+        "TEST_EMAIL_BACKEND": "apps.notifications.messages.mail_backends.EmlFileEmailBackend",
         "TEST_EMAIL_FILE_PATH": str(mail_dir),
         # short lease and re-dispatch interval so the test need not wait minutes
         "NOTIFICATION_SENDING_LEASE_SECONDS": "3",

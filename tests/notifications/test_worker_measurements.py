@@ -39,8 +39,8 @@ def _sent() -> int:
 @pytest.mark.parametrize(
     ("concurrency", "backend", "latency_ms", "total"),
     [
-        (1, "apps.notifications.mail_backends.EmlFileEmailBackend", 0, 3000),
-        (2, "apps.notifications.mail_backends.EmlFileEmailBackend", 0, 3000),
+        (1, "apps.notifications.messages.mail_backends.EmlFileEmailBackend", 0, 3000),
+        (2, "apps.notifications.messages.mail_backends.EmlFileEmailBackend", 0, 3000),
         (2, "tests.notifications.backends.SlowProviderEmlBackend", 150, 600),
         (8, "tests.notifications.backends.SlowProviderEmlBackend", 150, 1500),
     ],
@@ -102,7 +102,7 @@ def test_measure_how_long_a_due_reminder_waits_with_beat_and_a_worker(committed,
     queue = unique_queue("notif-lag")
     env = {
         "TEST_EMAIL_FILE_PATH": str(tmp_path / "mail"),
-        "TEST_EMAIL_BACKEND": "apps.notifications.mail_backends.EmlFileEmailBackend",
+        "TEST_EMAIL_BACKEND": "apps.notifications.messages.mail_backends.EmlFileEmailBackend",
     }
     worker = CeleryProcess.worker(queue=queue, log_path=tmp_path / "worker.log", env=env).start()
     beat = CeleryProcess.beat(queue=queue, log_path=tmp_path / "beat.log", env=env).start()

@@ -15,28 +15,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.models import Membership
 from apps.accounts.selectors import tenant_current
+from apps.core.htmx import render_page_or_partial
 from apps.dashboard.access import membership_required
-from apps.dashboard.pages import render_screen
-from apps.notifications.errors import (
-    CalendarFeedNotFound,
-    NotificationNotFound,
-    NotificationNotRetryable,
-)
-from apps.notifications.ics import resource_feed_ics
+from apps.notifications.feeds.errors import CalendarFeedNotFound
+from apps.notifications.feeds.ics import resource_feed_ics
+from apps.notifications.feeds.selectors import calendar_feed_by_token, resource_feed_bookings
+from apps.notifications.feeds.services import calendar_feed_create, calendar_feed_revoke
 from apps.notifications.links import calendar_feed_url, tenant_domain
+from apps.notifications.messages.errors import NotificationNotFound, NotificationNotRetryable
+from apps.notifications.messages.selectors import notification_get, notifications_failed
+from apps.notifications.messages.services import notification_resend, notification_retry
 from apps.notifications.models import CalendarFeed, Notification
-from apps.notifications.selectors import (
-    calendar_feed_by_token,
-    notification_get,
-    notifications_failed,
-    resource_feed_bookings,
-)
-from apps.notifications.services import (
-    calendar_feed_create,
-    calendar_feed_revoke,
-    notification_resend,
-    notification_retry,
-)
 from apps.resources.models import Resource
 
 
@@ -44,7 +33,7 @@ from apps.resources.models import Resource
 @membership_required()
 def notifications_failed_page(request: HttpRequest) -> HttpResponse:
     failed = list(notifications_failed(limit=200))
-    return render(request, "notifications/failed_list.html", {"notifications": failed})
+    return render(request, "dashboard/notifications/failed_list.html", {"notifications": failed})
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -75,7 +64,7 @@ def _row_action(
     if getattr(request, "htmx", False):
         return render(
             request,
-            "notifications/_notification_row.html",
+            "dashboard/notifications/_notification_row.html",
             {
                 "notification": notification,
                 "row_error": error,
@@ -144,10 +133,10 @@ def calendar_feeds_page(request: HttpRequest, resource_id: UUID) -> HttpResponse
         _feed, token = calendar_feed_create(resource=resource, created_by_id=str(request.user.pk))
         new_url = calendar_feed_url(token=token, tenant=tenant_current())
     feeds = list(CalendarFeed.objects.filter(resource=resource).order_by("-created_at"))
-    return render_screen(
+    return render_page_or_partial(
         request,
-        page="notifications/calendar_feeds.html",
-        partial="notifications/_calendar_feeds.html",
+        page="dashboard/notifications/calendar_feeds.html",
+        partial="dashboard/notifications/_calendar_feeds.html",
         context={"resource": resource, "feeds": feeds, "new_url": new_url},
         status=201 if new_url else 200,
     )

@@ -9,12 +9,12 @@ from typing import Any
 from django import template
 
 from apps.bookings.models import Booking
-from apps.notifications.selectors import booking_notification_status as status_of
+from apps.notifications.messages.selectors import booking_notification_status as status_of
 
 register = template.Library()
 
 
-@register.inclusion_tag("notifications/_booking_status.html", takes_context=True)
+@register.inclusion_tag("dashboard/notifications/_booking_status.html", takes_context=True)
 def booking_notification_status(context: template.Context, booking: Booking) -> dict[str, Any]:
     status = status_of(booking=booking)
     for notification in status.notifications:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.core.errors import DomainError
+from apps.notifications.outbox_admin import OutboxAdmin
 from apps.notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from apps.notifications.webhooks.services import webhook_delivery_replay, webhook_endpoint_update
 
@@ -109,7 +110,7 @@ _DELIVERY_FIELDS = (
 
 
 @admin.register(WebhookDelivery, site=tenant_admin_site)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(OutboxAdmin):
     list_display = [
         "created_at",
         "event_type",
@@ -128,31 +129,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["event", "endpoint"]
     actions = ["replay_selected"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="Event", ordering="event__type")
     def event_type(self, delivery: WebhookDelivery) -> str:
         return delivery.event.type
 
     @admin.action(description="Send the selected deliveries again")
     def replay_selected(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
-        queued, refused = 0, []
-        for delivery_id in queryset.values_list("id", flat=True):
-            try:
-                webhook_delivery_replay(delivery_id=delivery_id)
-            except DomainError as exc:
-                refused.append(exc.message)
-            else:
-                queued += 1
-        if queued:
-            self.message_user(request, f"{queued} deliveries queued to be sent again.")
-        if refused:
-            self.message_user(
-                request,
-                f"{len(refused)} not replayed: {'; '.join(sorted(set(refused)))}",
-                level=messages.WARNING,
-            )
+        self.requeue_each(
+            request,
+            queryset.values_list("id", flat=True),
+            requeue=lambda delivery_id: webhook_delivery_replay(delivery_id=delivery_id),
+            refused=DomainError,
+            queued_message="{count} deliveries queued to be sent again.",
+            refused_message="{count} not replayed: {reasons}",
+        )

@@ -1,6 +1,7 @@
-"""Sending webhook deliveries: dispatching due rows, one signed POST per attempt, the
-attempt log, retries with exponential backoff, auto-disabling of failing endpoints, and
-recovering rows whose worker died mid-send.
+"""Sending webhook deliveries: one signed POST per attempt, the attempt log, what a
+failed attempt leaves behind, auto-disabling of failing endpoints, and what a delivery
+left `sending` by a dead worker becomes. Claiming, dispatching, backoff and the stale-row
+scan are the engine's (apps/notifications/outbox.py).
 
 Life of a delivery: `pending` -> (claimed) `sending` -> `succeeded`; or back to `pending`
 with a later `next_attempt_at` after a failed attempt; `failed` once `attempts_allowed`
@@ -32,12 +33,20 @@ from uuid import UUID
 
 import urllib3
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from apps.bookings import pii
 from apps.core.errors import ValidationFailed
+from apps.notifications.outbox import (
+    outbox_claim,
+    outbox_dispatch_due,
+    outbox_recover_stale,
+    outbox_requeue_or_fail,
+    outbox_retry_changes,
+    outbox_retry_delay,
+    outbox_settle,
+)
 from apps.notifications.webhooks.errors import WebhookAddressRefused
 from apps.notifications.webhooks.models import (
     WebhookAttempt,
@@ -45,6 +54,7 @@ from apps.notifications.webhooks.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
+from apps.notifications.webhooks.outbox_kind import WEBHOOK_OUTBOX
 from apps.notifications.webhooks.selectors import webhook_event_body
 from apps.notifications.webhooks.services import (
     webhook_endpoint_disable_failing,
@@ -92,10 +102,9 @@ class HttpAnswer:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Wait after the `attempts`-th failed attempt: BASE * 2^(n-1), capped at MAX."""
-    base = int(settings.WEBHOOK_RETRY_BASE_SECONDS)
-    seconds = min(base * 2 ** max(attempts - 1, 0), int(settings.WEBHOOK_RETRY_MAX_SECONDS))
-    return timedelta(seconds=seconds)
+    """Wait after the `attempts`-th failed attempt: WEBHOOK_RETRY_BASE_SECONDS * 2^(n-1),
+    capped at WEBHOOK_RETRY_MAX_SECONDS."""
+    return outbox_retry_delay(WEBHOOK_OUTBOX, attempts)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -171,22 +180,6 @@ def webhook_http_post(*, url: str, body: bytes, headers: dict[str, str]) -> Http
     return HttpAnswer(status, excerpt=_clip(excerpt, EXCERPT_CHARS), error=error)
 
 
-def _claim(delivery_id: UUID, *, now: datetime) -> int | None:
-    """pending -> sending, for one caller only. Returns the attempt number, or None."""
-    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
-    lease = now + timedelta(seconds=int(settings.WEBHOOK_SENDING_LEASE_SECONDS))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = 'sending', attempts = attempts + 1, "  # noqa: S608
-            "lease_expires_at = %s, last_attempt_at = %s, updated_at = %s "
-            "WHERE id = %s AND status = 'pending' AND next_attempt_at <= %s "
-            "RETURNING attempts",
-            [lease, now, now, delivery_id, now],
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
-
-
 def _endpoint_disabled_reached(endpoint: WebhookEndpoint, *, now: datetime) -> bool:
     return (
         endpoint.failure_streak >= int(settings.WEBHOOK_DISABLE_AFTER_FAILED_EVENTS)
@@ -254,10 +247,7 @@ def _record(
             else:
                 outcome = DeliveryOutcome.RETRY_SCHEDULED
                 changes.update(
-                    status=Status.PENDING,
-                    status_reason="retrying",
-                    next_attempt_at=finished_at + retry_delay(attempt),
-                    dispatched_at=None,
+                    outbox_retry_changes(WEBHOOK_OUTBOX, attempt=attempt, at=finished_at)
                 )
             if not is_ping:
                 endpoint.last_failure_at = finished_at
@@ -266,9 +256,7 @@ def _record(
                 if exhausted and automatic:
                     endpoint.failure_streak += 1
                     endpoint_fields.append("failure_streak")
-        WebhookDelivery.objects.filter(
-            pk=delivery.id, status=Status.SENDING, attempts=attempt
-        ).update(**changes)
+        outbox_settle(WEBHOOK_OUTBOX, delivery.id, attempt=attempt, changes=changes)
         if endpoint_fields:
             endpoint.save(update_fields=[*endpoint_fields, "updated_at"])
         if (
@@ -329,7 +317,7 @@ def webhook_delivery_send(
         logger.error("webhook_delivery.unreadable", extra={"delivery_id": str(delivery.id)})
         return DeliveryOutcome.FAILED
 
-    attempt = _claim(delivery.id, now=now)
+    attempt = outbox_claim(WEBHOOK_OUTBOX, delivery.id, now=now)
     if attempt is None:
         return DeliveryOutcome.SKIPPED
     timestamp = int(now.timestamp())
@@ -362,33 +350,17 @@ def webhook_deliveries_recover_stale(*, now: datetime | None = None, limit: int 
     """Rows left `sending` past their lease by a worker that died mid-send go back to the
     queue (at least once), or fail if that was their last attempt."""
     now = now or timezone.now()
-    recovered = 0
-    with transaction.atomic():
-        stale = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.SENDING, lease_expires_at__lt=now)
-            .order_by("lease_expires_at")[:limit]
+
+    def resolve(delivery: WebhookDelivery) -> str:
+        return outbox_requeue_or_fail(
+            delivery,
+            max_attempts=delivery.attempts_allowed,
+            now=now,
+            lost="The worker stopped while sending this event.",
         )
-        for delivery in stale:
-            exhausted = delivery.attempts >= delivery.attempts_allowed
-            delivery.status = Status.FAILED if exhausted else Status.PENDING
-            delivery.status_reason = "worker_lost" if exhausted else "recovered"
-            delivery.last_error = "The worker stopped while sending this event."
-            delivery.next_attempt_at = now
-            delivery.dispatched_at = None
-            delivery.lease_expires_at = None
-            delivery.save(
-                update_fields=[
-                    "status",
-                    "status_reason",
-                    "last_error",
-                    "next_attempt_at",
-                    "dispatched_at",
-                    "lease_expires_at",
-                    "updated_at",
-                ]
-            )
-            recovered += 1
+
+    outcomes = outbox_recover_stale(WEBHOOK_OUTBOX, now=now, limit=limit, resolve=resolve)
+    recovered = outcomes.total()
     if recovered:
         logger.warning("webhook_deliveries.recovered", extra={"count": recovered})
     return recovered
@@ -397,20 +369,6 @@ def webhook_deliveries_recover_stale(*, now: datetime | None = None, limit: int 
 def webhook_deliveries_dispatch_due(
     *, now: datetime | None = None, limit: int | None = None
 ) -> list[UUID]:
-    """Claims up to `limit` due rows for queueing (rows queued recently are left to their
-    task), marks them queued and returns their ids. Concurrent dispatchers skip each
-    other's rows (SKIP LOCKED) instead of queueing them twice."""
-    now = now or timezone.now()
-    limit = limit or int(settings.WEBHOOK_DISPATCH_BATCH)
-    requeue_before = now - timedelta(seconds=int(settings.WEBHOOK_REDISPATCH_SECONDS))
-    with transaction.atomic():
-        ids = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.PENDING, next_attempt_at__lte=now)
-            .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=requeue_before))
-            .order_by("next_attempt_at")
-            .values_list("id", flat=True)[:limit]
-        )
-        if ids:
-            WebhookDelivery.objects.filter(pk__in=ids).update(dispatched_at=now)
-    return ids
+    """Marks up to `limit` due deliveries queued and returns their ids (see
+    apps.notifications.outbox.outbox_dispatch_due)."""
+    return outbox_dispatch_due(WEBHOOK_OUTBOX, now=now, limit=limit)

@@ -3,7 +3,7 @@ and the log of every attempt (tenant schema).
 
 Rows are written by the receivers of the booking domain events inside the booking's own
 transaction, so an event exists if and only if the booking change committed. Workers move
-a delivery forward with guarded UPDATEs only (apps/notifications/webhooks/delivery.py).
+a delivery forward with guarded UPDATEs only (apps/notifications/outbox.py).
 """
 
 from __future__ import annotations

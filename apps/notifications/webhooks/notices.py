@@ -38,7 +38,7 @@ def webhook_endpoint_disabled_notify(*, endpoint_id: str, tenant: Tenant) -> int
         "last_error": last_failed.last_error if last_failed else "",
     }
     subject = f"Webhook endpoint disabled at {tenant.name}"
-    body = render_to_string("webhooks/emails/endpoint_disabled.txt", context)
+    body = render_to_string("emails/webhook_endpoint_disabled.txt", context)
     for recipient in recipients:
         send_mail(subject, body, None, [recipient])
     logger.info(

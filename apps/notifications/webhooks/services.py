@@ -3,7 +3,8 @@ disable, enable, delete), the events recorded for booking changes, test pings an
 
 `webhook_event_record` runs inside the booking's transaction (the receivers of the booking
 domain events call it), so the event and its deliveries commit or roll back with the
-booking change: that is the outbox. Sending happens in apps/notifications/webhooks/delivery.py.
+booking change: that is the outbox. Sending happens in apps/notifications/webhooks/delivery.py
+on the outbox engine (apps/notifications/outbox.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from apps.bookings.models import Booking
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.ids import uuid7
 from apps.core.task_queue import task_enqueue
+from apps.notifications.outbox import outbox_enqueue_on_commit
 from apps.notifications.webhooks.errors import (
     WebhookDeliveryInFlight,
     WebhookEndpointDisabled,
@@ -38,6 +40,7 @@ from apps.notifications.webhooks.models import (
     WebhookEvent,
     WebhookEventType,
 )
+from apps.notifications.webhooks.outbox_kind import WEBHOOK_OUTBOX
 from apps.notifications.webhooks.payloads import PAYLOAD_VERSION, booking_snapshot, event_body
 from apps.notifications.webhooks.selectors import webhook_delivery_get
 from apps.notifications.webhooks.signing import webhook_secret_generate
@@ -300,24 +303,6 @@ def _event_create(
     )
 
 
-def _enqueue_on_commit(delivery_ids: list[UUID]) -> None:
-    """Deliveries go to a worker as soon as the transaction commits; the dispatcher
-    catches up (after WEBHOOK_REDISPATCH_SECONDS) if the broker is unreachable."""
-    if not delivery_ids:
-        return
-
-    def enqueue() -> None:
-        for delivery_id in delivery_ids:
-            try:
-                task_enqueue("webhooks.send", str(delivery_id))
-            except Exception:  # the change has committed; never fail its response
-                logger.warning(
-                    "webhook_delivery.enqueue_failed", extra={"delivery_id": str(delivery_id)}
-                )
-
-    transaction.on_commit(enqueue)
-
-
 def _subscribers_locked(*, event_type: str) -> list[UUID]:
     """Ids of the active endpoints that want this event, each held FOR KEY SHARE until
     the booking's transaction ends: an endpoint deleted meanwhile either is gone before
@@ -365,7 +350,7 @@ def webhook_event_record(
         )
         for endpoint_id in endpoint_ids
     )
-    _enqueue_on_commit([delivery.id for delivery in deliveries])
+    outbox_enqueue_on_commit(WEBHOOK_OUTBOX, [delivery.id for delivery in deliveries])
     logger.info(
         "webhook_event.recorded",
         extra={"event_id": str(event.id), "type": event_type, "endpoints": len(endpoint_ids)},
@@ -399,7 +384,7 @@ def webhook_endpoint_ping(
             next_attempt_at=now,
             dispatched_at=now,
         )
-        _enqueue_on_commit([delivery.id])
+        outbox_enqueue_on_commit(WEBHOOK_OUTBOX, [delivery.id])
     logger.info(
         "webhook_endpoint.ping_queued",
         extra={"endpoint_id": str(endpoint.id), "delivery_id": str(delivery.id)},
@@ -448,7 +433,7 @@ def webhook_delivery_replay(
                 "updated_at",
             ]
         )
-        _enqueue_on_commit([delivery.id])
+        outbox_enqueue_on_commit(WEBHOOK_OUTBOX, [delivery.id])
     logger.info("webhook_delivery.replay_queued", extra={"delivery_id": str(delivery.id)})
     return delivery
 

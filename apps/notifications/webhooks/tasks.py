@@ -1,22 +1,19 @@
-"""Celery adapters: each task takes ids, runs inside the tenant its message names, and is
-safe to run twice."""
+"""Celery adapters of webhooks: each task takes ids, runs inside the tenant its message
+names, and is safe to run twice."""
 
 from __future__ import annotations
-
-import logging
 
 from celery import shared_task
 
 from apps.accounts.selectors import tenant_current
+from apps.notifications.outbox import outbox_dispatch
 from apps.notifications.webhooks.delivery import (
-    webhook_deliveries_dispatch_due,
     webhook_deliveries_recover_stale,
     webhook_delivery_send,
 )
 from apps.notifications.webhooks.notices import webhook_endpoint_disabled_notify
+from apps.notifications.webhooks.outbox_kind import WEBHOOK_OUTBOX
 from apps.notifications.webhooks.services import webhook_events_purge
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="webhooks.dispatch_due", ignore_result=True)
@@ -25,12 +22,7 @@ def dispatch_due() -> int:
     sends, then queue one send task per due delivery (first tries whose task was lost,
     retries whose backoff has passed)."""
     webhook_deliveries_recover_stale()
-    ids = webhook_deliveries_dispatch_due()
-    for delivery_id in ids:
-        send_webhook_delivery.delay(str(delivery_id))
-    if ids:
-        logger.info("webhook_deliveries.dispatched", extra={"count": len(ids)})
-    return len(ids)
+    return len(outbox_dispatch(WEBHOOK_OUTBOX))
 
 
 @shared_task(name="webhooks.send", ignore_result=True)

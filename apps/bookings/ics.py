@@ -1,4 +1,6 @@
-"""iCalendar documents: the invitation attached to booking emails and the staff feed.
+"""The iCalendar document of a booking: the invitation its emails attach and its pages
+offer for download, and the building blocks other calendar documents of bookings (the
+staff feeds in apps/notifications/feeds/) are made of.
 
 Times are written in the location's time zone (DTSTART;TZID=Europe/London:…) with its
 VTIMEZONE, so calendar apps show the wall-clock time the business means even across a
@@ -16,15 +18,18 @@ from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from apps.bookings.models import Booking
-from apps.notifications.links import booking_calendar_uid
-from apps.resources.models import Resource
 
 PRODID = "-//TimeNest//Bookings//EN"
 METHOD_REQUEST = "REQUEST"
 METHOD_CANCEL = "CANCEL"
 
 
-def _calendar(*, method: str | None, name: str | None = None) -> Calendar:
+def booking_calendar_uid(booking: Booking, *, domain: str) -> str:
+    """Stable for the booking's whole life, so calendar apps update one event in place."""
+    return f"{booking.id}@{domain}"
+
+
+def ics_calendar(*, method: str | None, name: str | None = None) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -36,7 +41,7 @@ def _calendar(*, method: str | None, name: str | None = None) -> Calendar:
     return calendar
 
 
-def _add_timezones(calendar: Calendar, days: Iterable[date]) -> None:
+def ics_add_timezones(calendar: Calendar, days: Iterable[date]) -> None:
     """VTIMEZONE blocks covering the events (plus a year each side), not 1970 to 2038."""
     days = list(days)
     if not days:
@@ -52,7 +57,7 @@ def _location_text(booking: Booking) -> str:
     return ", ".join(line.strip() for line in lines if line.strip())
 
 
-def _event(
+def booking_ics_event(
     *,
     booking: Booking,
     domain: str,
@@ -98,7 +103,7 @@ def booking_invitation_ics(
     service = booking.service.name
     summary = f"{service} with {booking.resource.name} ({business_name})"
     description = "" if cancel else f"Reschedule or cancel: {manage_url}"
-    event = _event(
+    event = booking_ics_event(
         booking=booking,
         domain=domain,
         summary=summary,
@@ -117,35 +122,7 @@ def booking_invitation_ics(
         attendee.params["partstat"] = vText("DECLINED" if cancel else "ACCEPTED")
         attendee.params["rsvp"] = vText("FALSE")
         event.add("attendee", attendee)
-    calendar = _calendar(method=METHOD_CANCEL if cancel else METHOD_REQUEST)
+    calendar = ics_calendar(method=METHOD_CANCEL if cancel else METHOD_REQUEST)
     calendar.add_component(event)
-    _add_timezones(calendar, [booking.starts_at.date()])
-    return bytes(calendar.to_ical())
-
-
-def resource_feed_ics(
-    *,
-    resource: Resource,
-    bookings: Iterable[Booking],
-    domain: str,
-    business_name: str,
-    now: datetime | None = None,
-) -> bytes:
-    """A subscription feed (no METHOD): one event per confirmed booking, titled with the
-    service and the customer's name. Contact details stay out of the feed."""
-    stamp = now or timezone.now()
-    calendar = _calendar(method=None, name=f"{resource.name} · {business_name}")
-    days = []
-    for booking in bookings:
-        calendar.add_component(
-            _event(
-                booking=booking,
-                domain=domain,
-                summary=f"{booking.service.name}: {booking.customer.name}",
-                description=booking.notes,
-                stamp=stamp,
-            )
-        )
-        days.append(booking.starts_at.date())
-    _add_timezones(calendar, days)
+    ics_add_timezones(calendar, [booking.starts_at.date()])
     return bytes(calendar.to_ical())

@@ -1,5 +1,7 @@
-"""Sending the outbox: dispatching due rows, sending one row exactly once, retrying with
-backoff, and recovering rows whose worker died mid-send.
+"""Sending customer messages (email and SMS) from the outbox: one message exactly once,
+what a failed attempt leaves behind, and what a message left `sending` by a dead worker
+becomes. Claiming, dispatching, backoff and the stale-row scan are the engine's
+(apps/notifications/outbox.py).
 
 Life of a row: `pending` → (claimed) `sending` → `sent`; or back to `pending` with a
 later `next_attempt_at` after a failed attempt, `failed` after NOTIFICATION_MAX_ATTEMPTS
@@ -30,21 +32,29 @@ from uuid import UUID
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core import mail
-from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
 from apps.accounts.selectors import tenant_current
-from apps.notifications.content import MessageFacts, message_facts, sms_text
-from apps.notifications.emails import notification_email, notification_message_id
-from apps.notifications.errors import SendFailed, Undeliverable
 from apps.notifications.links import tenant_domain
+from apps.notifications.messages.content import MessageFacts, message_facts, sms_text
+from apps.notifications.messages.emails import notification_email, notification_message_id
+from apps.notifications.messages.errors import SendFailed, Undeliverable
+from apps.notifications.messages.outbox_kind import MESSAGE_OUTBOX
+from apps.notifications.messages.provider_status import DeliveryStatus
+from apps.notifications.messages.recipients import customer_email, customer_phone, mask_contacts
+from apps.notifications.messages.relevance import notification_obsolete_reason
+from apps.notifications.messages.sms import SmsMessage, get_sms_backend, sms_validate_number
 from apps.notifications.models import Notification
-from apps.notifications.provider_status import DeliveryStatus
-from apps.notifications.recipients import customer_email, customer_phone, mask_contacts
-from apps.notifications.relevance import notification_obsolete_reason
-from apps.notifications.sms import SmsMessage, get_sms_backend, sms_validate_number
+from apps.notifications.outbox import (
+    outbox_claim,
+    outbox_dispatch_due,
+    outbox_recover_stale,
+    outbox_requeue_or_fail,
+    outbox_retry_changes,
+    outbox_retry_delay,
+    outbox_settle,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +70,9 @@ class SendOutcome(enum.StrEnum):
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff after the `attempts`-th failed attempt: BASE · 2^(n-1), capped."""
-    base = settings.NOTIFICATION_RETRY_BASE_SECONDS
-    seconds = min(base * 2 ** max(attempts - 1, 0), settings.NOTIFICATION_RETRY_MAX_SECONDS)
-    return timedelta(seconds=seconds)
+    """Exponential backoff after the `attempts`-th failed attempt: NOTIFICATION_RETRY_BASE_SECONDS
+    · 2^(n-1), capped at NOTIFICATION_RETRY_MAX_SECONDS."""
+    return outbox_retry_delay(MESSAGE_OUTBOX, attempts)
 
 
 def _error_text(error: BaseException) -> str:
@@ -104,22 +113,6 @@ class _Outgoing:
         return str(status_id) if status_id else self.lookup_key
 
 
-def _claim(notification_id: UUID, *, now: datetime) -> int | None:
-    """pending → sending, for one caller only. Returns the attempt number, or None."""
-    table = connection.ops.quote_name(Notification._meta.db_table)
-    lease = now + timedelta(seconds=settings.NOTIFICATION_SENDING_LEASE_SECONDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = 'sending', attempts = attempts + 1, "  # noqa: S608
-            "lease_expires_at = %s, updated_at = %s "
-            "WHERE id = %s AND status = 'pending' AND next_attempt_at <= %s "
-            "RETURNING attempts",
-            [lease, now, notification_id, now],
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
-
-
 def _mark_sent(notification_id: UUID, *, attempt: int, provider_id: str, now: datetime) -> bool:
     # Also from `pending`/`failed` with the same attempt count: recovery may have resolved
     # the row while a slow provider call was still finishing; the message did go out.
@@ -158,16 +151,9 @@ def _mark_attempt_failed(
         changes.update(status=Status.FAILED, status_reason=reason or "attempts_exhausted")
         outcome = SendOutcome.FAILED
     else:
-        changes.update(
-            status=Status.PENDING,
-            status_reason="retrying",
-            next_attempt_at=now + retry_delay(attempt),
-            dispatched_at=None,
-        )
+        changes.update(outbox_retry_changes(MESSAGE_OUTBOX, attempt=attempt, at=now))
         outcome = SendOutcome.RETRY_SCHEDULED
-    Notification.objects.filter(pk=notification_id, status=Status.SENDING, attempts=attempt).update(
-        **changes
-    )
+    outbox_settle(MESSAGE_OUTBOX, notification_id, attempt=attempt, changes=changes)
     log = logger.error if outcome == SendOutcome.FAILED else logger.warning
     log(
         f"notification.{outcome.value}",
@@ -242,7 +228,7 @@ def notification_send(
         )
         return SendOutcome.FAILED
 
-    attempt = _claim(notification.id, now=now)
+    attempt = outbox_claim(MESSAGE_OUTBOX, notification.id, now=now)
     if attempt is None:
         return SendOutcome.SKIPPED
     try:
@@ -304,81 +290,55 @@ def notification_delivery_status(*, notification: Notification, tenant: Tenant) 
     return get_sms_backend().delivery_status(str(notification.id))
 
 
+def _resolve_stale(notification: Notification, *, tenant: Tenant, now: datetime) -> str:
+    delivery = notification_delivery_status(notification=notification, tenant=tenant)
+    if delivery == DeliveryStatus.DELIVERED:
+        notification.status = Status.SENT
+        notification.sent_at = now
+        notification.status_reason = "recovered_delivered"
+        return "delivered"
+    if delivery == DeliveryStatus.NOT_DELIVERED or (
+        settings.NOTIFICATION_UNCERTAIN_DELIVERY == "resend"
+    ):
+        return outbox_requeue_or_fail(
+            notification,
+            max_attempts=settings.NOTIFICATION_MAX_ATTEMPTS,
+            now=now,
+            lost="The worker stopped while sending this message.",
+        )
+    notification.status = Status.FAILED
+    notification.status_reason = "delivery_uncertain"
+    notification.last_error = (
+        "The worker stopped while handing this message to the provider; it may "
+        "or may not have arrived. Retry sends it again."
+    )
+    return "failed"
+
+
 def notifications_recover_stale(
     *, now: datetime | None = None, limit: int = 200, tenant: Tenant | None = None
 ) -> dict[str, int]:
-    """Resolves rows left `sending` past their lease by a worker that died mid-send."""
+    """Resolves rows left `sending` past their lease by a worker that died mid-send, by
+    asking the provider whether it has the message (see the module's docstring)."""
     now = now or timezone.now()
-    counts = {"delivered": 0, "requeued": 0, "failed": 0}
-    with transaction.atomic():
-        stale = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.SENDING, lease_expires_at__lt=now)
-            .order_by("lease_expires_at")[:limit]
-        )
-        if not stale:
-            return counts
-        tenant = tenant or tenant_current()
-        for notification in stale:
-            delivery = notification_delivery_status(notification=notification, tenant=tenant)
-            notification.lease_expires_at = None
-            notification.updated_at = now
-            if delivery == DeliveryStatus.DELIVERED:
-                notification.status = Status.SENT
-                notification.sent_at = now
-                notification.status_reason = "recovered_delivered"
-                counts["delivered"] += 1
-            elif delivery == DeliveryStatus.NOT_DELIVERED or (
-                settings.NOTIFICATION_UNCERTAIN_DELIVERY == "resend"
-            ):
-                exhausted = notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
-                notification.status = Status.FAILED if exhausted else Status.PENDING
-                notification.status_reason = "worker_lost" if exhausted else "recovered"
-                notification.last_error = "The worker stopped while sending this message."
-                notification.next_attempt_at = now
-                notification.dispatched_at = None
-                counts["failed" if exhausted else "requeued"] += 1
-            else:
-                notification.status = Status.FAILED
-                notification.status_reason = "delivery_uncertain"
-                notification.last_error = (
-                    "The worker stopped while handing this message to the provider; it may "
-                    "or may not have arrived. Retry sends it again."
-                )
-                counts["failed"] += 1
-            notification.save(
-                update_fields=[
-                    "status",
-                    "status_reason",
-                    "sent_at",
-                    "last_error",
-                    "next_attempt_at",
-                    "dispatched_at",
-                    "lease_expires_at",
-                    "updated_at",
-                ]
-            )
-    logger.warning("notifications.recovered", extra=counts)
+    resolved_tenant = tenant
+
+    def resolve(notification: Notification) -> str:
+        nonlocal resolved_tenant
+        # Looked up only when there is something to recover (every beat tick gets here).
+        resolved_tenant = resolved_tenant or tenant_current()
+        return _resolve_stale(notification, tenant=resolved_tenant, now=now)
+
+    outcomes = outbox_recover_stale(MESSAGE_OUTBOX, now=now, limit=limit, resolve=resolve)
+    counts = {label: outcomes[label] for label in ("delivered", "requeued", "failed")}
+    if outcomes:
+        logger.warning("notifications.recovered", extra=counts)
     return counts
 
 
 def notifications_dispatch_due(
     *, now: datetime | None = None, limit: int | None = None
 ) -> list[UUID]:
-    """Claims up to `limit` due rows for queueing (rows queued recently are left to their
-    task), marks them queued, and returns their ids. Concurrent dispatchers skip each
-    other's rows (SKIP LOCKED) instead of queueing them twice."""
-    now = now or timezone.now()
-    limit = limit or settings.NOTIFICATION_DISPATCH_BATCH
-    requeue_before = now - timedelta(seconds=settings.NOTIFICATION_REDISPATCH_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.PENDING, next_attempt_at__lte=now)
-            .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=requeue_before))
-            .order_by("next_attempt_at")
-            .values_list("id", flat=True)[:limit]
-        )
-        if ids:
-            Notification.objects.filter(pk__in=ids).update(dispatched_at=now)
-    return ids
+    """Marks up to `limit` due messages queued and returns their ids (see
+    apps.notifications.outbox.outbox_dispatch_due)."""
+    return outbox_dispatch_due(MESSAGE_OUTBOX, now=now, limit=limit)

@@ -20,7 +20,7 @@ from tests.notifications.factories import (
     hour_from_now,
     slots_for,
 )
-from tests.webhooks.receivers import WebhookReceiver
+from tests.notifications.webhooks.receivers import WebhookReceiver
 
 
 @pytest.fixture
@@ -32,8 +32,11 @@ def receiver() -> Iterator[WebhookReceiver]:
         server.stop()
 
 
+# Named like tests/notifications/conftest.py's autouse fixture, which it replaces here:
+# webhook tests send their emails (disabled-endpoint notices) through the test settings'
+# own backend, as they did before they moved under tests/notifications/.
 @pytest.fixture(autouse=True)
-def _empty_outbox() -> None:
+def _outboxes() -> None:
     mail.outbox = []
 
 

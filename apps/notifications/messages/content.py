@@ -15,8 +15,8 @@ from django.utils.dateparse import parse_datetime
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
 from apps.notifications.links import booking_manage_url, tenant_domain
+from apps.notifications.messages.sms import sms_fits, sms_gsm_friendly, sms_truncate
 from apps.notifications.models import Notification
-from apps.notifications.sms import sms_fits, sms_gsm_friendly, sms_truncate
 
 DEFAULT_ACCENT = "#1d4ed8"
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")

@@ -1,5 +1,5 @@
-"""Adapters from the booking domain events to the planning services. They run inside the
-booking's transaction, so the outbox rows commit or roll back with the change."""
+"""Adapters from the booking domain events to the message planning services. They run
+inside the booking's transaction, so the outbox rows commit or roll back with the change."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from apps.accounts.signals import tenant_settings_changed
 from apps.bookings import signals
 from apps.bookings.models import Booking
 from apps.core.task_queue import task_enqueue
-from apps.notifications import services
+from apps.notifications.messages import services
 
 logger = logging.getLogger(__name__)
 

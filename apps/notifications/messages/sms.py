@@ -23,8 +23,8 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from apps.bookings import pii
-from apps.notifications.errors import SendFailed, Undeliverable
-from apps.notifications.provider_status import DeliveryStatus
+from apps.notifications.messages.errors import SendFailed, Undeliverable
+from apps.notifications.messages.provider_status import DeliveryStatus
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +230,15 @@ class TwilioSmsBackend(SmsBackend):
         return str(payload.get("sid", ""))
 
 
+# SMS_BACKEND values written when this module was apps/notifications/sms.py (deployed
+# environments, .env.example) name the backends by that path; they keep working.
+_FORMER_MODULE = "apps.notifications.sms."
+
+
 def get_sms_backend() -> SmsBackend:
-    backend_class = import_string(settings.SMS_BACKEND)
+    path = str(settings.SMS_BACKEND)
+    if path.startswith(_FORMER_MODULE):
+        path = f"{__name__}.{path.removeprefix(_FORMER_MODULE)}"
+    backend_class = import_string(path)
     backend: SmsBackend = backend_class()
     return backend

@@ -46,9 +46,9 @@ from apps.notifications.webhooks.signing import (
     TIMESTAMP_HEADER,
     webhook_signature_verify,
 )
-from tests.factories import MembershipFactory
 from tests.notifications.factories import STAFF, ResourceFactory, ServiceFactory, hour_from_now
-from tests.webhooks.conftest import Place, subscribe
+from tests.notifications.webhooks.conftest import Place, subscribe
+from tests.plugins.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from apps.api.models import ApiKey
 from apps.notifications.webhooks.delivery import webhook_delivery_send
 from apps.notifications.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.notifications.webhooks.services import webhook_endpoint_ping, webhook_endpoint_update
-from tests.factories import MembershipFactory, member_client
-from tests.webhooks.conftest import Place, subscribe
+from tests.notifications.webhooks.conftest import Place, subscribe
+from tests.plugins.factories import MembershipFactory, member_client
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from apps.notifications.webhooks.services import webhook_endpoint_create, webhoo
 from config.celery import app
 from tests.notifications.committed import committed, worker_tenant  # noqa: F401
 from tests.notifications.factories import BookingFactory, CustomerFactory
-from tests.webhooks.receivers import WebhookReceiver
+from tests.notifications.webhooks.receivers import WebhookReceiver
 from tests.workers import CeleryProcess, unique_queue, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]

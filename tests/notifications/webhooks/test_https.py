@@ -11,9 +11,9 @@ import pytest
 from apps.notifications.webhooks.delivery import webhook_delivery_send
 from apps.notifications.webhooks.models import WebhookAttempt
 from apps.notifications.webhooks.services import webhook_endpoint_ping
-from tests.webhooks.certificates import ThrowawayPki, issue
-from tests.webhooks.conftest import subscribe
-from tests.webhooks.receivers import WebhookReceiver
+from tests.notifications.webhooks.certificates import ThrowawayPki, issue
+from tests.notifications.webhooks.conftest import subscribe
+from tests.notifications.webhooks.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
 

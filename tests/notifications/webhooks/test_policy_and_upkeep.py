@@ -20,8 +20,8 @@ from apps.notifications.webhooks.services import (
     webhook_events_purge,
 )
 from apps.notifications.webhooks.url_policy import webhook_target, webhook_target_resolve
-from tests.factories import verified_staff_client
-from tests.webhooks.conftest import Place, subscribe
+from tests.notifications.webhooks.conftest import Place, subscribe
+from tests.plugins.factories import verified_staff_client
 
 pytestmark = pytest.mark.django_db
 

@@ -1,21 +1,15 @@
-"""Celery adapters: each task takes ids, runs inside the tenant its message names, and is
-safe to run twice."""
+"""Celery adapters of customer messages: each task takes ids, runs inside the tenant its
+message names, and is safe to run twice."""
 
 from __future__ import annotations
-
-import logging
 
 from celery import shared_task
 
 from apps.accounts.selectors import tenant_current
-from apps.notifications.delivery import (
-    notification_send,
-    notifications_dispatch_due,
-    notifications_recover_stale,
-)
-from apps.notifications.services import reminders_replan_for_tenant
-
-logger = logging.getLogger(__name__)
+from apps.notifications.messages.delivery import notification_send, notifications_recover_stale
+from apps.notifications.messages.outbox_kind import MESSAGE_OUTBOX
+from apps.notifications.messages.services import reminders_replan_for_tenant
+from apps.notifications.outbox import outbox_dispatch
 
 
 @shared_task(name="notifications.dispatch_due", ignore_result=True)
@@ -23,12 +17,7 @@ def dispatch_due() -> int:
     """Beat, every NOTIFICATION_DISPATCH_INTERVAL_SECONDS in every tenant: recover
     interrupted sends, then queue one send task per due notification."""
     notifications_recover_stale()
-    ids = notifications_dispatch_due()
-    for notification_id in ids:
-        send_notification.delay(str(notification_id))
-    if ids:
-        logger.info("notifications.dispatched", extra={"count": len(ids)})
-    return len(ids)
+    return len(outbox_dispatch(MESSAGE_OUTBOX))
 
 
 @shared_task(name="notifications.send", ignore_result=True)

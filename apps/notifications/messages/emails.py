@@ -11,8 +11,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from apps.notifications.content import MessageFacts
-from apps.notifications.ics import METHOD_CANCEL, METHOD_REQUEST, booking_invitation_ics
+from apps.bookings.ics import METHOD_CANCEL, METHOD_REQUEST, booking_invitation_ics
+from apps.notifications.messages.content import MessageFacts
 from apps.notifications.models import Notification
 
 INVITATION_FILENAME = "invite.ics"

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage
 
-from apps.notifications.provider_status import DeliveryStatus
+from apps.notifications.messages.provider_status import DeliveryStatus
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 

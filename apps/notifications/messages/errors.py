@@ -1,4 +1,4 @@
-"""Errors of the notifications capability (codes are stable; edges translate them)."""
+"""Errors of customer messages (codes are stable; edges translate them)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,6 @@ class NotificationNotRetryable(NotificationError):
 
     code = "NOTIFICATION_NOT_RETRYABLE"
     http_status = 409
-
-
-class CalendarFeedNotFound(NotificationError):
-    code = "CALENDAR_FEED_NOT_FOUND"
-    http_status = 404
 
 
 class Undeliverable(NotificationError):
