@@ -15,7 +15,7 @@ from django.http import HttpRequest
 
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.calendars.models import AvailabilityRule, SlotHold, SlotInstance
-from apps.calendars.services import availability_rule_create, availability_rule_update
+from apps.calendars.rules.services import availability_rule_create, availability_rule_update
 from apps.calendars.timezones import format_wall_time
 from apps.resources.admin import ServiceBackedAdmin, ServiceBackedForm
 

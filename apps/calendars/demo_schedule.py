@@ -15,12 +15,9 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.calendars.grid.services import MaterializationResult, tenant_materialize
 from apps.calendars.models import AvailabilityRule
-from apps.calendars.services import (
-    MaterializationResult,
-    availability_rule_create,
-    tenant_materialize,
-)
+from apps.calendars.rules.services import availability_rule_create
 from apps.calendars.timezones import parse_wall_time
 from apps.resources.models import Location, Resource, Service
 from apps.resources.services import location_create, resource_create, service_create

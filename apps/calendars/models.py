@@ -23,7 +23,7 @@ class AvailabilityRule(models.Model):
     exceptions on one date add up); date-range rules covering a date replace the weekly
     rules on it.
 
-    How a resource's hours on one local date are decided (apps/calendars/opening_hours.py):
+    How a resource's hours on one local date are decided (apps/calendars/rules/opening_hours.py):
     the kinds are tried in the order exception, date range, weekly; for each kind the
     resource's own rules that apply to the date are tried first, then its location's.
     The first non-empty set wins and the rest are ignored for that date:

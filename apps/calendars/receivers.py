@@ -8,8 +8,8 @@ from uuid import UUID
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from apps.calendars.availability_cache import catalogue_changed
-from apps.calendars.services import slots_materialize_enqueue
+from apps.calendars.availability.cache import catalogue_changed
+from apps.calendars.grid.services import slots_materialize_enqueue
 from apps.resources.models import Location, Resource, Service
 from apps.resources.signals import schedule_changed
 

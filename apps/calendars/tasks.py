@@ -7,7 +7,7 @@ from uuid import UUID
 
 from celery import shared_task
 
-from apps.calendars.services import resources_materialize, slots_prune, tenant_materialize
+from apps.calendars.grid.services import resources_materialize, slots_prune, tenant_materialize
 
 
 @shared_task(name="calendars.materialize_resource")

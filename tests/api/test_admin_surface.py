@@ -4,6 +4,7 @@ opening hours, slot generation, bookings, API keys — and who may do what."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 
@@ -11,7 +12,7 @@ from apps.api.models import ApiKey
 from apps.bookings.models import Booking
 from apps.calendars.models import AvailabilityRule, SlotInstance
 from apps.resources.models import Location, Resource, Service
-from tests.api.conftest import error_of, hold, key_client, send_json
+from tests.api.calls import error_of, hold, key_client, send_json
 from tests.api.factories import LocationFactory, ResourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -279,16 +280,22 @@ def test_admin_closure_exception_for_a_location(admin_client, acme):
     assert response.json()["start_time"] is None
 
 
-def test_admin_slots_generate_counts_and_is_idempotent(admin_client, acme):
-    resource = ResourceFactory()
+def _open_every_day(*, hours: int) -> Resource:
+    """A resource open every day from 09:00 for `hours` hours, one slot an hour."""
+    resource = ResourceFactory.create()
     AvailabilityRule.objects.create(
         resource=resource,
         kind="weekly",
         days_of_week=[1, 2, 3, 4, 5, 6, 7],
         start_minute=9 * 60,
-        end_minute=12 * 60,
+        end_minute=(9 + hours) * 60,
         granularity_minutes=60,
     )
+    return resource
+
+
+def test_admin_slots_generate_counts_and_is_idempotent(admin_client, acme):
+    resource = _open_every_day(hours=3)
     first_day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)
     payload = {"from": first_day.isoformat(), "to": (first_day + dt.timedelta(days=1)).isoformat()}
 
@@ -307,6 +314,43 @@ def test_admin_slots_generate_counts_and_is_idempotent(admin_client, acme):
     assert SlotInstance.objects.filter(resource=resource).count() == 6
     assert backwards.status_code == 400
     assert error_of(backwards)["details"][0]["field"] == "to"
+
+
+def test_admin_slots_generate_stops_at_the_booking_horizon(admin_client, acme):
+    # given a resource open every day and the business's 90-day horizon
+    resource = _open_every_day(hours=1)
+    acme.horizon_days = 90
+    acme.save(update_fields=["horizon_days"])
+    today = dt.datetime.now(zoneinfo.ZoneInfo(acme.timezone)).date()
+    limit = today + dt.timedelta(days=90)
+
+    # when a range reaching one day past it is asked for, and then one ending on it
+    beyond = send_json(
+        admin_client,
+        "post",
+        "/api/v1/admin/slots/generate",
+        {
+            "from": (limit - dt.timedelta(days=1)).isoformat(),
+            "to": (limit + dt.timedelta(days=1)).isoformat(),
+        },
+    )
+    up_to = send_json(
+        admin_client,
+        "post",
+        "/api/v1/admin/slots/generate",
+        {"from": (limit - dt.timedelta(days=1)).isoformat(), "to": limit.isoformat()},
+    )
+
+    # then the first is refused, naming the last date allowed, and builds nothing
+    assert beyond.status_code == 422
+    error = error_of(beyond)
+    assert error["code"] == "BEYOND_HORIZON"
+    assert limit.isoformat() in error["message"]
+    assert error["details"][0]["field"] == "to"
+    assert limit.isoformat() in error["details"][0]["message"]
+    assert up_to.status_code == 200
+    assert up_to.json()["created"] == 2
+    assert SlotInstance.objects.filter(resource=resource).count() == 2
 
 
 # --- Bookings ----------------------------------------------------------------------

@@ -31,15 +31,14 @@ from apps.api.serializers import (
     paginated,
 )
 from apps.api.views.base import BODY_ERRORS, ApiView, error_responses
+from apps.calendars.grid.services import slots_materialize_dates
 from apps.calendars.models import AvailabilityRule
-from apps.calendars.services import (
+from apps.calendars.rules.services import (
     MAX_RULE_CAPACITY,
     availability_rule_create,
     availability_rule_delete,
     availability_rule_update,
-    slots_materialize,
 )
-from apps.calendars.timezones import local_day_start, zone
 from apps.core.errors import FieldError, ValidationFailed
 from apps.resources.models import MINUTES_PER_DAY, Resource
 from apps.resources.selectors import (
@@ -547,19 +546,8 @@ def _slots_generate(
     *, first: dt.date, last: dt.date, resource_ids: list[UUID] | None
 ) -> dict[str, int]:
     """Each active resource's grid over its location's local dates first…last, never
-    before now. (Kept here until apps.calendars offers a date-range entry point.)"""
+    before now and never past the booking horizon (422 BEYOND_HORIZON names the limit)."""
     resources = Resource.objects.filter(is_active=True).select_related("location").order_by("pk")
     if resource_ids is not None:
         resources = resources.filter(pk__in=resource_ids)
-    now = dt.datetime.now(dt.UTC)
-    totals = {"created": 0, "kept": 0, "removed": 0, "blocked": 0}
-    for resource in resources:
-        tz = zone(resource.location.timezone)
-        start = max(local_day_start(first, tz), now)
-        end = local_day_start(last + dt.timedelta(days=1), tz)
-        if start >= end:
-            continue
-        result = slots_materialize(resource=resource, start=start, end=end).as_dict()
-        for name in totals:
-            totals[name] += result[name]
-    return totals
+    return slots_materialize_dates(resources=resources, first=first, last=last).as_dict()

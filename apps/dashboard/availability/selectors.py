@@ -10,9 +10,9 @@ from uuid import UUID
 
 from django.utils import timezone
 
+from apps.calendars.availability.selectors import slot_conflicts
 from apps.calendars.models import AvailabilityRule, SlotInstance
-from apps.calendars.selectors import slot_conflicts
-from apps.calendars.services import ISO_WEEKDAY_NAMES
+from apps.calendars.rules.services import ISO_WEEKDAY_NAMES
 from apps.calendars.timezones import format_wall_time, local_date, local_day_start, zone
 from apps.core.errors import NotFound
 from apps.resources.models import Location, Resource

@@ -19,19 +19,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.models import Membership
 from apps.accounts.selectors import tenant_current
-from apps.calendars.dashboard_services import slots_week_materialize
+from apps.calendars.grid.services import slots_week_materialize
 from apps.calendars.models import AvailabilityRule
-from apps.calendars.services import (
+from apps.calendars.rules.services import (
     availability_rule_create,
     availability_rule_delete,
     availability_rule_update,
 )
 from apps.calendars.timezones import local_date, zone
 from apps.core.errors import NotFound, ValidationFailed
+from apps.core.htmx import redirect_after_post, render_page_or_partial
 from apps.dashboard.access import membership_required
 from apps.dashboard.availability.forms import RuleForm, WeekSlotsForm
 from apps.dashboard.availability.selectors import availability_overview, rule_get, week_slots
-from apps.dashboard.pages import redirect_after_post, render_screen
 from apps.resources.models import Resource
 from apps.resources.selectors import location_list, resource_list
 
@@ -88,7 +88,7 @@ def _rule_saved(
 def _rule_screen(
     request: HttpRequest, form: RuleForm, rule: AvailabilityRule | None, status: int = 200
 ) -> HttpResponse:
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/rule_form.html",
         partial="dashboard/_rule_form.html",
@@ -100,7 +100,7 @@ def _rule_screen(
 @require_GET
 @membership_required(SCHEDULER)
 def availability(request: HttpRequest) -> HttpResponse:
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/availability.html",
         partial="dashboard/_availability.html",
@@ -205,7 +205,7 @@ def slots(request: HttpRequest) -> HttpResponse:
         context["previous_week"] = _slots_url(resource=resource, day=week.first_day - step)
         context["next_week"] = _slots_url(resource=resource, day=week.first_day + step)
         context["this_week"] = _slots_url(resource=resource)
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/slots.html",
         partial="dashboard/_slots.html",

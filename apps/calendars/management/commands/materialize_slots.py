@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
 from apps.accounts.selectors import tenants_ready
-from apps.calendars.services import MaterializationResult, resources_materialize
+from apps.calendars.grid.services import MaterializationResult, resources_materialize
 from apps.resources.models import Resource
 
 

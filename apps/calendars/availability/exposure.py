@@ -1,4 +1,4 @@
-"""Curated slot exposure (SPEC §4.5): show a viewer a few free starts instead of all.
+"""Curated slot exposure (PRODUCT.md §4.5): show a viewer a few free starts instead of all.
 
 For one viewer (session or user key), date and resource (or "all" for a location or
 "anyone" query), within one hour window:

@@ -3,7 +3,7 @@
 Availability costs two SQL queries whatever the number of bookings: one for the
 resources in scope (with their location's zone), one for their slot rows around the
 asked time (with the count of expired holds per held slot). Everything else is Python
-over those rows, following the "places left" rule of the slot contract:
+over those rows, following the "places left" rule of the slot contract (PRODUCT.md §3):
 
     A start T of service S on resource R is offered when the slots covering
     [T, T + duration) exist back to back, none is blocked, and either
@@ -36,9 +36,9 @@ from django.utils import timezone
 
 from apps.accounts.models import Tenant
 from apps.accounts.selectors import tenant_current
-from apps.calendars import availability_cache
+from apps.calendars.availability import cache as availability_cache
+from apps.calendars.availability.exposure import EXPOSURE_VARIANTS, slots_expose
 from apps.calendars.models import SlotHold, SlotInstance
-from apps.calendars.slot_exposure import EXPOSURE_VARIANTS, slots_expose
 from apps.calendars.timezones import (
     as_seen_in,
     local_date,
@@ -46,7 +46,7 @@ from apps.calendars.timezones import (
     zone,
 )
 from apps.core.errors import FieldError, ValidationFailed
-from apps.resources.field_checks import is_timezone
+from apps.core.timezones import is_timezone
 from apps.resources.models import Location, Resource, Service
 from apps.resources.services import MAX_HORIZON_DAYS
 
@@ -468,7 +468,7 @@ Resolve = Callable[[], tuple[Service, Resource | None, Location | None]]
 class _Computed:
     """One computation of a query, reusable by a later read at `now` while
     computed_at <= now < valid_until and its cache tokens hold (apps/calendars/
-    availability_cache.py). Everything that moves with the clock is applied at read
+    availability/cache.py). Everything that moves with the clock is applied at read
     time by `_bookable`."""
 
     timezone: str
@@ -706,7 +706,7 @@ def availability_slots(
     Scope: `resource`, or every active resource at `location` delivering the service,
     or — both None — every active resource delivering it ("anyone"). In curated
     exposure (the tenant's `exposure_mode`, or `exposure_variant` "all"/"curated" when
-    given) only a few starts are returned, chosen per `viewer_key` (SPEC §4.5)."""
+    given) only a few starts are returned, chosen per `viewer_key` (PRODUCT.md §4.5)."""
     scope, resolve = _objects(service, resource, location)
     if exposure_variant not in (None, "", *EXPOSURE_VARIANTS):
         raise _unknown_variant()

@@ -8,7 +8,7 @@ cannot bring an old entry back to life.
 
 - `availability-slots:<resource id>` and `availability-slots:all` change whenever a
   writer locks slot rows of that resource (every booking write and every
-  materialization does, apps/bookings/slot_sessions.py and apps/calendars/services.py);
+  materialization does, apps/bookings/slot_sessions.py and apps/calendars/grid/services.py);
 - `availability-catalogue` changes whenever a location, resource, service or a
   service's resource list changes (apps/calendars/receivers.py).
 
