@@ -2,7 +2,7 @@
 each tenant's domain (that tenant's data only).
 
 Both sites require a verified TOTP (or backup-code) device on top of the password
-(SPEC §4.8: support agents pass MFA), and every request a staff member makes in them
+(PRODUCT.md §4.8: support agents pass MFA), and every request a staff member makes in them
 is written to the append-only support-access trail of the schema it looked at."""
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django import forms
@@ -11,13 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.subdomains import MAX_LENGTH
 from apps.core.errors import ValidationFailed
-
-
-def timezone_choices() -> list[tuple[str, str]]:
-    zones = sorted(
-        z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith("Etc/")
-    )
-    return [("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones)]
+from apps.core.timezones import timezone_choices
 
 
 class SignupForm(forms.Form):

@@ -2,7 +2,7 @@
 single-use backup codes for when the phone is lost. The admin sites ask for one of them
 after the password; so do the tenant dashboard and the staff API token.
 
-Who must pass one (SPEC §4.8): a business's admins always (an admin without a factor
+Who must pass one (PRODUCT.md §4.8): a business's admins always (an admin without a factor
 sets one up before the dashboard opens), and anybody who has set one up. A session
 passes once; logging out forgets it."""
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.timezone import now
 from django_tenants.models import DomainMixin, TenantMixin
 
 from apps.core.ids import uuid7
-
-
-def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"“{value}” is not an IANA time zone (e.g. Europe/London).")
+from apps.core.timezones import validate_timezone
 
 
 def default_reminder_offsets() -> list[int]:
@@ -48,7 +42,7 @@ class Tenant(TenantMixin):
     # False until the schema, domain and owner all exist; periodic work skips the tenant.
     is_ready = models.BooleanField(default=False)
 
-    # Booking policy (SPEC §3 "settings").
+    # Booking policy (PRODUCT.md §3 "settings").
     exposure_mode = models.CharField(
         max_length=16, choices=ExposureMode.choices, default=ExposureMode.ALL
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import zoneinfo
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +19,7 @@ from apps.accounts.signals import tenant_settings_changed
 from apps.accounts.subdomains import schema_name_for, slug_problems
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.tenancy import current_schema, use_public_schema
+from apps.core.timezones import is_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _tenant_field_errors(*, slug: str, name: str, timezone: str) -> list[FieldEr
         errors.append(FieldError("name", "Enter the name of your business."))
     elif len(name) > 120:
         errors.append(FieldError("name", "Keep the name under 120 characters."))
-    if timezone not in zoneinfo.available_timezones():
+    if not is_timezone(timezone):
         errors.append(FieldError("timezone", f"“{timezone}” is not a known time zone."))
     return errors
 
@@ -167,7 +167,7 @@ def _policy_errors(values: dict[str, Any]) -> list[FieldError]:
         errors.append(FieldError("accent_color", "Use a colour like #1d4ed8."))
     if not str(values["name"]).strip():
         errors.append(FieldError("name", "Enter the name of your business."))
-    if values["timezone"] not in zoneinfo.available_timezones():
+    if not is_timezone(values["timezone"]):
         errors.append(FieldError("timezone", "Choose a time zone from the list."))
     return errors
 

@@ -1,5 +1,5 @@
 """Output shapes several views share, and the shapes of the OpenAPI document (error
-envelope, pagination). Field names are part of the contract (SPEC §5). Input
+envelope, pagination). Field names are part of the contract (PRODUCT.md §5). Input
 serializers live with their view (one Input per operation)."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ token carries the business's schema in claim `tenant` and is refused elsewhere, 
 person must still be a member of the business when a token is issued or refreshed.
 
 Multi-factor: a person with a confirmed authenticator must give its current code as
-`otp`; admins must have one (SPEC §4.8: admins pass TOTP MFA).
+`otp`; admins must have one (PRODUCT.md §4.8: admins pass TOTP MFA).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Routes of the integrator API, mounted on every tenant domain by config/urls_tenant.py:
 `/api/v1/…`, the OpenAPI document at `/api/schema/` and its offline docs.
 
-Paths have no trailing slash (SPEC §5). Other capabilities add their admin routes to
+Paths have no trailing slash (PRODUCT.md §5). Other capabilities add their admin routes to
 `admin_patterns` (as webhook endpoints and deliveries do) and reuse the
 authentication, roles, pagination, Idempotency-Key and error envelope of apps.api.
 """

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from apps.calendars.selectors import AvailableSlot
+from apps.calendars.availability.selectors import AvailableSlot
 
 WEEKDAYS = [(name, abbr) for name, abbr in zip(calendar.day_name, calendar.day_abbr, strict=True)]
 

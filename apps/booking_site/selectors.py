@@ -13,7 +13,11 @@ from django.utils import timezone
 
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
-from apps.calendars.selectors import AvailableSlot, availability_dates, availability_slots
+from apps.calendars.availability.selectors import (
+    AvailableSlot,
+    availability_dates,
+    availability_slots,
+)
 from apps.calendars.timezones import zone
 from apps.core.errors import NotFound
 from apps.resources.models import Resource, Service

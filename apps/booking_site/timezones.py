@@ -14,7 +14,7 @@ from functools import lru_cache
 from django.http import HttpRequest
 
 from apps.accounts.models import Tenant
-from apps.resources.field_checks import is_timezone
+from apps.core.timezones import iana_zones, is_timezone
 from apps.resources.models import Resource, Service
 
 TZ_PARAM = "tz"
@@ -84,10 +84,8 @@ def display_zone(request: HttpRequest, *, business: str) -> DisplayZone:
 
 @lru_cache(maxsize=1)
 def _grouped_zones() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    from apps.resources.field_checks import _iana_zones
-
     groups: dict[str, list[tuple[str, str]]] = {region: [] for region in _REGIONS}
-    for name in sorted(_iana_zones()):
+    for name in sorted(iana_zones()):
         region, _, place = name.partition("/")
         if region in groups and place:
             groups[region].append((name, zone_label(place)))

@@ -11,7 +11,7 @@
     /manage/<token>/booking.ics
 
 Each screen is one view that renders the whole page, or for htmx only the screen's
-partial (booking/_*_partial.html), which htmx swaps into #flow and pushes to history.
+partial (booking_site/_*.html), which htmx swaps into #flow and pushes to history.
 Without JavaScript the same links and forms work as plain GET and POST, with a redirect
 after every successful POST.
 
@@ -34,10 +34,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.selectors import tenant_current
@@ -82,6 +80,7 @@ from apps.bookings.errors import (
     SlotNotFound,
     TooLateToCancel,
 )
+from apps.bookings.ics import booking_invitation_ics
 from apps.bookings.idempotency import IdempotentResponse, idempotent_call
 from apps.bookings.models import Booking
 from apps.bookings.selectors import booking_get
@@ -92,11 +91,15 @@ from apps.bookings.services import (
     booking_hold,
     booking_reschedule,
 )
-from apps.calendars.selectors import AvailableSlot, availability_dates, availability_slots
+from apps.calendars.availability.selectors import (
+    AvailableSlot,
+    availability_dates,
+    availability_slots,
+)
 from apps.calendars.timezones import zone
 from apps.core.errors import NotFound, ValidationFailed
+from apps.core.htmx import render_page_or_partial
 from apps.core.rate_limits import client_ident, rate_limit_wait
-from apps.notifications.ics import booking_invitation_ics
 from apps.notifications.links import tenant_domain
 from apps.resources.models import Resource, Service
 
@@ -104,7 +107,7 @@ logger = logging.getLogger(__name__)
 
 ANYONE = "anyone"
 STEPS = 5
-PAGE = "booking/page.html"
+PAGE = "booking_site/page.html"
 HOLD_ACTOR = ActorRef.customer("", label="booking page")
 # Idempotency keys of the booking form are random per rendered form; this scope keeps
 # them apart from the API's anonymous callers.
@@ -128,8 +131,6 @@ def _page(
     """The screen as a whole page, or only its partial for an htmx swap (a history
     restore after a cache miss needs the whole page). Times render in the display zone."""
     tenant = tenant_current()
-    htmx = getattr(request, "htmx", None)
-    template = partial if htmx and not htmx.history_restore_request else PAGE
     context = {
         "partial": partial,
         "display": display,
@@ -138,9 +139,9 @@ def _page(
         **context,
     }
     with timezone.override(zone(display.name if display else tenant.timezone)):
-        response = render(request, template, context, status=status)
-    # One URL answers a page or a partial: caches must keep them apart.
-    patch_vary_headers(response, ["HX-Request"])
+        response = render_page_or_partial(
+            request, page=PAGE, partial=partial, context=context, status=status
+        )
     if display is not None:
         _remember_zone(request, response, display)
     return response
@@ -187,7 +188,7 @@ def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         except NotFound:
             return _page(
                 request,
-                "booking/_not_found_partial.html",
+                "booking_site/_not_found.html",
                 {"page_title": "Page not found"},
                 status=404,
             )
@@ -231,7 +232,7 @@ def _viewer_key(request: HttpRequest) -> str:
 
 
 def _booking_post_wait(request: HttpRequest) -> int | None:
-    """Seconds to wait when this client sent too many booking POSTs (SPEC §4.8), else
+    """Seconds to wait when this client sent too many booking POSTs (PRODUCT.md §4.8), else
     None. It counts in the API's bucket for anonymous booking writes, so mixing the pages
     and the API does not double the allowance."""
     wait = rate_limit_wait(scope="anon_booking", ident=client_ident(request))
@@ -334,7 +335,7 @@ def services_page(request: HttpRequest) -> HttpResponse:
     """The business's home: what can be booked."""
     return _page(
         request,
-        "booking/_services_partial.html",
+        "booking_site/_services.html",
         {"page_title": "Book an appointment", "services": list(bookable_services())},
     )
 
@@ -346,7 +347,7 @@ def who_page(request: HttpRequest, service_id: str) -> HttpResponse:
     resources = list(service_resources(service=service))
     return _page(
         request,
-        "booking/_who_partial.html",
+        "booking_site/_who.html",
         {
             "page_title": f"{service.name}: with whom",
             "service": service,
@@ -367,7 +368,7 @@ def when_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
     context = _calendar_context(request, service=service, resource=resource, display=display)
     return _page(
         request,
-        "booking/_when_partial.html",
+        "booking_site/_when.html",
         {
             "page_title": f"{service.name}: choose a time",
             "service": service,
@@ -452,7 +453,7 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
     local_day = starts_at.astimezone(zone(display.name)).date()
     response = _page(
         request,
-        "booking/_details_partial.html",
+        "booking_site/_details.html",
         {
             "page_title": f"{service.name}: your details",
             "service": service,
@@ -563,7 +564,7 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
     )
     return _page(
         request,
-        "booking/_hold_partial.html",
+        "booking_site/_hold.html",
         {
             **_booking_context(booking, token),
             "page_title": "Confirm your booking" if state == "live" else "Your hold",
@@ -607,7 +608,7 @@ def booked_page(request: HttpRequest, token: str) -> HttpResponse:
     display = _display(request, service=booking.service, resource=booking.resource)
     return _page(
         request,
-        "booking/_booked_partial.html",
+        "booking_site/_booked.html",
         {
             **_booking_context(booking, token),
             "page_title": "You are booked",
@@ -630,7 +631,7 @@ def manage_page(request: HttpRequest, token: str) -> HttpResponse:
     can_change, deadline = booking_changeable(booking=booking, tenant=tenant_current())
     return _page(
         request,
-        "booking/_manage_partial.html",
+        "booking_site/_manage.html",
         {
             **_booking_context(booking, token),
             "page_title": "Your booking",
@@ -668,7 +669,7 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
     can_change, deadline = booking_changeable(booking=booking, tenant=tenant_current())
     return _page(
         request,
-        "booking/_cancel_partial.html",
+        "booking_site/_cancel.html",
         {
             **_booking_context(booking, token),
             "page_title": "Cancel your booking",
@@ -740,7 +741,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
             )
     response = _page(
         request,
-        "booking/_reschedule_partial.html",
+        "booking_site/_reschedule.html",
         {
             **_booking_context(booking, token),
             **context,

@@ -31,8 +31,12 @@ LEGACY_API_SALT = "timenest.api.booking-token"
 LEGACY_TOKEN_MAX_AGE = timedelta(days=400)
 
 
-def booking_access_token(*, booking_id: uuid.UUID | str) -> str:
-    return signing.dumps({"b": str(booking_id), "s": current_schema()}, salt=SALT, compress=False)
+def booking_access_token(*, booking_id: uuid.UUID | str, schema: str | None = None) -> str:
+    """The token for one booking of the business whose schema is `schema` (by default the
+    one the connection is on)."""
+    return signing.dumps(
+        {"b": str(booking_id), "s": schema or current_schema()}, salt=SALT, compress=False
+    )
 
 
 def booking_access_read(token: str) -> uuid.UUID | None:

@@ -1,5 +1,5 @@
 """Idempotent requests: the same key from the same actor with the same payload gets the
-first response back, byte for byte, for 24 hours (SPEC §4.3).
+first response back, byte for byte, for 24 hours (PRODUCT.md §4.3).
 
     response = idempotent_call(
         key=request.headers["Idempotency-Key"],

@@ -1,5 +1,5 @@
-"""The write side of the slot contract: locks, and the counters and session fields of the
-slots a booking covers.
+"""The write side of the slot contract (PRODUCT.md §3): locks, and the counters and
+session fields of the slots a booking covers.
 
 Every function here expects to run inside the caller's transaction with the resource row
 already locked (`resources_lock`): writers of one resource's slots serialize on that
@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.bookings.errors import SlotFull, SlotNotFound
-from apps.calendars.availability_cache import slots_changed
+from apps.calendars.availability.cache import slots_changed
 from apps.calendars.models import SlotHold, SlotInstance
 from apps.resources.models import Resource, Service
 

@@ -10,8 +10,24 @@ from __future__ import annotations
 from typing import Any
 
 from celery import current_app
+from django.apps import apps as django_apps
 
 
 def task_enqueue(name: str, *args: Any, **kwargs: Any) -> None:
-    """Sends task `name` with these arguments (run eagerly where Celery is set to)."""
-    current_app.tasks[name].delay(*args, **kwargs)
+    """Sends task `name` with these arguments (run eagerly where Celery is set to).
+
+    A worker imports every app's task module when it starts; a web process has not, so
+    the first time a name is unknown here the task modules of the installed apps are
+    imported (Celery's autodiscovery), and an unknown name after that is an error."""
+    task_named(name).delay(*args, **kwargs)
+
+
+def task_named(name: str) -> Any:
+    """The registered task called `name`; KeyError when no installed app defines it."""
+    app = current_app
+    if name not in app.tasks:
+        # Each app's `tasks` module (nested task modules are imported by their app's
+        # ready()); not `import_default_modules`, which also runs Django's checks.
+        packages = [config.name for config in django_apps.get_app_configs()]
+        app.loader.autodiscover_tasks(packages, related_name="tasks")
+    return app.tasks[name]

@@ -1,5 +1,7 @@
 """Who may enter a tenant's staff pages. Across tenants the answer is 404, never 403;
-admins (and anyone who has set one up) pass a second factor first (apps.accounts.mfa)."""
+admins (and anyone who has set one up) pass a second factor first (apps.accounts.mfa).
+Whatever a screen looks up and does not find (NotFound from a selector or a service) is
+a 404 too, here once rather than in every view."""
 
 from __future__ import annotations
 
@@ -15,12 +17,16 @@ from apps.accounts.mfa import mfa_step_pending
 from apps.accounts.mfa_views import mfa_step_redirect
 from apps.accounts.models import Membership
 from apps.accounts.selectors import membership_get, tenant_current
+from apps.core.access import not_found_as_404
 
 
 def membership_required(
     role: str = Membership.Role.FRONTDESK,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        # A screen asked for something that does not exist here answers 404.
+        screen = not_found_as_404(view)
+
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
@@ -34,8 +40,14 @@ def membership_required(
             if not membership.has_role(role):
                 raise PermissionDenied("Your role does not include this page.")
             request.membership = membership  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            return screen(request, *args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def request_membership(request: HttpRequest) -> Membership:
+    """Set by `membership_required` before any dashboard view runs."""
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    return membership

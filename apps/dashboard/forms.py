@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
-from apps.accounts.forms import timezone_choices
 from apps.accounts.models import Membership, Tenant
 from apps.core.errors import ValidationFailed
+from apps.core.timezones import timezone_choices
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd]?)\s*$")
 _UNIT_MINUTES = {"": 1, "m": 1, "h": 60, "d": 24 * 60}

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-import zoneinfo
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from django.db import models
 
 from apps.core.errors import FieldError, ValidationFailed
+from apps.core.timezones import is_timezone
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -138,15 +137,6 @@ def instance(
     if found is None:
         problems.add(field, f"There is no {label} with id {pk}.")
     return found
-
-
-@lru_cache(maxsize=1)
-def _iana_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def is_timezone(value: object) -> bool:
-    return isinstance(value, str) and value in _iana_zones()
 
 
 def timezone_name(problems: Problems, field: str, value: Any) -> str | None:

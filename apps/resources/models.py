@@ -9,8 +9,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
-from apps.accounts.models import validate_timezone
 from apps.core.ids import uuid7
+from apps.core.timezones import validate_timezone
 
 MINUTES_PER_DAY = 24 * 60
 

@@ -380,7 +380,7 @@ def service_create(
     is_active: bool = True,
     description: str = "",
 ) -> Service:
-    """A service's duration need not be a multiple of any grid (SPEC §4.4): a 30-minute
+    """A service's duration need not be a multiple of any grid (PRODUCT.md §4.4): a 30-minute
     service on a 60-minute grid is offered on the hour; a 45-minute one on a 30-minute
     grid covers two steps."""
     cleaned = _service_clean(

@@ -16,7 +16,7 @@ from apps.api.pagination import PAGE_PARAMETERS, paginate
 from apps.api.permissions import principal_of
 from apps.api.serializers import LocationOutput, ResourceOutput, ServiceOutput, paginated
 from apps.api.views.base import ApiView, error_responses
-from apps.calendars.selectors import (
+from apps.calendars.availability.selectors import (
     AvailabilityScope,
     Resolve,
     availability_dates_of,

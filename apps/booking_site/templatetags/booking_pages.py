@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from apps.booking_site.timezones import zone_label as _zone_label
-from apps.notifications.content import duration_label
+from apps.notifications.messages.content import duration_label
 
 register = template.Library()
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from apps.bookings.models import Booking, BookingEvent
 from apps.bookings.selectors import booking_events, booking_get, booking_list
+from apps.calendars.availability.selectors import AvailableSlots, availability_slots, slot_conflicts
 from apps.calendars.models import SlotInstance
-from apps.calendars.selectors import AvailableSlots, availability_slots, slot_conflicts
 from apps.calendars.timezones import local_date, local_day_start, zone
 from apps.dashboard.bookings.calendar_grid import CalendarGrid, ColumnSpec, grid_build
 from apps.dashboard.bookings.day_chart import DayChart, day_chart

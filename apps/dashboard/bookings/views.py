@@ -13,7 +13,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +34,8 @@ from apps.bookings.services import (
 )
 from apps.calendars.timezones import local_date, zone
 from apps.core.errors import DomainError, NotFound
-from apps.dashboard.access import membership_required
+from apps.core.htmx import redirect_after_post, render_page_or_partial, wants_partial
+from apps.dashboard.access import membership_required, request_membership
 from apps.dashboard.bookings.forms import (
     BookingFilterForm,
     CalendarForm,
@@ -52,12 +53,6 @@ from apps.dashboard.bookings.selectors import (
     today_summary,
     week_start,
 )
-from apps.dashboard.pages import (
-    redirect_after_post,
-    render_screen,
-    request_membership,
-    wants_partial,
-)
 from apps.resources.models import Location, Resource
 from apps.resources.selectors import location_list, resource_get, resource_list
 
@@ -71,13 +66,6 @@ def _staff(request: HttpRequest) -> ActorRef:
     return ActorRef.staff(str(user.pk), label=user.full_name or user.email)  # type: ignore[union-attr]
 
 
-def _booking_or_404(booking_id: UUID) -> Booking:
-    try:
-        return booking_get(booking_id=booking_id)
-    except NotFound as exc:
-        raise Http404("No such booking.") from exc
-
-
 # --- Today -------------------------------------------------------------------------
 
 
@@ -86,7 +74,7 @@ def _booking_or_404(booking_id: UUID) -> Booking:
 def dashboard_today(request: HttpRequest) -> HttpResponse:
     summary = today_summary(tz_name=tenant_current().timezone)
     membership = request_membership(request)
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/today.html",
         partial="dashboard/_today.html",
@@ -193,7 +181,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
             for column in (grid.columns if grid else [])
         ],
     }
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/calendar.html",
         partial="dashboard/_calendar.html",
@@ -228,7 +216,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(found, BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
     params.pop("page", None)
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/bookings.html",
         partial="dashboard/_bookings.html",
@@ -248,11 +236,8 @@ def _booking_screen(
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    try:
-        detail = booking_detail(booking_id=booking_id)
-    except NotFound as exc:
-        raise Http404("No such booking.") from exc
-    return render_screen(
+    detail = booking_detail(booking_id=booking_id)
+    return render_page_or_partial(
         request,
         page="dashboard/booking.html",
         partial="dashboard/_booking.html",
@@ -284,7 +269,7 @@ def _booking_action(
     action: Callable[..., Booking],
     done: str,
 ) -> HttpResponse:
-    found = _booking_or_404(booking_id)
+    found = booking_get(booking_id=booking_id)
     try:
         action(booking=found, actor=_staff(request))
     except DomainError as error:
@@ -318,7 +303,7 @@ def booking_no_show_view(request: HttpRequest, booking_id: UUID) -> HttpResponse
 @require_POST
 @membership_required(FRONTDESK)
 def booking_cancel_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
-    found = _booking_or_404(booking_id)
+    found = booking_get(booking_id=booking_id)
     form = CancelForm(request.POST)
     if not form.is_valid():
         return _booking_screen(request, booking_id, cancel_form=form, status=400)
@@ -352,7 +337,7 @@ def booking_cancel_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
 def booking_reschedule_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
     """GET ?date=&who=<resource id|any> lists free times; POST start + resource moves the
     booking there (the search fields ride along so a refusal shows the same day)."""
-    found = _booking_or_404(booking_id)
+    found = booking_get(booking_id=booking_id)
     tz = zone(found.resource.location.timezone)
     source = request.POST if request.method == "POST" else request.GET
     resources = list(
@@ -396,7 +381,7 @@ def booking_reschedule_view(request: HttpRequest, booking_id: UUID) -> HttpRespo
                     request, reverse("dashboard:booking", kwargs={"booking_id": found.pk})
                 )
     options = reschedule_options(booking=found, day=day, resource=target)
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/reschedule.html",
         partial="dashboard/_reschedule.html",
@@ -420,7 +405,7 @@ def booking_reschedule_view(request: HttpRequest, booking_id: UUID) -> HttpRespo
 @require_GET
 @membership_required(SCHEDULER)
 def conflicts(request: HttpRequest) -> HttpResponse:
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/conflicts.html",
         partial="dashboard/_conflicts.html",

@@ -8,9 +8,9 @@ from typing import Any
 
 from django import forms
 
-from apps.accounts.forms import timezone_choices
 from apps.accounts.models import User
 from apps.core.errors import DomainError
+from apps.core.timezones import timezone_choices
 from apps.resources.models import Location, Resource, Service
 
 NUMBER = {"inputmode": "numeric", "autocomplete": "off"}

@@ -10,13 +10,14 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.accounts.models import Membership
 from apps.accounts.selectors import tenant_current
-from apps.core.errors import NotFound, ValidationFailed
+from apps.core.errors import ValidationFailed
+from apps.core.htmx import redirect_after_post, render_page_or_partial
 from apps.dashboard.access import membership_required
 from apps.dashboard.catalogue.forms import (
     LocationForm,
@@ -25,7 +26,6 @@ from apps.dashboard.catalogue.forms import (
     ServiceForm,
 )
 from apps.dashboard.catalogue.selectors import catalogue_get, staff_users
-from apps.dashboard.pages import redirect_after_post, render_screen
 from apps.resources.selectors import (
     location_get,
     location_list,
@@ -49,7 +49,7 @@ MANAGER = Membership.Role.MANAGER
 @require_GET
 @membership_required(MANAGER)
 def catalogue(request: HttpRequest) -> HttpResponse:
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/catalogue.html",
         partial="dashboard/_catalogue.html",
@@ -79,7 +79,7 @@ def _edit_screen(
             else:
                 messages.success(request, f"{noun.capitalize()} “{saved}” saved.")
                 return redirect_after_post(request, reverse("dashboard:catalogue"))
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/catalogue_form.html",
         partial="dashboard/_catalogue_form.html",
@@ -89,10 +89,8 @@ def _edit_screen(
 
 
 def _found(getter: Callable[..., Model], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404("Not found.") from exc
+    # NotFound becomes a 404 in membership_required.
+    return getter(**kwargs)
 
 
 # --- Locations ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -27,10 +27,11 @@ from django_htmx.http import HttpResponseClientRedirect
 from apps.accounts.models import Membership, User
 from apps.api.selectors import api_key_get, api_key_list
 from apps.api.services import api_key_create, api_key_revoke
-from apps.core.errors import DomainError, NotFound, ValidationFailed
+from apps.core.errors import DomainError, ValidationFailed
+from apps.core.htmx import render_page_or_partial, wants_partial
 from apps.dashboard.access import membership_required
 from apps.dashboard.integrations.forms import ApiKeyForm, DeliveryFilterForm, WebhookEndpointForm
-from apps.notifications.webhooks.models import WebhookDelivery, WebhookEndpoint
+from apps.notifications.webhooks.models import WebhookEndpoint
 from apps.notifications.webhooks.selectors import (
     webhook_delivery_attempts,
     webhook_delivery_get,
@@ -55,12 +56,6 @@ from apps.notifications.webhooks.signing import (
 ADMIN = Membership.Role.ADMIN
 DELIVERIES_PER_PAGE = 25
 KEYS_SHOWN = 200
-
-
-def _partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    # A history restore after a cache miss must get the whole page back.
-    return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
 def _htmx_target(request: HttpRequest) -> str:
@@ -98,14 +93,19 @@ def _page_context(
 def _screen(
     request: HttpRequest, *, partial: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    template = partial if _partial(request) else "integrations/page.html"
-    return render(request, template, context, status=status)
+    return render_page_or_partial(
+        request,
+        page="dashboard/integrations/page.html",
+        partial=partial,
+        context=context,
+        status=status,
+    )
 
 
 @require_GET
 @membership_required(ADMIN)
 def integrations(request: HttpRequest) -> HttpResponse:
-    return _screen(request, partial="integrations/_page.html", context=_page_context())
+    return _screen(request, partial="dashboard/integrations/_page.html", context=_page_context())
 
 
 # --- API keys -----------------------------------------------------------------------
@@ -131,31 +131,23 @@ def api_key_create_view(request: HttpRequest) -> HttpResponse:
             form = ApiKeyForm()
     context = _page_context(key_form=form, new_key=new_key)
     status = 400 if form.errors else 200
-    return _screen(request, partial="integrations/_api_keys.html", context=context, status=status)
+    return _screen(
+        request, partial="dashboard/integrations/_api_keys.html", context=context, status=status
+    )
 
 
 @require_POST
 @membership_required(ADMIN)
 def api_key_revoke_view(request: HttpRequest, key_id: UUID) -> HttpResponse:
-    try:
-        key = api_key_get(key_id=key_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    key = api_key_get(key_id=key_id)
     api_key_revoke(api_key=key)
     messages.success(request, f"The key {key.prefix}… is revoked; it no longer works.")
-    if _partial(request):
-        return render(request, "integrations/_api_keys.html", _page_context())
+    if wants_partial(request):
+        return render(request, "dashboard/integrations/_api_keys.html", _page_context())
     return redirect("dashboard:integrations")
 
 
 # --- Webhook endpoints --------------------------------------------------------------
-
-
-def _endpoint_or_404(endpoint_id: UUID) -> WebhookEndpoint:
-    try:
-        return webhook_endpoint_get(endpoint_id=endpoint_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
 
 
 def _endpoint_url(endpoint: WebhookEndpoint) -> str:
@@ -185,7 +177,9 @@ def endpoint_create_view(request: HttpRequest) -> HttpResponse:
             form = WebhookEndpointForm()
     context = _page_context(endpoint_form=form, new_endpoint=new_endpoint)
     status = 400 if form.errors else 200
-    return _screen(request, partial="integrations/_endpoints.html", context=context, status=status)
+    return _screen(
+        request, partial="dashboard/integrations/_endpoints.html", context=context, status=status
+    )
 
 
 def _endpoint_context(
@@ -221,25 +215,25 @@ def _endpoint_screen(
     status: int = 200,
 ) -> HttpResponse:
     context = _endpoint_context(request, endpoint, new_secret=new_secret)
-    if not _partial(request):
-        template = "integrations/endpoint.html"
+    if not wants_partial(request):
+        template = "dashboard/integrations/endpoint.html"
     elif _htmx_target(request) == "deliveries":
-        template = "integrations/_deliveries.html"
+        template = "dashboard/integrations/_deliveries.html"
     else:
-        template = "integrations/_endpoint.html"
+        template = "dashboard/integrations/_endpoint.html"
     return render(request, template, context, status=status)
 
 
 @require_GET
 @membership_required(ADMIN)
 def endpoint_detail(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
-    return _endpoint_screen(request, _endpoint_or_404(endpoint_id))
+    return _endpoint_screen(request, webhook_endpoint_get(endpoint_id=endpoint_id))
 
 
 @require_http_methods(["GET", "POST"])
 @membership_required(ADMIN)
 def endpoint_edit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
-    endpoint = _endpoint_or_404(endpoint_id)
+    endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     if request.method == "POST":
         form = WebhookEndpointForm(request.POST)
         if form.is_valid():
@@ -254,7 +248,7 @@ def endpoint_edit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
                 form.apply_domain_error(error)
             else:
                 messages.success(request, "The endpoint is saved.")
-                if _partial(request):
+                if wants_partial(request):
                     return HttpResponseClientRedirect(_endpoint_url(endpoint))
                 return redirect(_endpoint_url(endpoint))
         status = 400
@@ -268,15 +262,20 @@ def endpoint_edit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
         )
         status = 200
     context = {"endpoint": endpoint, "form": form}
-    template = "integrations/_endpoint_form.html" if _partial(request) else "integrations/edit.html"
-    return render(request, template, context, status=status)
+    return render_page_or_partial(
+        request,
+        page="dashboard/integrations/edit.html",
+        partial="dashboard/integrations/_endpoint_form.html",
+        context=context,
+        status=status,
+    )
 
 
 def _after_endpoint_action(
     request: HttpRequest, endpoint: WebhookEndpoint, message: str
 ) -> HttpResponse:
     messages.success(request, message)
-    if _partial(request):
+    if wants_partial(request):
         endpoint.refresh_from_db()
         return _endpoint_screen(request, endpoint)
     return redirect(_endpoint_url(endpoint))
@@ -285,7 +284,9 @@ def _after_endpoint_action(
 @require_POST
 @membership_required(ADMIN)
 def endpoint_disable(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
-    endpoint = webhook_endpoint_update(endpoint=_endpoint_or_404(endpoint_id), active=False)
+    endpoint = webhook_endpoint_update(
+        endpoint=webhook_endpoint_get(endpoint_id=endpoint_id), active=False
+    )
     return _after_endpoint_action(
         request, endpoint, "The endpoint is disabled; queued events to it are cancelled."
     )
@@ -294,7 +295,9 @@ def endpoint_disable(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 @require_POST
 @membership_required(ADMIN)
 def endpoint_enable(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
-    endpoint = webhook_endpoint_update(endpoint=_endpoint_or_404(endpoint_id), active=True)
+    endpoint = webhook_endpoint_update(
+        endpoint=webhook_endpoint_get(endpoint_id=endpoint_id), active=True
+    )
     return _after_endpoint_action(
         request, endpoint, "The endpoint is enabled. Replay the events it missed below."
     )
@@ -303,7 +306,7 @@ def endpoint_enable(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 @require_POST
 @membership_required(ADMIN)
 def endpoint_ping(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
-    endpoint = _endpoint_or_404(endpoint_id)
+    endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     webhook_endpoint_ping(endpoint=endpoint)
     return _after_endpoint_action(
         request, endpoint, "A test event is on its way; its result appears in the log below."
@@ -314,17 +317,19 @@ def endpoint_ping(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 @require_POST
 @membership_required(ADMIN)
 def endpoint_rotate_secret(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
-    endpoint, secret = webhook_endpoint_rotate_secret(endpoint=_endpoint_or_404(endpoint_id))
+    endpoint, secret = webhook_endpoint_rotate_secret(
+        endpoint=webhook_endpoint_get(endpoint_id=endpoint_id)
+    )
     return _endpoint_screen(request, endpoint, new_secret=secret)
 
 
 @require_POST
 @membership_required(ADMIN)
 def endpoint_delete(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
-    endpoint = _endpoint_or_404(endpoint_id)
+    endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     webhook_endpoint_delete(endpoint=endpoint)
     messages.success(request, f"The endpoint {endpoint.url} is deleted.")
-    if _partial(request):
+    if wants_partial(request):
         return HttpResponseClientRedirect(reverse("dashboard:integrations"))
     return redirect("dashboard:integrations")
 
@@ -332,17 +337,10 @@ def endpoint_delete(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 # --- Deliveries ---------------------------------------------------------------------
 
 
-def _delivery_or_404(delivery_id: UUID) -> WebhookDelivery:
-    try:
-        return webhook_delivery_get(delivery_id=delivery_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
 @require_GET
 @membership_required(ADMIN)
 def delivery_detail(request: HttpRequest, delivery_id: UUID) -> HttpResponse:
-    delivery = _delivery_or_404(delivery_id)
+    delivery = webhook_delivery_get(delivery_id=delivery_id)
     context = {
         "delivery": delivery,
         "endpoint": delivery.endpoint,
@@ -351,8 +349,12 @@ def delivery_detail(request: HttpRequest, delivery_id: UUID) -> HttpResponse:
             webhook_event_payload(event=delivery.event), indent=2, ensure_ascii=False
         ),
     }
-    template = "integrations/_delivery.html" if _partial(request) else "integrations/delivery.html"
-    return render(request, template, context)
+    return render_page_or_partial(
+        request,
+        page="dashboard/integrations/delivery.html",
+        partial="dashboard/integrations/_delivery.html",
+        context=context,
+    )
 
 
 def _next_url(request: HttpRequest, fallback: str) -> str:
@@ -367,17 +369,17 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
 @require_POST
 @membership_required(ADMIN)
 def delivery_replay(request: HttpRequest, delivery_id: UUID) -> HttpResponse:
-    delivery = _delivery_or_404(delivery_id)
+    delivery = webhook_delivery_get(delivery_id=delivery_id)
     error = ""
     try:
         delivery = webhook_delivery_replay(delivery_id=delivery.pk)
     except DomainError as exc:
         error = exc.message
-    if _partial(request):
-        delivery = _delivery_or_404(delivery.pk)
+    if wants_partial(request):
+        delivery = webhook_delivery_get(delivery_id=delivery.pk)
         return render(
             request,
-            "integrations/_delivery_row.html",
+            "dashboard/integrations/_delivery_row.html",
             {"delivery": delivery, "row_error": error},
             status=409 if error else 200,
         )

@@ -19,9 +19,9 @@ from apps.accounts.selectors import tenant_current
 from apps.accounts.services import tenant_settings_update
 from apps.accounts.team import membership_change_role, membership_invite, membership_remove
 from apps.core.errors import ValidationFailed
+from apps.core.htmx import redirect_after_post, render_page_or_partial
 from apps.dashboard.access import membership_required
 from apps.dashboard.forms import InviteForm, RoleForm, TenantSettingsForm
-from apps.dashboard.pages import redirect_after_post, render_screen
 
 ADMIN = Membership.Role.ADMIN
 
@@ -51,7 +51,7 @@ def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -
 def _team_response(
     request: HttpRequest, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/team.html",
         partial="dashboard/_team.html",
@@ -169,7 +169,7 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
 def _settings_response(
     request: HttpRequest, form: TenantSettingsForm, status: int = 200
 ) -> HttpResponse:
-    return render_screen(
+    return render_page_or_partial(
         request,
         page="dashboard/settings.html",
         partial="dashboard/_settings.html",

@@ -1,5 +1,5 @@
-"""How a dashboard screen answers: the whole page, or only the screen's partial when htmx
-swaps it into `#dash-main`. Every screen works as a plain page; htmx only saves reloads."""
+"""How a screen answers: the whole page, or only its partial when htmx swaps it in.
+Every screen works as a plain page (links keep their href); htmx only saves reloads."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
-
-from apps.accounts.models import Membership
 
 
 def wants_partial(request: HttpRequest) -> bool:
@@ -19,7 +18,7 @@ def wants_partial(request: HttpRequest) -> bool:
     return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
-def render_screen(
+def render_page_or_partial(
     request: HttpRequest,
     *,
     page: str,
@@ -28,7 +27,10 @@ def render_screen(
     status: int = 200,
 ) -> HttpResponse:
     template = partial if wants_partial(request) else page
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    # One URL answers a page or a partial: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def redirect_after_post(request: HttpRequest, url: str) -> HttpResponse:
@@ -37,9 +39,3 @@ def redirect_after_post(request: HttpRequest, url: str) -> HttpResponse:
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(url)
     return redirect(url)
-
-
-def request_membership(request: HttpRequest) -> Membership:
-    """Set by `membership_required` before any dashboard view runs."""
-    membership: Membership = request.membership  # type: ignore[attr-defined]
-    return membership
