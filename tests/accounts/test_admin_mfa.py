@@ -19,7 +19,7 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.mfa import mfa_backup_codes_replace
 from apps.audit.models import SupportAccess
-from tests.factories import UserFactory, verified_staff_client
+from tests.plugins.factories import UserFactory, verified_staff_client
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django_tenants.utils import schema_exists
 
 from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.provisioning import schema_constraint_names_restore
-from tests.factories import TenantFactory
+from tests.plugins.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
 

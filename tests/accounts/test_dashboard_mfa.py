@@ -1,4 +1,4 @@
-"""A business's admins pass a second factor before its dashboard opens (SPEC §4.8):
+"""A business's admins pass a second factor before its dashboard opens (PRODUCT.md §4.8):
 an admin with none sets one up first; anyone who has set one up is asked for it; the
 dashboard's own API calls by session are held to the same rule."""
 
@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.mfa import mfa_backup_codes_replace
 from apps.accounts.models import Membership, Tenant
-from tests.factories import MembershipFactory, member_client
+from tests.plugins.factories import MembershipFactory, member_client
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 
 from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.signals import tenant_settings_changed
-from tests.factories import MembershipFactory, UserFactory, member_client
+from tests.plugins.factories import MembershipFactory, UserFactory, member_client
 
 pytestmark = pytest.mark.django_db
 HOST = "acme.localhost"

@@ -8,7 +8,7 @@ from apps.accounts.branding import PAGE_BACKGROUND, contrast_ratio
 from apps.accounts.context_processors import tenancy
 from apps.accounts.models import Membership
 from apps.resources.models import Location
-from tests.factories import MembershipFactory, UserFactory, member_client
+from tests.plugins.factories import MembershipFactory, UserFactory, member_client
 
 pytestmark = pytest.mark.django_db
 

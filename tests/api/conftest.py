@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
 import pytest
-from django.conf import settings as django_settings
 from django.test import Client
 
 from apps.accounts.models import Tenant
-from apps.api.services import api_key_create
-from apps.calendars.models import SlotInstance
-from apps.resources.models import Location, Resource, Service
+from tests.api.calls import (
+    Catalogue,
+    key_client,
+    rates,
+)
 from tests.api.factories import (
     LocationFactory,
     ResourceFactory,
@@ -23,47 +19,11 @@ from tests.api.factories import (
     slots_create,
 )
 
-RATE_SCOPES = ("anon_read", "anon_booking", "api_key", "user", "auth")
-
-
-def rates(**overrides: str) -> dict[str, Any]:
-    """REST_FRAMEWORK with every rate generous except the ones given."""
-    return {
-        **django_settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **dict.fromkeys(RATE_SCOPES, "100000/min"),
-            **overrides,
-        },
-    }
-
 
 @pytest.fixture(autouse=True)
 def _generous_rate_limits(settings):
     """Tests send many requests from one address; throttling has tests of its own."""
     settings.REST_FRAMEWORK = rates()
-
-
-def send_json(client: Client, method: str, path: str, data: Any = None, **headers: str):
-    body = "" if data is None else json.dumps(data)
-    return getattr(client, method)(path, data=body, content_type="application/json", **headers)
-
-
-def error_of(response) -> dict[str, Any]:
-    """The envelope's `error`, after checking the envelope's shape."""
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "details", "request_id"}, error
-    assert error["request_id"] == response["X-Request-Id"]
-    for detail in error["details"]:
-        assert set(detail) == {"field", "message"}
-    return error
-
-
-def key_client(host: str, role: str = "admin") -> Client:
-    """A client of the tenant the connection is on, with a new API key of `role`."""
-    _key, secret = api_key_create(role=role, name=f"test {role}")
-    return Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
 @pytest.fixture
@@ -86,18 +46,6 @@ def anon_client(acme: Tenant, acme_host: str) -> Client:
     return Client(HTTP_HOST=acme_host)
 
 
-@dataclass
-class Catalogue:
-    location: Location
-    resource: Resource
-    service: Service
-    slots: list[SlotInstance]
-
-    @property
-    def start(self) -> datetime:
-        return self.slots[0].starts_at
-
-
 @pytest.fixture
 def catalogue(acme: Tenant) -> Catalogue:
     """One person at one London location offering a 30-minute service, with eight free
@@ -107,28 +55,3 @@ def catalogue(acme: Tenant) -> Catalogue:
     service = ServiceFactory.create(name="Consultation", resources=[resource])
     slots = slots_create(resource=resource, starts_at=future_start(), count=8)
     return Catalogue(location=location, resource=resource, service=service, slots=slots)
-
-
-def hold_payload(
-    catalogue: Catalogue, *, slot: SlotInstance | None = None, email: str = ""
-) -> dict:
-    return {
-        "service": str(catalogue.service.pk),
-        "slot": str((slot or catalogue.slots[0]).pk),
-        "customer": {
-            "name": "Jane Doe",
-            "email": email or "jane@example.test",
-            "phone": "+447911123456",
-        },
-        "notes": "First visit",
-    }
-
-
-def hold(client: Client, catalogue: Catalogue, *, key: str = "hold-1", **kwargs: Any):
-    return send_json(
-        client,
-        "post",
-        "/api/v1/bookings",
-        hold_payload(catalogue, **kwargs),
-        HTTP_IDEMPOTENCY_KEY=key,
-    )

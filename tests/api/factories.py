@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests import factories as catalogue
 from tests.bookings.factories import future_start, slots_create
+from tests.plugins import factories as catalogue
 
 __all__ = ["LocationFactory", "ResourceFactory", "ServiceFactory", "future_start", "slots_create"]
 

@@ -18,8 +18,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 from apps.accounts.models import Membership
 from apps.api.models import ApiKey
 from apps.api.services import api_key_authenticate, api_key_create, api_key_revoke
-from tests.api.conftest import error_of, send_json
-from tests.factories import MembershipFactory, UserFactory
+from tests.api.calls import error_of, send_json
+from tests.plugins.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django_tenants.utils import tenant_context
 from apps.accounts.models import Membership
 from apps.api.services import api_key_create
 from apps.core.tenancy import use_tenant
-from tests.api.conftest import error_of, hold, send_json
+from tests.api.calls import error_of, hold, send_json
 from tests.api.factories import LocationFactory, ResourceFactory, ServiceFactory
-from tests.factories import MembershipFactory, UserFactory
+from tests.plugins.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

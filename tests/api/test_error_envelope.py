@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.api.views import catalogue as catalogue_views
-from tests.api.conftest import error_of, send_json
+from tests.api.calls import error_of, send_json
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from apps.accounts.services import tenant_create
 from apps.bookings.models import Booking, IdempotencyRecord
 from apps.core.tenancy import use_public_schema
 from apps.resources.models import Location
-from tests.api.conftest import Catalogue, error_of, hold, hold_payload, send_json
+from tests.api.calls import Catalogue, error_of, hold, hold_payload, send_json
 from tests.api.factories import (
     LocationFactory,
     ResourceFactory,
@@ -24,6 +24,7 @@ from tests.api.factories import (
     future_start,
     slots_create,
 )
+from tests.plugins.tenant_tables import business_tables_truncate
 
 
 @pytest.mark.django_db
@@ -142,25 +143,6 @@ def test_an_unprintable_key_is_400(anon_client, catalogue):
 # the append-only booking history, which refuses row deletes).
 
 CONCURRENT_TENANT = "apiconcurrency"
-TENANT_TABLES = [
-    "bookings_bookingevent",
-    "bookings_idempotencyrecord",
-    "bookings_booking",
-    "bookings_customer",
-    "calendars_slothold",
-    "calendars_slotinstance",
-    "calendars_availabilityrule",
-    "resources_service_resources",
-    "resources_service",
-    "resources_resource",
-    "resources_location",
-]
-
-
-def _truncate(schema: str) -> None:
-    with connection.cursor() as cursor:
-        tables = ", ".join(f'"{schema}"."{table}"' for table in TENANT_TABLES)
-        cursor.execute(f"TRUNCATE {tables} CASCADE")
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +152,7 @@ def committed_catalogue(django_db_setup, django_db_blocker) -> Iterator[tuple[Te
         if tenant is None:
             owner, _ = User.objects.get_or_create(email=f"owner@{CONCURRENT_TENANT}.test")
             tenant = tenant_create(slug=CONCURRENT_TENANT, name="Concurrency", owner=owner)
-        _truncate(tenant.schema_name)
+        business_tables_truncate(tenant.schema_name)
         with schema_context(tenant.schema_name):
             location = LocationFactory.create()
             resource = ResourceFactory.create(location=location)
@@ -178,12 +160,12 @@ def committed_catalogue(django_db_setup, django_db_blocker) -> Iterator[tuple[Te
             slots = slots_create(resource=resource, starts_at=future_start(), count=2)
         use_public_schema()
         yield tenant, Catalogue(location, resource, service, slots)
-        _truncate(tenant.schema_name)
+        business_tables_truncate(tenant.schema_name)
         use_public_schema()
 
 
 def test_concurrent_duplicates_make_one_booking(committed_catalogue, django_db_blocker, settings):
-    from tests.api.conftest import rates
+    from tests.api.calls import rates
 
     settings.REST_FRAMEWORK = rates()
     tenant, catalogue = committed_catalogue
@@ -223,7 +205,7 @@ def test_concurrent_duplicates_make_one_booking(committed_catalogue, django_db_b
 def test_concurrent_holds_with_different_keys_get_one_place(
     committed_catalogue, django_db_blocker, settings
 ):
-    from tests.api.conftest import rates
+    from tests.api.calls import rates
 
     settings.REST_FRAMEWORK = rates()
     _tenant, catalogue = committed_catalogue

@@ -27,7 +27,7 @@ from apps.accounts.models import Tenant
 from apps.api.services import api_key_create
 from apps.calendars.models import AvailabilityRule
 from apps.notifications.webhooks.services import webhook_endpoint_create, webhook_endpoint_ping
-from tests.api.conftest import Catalogue, hold
+from tests.api.calls import Catalogue, hold
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.test import Client
 from apps.api.services import api_key_create
 from apps.core.rate_limits import parse_rate
 from config.settings import base as base_settings
-from tests.api.conftest import error_of, hold, rates
+from tests.api.calls import error_of, hold, rates
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Contract tests of the user surface: status, shape and field names (SPEC §5)."""
+"""Contract tests of the user surface: status, shape and field names (PRODUCT.md §5)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from apps.bookings.models import Booking
 from apps.core.tenancy import current_schema
 from apps.notifications.links import booking_manage_url
 from apps.resources.models import Service
-from tests.api.conftest import error_of, hold, send_json
+from tests.api.calls import error_of, hold, send_json
 from tests.api.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -366,7 +366,7 @@ def test_unknown_booking_is_404_for_staff(admin_client):
 
 def test_anonymous_client_is_not_confused_by_a_stray_session(catalogue, acme_host):
     # A signed-in person without a membership is anonymous on the API.
-    from tests.factories import UserFactory
+    from tests.plugins.factories import UserFactory
 
     client = Client(HTTP_HOST=acme_host)
     client.force_login(UserFactory())

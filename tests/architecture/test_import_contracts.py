@@ -51,9 +51,9 @@ def test_import_contracts_are_kept_by_the_tree():
         # the kernel reaching into a domain app
         ("apps.core._probe_up", "apps.accounts.models", "Adapters above the domain"),
         # a domain app importing a screen
-        ("apps.bookings._probe_up", "apps.dashboard.pages", "Adapters above the domain"),
+        ("apps.bookings._probe_up", "apps.dashboard.access", "Adapters above the domain"),
         # the two sibling adapters
-        ("apps.booking_site._probe_side", "apps.dashboard.pages", "Adapters above the domain"),
+        ("apps.booking_site._probe_side", "apps.dashboard.access", "Adapters above the domain"),
         ("apps.booking_site._probe_api", "apps.api.throttles", "do not lean on each other"),
         # a service importing a task module (billing has no services module of its own yet)
         ("apps.billing.services", "apps.calendars.tasks", "enqueue tasks by name"),

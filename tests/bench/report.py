@@ -1,4 +1,4 @@
-"""The bench report: every figure next to its SPEC section 7 target, printed and written
+"""The bench report: every figure next to its PRODUCT.md §7 target, printed and written
 to .local/bench/report-<stamp>.txt and .json. Targets are judged, never tuned: a missed
 target says MISSED and the run still succeeds; a broken booking-storm invariant fails it."""
 
@@ -247,7 +247,7 @@ class Report:
             f"{self.seed['timings_when_seeded_s']}; {self.seed['counts']}",
             f"checks: {self.checks}",
             "",
-            "Targets (SPEC section 7)",
+            "Targets (PRODUCT.md §7)",
         ]
         rows = self.targets()
         widths = [max(len(row[i]) for row in rows) for i in range(4)]

@@ -1,5 +1,5 @@
 """`make bench`: seed (or reuse) the workload, serve it with gunicorn, measure every
-target of SPEC section 7 and write the report (see tests/bench/report.py)."""
+target of PRODUCT.md §7 and write the report (see tests/bench/report.py)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ from apps.accounts.models import Tenant, User
 from apps.accounts.services import tenant_signup
 from apps.bookings.models import Booking
 from apps.bookings.services import holds_expire
+from apps.calendars.grid.services import resources_materialize
 from apps.calendars.models import AvailabilityRule, SlotHold, SlotInstance
-from apps.calendars.services import resources_materialize
 from apps.core.tenancy import use_public_schema
 from apps.resources.models import Location, Resource
 from tests.bench import seed as seeding
@@ -345,16 +345,16 @@ def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str,
                 "resolve", "apps/api/views/catalogue.py"
             ),
             "availability_slots_of (selector, all of it)": share(
-                "availability_slots_of", "apps/calendars/selectors.py"
+                "availability_slots_of", "apps/calendars/availability/selectors.py"
             ),
             "  cached answers (Redis round trip, unpickling)": share(
-                "entry_get", "apps/calendars/availability_cache.py"
+                "entry_get", "apps/calendars/availability/cache.py"
             ),
             "  building and compiling the slot-rows query": share(
-                "_slot_rows", "apps/calendars/selectors.py"
+                "_slot_rows", "apps/calendars/availability/selectors.py"
             ),
             "  free starts from the rows (Python)": share(
-                "_resource_candidates", "apps/calendars/selectors.py"
+                "_resource_candidates", "apps/calendars/availability/selectors.py"
             ),
             "SET search_path before each statement (django-tenants)": share(
                 "_handle_search_path", "django_tenants/postgresql_backend/base.py"

@@ -2,7 +2,7 @@
 
 Two databases with the same busy tenant:
 
-- `<bench>_one` holds only the busy tenant (the "1 tenant" side of SPEC section 7);
+- `<bench>_one` holds only the busy tenant (the "1 tenant" side of PRODUCT.md §7);
 - `<bench>` (settings' POSTGRES_DB, `timenest_bench`) holds it plus 1,000 mostly empty
   tenants; every other figure is measured there.
 
@@ -66,8 +66,9 @@ from apps.api.services import api_key_create
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Booking
 from apps.bookings.services import CustomerInput, booking_confirm, booking_hold
+from apps.calendars.grid.services import resources_materialize
 from apps.calendars.models import SlotInstance
-from apps.calendars.services import availability_rule_create, resources_materialize
+from apps.calendars.rules.services import availability_rule_create
 from apps.calendars.timezones import local_date, zone
 from apps.resources.models import Resource
 from apps.resources.services import location_create, resource_create, service_create

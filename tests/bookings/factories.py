@@ -1,5 +1,5 @@
 """Factories for the booking core's tests. Slots are created directly (the scheduling
-engine materializes them in production), following the slot contract."""
+engine materializes them in production), following the slot contract (PRODUCT.md §3)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from apps.bookings.actors import ActorRef
 from apps.bookings.services import CustomerInput
 from apps.calendars.models import SlotInstance
 from apps.resources.models import Resource
-from tests import factories as catalogue
+from tests.plugins import factories as catalogue
 
 
 class ResourceFactory(catalogue.ResourceFactory):

@@ -27,12 +27,12 @@ def _made_ago(monkeypatch, seconds: float, make):
     """A token made `seconds` ago (signing stamps tokens with time.time())."""
     real_time = time.time
     now = real_time()
-    # `signing.time` is the time module itself: put its clock back before returning.
-    monkeypatch.setattr(signing.time, "time", lambda: now - seconds)
+    # signing reads the clock of the time module: put it back before returning.
+    monkeypatch.setattr(time, "time", lambda: now - seconds)
     try:
         return make()
     finally:
-        monkeypatch.setattr(signing.time, "time", real_time)
+        monkeypatch.setattr(time, "time", real_time)
 
 
 def test_access_token_names_its_booking_in_its_business(acme):

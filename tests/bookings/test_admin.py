@@ -15,7 +15,7 @@ from tests.bookings.factories import (
     future_start,
     slots_create,
 )
-from tests.factories import verified_staff_client
+from tests.plugins.factories import verified_staff_client
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import pytest
 from django.db import connection, transaction
 
 from apps.bookings.services import booking_hold
-from apps.calendars import selectors
-from apps.calendars.selectors import availability_slots
+from apps.calendars.availability import selectors
+from apps.calendars.availability.selectors import availability_slots
 from apps.core.tenancy import use_tenant
-from tests.bookings.conftest import race
 from tests.bookings.factories import (
     CUSTOMER,
     ResourceFactory,
@@ -24,6 +23,7 @@ from tests.bookings.factories import (
     future_start,
     slots_create,
 )
+from tests.bookings.races import race
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,6 @@ from apps.bookings.services import (
     holds_expire,
 )
 from apps.calendars.models import SlotHold, SlotInstance
-from tests.bookings.conftest import measurement, race
 from tests.bookings.factories import (
     CUSTOMER,
     ResourceFactory,
@@ -29,6 +28,7 @@ from tests.bookings.factories import (
     future_start,
     slots_create,
 )
+from tests.bookings.races import measurement, race
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,7 @@ from tests.bookings.factories import (
     future_start,
     slots_create,
 )
-from tests.factories import UserFactory, verified_staff_client
+from tests.plugins.factories import UserFactory, verified_staff_client
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Random sequences of hold / confirm / cancel / expire / sweep / reschedule keep every
 slot's counters and session equal to the bookings that occupy it, and every hold or
-reschedule succeeds exactly when the slot contract says a place is left."""
+reschedule succeeds exactly when the slot contract (PRODUCT.md §3) says a place is left."""
 
 from __future__ import annotations
 

@@ -13,19 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from apps.accounts.provisioning import public_tenant_ensure
-from tests.conftest import ensure_test_tenants
+from tests.plugins.database import ensure_test_tenants
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-# Tenant tables (admin and audit logs) reference public users, so the flush after
-# each live test must TRUNCATE … CASCADE; Django does that when `available_apps` is set.
-LIVE_DB = pytest.mark.django_db(transaction=True, available_apps=list(settings.INSTALLED_APPS))
 
 
 @pytest.fixture(scope="session")

@@ -9,42 +9,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import connection
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from apps.accounts.models import Tenant
 from apps.bookings.access_tokens import booking_access_token
-from tests.booking_pages.catalogue import (
+from tests.booking_site.catalogue import (
     Catalogue,
     catalogue_create,
     confirmed_booking,
     generous_rates,
     policy_set,
 )
+from tests.plugins.tenant_tables import business_tables_truncate
+
 
 # The live server keeps tenant schemas between tests (its flush empties public tables
 # only): these tests start and end with acme's business tables empty. CASCADE takes the
 # notification and webhook rows that point at bookings along.
-ACME_TABLES = [
-    "bookings_bookingevent",
-    "bookings_idempotencyrecord",
-    "bookings_booking",
-    "bookings_customer",
-    "calendars_slothold",
-    "calendars_slotinstance",
-    "calendars_availabilityrule",
-    "resources_service_resources",
-    "resources_service",
-    "resources_resource",
-    "resources_location",
-]
-
-
 def acme_tables_empty(tenant: Tenant) -> None:
-    with connection.cursor() as cursor:
-        tables = ", ".join(f'"{tenant.schema_name}"."{table}"' for table in ACME_TABLES)
-        cursor.execute(f"TRUNCATE {tables} CASCADE")
+    business_tables_truncate(tenant.schema_name)
 
 
 @dataclass
@@ -54,7 +38,8 @@ class Shop:
     catalogue: Catalogue
 
     def manage_url(self, booking: Any) -> str:
-        return f"{self.base}/manage/{booking_access_token(booking_id=booking.id)}/"
+        token = booking_access_token(booking_id=booking.id, schema=self.tenant.schema_name)
+        return f"{self.base}/manage/{token}/"
 
     def confirmed(self, **kwargs: Any) -> Any:
         with tenant_context(self.tenant):

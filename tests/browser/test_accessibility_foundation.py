@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from apps.accounts.models import Membership, Tenant, User
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import LIVE_DB
+from tests.browser.live import LIVE_DB
 from tests.browser.staff import enrol_from_setup_page
 
 pytestmark = [pytest.mark.browser, LIVE_DB]

@@ -12,8 +12,7 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Browser, Page, expect
 
 from apps.bookings.models import Booking
-from tests.booking_pages.catalogue import SLOT_HOURS
-from tests.browser.conftest import LIVE_DB
+from tests.booking_site.catalogue import SLOT_HOURS
 from tests.browser.customer_booking import (
     Shop,
     booked_expect,
@@ -22,6 +21,7 @@ from tests.browser.customer_booking import (
     month_show,
     shop_fixture,  # noqa: F401 - the `shop` fixture
 )
+from tests.browser.live import LIVE_DB
 
 pytestmark = [pytest.mark.browser, LIVE_DB]
 

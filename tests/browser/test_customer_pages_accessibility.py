@@ -16,9 +16,8 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking
-from tests.booking_pages.catalogue import held_booking
+from tests.booking_site.catalogue import held_booking
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import LIVE_DB
 from tests.browser.customer_booking import (
     Shop,
     day_label,
@@ -26,6 +25,7 @@ from tests.browser.customer_booking import (
     month_show,
     shop_fixture,  # noqa: F401 - the `shop` fixture
 )
+from tests.browser.live import LIVE_DB
 
 pytestmark = [pytest.mark.browser, LIVE_DB]
 
@@ -113,7 +113,8 @@ def _walk(page: Page, shop: Shop, visit: Callable[[str], None]) -> None:
         Booking.objects.filter(pk=expired.pk).update(
             hold_expires_at=timezone.now() - dt.timedelta(minutes=1)
         )
-    page.goto(f"{shop.base}/hold/{booking_access_token(booking_id=expired.id)}/")
+    token = booking_access_token(booking_id=expired.id, schema=shop.tenant.schema_name)
+    page.goto(f"{shop.base}/hold/{token}/")
     expect(page.get_by_role("heading", name="Your hold has expired")).to_be_visible()
     visit("hold-expired")
     page.goto(f"{shop.base}/book/not-a-service/")

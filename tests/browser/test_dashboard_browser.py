@@ -12,18 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
+from apps.calendars.grid.services import resources_materialize
 from apps.calendars.models import AvailabilityRule
-from apps.calendars.services import resources_materialize
 from apps.resources.models import Location, Resource, Service
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import LIVE_DB
+from tests.browser.live import LIVE_DB
 from tests.browser.staff import log_in, staff_member
 from tests.dashboard.factories import (
     LocationFactory,
@@ -33,31 +32,13 @@ from tests.dashboard.factories import (
     booking_made,
     local_at,
 )
+from tests.plugins.tenant_tables import business_tables_truncate
 
 pytestmark = [pytest.mark.browser, LIVE_DB]
 
 PASSWORD = "a-long-password-1"
 # The live server keeps tenant schemas between tests (its flush empties public tables
 # only): each test here starts and ends with acme's business tables empty.
-ACME_TABLES = [
-    "bookings_bookingevent",
-    "bookings_idempotencyrecord",
-    "bookings_booking",
-    "bookings_customer",
-    "calendars_slothold",
-    "calendars_slotinstance",
-    "calendars_availabilityrule",
-    "resources_service_resources",
-    "resources_service",
-    "resources_resource",
-    "resources_location",
-]
-
-
-def _empty_acme_tables(schema: str) -> None:
-    with connection.cursor() as cursor:
-        tables = ", ".join(f'"{schema}"."{table}"' for table in ACME_TABLES)
-        cursor.execute(f"TRUNCATE {tables} CASCADE")
 
 
 @dataclass
@@ -78,7 +59,7 @@ def world(live_tenants: dict[str, Any]) -> Iterator[World]:
     """A London clinic with two doctors open 09:00-17:00 every day and a handful of
     bookings two days ahead."""
     tenant: Tenant = live_tenants["tenants"]["acme"]
-    _empty_acme_tables(tenant.schema_name)
+    business_tables_truncate(tenant.schema_name)
     with tenant_context(tenant):
         location = LocationFactory.create(name="Harley Street", timezone="Europe/London")
         smith = ResourceFactory.create(name="Dr Smith", location=location)
@@ -148,7 +129,7 @@ def world(live_tenants: dict[str, Any]) -> Iterator[World]:
         day=day,
         bookings=bookings,
     )
-    _empty_acme_tables(tenant.schema_name)
+    business_tables_truncate(tenant.schema_name)
 
 
 def _member(tenant: Tenant, role: str) -> str:

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from apps.accounts.models import Tenant
-from tests.browser.conftest import LIVE_DB
+from tests.browser.live import LIVE_DB
 
 pytestmark = [pytest.mark.browser, LIVE_DB]
 

@@ -19,11 +19,8 @@ from tests.dashboard.factories import (
     booking_made,
     local_at,
 )
-from tests.dashboard.screens import ROLES as SCREEN_ROLES
-from tests.factories import MembershipFactory, member_client
-
-HOST = "acme.localhost"
-ROLES = SCREEN_ROLES
+from tests.dashboard.screens import HOST
+from tests.plugins.factories import MembershipFactory, member_client
 
 
 @pytest.fixture

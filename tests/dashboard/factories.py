@@ -16,7 +16,7 @@ from apps.bookings.services import CustomerInput, booking_confirm, booking_hold
 from apps.calendars.models import AvailabilityRule, SlotInstance
 from apps.calendars.timezones import local_date, zone
 from apps.resources.models import Location, Resource, Service
-from tests import factories as catalogue
+from tests.plugins import factories as catalogue
 
 STAFF = ActorRef.staff("00000000-0000-7000-8000-0000000000aa", label="Front desk")
 CUSTOMER = ActorRef.customer(label="booking page")

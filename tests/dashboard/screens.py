@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+HOST = "acme.localhost"
 ROLES = ["frontdesk", "scheduler", "manager", "admin"]
 RANK = {role: rank for rank, role in enumerate(ROLES, start=1)}
 

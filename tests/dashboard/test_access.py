@@ -10,7 +10,6 @@ from django.urls import reverse
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Membership
-from tests.dashboard.conftest import HOST, ROLES
 from tests.dashboard.factories import (
     LocationFactory,
     ResourceFactory,
@@ -19,8 +18,8 @@ from tests.dashboard.factories import (
     booking_made,
     local_at,
 )
-from tests.dashboard.screens import RANK, SCREENS, screen_url
-from tests.factories import MembershipFactory, UserFactory
+from tests.dashboard.screens import HOST, RANK, ROLES, SCREENS, screen_url
+from tests.plugins.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

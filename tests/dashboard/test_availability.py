@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.calendars.dashboard_services import slots_week_materialize
+from apps.calendars.grid.services import slots_week_materialize
 from apps.calendars.models import AvailabilityRule, SlotInstance
 from apps.calendars.timezones import zone
 from tests.dashboard.factories import WeeklyRuleFactory, booking_made

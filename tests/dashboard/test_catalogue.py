@@ -10,7 +10,7 @@ from django.urls import reverse
 from apps.accounts.models import Membership
 from apps.resources.models import Location, Resource, Service
 from tests.dashboard.factories import ServiceFactory
-from tests.factories import MembershipFactory, UserFactory
+from tests.plugins.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

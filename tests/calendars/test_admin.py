@@ -10,10 +10,10 @@ from django.test import Client
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.calendars.models import AvailabilityRule, SlotHold, SlotInstance
 from apps.resources.models import Location, Resource, Service
-from tests.factories import UserFactory, verified_staff_client
-from tests.scheduling.bookings import hold
-from tests.scheduling.conftest import london
-from tests.scheduling.factories import WeeklyRuleFactory
+from tests.calendars.bookings import hold
+from tests.calendars.factories import WeeklyRuleFactory
+from tests.calendars.times import london
+from tests.plugins.factories import UserFactory, verified_staff_client
 
 CONFIGURED = ["location", "resource", "service", "availabilityrule"]
 

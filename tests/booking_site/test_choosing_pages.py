@@ -11,7 +11,7 @@ from django.test import Client
 
 from apps.accounts.branding import PAGE_BACKGROUND, accent_palette, contrast_ratio
 from apps.booking_site.forms import slot_value
-from tests.booking_pages.catalogue import SLOT_HOURS, london_today, policy_set
+from tests.booking_site.catalogue import SLOT_HOURS, london_today, policy_set
 from tests.bookings.factories import ResourceFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db

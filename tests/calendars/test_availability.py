@@ -9,20 +9,20 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.calendars.availability.selectors import availability_dates, availability_slots
 from apps.calendars.models import SlotInstance
-from apps.calendars.selectors import availability_dates, availability_slots
 from apps.calendars.timezones import local_date, zone
 from apps.core.errors import ValidationFailed
 from apps.resources.services import resource_update, service_update
-from tests.scheduling.bookings import book, cancel, hold
-from tests.scheduling.conftest import LONDON, london, materialize_days
-from tests.scheduling.factories import (
+from tests.calendars.bookings import book, cancel, hold
+from tests.calendars.factories import (
     ExceptionRuleFactory,
     LocationFactory,
     ResourceFactory,
     ServiceFactory,
     WeeklyRuleFactory,
 )
+from tests.calendars.times import LONDON, london, materialize_days
 
 MINUTES_30 = dt.timedelta(minutes=30)
 
@@ -302,7 +302,7 @@ def test_long_booking_occupies_every_slot_it_covers(resource, weekday_hours, mon
 
 
 def test_short_service_on_a_longer_grid_is_offered_on_the_hour_for_its_own_length(resource, monday):
-    """SPEC 4.4: a 30-minute service on a 60-minute grid is valid and offered on the
+    """PRODUCT.md §4.4: a 30-minute service on a 60-minute grid is valid and offered on the
     hour with end - start = 30 minutes (issue 3's "must be a multiple" is overruled)."""
     WeeklyRuleFactory(resource=resource, granularity_minutes=60)
     materialize_days(resource, monday, 1)

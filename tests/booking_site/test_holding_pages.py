@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.booking_site.forms import slot_value
 from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking
-from tests.booking_pages.catalogue import (
+from tests.booking_site.catalogue import (
     LONDON,
     confirmed_booking,
     generous_rates,

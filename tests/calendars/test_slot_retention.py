@@ -10,13 +10,13 @@ from celery.schedules import crontab
 from django.conf import settings
 
 from apps.bookings.models import Booking
+from apps.calendars.grid.services import slots_prune
 from apps.calendars.models import SlotHold, SlotInstance
-from apps.calendars.services import slots_prune
 from apps.calendars.tasks import prune_slots
 from config.celery import app
 from tests.bookings.factories import slots_create
-from tests.scheduling.bookings import book, hold
-from tests.scheduling.conftest import london
+from tests.calendars.bookings import book, hold
+from tests.calendars.times import london
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""How long materialization takes at scale (SPEC §7: 1,000 resources x 90 days < 60 s).
+"""How long materialization takes at scale (PRODUCT.md §7: 1,000 resources x 90 days < 60 s).
 
 Prints figures, asserts none about time (timing is measured, never asserted). The run
 happens on its own connection in a thread so that every resource's transaction really
@@ -6,7 +6,7 @@ commits (deferred foreign-key checks and WAL flushes included), as in production
 rows are removed afterwards. The default size keeps the suite quick; the full figure:
 
     TIMENEST_BENCH_RESOURCES=1000 TIMENEST_TEST_DB=test_timenest_sched \\
-        .venv/bin/pytest tests/scheduling/test_materialization_benchmark.py -s
+        .venv/bin/pytest tests/calendars/test_materialization_benchmark.py -s
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pytest
 from django.db import connection
 
 from apps.accounts.models import Tenant
+from apps.calendars.grid.services import resources_materialize
 from apps.calendars.models import AvailabilityRule, SlotInstance
-from apps.calendars.services import resources_materialize
 from apps.core.tenancy import use_tenant
 from apps.resources.models import Location, Resource
 

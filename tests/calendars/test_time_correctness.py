@@ -18,10 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.calendars.opening_hours import OpeningHours, RuleSpec
-from apps.calendars.selectors import availability_slots
-from apps.calendars.services import availability_rule_create, slots_materialize
-from tests.scheduling.factories import LocationFactory, ResourceFactory, ServiceFactory
+from apps.calendars.availability.selectors import availability_slots
+from apps.calendars.grid.services import slots_materialize
+from apps.calendars.rules.opening_hours import OpeningHours, RuleSpec
+from apps.calendars.rules.services import availability_rule_create
+from tests.calendars.factories import LocationFactory, ResourceFactory, ServiceFactory
 
 UTC = dt.UTC
 ZONES = (

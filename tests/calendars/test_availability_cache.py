@@ -1,4 +1,4 @@
-"""Cached availability answers (apps/calendars/availability_cache.py) never outlive what
+"""Cached availability answers (apps/calendars/availability/cache.py) never outlive what
 they were computed from: a write, a catalogue change, an expiring hold, the clock."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from django_tenants.utils import tenant_context
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.accounts.models import Tenant
-from apps.calendars import availability_cache
-from apps.calendars.selectors import availability_dates, availability_slots
+from apps.calendars.availability import cache as availability_cache
+from apps.calendars.availability.selectors import availability_dates, availability_slots
 from apps.resources.models import Location, Resource, Service
 from apps.resources.services import resource_update, service_update
-from tests.scheduling.bookings import cancel, hold
-from tests.scheduling.conftest import london, materialize_days
-from tests.scheduling.factories import WeeklyRuleFactory
+from tests.calendars.bookings import cancel, hold
+from tests.calendars.factories import WeeklyRuleFactory
+from tests.calendars.times import london, materialize_days
 
 
 def starts(result) -> list[dt.datetime]:

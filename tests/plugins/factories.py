@@ -59,7 +59,7 @@ def signed_in_with_mfa(client: Client, user: User) -> TOTPDevice:
 
 def member_client(membership: Membership, host: str) -> Client:
     """A client signed in as this member on `host`; an admin has passed the second factor
-    the dashboard asks admins for (SPEC §4.8), other roles have none set up."""
+    the dashboard asks admins for (PRODUCT.md §4.8), other roles have none set up."""
     client = Client(HTTP_HOST=host)
     if membership.role == Membership.Role.ADMIN:
         signed_in_with_mfa(client, membership.user)

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Tenant
+from apps.calendars.availability.selectors import availability_dates
 from apps.calendars.models import AvailabilityRule, SlotInstance
-from apps.calendars.selectors import availability_dates
 from apps.calendars.timezones import local_date, zone
 from apps.resources.models import Location, Resource, Service
 

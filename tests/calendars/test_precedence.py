@@ -8,11 +8,12 @@ import datetime as dt
 
 import pytest
 
+from apps.calendars.grid.services import slots_materialize
 from apps.calendars.models import AvailabilityRule, SlotInstance
-from apps.calendars.services import availability_rule_create, slots_materialize
+from apps.calendars.rules.services import availability_rule_create
 from apps.calendars.timezones import local_day_bounds
-from tests.scheduling.conftest import LONDON, london
-from tests.scheduling.factories import ResourceFactory
+from tests.calendars.factories import ResourceFactory
+from tests.calendars.times import LONDON, london
 
 WEEKLY = AvailabilityRule.Kind.WEEKLY
 DATE_RANGE = AvailabilityRule.Kind.DATE_RANGE

@@ -11,7 +11,7 @@ from apps.booking_site.forms import slot_value
 from apps.bookings.access_tokens import LEGACY_PAGE_SALT, booking_access_token
 from apps.bookings.models import Booking, BookingEvent
 from apps.notifications.links import booking_manage_url
-from tests.booking_pages.catalogue import (
+from tests.booking_site.catalogue import (
     confirmed_booking,
     generous_rates,
     held_booking,

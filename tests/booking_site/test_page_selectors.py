@@ -15,9 +15,9 @@ from apps.booking_site.selectors import (
     booking_change_deadline,
     service_resource_get,
 )
-from apps.calendars.selectors import AvailableSlot
+from apps.calendars.availability.selectors import AvailableSlot
 from apps.core.errors import NotFound
-from tests.booking_pages.catalogue import (
+from tests.booking_site.catalogue import (
     confirmed_booking,
     held_booking,
     london_today,

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from apps.accounts.models import Tenant
-from tests.booking_pages.catalogue import Catalogue, catalogue_create, generous_rates, policy_set
+from tests.booking_site.catalogue import Catalogue, catalogue_create, generous_rates, policy_set
 
 HOST = "acme.localhost"
 

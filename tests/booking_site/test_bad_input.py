@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 from apps.booking_site.forms import slot_value
 from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking
-from tests.booking_pages.catalogue import catalogue_create, held_booking, policy_set
+from tests.booking_site.catalogue import catalogue_create, held_booking, policy_set
 
 pytestmark = pytest.mark.django_db
 

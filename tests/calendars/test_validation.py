@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from apps.calendars.models import AvailabilityRule
-from apps.calendars.services import availability_rule_create, availability_rule_update
+from apps.calendars.rules.services import availability_rule_create, availability_rule_update
 from apps.core.errors import ValidationFailed
 from apps.resources.models import Location, Resource, Service
 from apps.resources.services import (
@@ -21,7 +21,7 @@ from apps.resources.services import (
     service_create,
     service_update,
 )
-from tests.scheduling.factories import ResourceFactory, WeeklyRuleFactory
+from tests.calendars.factories import ResourceFactory, WeeklyRuleFactory
 
 WEEKLY = AvailabilityRule.Kind.WEEKLY
 DATE_RANGE = AvailabilityRule.Kind.DATE_RANGE
@@ -128,7 +128,7 @@ def test_resource_create_refuses_bad_tags(location, refused, tags, message):
 
 
 def test_resource_create_refuses_a_user_who_is_not_a_member(location, refused):
-    from tests.factories import UserFactory
+    from tests.plugins.factories import UserFactory
 
     errors = refused(resource_create, name="Ada", location=location, user=UserFactory())
 
@@ -268,8 +268,8 @@ def test_service_create_refuses_resources_that_are_not_a_list(tenant, refused, r
 
 def test_service_create_accepts_a_duration_that_is_not_a_multiple_of_any_grid(resource):
     """Issue 3 asks to refuse "a duration that is not a multiple of the granularity";
-    SPEC section 4.4 says such combinations are valid (a 30-minute service on a 60-minute
-    grid is offered on the hour). The SPEC is the contract, so no duration is refused for
+    PRODUCT.md §4.4 says such combinations are valid (a 30-minute service on a 60-minute
+    grid is offered on the hour). PRODUCT.md is the contract, so no duration is refused for
     its grid: durations are checked only for their range."""
     # given: resource hours on a 60-minute grid
     WeeklyRuleFactory(resource=resource, granularity_minutes=60)

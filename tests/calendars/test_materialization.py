@@ -14,23 +14,27 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.calendars.availability.selectors import availability_slots, slot_conflicts
+from apps.calendars.errors import BeyondHorizon
+from apps.calendars.grid.services import (
+    resources_materialize,
+    slots_materialize,
+    slots_materialize_dates,
+    tenant_materialize,
+)
 from apps.calendars.models import AvailabilityRule, SlotInstance
-from apps.calendars.selectors import availability_slots, slot_conflicts
-from apps.calendars.services import (
+from apps.calendars.rules.services import (
     availability_rule_create,
     availability_rule_delete,
     availability_rule_update,
-    resources_materialize,
-    slots_materialize,
-    tenant_materialize,
 )
 from apps.calendars.tasks import materialize_tenant
 from apps.calendars.timezones import local_date, zone
 from apps.resources.services import location_update, resource_update, service_create
 from config.celery import app
-from tests.scheduling.bookings import book, cancel, hold
-from tests.scheduling.conftest import LONDON, london, materialize_days
-from tests.scheduling.factories import ResourceFactory, WeeklyRuleFactory
+from tests.calendars.bookings import book, cancel, hold
+from tests.calendars.factories import ResourceFactory, WeeklyRuleFactory
+from tests.calendars.times import LONDON, london, materialize_days
 
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
 
@@ -419,3 +423,70 @@ def test_materialize_slots_command_runs_every_ready_tenant_and_is_idempotent(loc
 def test_materialize_slots_command_refuses_bad_arguments(tenant, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("materialize_slots", *args)
+
+
+# --- One entry point for a range of dates -----------------------------------------------
+
+
+def _every_day_one_slot(resource) -> None:
+    WeeklyRuleFactory(
+        resource=resource,
+        days_of_week=EVERY_DAY,
+        start_minute=9 * 60,
+        end_minute=10 * 60,
+        granularity_minutes=60,
+    )
+    resource.refresh_from_db()
+
+
+def test_materialize_dates_refuses_a_range_past_the_horizon_and_names_the_limit(tenant, resource):
+    # given a 90-day horizon
+    _every_day_one_slot(resource)
+    today = local_date(timezone.now(), zone(tenant.timezone))
+    limit = today + dt.timedelta(days=90)
+
+    # when a range ending one day after it is asked for
+    with pytest.raises(BeyondHorizon) as refused:
+        slots_materialize_dates(
+            resources=[resource], first=limit, last=limit + dt.timedelta(days=1)
+        )
+
+    # then nothing is built and the error says up to when slots are made
+    assert refused.value.code == "BEYOND_HORIZON"
+    assert refused.value.http_status == 422
+    assert limit.isoformat() in refused.value.message
+    assert refused.value.field_messages().keys() == {"to"}
+    assert not _slots(resource).exists()
+
+
+def test_materialize_dates_clips_at_the_horizon_or_builds_beyond_it_on_purpose(tenant, resource):
+    _every_day_one_slot(resource)
+    today = local_date(timezone.now(), LONDON)
+    limit = today + dt.timedelta(days=90)
+    first, last = limit - dt.timedelta(days=1), limit + dt.timedelta(days=2)
+
+    clipped = slots_materialize_dates(
+        resources=[resource], first=first, last=last, beyond_horizon="clip"
+    )
+    built = slots_materialize_dates(
+        resources=[resource], first=first, last=last, beyond_horizon="build"
+    )
+
+    # the horizon's last two days, then the two days after it that staff asked for
+    assert clipped.created == 2
+    assert built.created == 2 and built.kept == 2
+    assert [local_date(s.starts_at, LONDON) for s in _slots(resource)] == [
+        first + dt.timedelta(days=n) for n in range(4)
+    ]
+
+
+def test_materialize_dates_never_builds_the_past(tenant, resource):
+    _every_day_one_slot(resource)
+    today = local_date(timezone.now(), LONDON)
+
+    result = slots_materialize_dates(
+        resources=[resource], first=today - dt.timedelta(days=3), last=today - dt.timedelta(days=1)
+    )
+
+    assert result.created == 0
+    assert not _slots(resource).exists()

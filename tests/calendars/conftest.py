@@ -8,31 +8,14 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
-from apps.calendars.services import MaterializationResult, slots_materialize
-from apps.calendars.timezones import zone
 from apps.resources.models import Location, Resource, Service
-from tests.scheduling.factories import (
+from tests.calendars.factories import (
     LocationFactory,
     ResourceFactory,
     ServiceFactory,
     WeeklyRuleFactory,
 )
-
-LONDON = zone("Europe/London")
-
-
-def london(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    """The UTC instant of a London wall time (never in a gap in these tests)."""
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON).astimezone(dt.UTC)
-
-
-def materialize_days(resource: Resource, first: dt.date, days: int) -> MaterializationResult:
-    """Materialize `days` London dates from `first` (the services read the rules)."""
-    return slots_materialize(
-        resource=resource,
-        start=london(first, 0),
-        end=london(first + dt.timedelta(days=days), 0),
-    )
+from tests.calendars.times import LONDON, materialize_days
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Curated slot exposure (SPEC 4.5): a deterministic, fair pick of a few free starts per
+"""Curated slot exposure (PRODUCT.md §4.5): a deterministic, fair pick of a few free starts per
 viewer, cached 7 minutes per viewer, date and resource in Redis, reshuffled hourly."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import pytest
 from django.core.cache import cache
 
 from apps.accounts.models import Tenant
-from apps.calendars.selectors import availability_slots
-from apps.calendars.slot_exposure import (
+from apps.calendars.availability.exposure import (
     AFTERNOON,
     EVENING,
     EXPOSURE_CACHE_SECONDS,
@@ -21,10 +20,11 @@ from apps.calendars.slot_exposure import (
     exposure_pick,
     exposure_seed,
 )
+from apps.calendars.availability.selectors import availability_slots
 from apps.core.errors import ValidationFailed
-from tests.scheduling.bookings import book
-from tests.scheduling.conftest import LONDON, london, materialize_days
-from tests.scheduling.factories import ResourceFactory, ServiceFactory, WeeklyRuleFactory
+from tests.calendars.bookings import book
+from tests.calendars.factories import ResourceFactory, ServiceFactory, WeeklyRuleFactory
+from tests.calendars.times import LONDON, london, materialize_days
 
 pytestmark = pytest.mark.usefixtures("exposure_cache")
 VIEWERS = [f"session-{n}" for n in range(300)]

@@ -1,0 +1,149 @@
+"""Plugin: session-scoped test tenants on real PostgreSQL and Redis.
+
+The test database is cloned from the migrated development database when it does not
+exist yet (a schema migration pass with dj-stripe costs over a minute; a clone costs a
+second), stripped of every tenant but `public`, and then gets `acme` and `globex`.
+Per-test rollback covers all schemas because they share one connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from django.conf import settings
+from django_tenants.utils import tenant_context
+from pytest_django.plugin import blocking_manager_key
+
+from apps.accounts.middleware import tenant_routes_forget
+from apps.accounts.models import Tenant, User
+from apps.accounts.provisioning import database_setup, public_tenant_ensure
+from apps.accounts.services import tenant_create
+from apps.core.tenancy import use_public_schema
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A transactional test's flush (browser tests: live server) truncates the public
+    tables, tenant rows included, while tenant schemas stay. Put the public tenant and
+    the test tenants back once it is done, so whatever runs next finds them."""
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    transactional = "transactional_db" in getattr(item, "fixturenames", ()) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        with item.config.stash[blocking_manager_key].unblock():
+            # A test may have left this thread's connection in a tenant's schema.
+            use_public_schema()
+            public_tenant_ensure()
+            ensure_test_tenants()
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _tenant_routes_forgotten() -> Iterator[None]:
+    """Each test starts with an empty routing cache: a tenant row a test changed is
+    rolled back afterwards, but a worker's memory of it would survive."""
+    tenant_routes_forget()
+    yield
+    tenant_routes_forget()
+
+
+TEST_TENANTS = {
+    "acme": ("Acme Clinic", "Europe/London"),
+    "globex": ("Globex Consulting", "America/New_York"),
+}
+
+
+def _admin_conninfo(dbname: str) -> dict[str, object]:
+    db = settings.DATABASES["default"]
+    return {
+        "dbname": dbname,
+        "user": db["USER"],
+        "password": db["PASSWORD"] or None,
+        "host": db["HOST"],
+        "port": db["PORT"],
+        "autocommit": True,
+    }
+
+
+def _clone_development_database(test_name: str) -> bool:
+    """CREATE DATABASE … TEMPLATE the dev DB, when the test DB is missing. Falls back
+    (returns False) when the dev DB is busy or absent; Django then migrates from zero."""
+    source = settings.DATABASES["default"]["NAME"]
+    with psycopg.connect(**_admin_conninfo("postgres")) as admin:  # type: ignore[arg-type]
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [test_name]
+        ).fetchone()
+        if exists:
+            return False
+        try:
+            admin.execute(f'CREATE DATABASE "{test_name}" TEMPLATE "{source}"')
+        except psycopg.Error:
+            return False
+    with psycopg.connect(**_admin_conninfo(test_name)) as clone:  # type: ignore[arg-type]
+        schemas = clone.execute(
+            "SELECT schema_name FROM accounts_tenant WHERE schema_name <> 'public'"
+        ).fetchall()
+        for (schema,) in schemas:
+            clone.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        clone.execute("TRUNCATE accounts_user, django_session CASCADE")
+        clone.execute(
+            "DELETE FROM accounts_domain WHERE tenant_id IN "
+            "(SELECT id FROM accounts_tenant WHERE schema_name <> 'public')"
+        )
+        clone.execute("DELETE FROM accounts_tenant WHERE schema_name <> 'public'")
+    return True
+
+
+def _test_database_name() -> str:
+    from django.db import connections
+
+    return connections["default"].creation._get_test_db_name()  # type: ignore[attr-defined]
+
+
+def ensure_test_tenants() -> dict[str, Tenant]:
+    tenants = {}
+    for slug, (name, tz) in TEST_TENANTS.items():
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is None:
+            owner, _ = User.objects.get_or_create(email=f"owner@{slug}.test")
+            tenant = tenant_create(slug=slug, name=name, owner=owner, timezone=tz)
+        tenants[slug] = tenant
+    return tenants
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker: pytest.FixtureRequest) -> None:
+    from django.test.utils import setup_databases
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        _clone_development_database(_test_database_name())
+        setup_databases(verbosity=0, interactive=False, keepdb=True)
+        database_setup(verbosity=0)
+        ensure_test_tenants()
+
+
+@pytest.fixture
+def acme(db: None) -> Iterator[Tenant]:
+    """Runs the test inside acme's schema."""
+    tenant = Tenant.objects.get(slug="acme")
+    with tenant_context(tenant):
+        yield tenant
+
+
+@pytest.fixture
+def globex(db: None) -> Tenant:
+    return Tenant.objects.get(slug="globex")
+
+
+@pytest.fixture
+def acme_host() -> str:
+    return f"acme.{settings.BASE_DOMAIN}"
+
+
+@pytest.fixture
+def globex_host() -> str:
+    return f"globex.{settings.BASE_DOMAIN}"
