@@ -61,7 +61,7 @@ test: setup browser-deps lint typecheck pytest
 measure: setup
 	TIMENEST_MEASURE=1 $(VENV)/bin/pytest -m measurement -s $(PYTEST_ARGS)
 
-# SPEC section 7 targets against gunicorn (minutes; seeds databases timenest_bench* once,
+# PRODUCT.md §7 targets against gunicorn (minutes; seeds databases timenest_bench* once,
 # reused afterwards). BENCH_ARGS=--quick for a short try, --reseed to seed again.
 bench: setup
 	@command -v wrk >/dev/null || { \

@@ -162,7 +162,7 @@ CACHES = {
 
 # Availability answers are reused for at most this long (and never past the end of a hold
 # they counted); every slot write and catalogue change retires them at once
-# (apps/calendars/availability_cache.py). 0 turns the cache off.
+# (apps/calendars/availability/cache.py). 0 turns the cache off.
 AVAILABILITY_CACHE_SECONDS = env_int("AVAILABILITY_CACHE_SECONDS", default=60)
 # Past slots are only history (bookings carry their own times): kept this many days for
 # the dashboard's recent weeks, then deleted nightly so the slot table stops growing.
@@ -241,7 +241,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "args": ("accounts.tenant_heartbeat",),
     },
     # Elapsed holds count as free at read time already; this gives their places back
-    # and marks them expired within a minute (SPEC §4.2).
+    # and marks them expired within a minute (PRODUCT.md §4.2).
     "bookings-holds-expire": {
         "task": "accounts.run_in_every_tenant",
         "schedule": crontab(),
@@ -374,7 +374,7 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
 # --- Notifications (apps/notifications). Email goes through EMAIL_BACKEND (anymail's
 # ESP backend in production); text messages through SMS_BACKEND.
-SMS_BACKEND = env("SMS_BACKEND", default="apps.notifications.sms.ConsoleSmsBackend")
+SMS_BACKEND = env("SMS_BACKEND", default="apps.notifications.messages.sms.ConsoleSmsBackend")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
