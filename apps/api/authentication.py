@@ -117,7 +117,7 @@ class BookingTokenAuthentication(BaseAuthentication):
         token = request.headers.get(BOOKING_TOKEN_HEADER)
         if token is None:
             return None
-        booking_id = booking_access_read(token.strip())
+        booking_id = booking_access_read(token.strip(), surface="api")
         if booking_id is None:
             raise AuthenticationFailed("This booking token is not valid for this business.")
         return AnonymousUser(), BookingGrant(booking_id=booking_id)

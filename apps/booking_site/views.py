@@ -197,7 +197,7 @@ def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 
 def _booking_from_token(token: str) -> Booking:
-    booking_id = booking_access_read(token)
+    booking_id = booking_access_read(token, surface="pages")
     if booking_id is None:
         raise NotFound("No such booking.")
     return booking_get(booking_id=str(booking_id))

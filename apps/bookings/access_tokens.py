@@ -7,16 +7,18 @@ confirm, cancel and reschedule that one booking on that one business's domain; i
 be forged without SECRET_KEY and is no key to any other booking or business. It does
 not expire: a customer may cancel weeks later.
 
-Links sent before the schemes merged keep working until they expire: the pages' old
-token (the booking id alone, salt "booking-manage") and the API's old token (same shape
-as now, its own salt) are read for LEGACY_TOKEN_MAX_AGE after they were made, longer
-than the furthest booking horizon, so every booking they name has ended by then.
+Tokens made before the schemes merged keep working where they worked, until they expire:
+the pages' old token (the booking id alone, salt "booking-manage") on the pages, the
+API's old token (the same shape as now, its own salt) in the API. Each is read for
+LEGACY_TOKEN_MAX_AGE after it was made: longer than the furthest horizon a service may
+have plus a year of rescheduling, so the bookings they name have ended by then.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Literal
 
 from django.core import signing
 
@@ -28,7 +30,10 @@ MAX_LENGTH = 512
 
 LEGACY_PAGE_SALT = "booking-manage"
 LEGACY_API_SALT = "timenest.api.booking-token"
-LEGACY_TOKEN_MAX_AGE = timedelta(days=400)
+LEGACY_TOKEN_MAX_AGE = timedelta(days=730 + 365)
+
+# Where a token is presented: the old forms are read only where they were handed out.
+Surface = Literal["pages", "api"]
 
 
 def booking_access_token(*, booking_id: uuid.UUID | str, schema: str | None = None) -> str:
@@ -39,15 +44,16 @@ def booking_access_token(*, booking_id: uuid.UUID | str, schema: str | None = No
     )
 
 
-def booking_access_read(token: str) -> uuid.UUID | None:
+def booking_access_read(token: str, *, surface: Surface) -> uuid.UUID | None:
     """The booking id the token was made for on this tenant, or None when the token is
-    malformed, forged, made on another tenant, or an old form past its time."""
+    malformed, forged, made on another tenant, or an old form past its time or shown
+    where it was never valid."""
     if not token or len(token) > MAX_LENGTH:
         return None
     data = _loads(token, salt=SALT)
-    if data is None:
+    if data is None and surface == "api":
         data = _loads(token, salt=LEGACY_API_SALT, max_age=LEGACY_TOKEN_MAX_AGE)
-    if data is None:
+    if data is None and surface == "pages":
         legacy_id = _loads(token, salt=LEGACY_PAGE_SALT, max_age=LEGACY_TOKEN_MAX_AGE)
         # The old page token named no business; its booking id is looked up in this
         # tenant's schema only, so it opens nothing elsewhere.

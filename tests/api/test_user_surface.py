@@ -10,7 +10,7 @@ from django.core import signing
 from django.test import Client
 
 from apps.accounts.models import Tenant
-from apps.bookings.access_tokens import LEGACY_API_SALT
+from apps.bookings.access_tokens import LEGACY_API_SALT, LEGACY_PAGE_SALT
 from apps.bookings.models import Booking
 from apps.core.tenancy import current_schema
 from apps.notifications.links import booking_manage_url
@@ -405,3 +405,16 @@ def test_the_manage_link_token_works_as_an_api_booking_token(anon_client, catalo
 
     assert response.status_code == 200
     assert response.json()["status"] == "held"
+
+
+def test_an_old_manage_link_token_is_no_api_booking_token(anon_client, catalogue):
+    # the API never took the pages' old token (it names no business) and does not start to
+    held = hold(anon_client, catalogue).json()
+    old_manage_link = signing.dumps(held["id"], salt=LEGACY_PAGE_SALT)
+
+    response = anon_client.get(
+        f"/api/v1/bookings/{held['id']}", HTTP_X_BOOKING_TOKEN=old_manage_link
+    )
+
+    assert response.status_code == 401
+    assert error_of(response)["message"] == "This booking token is not valid for this business."

@@ -4,6 +4,7 @@ working until they expire."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -19,6 +20,7 @@ from apps.bookings.access_tokens import (
     booking_access_read,
     booking_access_token,
 )
+from apps.resources.services import MAX_HORIZON_DAYS
 
 pytestmark = pytest.mark.django_db
 
@@ -35,19 +37,26 @@ def _made_ago(monkeypatch, seconds: float, make):
         monkeypatch.setattr(time, "time", real_time)
 
 
-def test_access_token_names_its_booking_in_its_business(acme):
+SURFACES = ["pages", "api"]
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_access_token_names_its_booking_in_its_business(acme, surface):
     booking_id = uuid.uuid4()
 
     token = booking_access_token(booking_id=booking_id)
 
-    assert booking_access_read(token) == booking_id
+    assert booking_access_read(token, surface=surface) == booking_id
 
 
-def test_access_token_of_one_business_opens_nothing_in_another(acme, globex):
+@pytest.mark.parametrize("surface", SURFACES)
+def test_access_token_of_one_business_opens_nothing_in_another(acme, globex, surface):
     token = booking_access_token(booking_id=uuid.uuid4())
+    named = booking_access_token(booking_id=uuid.uuid4(), schema=globex.schema_name)
 
     with tenant_context(globex):
-        assert booking_access_read(token) is None
+        assert booking_access_read(token, surface=surface) is None
+    assert booking_access_read(named, surface=surface) is None
 
 
 @pytest.mark.parametrize(
@@ -62,26 +71,35 @@ def test_access_token_of_one_business_opens_nothing_in_another(acme, globex):
     ],
     ids=["empty", "too-long", "garbage", "other-salt", "not-a-uuid", "not-a-mapping"],
 )
-def test_access_token_refuses_what_it_did_not_make(acme, make):
-    assert booking_access_read(make(acme.schema_name)) is None
+@pytest.mark.parametrize("surface", SURFACES)
+def test_access_token_refuses_what_it_did_not_make(acme, make, surface):
+    assert booking_access_read(make(acme.schema_name), surface=surface) is None
 
 
-def test_old_manage_link_token_still_opens_its_booking(acme):
+def test_old_manage_link_token_still_opens_its_booking_on_the_pages_only(acme):
     booking_id = uuid.uuid4()
     legacy = signing.dumps(str(booking_id), salt=LEGACY_PAGE_SALT)
 
-    assert booking_access_read(legacy) == booking_id
+    assert booking_access_read(legacy, surface="pages") == booking_id
+    # the API never took this form and does not start to
+    assert booking_access_read(legacy, surface="api") is None
 
 
-def test_old_api_booking_token_still_opens_its_booking(acme, globex):
+def test_old_api_booking_token_still_opens_its_booking_in_the_api_only(acme, globex):
     booking_id = uuid.uuid4()
     legacy = signing.dumps(
         {"b": str(booking_id), "s": acme.schema_name}, salt=LEGACY_API_SALT, compress=False
     )
 
-    assert booking_access_read(legacy) == booking_id
+    assert booking_access_read(legacy, surface="api") == booking_id
+    assert booking_access_read(legacy, surface="pages") is None
     with tenant_context(globex):
-        assert booking_access_read(legacy) is None
+        assert booking_access_read(legacy, surface="api") is None
+
+
+def test_old_tokens_outlive_every_booking_they_can_name():
+    # the furthest a service may take bookings, plus a year of moving them later
+    assert dt.timedelta(days=MAX_HORIZON_DAYS + 365) <= LEGACY_TOKEN_MAX_AGE
 
 
 def test_old_tokens_stop_working_once_they_expire(acme, monkeypatch):
@@ -100,8 +118,9 @@ def test_old_tokens_stop_working_once_they_expire(acme, monkeypatch):
     )
     current = _made_ago(monkeypatch, too_old, lambda: booking_access_token(booking_id=booking_id))
 
-    assert booking_access_read(old_page) is None
-    assert booking_access_read(old_api) is None
-    assert booking_access_read(recent_page) == booking_id
+    assert booking_access_read(old_page, surface="pages") is None
+    assert booking_access_read(old_api, surface="api") is None
+    assert booking_access_read(recent_page, surface="pages") == booking_id
     # The merged scheme's own tokens do not expire: a customer may cancel weeks later.
-    assert booking_access_read(current) == booking_id
+    assert booking_access_read(current, surface="pages") == booking_id
+    assert booking_access_read(current, surface="api") == booking_id

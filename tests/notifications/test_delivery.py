@@ -93,7 +93,7 @@ def test_confirmation_email_has_branding_manage_link_text_part_and_invitation(ac
     assert "#aa3300" in html and "https://cdn.example.test/acme.png" in html
     assert "Tuesday 1 June 2027, 10:00 (BST)" in html
     token = html.split("/manage/")[1].split("/")[0]
-    assert booking_access_read(token) == booking.pk
+    assert booking_access_read(token, surface="pages") == booking.pk
     assert f"http://acme.localhost/manage/{token}/" in message.body
     assert message.anymail_test_params["metadata"]["notification_id"] == str(confirmed.pk)
     name, ics, content_type = _attachment(message)
