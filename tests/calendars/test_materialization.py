@@ -33,7 +33,7 @@ from apps.calendars.timezones import local_date, zone
 from apps.resources.services import location_update, resource_update, service_create
 from config.celery import app
 from tests.calendars.bookings import book, cancel, hold
-from tests.calendars.factories import ResourceFactory, WeeklyRuleFactory
+from tests.calendars.factories import LocationFactory, ResourceFactory, WeeklyRuleFactory
 from tests.calendars.times import LONDON, london, materialize_days
 
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
@@ -490,3 +490,25 @@ def test_materialize_dates_never_builds_the_past(tenant, resource):
 
     assert result.created == 0
     assert not _slots(resource).exists()
+
+
+def test_materialize_dates_checks_each_location_against_its_own_horizon(tenant, resource):
+    # given a business in London with a resource in New York, at 02:00 UTC: London is on
+    # day D, New York still on day D - 1, so New York's horizon ends a day earlier
+    new_york = LocationFactory.create(name="Manhattan", timezone="America/New_York")
+    far = ResourceFactory.create(name="Bea", location=new_york, kind=resource.kind)
+    _every_day_one_slot(far)
+    now = dt.datetime.combine(timezone.now().date(), dt.time(2), tzinfo=dt.UTC)
+    london_limit = local_date(now, LONDON) + dt.timedelta(days=90)
+    new_york_limit = local_date(now, zone("America/New_York")) + dt.timedelta(days=90)
+
+    # when a range ending on London's last date is asked for
+    with pytest.raises(BeyondHorizon) as refused:
+        slots_materialize_dates(
+            resources=[resource, far], first=london_limit, last=london_limit, now=now
+        )
+
+    # then it is refused naming New York's last date, before anything is built
+    assert new_york_limit == london_limit - dt.timedelta(days=1)
+    assert new_york_limit.isoformat() in refused.value.message
+    assert not SlotInstance.objects.filter(resource__in=[resource, far]).exists()

@@ -521,7 +521,9 @@ class SlotsGenerateApi(ApiView):
         },
         description="Makes the slot grids from `from` to `to` (each resource's local "
         "dates, from now on) match the opening hours. Idempotent: running it again "
-        "creates nothing and never drops a slot that carries a booking.",
+        "creates nothing and never drops a slot that carries a booking. Slots are made "
+        "up to the booking horizon: a range ending after its last date is refused with "
+        "422 `BEYOND_HORIZON`, which names that date.",
     )
     def post(self, request: Request) -> Any:
         def generate() -> tuple[int, Any]:

@@ -29,7 +29,6 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 from django_tenants.utils import schema_context
-from kombu.exceptions import OperationalError
 
 from apps.accounts.selectors import tenant_current
 from apps.calendars.availability import cache as availability_cache
@@ -90,8 +89,9 @@ def slots_materialize_enqueue(*, resource_ids: Iterable[UUID | str]) -> None:
         try:
             with schema_context(schema):
                 task_enqueue("calendars.materialize_resource", resource_ids=ids)
-        except OperationalError:
-            # The broker is unreachable; the hourly run rebuilds every grid anyway.
+        except Exception:
+            # The change has committed; never fail its response. The broker is out of
+            # reach (or the task unknown): the hourly run rebuilds every grid anyway.
             logger.exception(
                 "slots.materialize_enqueue_failed", extra={"resources": len(ids), "schema": schema}
             )
@@ -428,20 +428,24 @@ def slots_materialize_dates(
     over its location's dates first…last (never before now) in line with its rules.
 
     The booking horizon (the tenant's, or a longer one a service asks) bounds the range:
-    by default a range ending after its last date is refused with `BeyondHorizon`, which
-    names that date (in the business's own zone); "clip" builds up to it; "build" is for
-    callers that need days beyond it on purpose (staff booking further ahead, a series).
+    by default a range ending after the last date of any location's horizon (each in its
+    own zone) is refused with `BeyondHorizon`, which names that date, before anything is
+    built; "clip" builds up to it; "build" is for callers that need days beyond it on
+    purpose (staff booking further ahead, a series).
     """
     now = now or timezone.now()
     horizon_days = materialization_horizon_days()
+    resources = [resource for resource in resources if resource.is_active]
     if beyond_horizon == "refuse":
-        limit = horizon_last_date(tz_name=tenant_current().timezone, days=horizon_days, now=now)
+        zones = {resource.location.timezone for resource in resources}
+        limit = min(
+            (horizon_last_date(tz_name=name, days=horizon_days, now=now) for name in zones),
+            default=last,
+        )
         if last > limit:
             raise BeyondHorizon.at(field="to", limit=limit, days=horizon_days)
     total = MaterializationResult()
     for resource in resources:
-        if not resource.is_active:
-            continue
         tz_name = resource.location.timezone
         tz = zone(tz_name)
         start = max(local_day_start(first, tz), now)
