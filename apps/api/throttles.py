@@ -7,6 +7,7 @@ callers one per client IP for reads (`anon_read`) and one for booking writes
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rest_framework.permissions import SAFE_METHODS
@@ -15,6 +16,8 @@ from rest_framework.throttling import BaseThrottle
 
 from apps.api.permissions import principal_of
 from apps.core.rate_limits import client_ident, rate_limit_wait
+
+logger = logging.getLogger(__name__)
 
 
 class ApiRateThrottle(BaseThrottle):
@@ -34,6 +37,8 @@ class ApiRateThrottle(BaseThrottle):
         scope, ident = self.bucket(request, view)
         wait = rate_limit_wait(scope=scope, ident=ident)
         self.wait_seconds = wait
+        if wait is not None:
+            logger.info("api.throttled", extra={"scope": scope})
         return wait is None
 
     def wait(self) -> float | None:

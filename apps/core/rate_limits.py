@@ -85,9 +85,9 @@ def rate_limit_wait(*, scope: str, ident: str) -> int | None:
     try:
         count = _hit(f"throttle:{scope}:{ident}:{window}", period=period)
     except RedisError:
-        logger.warning("rate_limit.unavailable", extra={"scope": scope})
+        # The event keeps the name it had when only the API counted (log alerts use it).
+        logger.warning("api.throttle_unavailable", extra={"scope": scope})
         return None
     if count <= limit:
         return None
-    logger.info("rate_limit.exceeded", extra={"scope": scope})
     return max(1, math.ceil((window + 1) * period - now))

@@ -48,7 +48,7 @@ SHARED_APPS = [
     "auditlog",
     "apps.audit",
     "apps.billing",
-    "apps.core",  # the shared kernel: no models, its template tags and checks
+    "apps.core",  # the shared kernel (no models)
 ]
 
 TENANT_APPS = [

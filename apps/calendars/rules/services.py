@@ -5,14 +5,7 @@ every problem by field; nothing is written unless all of it is valid. Rules of o
 and one scope (a resource, or a location) that would overlap on some date are refused;
 between kinds and scopes the precedence documented on `AvailabilityRule` decides. A
 committed rule change enqueues `calendars.materialize_resource` for the resources it
-affects.
-
-Slots: `slots_materialize` turns rules into SlotInstance rows for a time range, as a
-diff: it creates the missing steps, removes free steps no rule allows any more, and marks
-`blocked` (never deletes) steps no rule allows that still carry bookings or holds — the
-tenant resolves those (see `selectors.slot_conflicts`). Like every writer of a
-resource's slots it first locks the Resource row, then the slot rows it changes in
-`starts_at` order.
+affects; the grid itself is made in apps/calendars/grid/services.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Routes of the "API & webhooks" screen, included in the dashboard's namespace by
-config/urls_tenant.py (names `dashboard:integrations...`)."""
+apps/dashboard/urls.py (names `dashboard:integrations...`)."""
 
 from __future__ import annotations
 

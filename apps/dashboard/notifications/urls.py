@@ -1,4 +1,5 @@
-"""URLs of the notifications capability, included by config/urls_tenant.py."""
+"""URLs of the notification screens, included by apps/dashboard/urls.py, and of the staff
+calendar feed, included by config/urls_tenant.py."""
 
 from django.urls import path, re_path
 

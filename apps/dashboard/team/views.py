@@ -1,4 +1,5 @@
-"""Dashboard screens of the accounts app: today's overview, team and settings."""
+"""Dashboard screens for the team (invite, change a role, remove) and the business's
+settings (booking policy and notification preferences)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from apps.core.errors import ValidationFailed
 from apps.core.htmx import redirect_after_post, render_page_or_partial
 from apps.dashboard.access import membership_required
 from apps.dashboard.forms import InviteForm, RoleForm, TenantSettingsForm
+from apps.notifications.selectors import notification_preference_get
+from apps.notifications.services import notification_preference_update
 
 ADMIN = Membership.Role.ADMIN
 
@@ -137,11 +140,6 @@ def team_remove(request: HttpRequest, membership_id: str) -> HttpResponse:
 @membership_required(ADMIN)
 @require_http_methods(["GET", "POST"])
 def tenant_settings(request: HttpRequest) -> HttpResponse:
-    # The notification preferences live in the tenant's schema (apps.notifications);
-    # imported here: accounts depends on no tenant app otherwise.
-    from apps.notifications.selectors import notification_preference_get
-    from apps.notifications.services import notification_preference_update
-
     tenant = tenant_current()
     if request.method == "POST":
         form = TenantSettingsForm(request.POST)

@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Tenant, User
 from apps.accounts.services import tenant_create
+from apps.calendars.demo_schedule import demo_schedule_load
 
 
 def _demo_second_factors(user: User, spec: dict[str, Any]) -> str:
@@ -63,9 +64,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"Created demo tenant {tenant.slug}.")
             owner_key = _demo_second_factors(owner, owner_spec)
         if "schedule" in data:
-            # Imported here: accounts does not depend on the scheduling apps otherwise.
-            from apps.calendars.demo_schedule import demo_schedule_load
-
             with tenant_context(tenant):
                 loaded = demo_schedule_load(spec=data["schedule"])
             added = ", ".join(f"{name} +{count}" for name, count in loaded.created.items())
