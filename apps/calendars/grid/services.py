@@ -110,9 +110,13 @@ def materialization_range(
     *, tz_name: str, days: int, now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
     """From now to the end of the location's local day `days` after today."""
-    tz = zone(tz_name)
-    today = local_date(now, tz)
-    return now, local_day_start(today + dt.timedelta(days=days + 1), tz)
+    last = horizon_last_date(tz_name=tz_name, days=days, now=now)
+    return now, local_day_start(last + dt.timedelta(days=1), zone(tz_name))
+
+
+def horizon_last_date(*, tz_name: str, days: int, now: dt.datetime) -> dt.date:
+    """The last local date of the booking horizon in zone `tz_name`."""
+    return local_date(now, zone(tz_name)) + dt.timedelta(days=days)
 
 
 def _rule_specs_for(
@@ -405,11 +409,6 @@ def slots_prune(*, now: dt.datetime | None = None, batch: int = PRUNE_BATCH) -> 
     if deleted:
         logger.info("slots.pruned", extra={"slots": deleted, "before": cutoff.isoformat()})
     return deleted
-
-
-def horizon_last_date(*, tz_name: str, days: int, now: dt.datetime) -> dt.date:
-    """The last local date of the booking horizon in zone `tz_name`."""
-    return local_date(now, zone(tz_name)) + dt.timedelta(days=days)
 
 
 # What to do with the part of a range beyond the booking horizon.
