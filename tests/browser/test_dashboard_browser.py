@@ -218,6 +218,8 @@ def test_front_desk_cancels_a_booking_with_a_reason_from_the_calendar(
     expect(page.get_by_role("link", name=re.compile("Ken Thompson"))).to_be_visible()
     _shot(page, screenshot_dir, "calendar-week")
     page.get_by_role("link", name="Day", exact=True).click()
+    # (the week also lists Grace Hopper: wait for the day before clicking her)
+    expect(page.get_by_role("region", name=re.compile("^Bookings at "))).to_be_visible()
 
     # when they open Grace Hopper's booking and cancel it with a reason
     page.get_by_role("link", name=re.compile("Grace Hopper")).click()
