@@ -38,6 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.addresses import tenant_domain
 from apps.accounts.selectors import tenant_current
 from apps.booking_site.forms import DetailsForm, SlotForm, slot_parse, slot_value
 from apps.booking_site.month_grid import (
@@ -100,7 +101,6 @@ from apps.calendars.timezones import zone
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.htmx import render_page_or_partial
 from apps.core.rate_limits import client_ident, rate_limit_wait
-from apps.notifications.links import tenant_domain
 from apps.resources.models import Resource, Service
 
 logger = logging.getLogger(__name__)

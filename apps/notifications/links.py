@@ -1,35 +1,15 @@
-"""Addresses the notifications app hands out: the tenant's host, the customer's manage
-link (carrying the booking's access token) for messages, and a calendar feed's secret
+"""Addresses the notifications app hands out: the customer's manage link (carrying the
+booking's access token) for messages, and a calendar feed's secret
 URL."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.urls import reverse
 
-from apps.accounts.models import Domain, Tenant
+from apps.accounts.addresses import tenant_base_url
+from apps.accounts.models import Tenant
 from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking
-
-
-def tenant_domain(tenant: Tenant) -> str:
-    domain = (
-        Domain.objects.filter(tenant=tenant)
-        .order_by("-is_primary", "domain")
-        .values_list("domain", flat=True)
-        .first()
-    )
-    return domain or f"{tenant.slug}.{settings.BASE_DOMAIN}"
-
-
-def tenant_base_url(tenant: Tenant) -> str:
-    scheme = getattr(settings, "TENANT_URL_SCHEME", "https")
-    port = str(getattr(settings, "TENANT_URL_PORT", "") or "")
-    default_port = {"http": "80", "https": "443"}.get(scheme)
-    host = tenant_domain(tenant)
-    if port and port != default_port:
-        host = f"{host}:{port}"
-    return f"{scheme}://{host}"
 
 
 def booking_manage_url(booking: Booking, *, tenant: Tenant) -> str:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.addresses import tenant_domain
 from apps.accounts.models import Membership
 from apps.accounts.selectors import tenant_current
 from apps.core.htmx import render_page_or_partial
@@ -21,7 +22,7 @@ from apps.notifications.feeds.errors import CalendarFeedNotFound
 from apps.notifications.feeds.ics import resource_feed_ics
 from apps.notifications.feeds.selectors import calendar_feed_by_token, resource_feed_bookings
 from apps.notifications.feeds.services import calendar_feed_create, calendar_feed_revoke
-from apps.notifications.links import calendar_feed_url, tenant_domain
+from apps.notifications.links import calendar_feed_url
 from apps.notifications.messages.errors import NotificationNotFound, NotificationNotRetryable
 from apps.notifications.messages.selectors import notification_get, notifications_failed
 from apps.notifications.messages.services import notification_resend, notification_retry

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from django.utils import dateformat, translation
 from django.utils.dateparse import parse_datetime
 
+from apps.accounts.addresses import tenant_domain
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
-from apps.notifications.links import booking_manage_url, tenant_domain
+from apps.notifications.links import booking_manage_url
 from apps.notifications.messages.sms import sms_fits, sms_gsm_friendly, sms_truncate
 from apps.notifications.models import Notification
 

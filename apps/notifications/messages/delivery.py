@@ -34,9 +34,9 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
+from apps.accounts.addresses import tenant_domain
 from apps.accounts.models import Tenant
 from apps.accounts.selectors import tenant_current
-from apps.notifications.links import tenant_domain
 from apps.notifications.messages.content import MessageFacts, message_facts, sms_text
 from apps.notifications.messages.emails import notification_email, notification_message_id
 from apps.notifications.messages.errors import SendFailed, Undeliverable

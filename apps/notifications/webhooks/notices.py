@@ -8,8 +8,8 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from apps.accounts.addresses import tenant_base_url
 from apps.accounts.models import Tenant
-from apps.notifications.links import tenant_base_url
 from apps.notifications.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.notifications.webhooks.selectors import tenant_admin_emails
 
