@@ -134,6 +134,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
-    # Anything else under /api/ is an enveloped 404 (405 for known paths, from DRF).
-    re_path(r"^.*$", ApiNotFound.as_view(), name="not-found"),
+    # Anything else under /api/ is an enveloped 404 (405 for known paths, from DRF); a
+    # line break in the path too (`.` would not match it).
+    re_path(r"^[\s\S]*$", ApiNotFound.as_view(), name="not-found"),
 ]

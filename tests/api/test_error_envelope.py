@@ -47,6 +47,13 @@ def test_unknown_api_paths_are_404_in_the_envelope_for_every_method(anon_client)
     assert anon_client.get("/api/v1/bookings/not-a-uuid").status_code == 404
 
 
+def test_a_path_with_a_line_break_is_still_an_enveloped_404(anon_client):
+    response = anon_client.post("/api/v1/bookings/%C2%86%0A1Z/confirm")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert error_of(response)["code"] == "NOT_FOUND"
+
+
 def test_a_known_path_with_another_method_is_405(anon_client):
     response = anon_client.delete("/api/v1/services")
 
