@@ -7,6 +7,7 @@ travels in the message headers (tenant_schemas_celery), as with `.delay()`.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from celery import current_app
@@ -22,12 +23,19 @@ def task_enqueue(name: str, *args: Any, **kwargs: Any) -> None:
     task_named(name).delay(*args, **kwargs)
 
 
+_discovery = threading.Lock()
+
+
 def task_named(name: str) -> Any:
     """The registered task called `name`; KeyError when no installed app defines it."""
     app = current_app
     if name not in app.tasks:
-        # Each app's `tasks` module (nested task modules are imported by their app's
-        # ready()); not `import_default_modules`, which also runs Django's checks.
-        packages = [config.name for config in django_apps.get_app_configs()]
-        app.loader.autodiscover_tasks(packages, related_name="tasks")
+        # One thread discovers while the others wait: threads that raced into it saw
+        # half-imported task modules and a name not yet registered.
+        with _discovery:
+            if name not in app.tasks:
+                # Each app's `tasks` module (nested task modules are imported by their
+                # app's ready()); not `import_default_modules`, which also runs checks.
+                packages = [config.name for config in django_apps.get_app_configs()]
+                app.loader.autodiscover_tasks(packages, related_name="tasks")
     return app.tasks[name]
