@@ -5,4 +5,5 @@ no module imports from a conftest."""
 pytest_plugins = [
     "tests.plugins.markers",
     "tests.plugins.database",
+    "tests.plugins.committed",
 ]

@@ -1,4 +1,4 @@
-"""Committed data for tests whose threads each open their own database connection.
+"""Plugin: committed data for tests whose threads each open their own connection.
 
 The usual `acme` fixture runs a test inside a transaction that is rolled back, which
 other connections never see. `committed` instead runs the test inside a tenant of its own
@@ -23,7 +23,7 @@ from apps.core.tenancy import use_public_schema
 
 @pytest.fixture(scope="session")
 def committed_tenant(django_db_setup: None, django_db_blocker: Any) -> Iterator[Tenant]:
-    slug = f"book-{uuid.uuid4().hex[:8]}"
+    slug = f"race-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
         owner = User.objects.create_user(email=f"owner@{slug}.test")
         tenant = tenant_create(slug=slug, name="Booking races", owner=owner, timezone="UTC")
