@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.plugins.markers",
     "tests.plugins.database",
     "tests.plugins.committed",
+    "tests.plugins.stripe_standin",
 ]
