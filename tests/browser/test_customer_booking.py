@@ -161,8 +161,12 @@ def test_a_keyboard_only_booking(browser: Browser, shop: Shop):
     for _ in range(3):
         if page.get_by_role("link", name=re.compile(f"^{day_label(catalogue)},")).count():
             break
+        month = page.locator("#month-heading").inner_text()
         _tab_to(page, re.compile("^Next month"))
         page.keyboard.press("Enter")
+        # (htmx swaps the month in: look for the day, and Tab on, only once it is there)
+        expect(page.locator("#month-heading")).not_to_have_text(month)
+        expect(page.get_by_role("heading", name="Choose a time")).to_be_focused()
     _tab_to(page, re.compile(f"^{day_label(catalogue)},"))
     page.keyboard.press("Enter")
     expect(page.locator("#times-heading")).to_be_focused()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 from django_tenants.utils import tenant_context
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
@@ -142,6 +142,12 @@ def _log_in(page: Page, base: str, email: str) -> None:
 
 def _shot(page: Page, directory: Path, name: str) -> None:
     page.screenshot(path=str(directory / f"dashboard-{name}.png"), full_page=True)
+
+
+def _day_region(page: Page, world: World, day: dt.date) -> Locator:
+    """The calendar's grid for `day` at the clinic, which only that day's page has."""
+    name = f"Bookings at {world.location.name} on {day:%A} {day.day} {day:%B %Y}"
+    return page.get_by_role("region", name=name, exact=True)
 
 
 def _next_monday() -> dt.date:
@@ -298,11 +304,15 @@ def test_the_calendar_and_a_cancellation_work_without_javascript(
     _log_in(page, world.base, _member(world.tenant, "frontdesk"))
 
     # when they move to the day through the calendar's plain form and links
+    # (every day has these links: wait for the day each one leads to before the next)
     page.goto(world.base + "/dashboard/calendar/")
     page.get_by_label("Date", exact=True).fill(world.day.isoformat())
     page.get_by_role("button", name="Show").click()
+    expect(_day_region(page, world, world.day)).to_be_visible()
     page.get_by_role("link", name=re.compile("^Next day")).click()
+    expect(_day_region(page, world, world.day + dt.timedelta(days=1))).to_be_visible()
     page.get_by_role("link", name=re.compile("Previous day$")).click()
+    expect(_day_region(page, world, world.day)).to_be_visible()
     page.get_by_role("link", name=re.compile("Edsger Dijkstra")).click()
     page.get_by_label("Reason for cancelling").fill("Asked by phone")
     page.get_by_role("button", name="Cancel booking").click()
