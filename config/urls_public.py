@@ -1,10 +1,11 @@
-"""The root domain: landing, signup, login, platform admin, health."""
+"""The root domain: landing, signup, login, platform admin, Stripe's webhooks, health."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts import views
 from apps.accounts.urls_auth import auth_patterns
+from apps.billing import views as billing_views
 from config import health
 
 account_patterns = (
@@ -20,6 +21,7 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("accounts/", include(account_patterns)),
     path("admin/", admin.site.urls),
+    path("billing/stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

@@ -12,6 +12,10 @@ class AccountsConfig(AppConfig):
 
         from apps.accounts import receivers  # noqa: F401  (connects signal receivers)
         from apps.accounts.admin_sites import PlatformAdminSite
+        from apps.accounts.selectors import seats_used
+        from apps.core.entitlements import Limit, usage_counter_register
+
+        usage_counter_register(Limit.SEATS, seats_used)
 
         # Models register on `admin.site` everywhere; the root domain's site must ask
         # for MFA and audit its use like the tenant sites do.

@@ -11,11 +11,13 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from apps.accounts.models import Tenant
 
 # hostname -> (monotonic deadline, tenant row as read then). Only servable tenants are
-# kept: an unknown, not-ready or suspended host is looked up on every request, so a new
-# tenant is served the moment it is ready. A change of a tenant or domain row is seen at
-# once by the process that saved it (apps/accounts/receivers.py) and by every other
-# process within TENANT_ROUTING_CACHE_SECONDS: that is how long a suspension or a
-# changed booking policy may take to reach a busy worker.
+# kept: an unknown or not-ready host is looked up on every request, so a new tenant is
+# served the moment it is ready. (A suspended business is served: its staff sign in and
+# pay; its booking pages and API refuse new bookings, apps/billing.) A change of a
+# tenant or domain row is seen at once by the process that saved it
+# (apps/accounts/receivers.py) and by every other process within
+# TENANT_ROUTING_CACHE_SECONDS: that is how long a suspension or a changed booking
+# policy may take to reach a busy worker.
 _routes: dict[str, tuple[float, Tenant]] = {}
 _ROUTES_MAX = 10_000
 
@@ -48,8 +50,8 @@ class TenantMiddleware(TenantMainMiddleware):
         if cached is not None and cached[0] > now:
             return _copy(cached[1])
         tenant = super().get_tenant(domain_model, hostname)
-        # A tenant still being created, or suspended, is not served.
-        if not tenant.is_ready or tenant.status == Tenant.Status.SUSPENDED:
+        # A tenant still being created is not served.
+        if not tenant.is_ready:
             _routes.pop(hostname, None)
             raise domain_model.DoesNotExist
         seconds = float(getattr(settings, "TENANT_ROUTING_CACHE_SECONDS", 0))

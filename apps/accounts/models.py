@@ -38,7 +38,12 @@ class Tenant(TenantMixin):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     locale = models.CharField(max_length=16, default="en")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIAL)
+    # A plan code of apps/billing/plans.py; billing moves `plan` and `status` (a trial
+    # ends at `trial_ends_at`; a business past due since `past_due_since` is suspended
+    # after the grace period).
     plan = models.CharField(max_length=32, default="trial")
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    past_due_since = models.DateTimeField(null=True, blank=True)
     # False until the schema, domain and owner all exist; periodic work skips the tenant.
     is_ready = models.BooleanField(default=False)
 
@@ -69,6 +74,18 @@ class Tenant(TenantMixin):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    @property
+    def email(self) -> str:
+        """The business's billing contact, its first admin (dj-stripe's subscriber model
+        needs an email)."""
+        first_admin = (
+            Membership.objects.filter(tenant=self, role=Membership.Role.ADMIN)
+            .order_by("created_at")
+            .values_list("user__email", flat=True)
+            .first()
+        )
+        return first_admin or ""
 
 
 class Domain(DomainMixin):

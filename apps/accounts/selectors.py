@@ -42,3 +42,8 @@ def memberships_of(*, user: User) -> QuerySet[Membership]:
         .select_related("tenant")
         .order_by("tenant__name")
     )
+
+
+def seats_used() -> int:
+    """What the plan's seat allowance counts: the current business's team members."""
+    return Membership.objects.filter(tenant=tenant_current()).count()

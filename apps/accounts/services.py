@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone as django_timezone
 
 from apps.accounts.models import Domain, Membership, Tenant, User
 from apps.accounts.provisioning import schema_constraint_names_restore
@@ -61,6 +63,7 @@ def tenant_create(
         name=name.strip(),
         timezone=timezone,
         locale=locale,
+        trial_ends_at=django_timezone.now() + timedelta(days=settings.BILLING_TRIAL_DAYS),
     )
     try:
         with transaction.atomic():

@@ -11,8 +11,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Membership, Tenant, User
+from apps.core.entitlements import Limit, entitlement_require
 from apps.core.errors import FieldError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,8 @@ def membership_invite(
         raise ValidationFailed(
             "Already on the team.", [FieldError("email", f"{email} is already on the team.")]
         )
+    with tenant_context(tenant):
+        entitlement_require(Limit.SEATS, serialize=True)
     is_new = user is None
     if user is None:
         user = User.objects.create_user(email=email, password=None)

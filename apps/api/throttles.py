@@ -1,8 +1,9 @@
 """The API's throttle over the shared rate limits (apps/core/rate_limits.py).
 
-Buckets: one per API key (`api_key`), one per staff member (`user`), and for anonymous
-callers one per client IP for reads (`anon_read`) and one for booking writes
-(`anon_booking`; a view may name another scope, e.g. `auth` for the token endpoint).
+Buckets: one per API key (`api_key`, at the rate of the business's plan), one per staff
+member (`user`), and for anonymous callers one per client IP for reads (`anon_read`) and
+one for booking writes (`anon_booking`; a view may name another scope, e.g. `auth` for
+the token endpoint).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from apps.api.permissions import principal_of
-from apps.core.rate_limits import client_ident, rate_limit_wait
+from apps.core.entitlements import plan_api_rate
+from apps.core.rate_limits import client_ident, configured_rate, rate_limit_wait, stricter_rate
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,11 @@ class ApiRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         scope, ident = self.bucket(request, view)
-        wait = rate_limit_wait(scope=scope, ident=ident)
+        rate = None
+        if scope == "api_key":
+            # The business's plan sets its keys' rate; the configured one is a ceiling.
+            rate = stricter_rate(configured_rate(scope), plan_api_rate())
+        wait = rate_limit_wait(scope=scope, ident=ident, rate=rate)
         self.wait_seconds = wait
         if wait is not None:
             logger.info("api.throttled", extra={"scope": scope})

@@ -36,6 +36,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.addresses import tenant_domain
@@ -98,6 +99,7 @@ from apps.calendars.availability.selectors import (
     availability_slots,
 )
 from apps.calendars.timezones import zone
+from apps.core.entitlements import PlanInactive, PlanLimitReached, tenant_active_require
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.htmx import render_page_or_partial
 from apps.core.rate_limits import client_ident, rate_limit_wait
@@ -192,6 +194,29 @@ def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
                 {"page_title": "Page not found"},
                 status=404,
             )
+        except (PlanInactive, PlanLimitReached):
+            # Customers never see plan talk: the business is simply not taking bookings.
+            return _page(
+                request,
+                "booking_site/_closed.html",
+                {
+                    "page_title": gettext("Not taking bookings online"),
+                    "tenant_name": tenant_current().name,
+                },
+                status=503,
+            )
+
+    return wrapper
+
+
+def taking_bookings(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The steps towards a new booking are closed while the business is suspended
+    (existing bookings stay manageable)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        tenant_active_require()
+        return view(request, *args, **kwargs)
 
     return wrapper
 
@@ -330,6 +355,7 @@ def _calendar_context(
 
 
 @customer_page
+@taking_bookings
 @require_GET
 def services_page(request: HttpRequest) -> HttpResponse:
     """The business's home: what can be booked."""
@@ -341,6 +367,7 @@ def services_page(request: HttpRequest) -> HttpResponse:
 
 
 @customer_page
+@taking_bookings
 @require_GET
 def who_page(request: HttpRequest, service_id: str) -> HttpResponse:
     service = bookable_service_get(service_id=service_id)
@@ -360,6 +387,7 @@ def who_page(request: HttpRequest, service_id: str) -> HttpResponse:
 
 
 @customer_page
+@taking_bookings
 @require_GET
 def when_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
     service = bookable_service_get(service_id=service_id)
@@ -386,6 +414,7 @@ def when_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
 
 
 @customer_page
+@taking_bookings
 @require_http_methods(["GET", "POST"])
 def details_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
     """The customer's details for the chosen time (`?slot=`); POST holds it.

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from apps.bookings import pii
 from apps.bookings.models import Booking, BookingEvent, Customer
+from apps.core.entitlements import month_started_at
 from apps.core.errors import NotFound, ValidationFailed
 
 
@@ -72,3 +73,13 @@ def customer_find_by_phone(*, phone: str) -> Customer | None:
     if not normalized:
         return None
     return Customer.objects.filter(phone_hash=pii.lookup_hash(normalized)).order_by("pk").first()
+
+
+def bookings_this_month() -> int:
+    """What the plan's monthly allowance counts: bookings made since the month began
+    (holds that lapsed are not bookings)."""
+    return (
+        Booking.objects.filter(created_at__gte=month_started_at())
+        .exclude(status=Booking.Status.EXPIRED)
+        .count()
+    )

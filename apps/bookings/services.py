@@ -51,6 +51,7 @@ from apps.bookings.slot_sessions import (
     slots_covering,
     slots_lock,
 )
+from apps.core.entitlements import Limit, entitlement_require, tenant_active_require
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.ids import uuid7
 from apps.core.tenancy import current_schema
@@ -180,6 +181,8 @@ def booking_hold(
         raise ValidationFailed("The booking request is not valid.", errors)
 
     ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+    tenant_active_require()
+    entitlement_require(Limit.BOOKINGS_PER_MONTH)
     _require_bookable(service=service, resource=resource)
     _require_in_window(
         service=service, resource=resource, starts_at=starts_at, now=now, tenant=tenant, actor=actor

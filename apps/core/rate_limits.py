@@ -32,6 +32,14 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS.get(period.strip().lower(), _PERIODS.get(period[:1], 60))
 
 
+def stricter_rate(first: str | None, second: str | None) -> str | None:
+    """The rate that lets fewer requests through per second (None: no limit)."""
+    if first is None or second is None:
+        return first or second
+    (count_a, period_a), (count_b, period_b) = parse_rate(first), parse_rate(second)
+    return first if count_a * period_b <= count_b * period_a else second
+
+
 def configured_rate(scope: str) -> str | None:
     rates = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES", {})
     rate = rates.get(scope)
@@ -72,11 +80,11 @@ def _hit(key: str, *, period: int) -> int:
     return int(count)
 
 
-def rate_limit_wait(*, scope: str, ident: str) -> int | None:
+def rate_limit_wait(*, scope: str, ident: str, rate: str | None = None) -> int | None:
     """Counts one request of `ident` in `scope`'s bucket. Returns None when it is within
-    the rate (or the scope has none, or Redis is out of reach), else the whole seconds
-    until the window ends."""
-    rate = configured_rate(scope)
+    the rate (`rate`, else the scope's configured one; none: no limit, and when Redis is
+    out of reach), else the whole seconds until the window ends."""
+    rate = rate or configured_rate(scope)
     if not rate:
         return None
     limit, period = parse_rate(rate)

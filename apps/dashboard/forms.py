@@ -5,9 +5,11 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 
 from apps.accounts.models import Membership, Tenant
-from apps.core.errors import ValidationFailed
+from apps.core.entitlements import PlanLimitReached
+from apps.core.errors import DomainError
 from apps.core.timezones import timezone_choices
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd]?)\s*$")
@@ -58,8 +60,19 @@ class DayField(forms.DateField):
             )
 
 
+def plan_limit_text(error: PlanLimitReached) -> str:
+    return "{} {}".format(
+        error.message, gettext("An admin can change the plan on the Billing page.")
+    )
+
+
 class DomainErrorFormMixin(forms.Form):
-    def apply_domain_error(self, error: ValidationFailed) -> None:
+    """A form whose values go to one service call, which reports problems per field."""
+
+    def apply_domain_error(self, error: DomainError) -> None:
+        if isinstance(error, PlanLimitReached):
+            self.add_error(None, plan_limit_text(error))
+            return
         for detail in error.details:
             self.add_error(detail.field if detail.field in self.fields else None, detail.message)
         if not error.details:
@@ -114,7 +127,7 @@ class TenantSettingsForm(DomainErrorFormMixin):
 
     FIELD_FOR = {"reminder_offsets_minutes": "reminder_offsets"}
 
-    def apply_domain_error(self, error: ValidationFailed) -> None:
+    def apply_domain_error(self, error: DomainError) -> None:
         for detail in error.details:
             field = self.FIELD_FOR.get(detail.field, detail.field)
             self.add_error(field if field in self.fields else None, detail.message)

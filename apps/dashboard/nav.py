@@ -21,6 +21,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("Team", "dashboard:team", R.ADMIN),
     ("API & webhooks", "dashboard:integrations", R.ADMIN),
     ("Settings", "dashboard:settings", R.ADMIN),
+    ("Billing", "dashboard:billing", R.ADMIN),
 ]
 
 

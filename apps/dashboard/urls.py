@@ -4,6 +4,7 @@ and "notifications" for the failed-messages screen (its names predate the dashbo
 from django.urls import URLPattern, URLResolver, include, path
 
 from apps.dashboard.availability import urls as availability_urls
+from apps.dashboard.billing import urls as billing_urls
 from apps.dashboard.bookings import urls as bookings_urls
 from apps.dashboard.catalogue import urls as catalogue_urls
 from apps.dashboard.integrations import urls as integrations_urls
@@ -19,6 +20,7 @@ dashboard_patterns: list[URLPattern | URLResolver] = [
     path("team/<uuid:membership_id>/role/", team_views.team_role, name="team_role"),
     path("team/<uuid:membership_id>/remove/", team_views.team_remove, name="team_remove"),
     path("settings/", team_views.tenant_settings, name="settings"),
+    *billing_urls.urlpatterns,
     path("integrations/", include(integrations_urls.urlpatterns)),
 ]
 

@@ -7,13 +7,16 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from apps.core.entitlements import Limit, usage_counter_register
         from apps.notifications.messages import receivers as message_receivers
 
         # Celery's autodiscovery looks for apps.notifications.tasks only: the task modules
         # of the package's parts are imported here, so the worker registers every task.
         from apps.notifications.messages import tasks as message_tasks  # noqa: F401
+        from apps.notifications.selectors import text_messages_this_month
         from apps.notifications.webhooks import receivers as webhook_receivers
         from apps.notifications.webhooks import tasks as webhook_tasks  # noqa: F401
 
         message_receivers.connect()
         webhook_receivers.connect()
+        usage_counter_register(Limit.SMS_PER_MONTH, text_messages_this_month)

@@ -66,3 +66,8 @@ def service_get(*, service_id: UUID | str) -> Service:
     if service is None:
         raise NotFound("There is no such service.")
     return service
+
+
+def resources_active_count() -> int:
+    """What the plan's resource allowance counts: active people and rooms."""
+    return Resource.objects.filter(is_active=True).count()

@@ -18,6 +18,7 @@ from uuid import UUID
 from django.db import transaction
 
 from apps.accounts.models import Membership, User
+from apps.core.entitlements import Limit, entitlement_require
 from apps.core.errors import DomainError
 from apps.core.tenancy import current_schema
 from apps.resources import field_checks as check
@@ -198,6 +199,8 @@ def resource_create(
             user=user,
         )
     )
+    if cleaned["is_active"]:
+        entitlement_require(Limit.RESOURCES, serialize=True)
     resource = Resource.objects.create(**cleaned)
     logger.info("resource.created", extra={"resource_id": str(resource.id)})
     if resource.is_active:
@@ -223,6 +226,8 @@ def resource_update(*, resource: Resource, data: Mapping[str, Any]) -> Resource:
     cleaned = _resource_clean(replace(current, **data))
     moved = cleaned["location"].pk != resource.location_id
     reactivated = cleaned["is_active"] and not resource.is_active
+    if reactivated:
+        entitlement_require(Limit.RESOURCES, serialize=True)
     for key, value in cleaned.items():
         setattr(resource, key, value)
     resource.save(update_fields=[*cleaned, "updated_at"])

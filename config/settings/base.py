@@ -56,7 +56,7 @@ TENANT_APPS = [
     "django.contrib.admin",
     "auditlog",
     "apps.audit",
-    "apps.billing",
+    # (apps.billing is public only: plans and their history.)
     "apps.resources",
     "apps.calendars",
     "apps.bookings",
@@ -254,6 +254,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=17),
         "args": ("calendars.materialize_tenant",),
     },
+    # Trials that ended and grace periods that ran out (apps/billing/services.py).
+    "billing-lifecycle": {
+        "task": "billing.lifecycle_check",
+        "schedule": crontab(minute=5, hour=3),
+    },
+    # Stripe events whose processing failed are tried again (apps/billing/webhooks.py).
+    "billing-stripe-events-retry": {
+        "task": "billing.stripe_events_retry",
+        "schedule": crontab(minute="*/5"),
+    },
     # Idempotency records are replayed for 24 h, then deleted.
     "bookings-idempotency-purge": {
         "task": "accounts.run_in_every_tenant",
@@ -302,11 +312,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.IsTenantPrincipal"],
     "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttles.ApiRateThrottle"],
     # Per minute unless stated. Anonymous callers are counted per client IP; "auth" is
-    # the token endpoint (password guessing). Later: per tenant plan.
+    # the token endpoint (password guessing).
     "DEFAULT_THROTTLE_RATES": {
         "anon_read": env("API_RATE_ANON_READ", default="60/min"),
         "anon_booking": env("API_RATE_ANON_BOOKING", default="10/min"),
-        "api_key": env("API_RATE_API_KEY", default="100/min"),
+        # A ceiling: each key gets its business's plan rate (apps/billing/plans.py).
+        "api_key": env("API_RATE_API_KEY", default="1000/min"),
         "user": env("API_RATE_USER", default="100/min"),
         "auth": env("API_RATE_AUTH", default="10/min"),
     },
@@ -363,10 +374,22 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Platform plans (apps/billing/plans.py): a new business tries the top plan for
+# BILLING_TRIAL_DAYS; a business past due is suspended after BILLING_GRACE_DAYS.
+BILLING_TRIAL_DAYS = env_int("BILLING_TRIAL_DAYS", default=14)
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", default=14)
+
 # dj-stripe: the subscriber of platform plans is the tenant, not a user.
 STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", default=False)
-STRIPE_TEST_SECRET_KEY = env("STRIPE_TEST_SECRET_KEY", default="sk_test_placeholder")
+# The default is the local stand-in's (dj-stripe wants 24 characters after the prefix).
+STRIPE_TEST_SECRET_KEY = env("STRIPE_TEST_SECRET_KEY", default="sk_test_standin0standin0standin0")
 STRIPE_LIVE_SECRET_KEY = env("STRIPE_LIVE_SECRET_KEY", default="")
+# Where stripe-python sends API calls (apps/billing/apps.py sets stripe.api_base from it):
+# Stripe itself in production, the local stand-in (apps/billing/standin) in development
+# and tests.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
+# Signing secret of the platform's webhook endpoint (/billing/stripe/webhook/).
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 DJSTRIPE_SUBSCRIBER_MODEL = "accounts.Tenant"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True

@@ -25,6 +25,14 @@ os.environ.setdefault("TENANT_URL_PORT", os.environ.get("PORT", "8000"))
 # Webhook receivers of local runs and tests listen on 127.0.0.1 over plain http.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
 os.environ.setdefault("WEBHOOK_ALLOW_PLAIN_HTTP", "true")
+# Without Stripe keys of its own, a local run talks to the Stripe stand-in that
+# `make run` starts (apps/billing/standin; config/local/Procfile), which signs the
+# webhooks it sends back with this secret.
+if not os.environ.get("STRIPE_TEST_SECRET_KEY"):
+    os.environ.setdefault(
+        "STRIPE_API_BASE", f"http://127.0.0.1:{os.environ.get('STRIPE_STANDIN_PORT', '12111')}"
+    )
+    os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_local_standin")
 
 from config.settings.base import *  # noqa: E402,F403
 from config.settings.base import LOCAL_DIR  # noqa: E402

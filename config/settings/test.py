@@ -37,3 +37,7 @@ STORAGES = {
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", f"timenest-test-{_WORKER}")
+# Tests reach Stripe only through the stand-in fixture (tests/plugins/stripe_standin.py),
+# which points the client at it; anywhere else a call fails on a closed local port.
+STRIPE_API_BASE = "http://127.0.0.1:9"
+STRIPE_WEBHOOK_SECRET = "whsec_test_standin"

@@ -29,7 +29,7 @@ def test_a_host_is_looked_up_once_then_served_from_memory(acme_host):
     assert _domain_queries(client, acme_host) == (200, 0)
 
 
-def test_a_suspended_tenant_is_refused_at_once_by_the_process_that_saved_it(acme_host):
+def test_a_suspension_closes_the_booking_pages_at_once_in_the_process_that_saved_it(acme_host):
     # given: the host is cached
     client = Client()
     assert client.get("/", HTTP_HOST=acme_host).status_code == 200
@@ -39,11 +39,11 @@ def test_a_suspended_tenant_is_refused_at_once_by_the_process_that_saved_it(acme
     tenant.status = Tenant.Status.SUSPENDED
     tenant.save(update_fields=["status"])
 
-    # then
-    assert client.get("/", HTTP_HOST=acme_host).status_code == 404
+    # then (staff are still served; booking pages say the business is not taking bookings)
+    assert client.get("/", HTTP_HOST=acme_host).status_code == 503
 
 
-def test_a_tenant_suspended_elsewhere_is_refused_within_the_bound(acme_host, monkeypatch):
+def test_a_suspension_elsewhere_closes_the_booking_pages_within_the_bound(acme_host, monkeypatch):
     # given: the host is cached at t = 1000 s
     clock = [1000.0]
     monkeypatch.setattr(middleware.time, "monotonic", lambda: clock[0])
@@ -53,12 +53,11 @@ def test_a_tenant_suspended_elsewhere_is_refused_within_the_bound(acme_host, mon
     # when: another process suspends the tenant (no signal reaches this one)
     Tenant.objects.filter(slug="acme").update(status=Tenant.Status.SUSPENDED)
 
-    # then: served from memory until the bound, refused from then on
+    # then: served from memory until the bound, closed from then on
     clock[0] += 4.9
     assert client.get("/", HTTP_HOST=acme_host).status_code == 200
     clock[0] += 0.1
-    assert client.get("/", HTTP_HOST=acme_host).status_code == 404
-    assert acme_host not in middleware._routes
+    assert client.get("/", HTTP_HOST=acme_host).status_code == 503
 
 
 def test_a_tenant_not_ready_is_never_remembered(acme_host):

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from apps.api.services import api_key_create
+from apps.billing.plans import FREE, PLANS
 from apps.core.rate_limits import parse_rate
 from config.settings import base as base_settings
 from tests.api.calls import error_of, hold, rates
@@ -28,7 +29,11 @@ def test_default_rates_match_the_contract():
 
     assert parse_rate(configured["anon_read"]) == (60, 60)
     assert parse_rate(configured["anon_booking"]) == (10, 60)
-    assert parse_rate(configured["api_key"]) == (100, 60)
+    # Per key, the plan decides (100/min on the lowest, as the contract says) under a
+    # configured ceiling as high as the highest plan's.
+    assert parse_rate(configured["api_key"]) == (1000, 60)
+    assert FREE.api_requests_per_minute == 100
+    assert max(plan.api_requests_per_minute for plan in PLANS.values()) == 1000
 
 
 def test_anonymous_reads_are_limited_per_ip_with_retry_after(acme, acme_host, settings):

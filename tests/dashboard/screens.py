@@ -30,6 +30,7 @@ SCREENS = [
     ("dashboard:calendar_feeds", "manager", "Calendar feeds of", "resource_id"),
     ("dashboard:settings", "admin", "Save settings", None),
     ("dashboard:team", "admin", "Invite someone", None),
+    ("dashboard:billing", "admin", "Plan and billing", None),
 ]
 
 

@@ -28,11 +28,16 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     """A transactional test's flush (browser tests: live server) truncates the public
     tables, tenant rows included, while tenant schemas stay. Put the public tenant and
     the test tenants back once it is done, so whatever runs next finds them."""
-    result = yield
     marker = item.get_closest_marker("django_db")
     transactional = "transactional_db" in getattr(item, "fixturenames", ()) or bool(
         marker and marker.kwargs.get("transaction")
     )
+    if transactional:
+        # The flush lists the tables of the connection's schema: a test that served a
+        # request on this thread left it in a tenant's, so go back to public first.
+        with item.config.stash[blocking_manager_key].unblock():
+            use_public_schema()
+    result = yield
     if transactional:
         with item.config.stash[blocking_manager_key].unblock():
             # A test may have left this thread's connection in a tenant's schema.

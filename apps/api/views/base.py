@@ -15,12 +15,13 @@ from apps.api.errors import MfaRequired
 from apps.api.permissions import principal_of
 from apps.api.principals import Principal
 from apps.api.serializers import ErrorEnvelopeSerializer
+from apps.core.entitlements import tenant_active_require
 from apps.core.errors import FieldError, NotFound, ValidationFailed
 
 _T = TypeVar("_T")
 
 # Statuses any operation may answer (bad input, credentials, role, unknown id, limits).
-COMMON_ERRORS = (400, 401, 403, 404, 405, 406, 429)
+COMMON_ERRORS = (400, 401, 402, 403, 404, 405, 406, 429)
 BODY_ERRORS = (415,)
 
 
@@ -38,6 +39,11 @@ def _raise_if_mfa_pending(request: Request) -> None:
 class ApiView(APIView):
     # Anonymous writes count against this rate bucket (apps/api/throttles.py).
     anonymous_write_scope = "anon_booking"
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # A suspended business's API is off (402 PLAN_INACTIVE); its data stays.
+        tenant_active_require()
 
     def principal(self, request: Request) -> Principal:
         principal = principal_of(request)

@@ -9,8 +9,8 @@ from typing import Any
 from django import forms
 
 from apps.accounts.models import User
-from apps.core.errors import DomainError
 from apps.core.timezones import timezone_choices
+from apps.dashboard.forms import DomainErrorFormMixin
 from apps.resources.models import Location, Resource, Service
 
 NUMBER = {"inputmode": "numeric", "autocomplete": "off"}
@@ -37,17 +37,9 @@ def _or_none(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
-class ServiceErrorsForm(forms.Form):
-    """A form whose values go to one service call, which reports problems per field."""
-
+class ServiceErrorsForm(DomainErrorFormMixin):
     def service_data(self) -> dict[str, Any]:
         raise NotImplementedError
-
-    def apply_domain_error(self, error: DomainError) -> None:
-        for detail in error.details:
-            self.add_error(detail.field if detail.field in self.fields else None, detail.message)
-        if not error.details:
-            self.add_error(None, error.message)
 
 
 class LocationForm(ServiceErrorsForm):

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.accounts.models import Membership
 from apps.accounts.selectors import tenant_current
+from apps.core.entitlements import PlanLimitReached
 from apps.core.errors import ValidationFailed
 from apps.core.htmx import redirect_after_post, render_page_or_partial
 from apps.dashboard.access import membership_required
@@ -74,7 +75,7 @@ def _edit_screen(
         if form.is_valid():
             try:
                 saved = save(form.service_data())
-            except ValidationFailed as error:
+            except (ValidationFailed, PlanLimitReached) as error:
                 form.apply_domain_error(error)
             else:
                 messages.success(request, f"{noun.capitalize()} “{saved}” saved.")

@@ -19,6 +19,7 @@ from apps.accounts.models import Membership
 from apps.accounts.selectors import tenant_current
 from apps.accounts.services import tenant_settings_update
 from apps.accounts.team import membership_change_role, membership_invite, membership_remove
+from apps.core.entitlements import PlanLimitReached
 from apps.core.errors import ValidationFailed
 from apps.core.htmx import redirect_after_post, render_page_or_partial
 from apps.dashboard.access import membership_required
@@ -78,7 +79,7 @@ def team(request: HttpRequest) -> HttpResponse:
                     invited_by=request.user,  # type: ignore[arg-type]
                     base_url=f"{request.scheme}://{request.get_host()}",
                 )
-            except ValidationFailed as error:
+            except (ValidationFailed, PlanLimitReached) as error:
                 form.apply_domain_error(error)
             else:
                 messages.success(request, f"Invitation sent to {membership.user.email}.")

@@ -37,6 +37,7 @@ from django.utils import timezone
 from apps.accounts.addresses import tenant_domain
 from apps.accounts.models import Tenant
 from apps.accounts.selectors import tenant_current
+from apps.core.entitlements import Limit, PlanLimitReached, entitlement_require
 from apps.notifications.messages.content import MessageFacts, message_facts, sms_text
 from apps.notifications.messages.emails import notification_email, notification_message_id
 from apps.notifications.messages.errors import SendFailed, Undeliverable
@@ -195,6 +196,17 @@ def _load(notification_id: UUID | str) -> Notification | None:
     )
 
 
+def _over_plan_reason(notification: Notification) -> str:
+    """A text message over the plan's monthly allowance is not sent ("plan_limit")."""
+    if notification.channel != Notification.Channel.SMS:
+        return ""
+    try:
+        entitlement_require(Limit.SMS_PER_MONTH)
+    except PlanLimitReached:
+        return "plan_limit"
+    return ""
+
+
 def notification_send(
     *, notification_id: UUID | str, now: datetime | None = None, tenant: Tenant | None = None
 ) -> SendOutcome:
@@ -209,7 +221,7 @@ def notification_send(
         return SendOutcome.SKIPPED
     reason = notification_obsolete_reason(
         notification=notification, booking=notification.booking, now=now
-    )
+    ) or _over_plan_reason(notification)
     if reason:
         _cancel_if_pending(notification.id, reason=reason, now=now)
         logger.info(

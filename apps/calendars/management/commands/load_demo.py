@@ -61,6 +61,9 @@ class Command(BaseCommand):
                 tenant = tenant_create(
                     slug=spec["slug"], name=spec["name"], owner=owner, timezone=spec["timezone"]
                 )
+                # The showcase stays open: it is on the top plan, as a paying business.
+                tenant.plan, tenant.status, tenant.trial_ends_at = "pro", Tenant.Status.ACTIVE, None
+                tenant.save(update_fields=["plan", "status", "trial_ends_at", "updated_at"])
                 self.stdout.write(f"Created demo tenant {tenant.slug}.")
             owner_key = _demo_second_factors(owner, owner_spec)
         if "schedule" in data:

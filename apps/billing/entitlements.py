@@ -1,0 +1,39 @@
+"""Billing's answers to the kernel's plan questions (apps/core/entitlements.py)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from apps.accounts.addresses import tenant_base_url
+from apps.accounts.models import Tenant
+from apps.accounts.selectors import tenant_current
+from apps.billing.plans import plan_named
+from apps.core.entitlements import Allowance, Limit
+
+
+def billing_page_url(tenant: Tenant) -> str:
+    return tenant_base_url(tenant) + reverse("dashboard:billing")
+
+
+class TenantPlanProvider:
+    """The current business's plan decides; a trial has the trial plan's limits."""
+
+    def allowance(self, limit: Limit) -> Allowance:
+        plan = plan_named(tenant_current().plan)
+        return Allowance(plan_name=str(plan.name), allowed=plan.allowed(limit))
+
+    def upgrade_url(self) -> str:
+        return billing_page_url(tenant_current())
+
+    def inactive_reason(self) -> str | None:
+        tenant = tenant_current()
+        if tenant.status == Tenant.Status.SUSPENDED:
+            return _(
+                "This business's plan is suspended for an unpaid balance; "
+                "an admin can pay on the billing page to take bookings again."
+            )
+        return None
+
+    def api_rate(self) -> str | None:
+        return f"{plan_named(tenant_current().plan).api_requests_per_minute}/min"
