@@ -19,6 +19,7 @@ from django.forms.models import construct_instance
 from django.http import HttpRequest
 
 from apps.accounts.admin_sites import tenant_admin_site
+from apps.core.entitlements import PlanLimitReached
 from apps.core.errors import ValidationFailed
 from apps.resources.models import Location, Resource, Service
 from apps.resources.services import (
@@ -77,6 +78,8 @@ class ServiceBackedForm(forms.ModelForm):
                 self.add_error(
                     detail.field if detail.field in self.fields else None, detail.message
                 )
+        except PlanLimitReached as over:
+            self.add_error(None, over.message)
         return cleaned
 
     def _post_clean(self) -> None:

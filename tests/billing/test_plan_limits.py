@@ -27,7 +27,12 @@ from apps.resources.models import Resource
 from apps.resources.services import resource_create, resource_update
 from tests.api.calls import error_of, key_client, rates, send_json
 from tests.api.factories import LocationFactory, ResourceFactory, ServiceFactory, slots_create
-from tests.plugins.factories import MembershipFactory, UserFactory, member_client
+from tests.plugins.factories import (
+    MembershipFactory,
+    UserFactory,
+    member_client,
+    verified_staff_client,
+)
 
 ACTOR = ActorRef(type="system", id="test")
 
@@ -230,3 +235,20 @@ def test_usage_counts_what_each_app_owns(acme):
     assert usage(Limit.SEATS) == Membership.objects.filter(tenant=acme).count()
     assert usage(Limit.BOOKINGS_PER_MONTH) == 0
     assert usage(Limit.SMS_PER_MONTH) == 0
+
+
+def test_the_admin_refuses_a_resource_over_the_plan_with_a_form_error(acme, acme_host):
+    _on_plan(acme, "free")
+    location = LocationFactory.create()
+    ResourceFactory.create(location=location)
+    support = verified_staff_client(acme_host)
+
+    response = support.post(
+        "/admin/resources/resource/add/",
+        {"name": "Dr Grace", "kind": "person", "location": str(location.pk), "is_active": "on"},
+    )
+
+    assert response.status_code == 200
+    assert "The Free plan allows 1 active people and rooms" in response.content.decode()
+    assert 'value="Dr Grace"' in response.content.decode()
+    assert Resource.objects.count() == 1
