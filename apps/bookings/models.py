@@ -203,3 +203,56 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_key} {self.key}"
+
+
+class Payment(models.Model):
+    """Money for a booking: a charge taken online (or its checkout while open) or a
+    refund. Amounts in the service's currency; the provider's ids for support."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", "Charge"
+        REFUND = "refund", "Refund"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Checkout open"
+        SUCCEEDED = "succeeded", "Succeeded"
+        EXPIRED = "expired", "Checkout expired"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    provider = models.CharField(max_length=16, default="stripe")
+    # The business's connected account, the checkout, the charge and the refund.
+    account_id = models.CharField(max_length=255, blank=True)
+    checkout_session_id = models.CharField(max_length=255, blank=True)
+    checkout_url = models.URLField(max_length=2000, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    refund_id = models.CharField(max_length=255, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    actor_type = models.CharField(max_length=16, choices=Actor.choices)
+    actor_id = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_positive"),
+            # One row per checkout and per refund, however often the provider reports it.
+            models.UniqueConstraint(
+                fields=["checkout_session_id"],
+                condition=Q(kind="charge") & ~Q(checkout_session_id=""),
+                name="payment_unique_checkout",
+            ),
+            models.UniqueConstraint(
+                fields=["refund_id"], condition=~Q(refund_id=""), name="payment_unique_refund"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency} ({self.status})"

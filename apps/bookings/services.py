@@ -45,6 +45,7 @@ from apps.bookings.errors import (
 from apps.bookings.models import Actor, Booking, BookingEvent, Customer
 from apps.bookings.slot_sessions import (
     resources_lock,
+    session_hold_extend,
     session_hold_to_booked,
     session_join,
     session_leave,
@@ -265,6 +266,32 @@ def booking_confirm(*, booking: Booking, actor: ActorRef) -> Booking:
     if hold_elapsed:
         raise HoldExpired()
     _log("booking.confirmed", locked)
+    return locked
+
+
+def booking_hold_extend(*, booking: Booking, until: datetime) -> Booking:
+    """Keeps a live hold until `until` (never shortens it). The hold's place rows move
+    with it, through the slot lock, so cached availability sees the change."""
+    with transaction.atomic():
+        locked = _booking_lock(booking_id=booking.pk)
+        now = timezone.now()
+        live = (
+            locked.status == Booking.Status.HELD
+            and locked.hold_expires_at is not None
+            and locked.hold_expires_at > now
+        )
+        if not live:
+            raise HoldExpired()
+        assert locked.hold_expires_at is not None
+        if until <= locked.hold_expires_at:
+            return locked
+        covered = slots_lock(
+            resource_id=locked.resource_id, intervals=[(locked.starts_at, locked.ends_at)]
+        )
+        session_hold_extend(covered=covered, booking_id=locked.pk, until=until)
+        locked.hold_expires_at = until
+        locked.save(update_fields=["hold_expires_at", "updated_at"])
+    logger.info("booking.hold_extended", extra={"booking_id": str(locked.pk)})
     return locked
 
 

@@ -230,3 +230,10 @@ def session_hold_to_booked(*, covered: Sequence[SlotInstance], booking_id: uuid.
     if covered:
         _save(covered)
     SlotHold.objects.filter(booking_id=booking_id).delete()
+
+
+def session_hold_extend(
+    *, covered: Sequence[SlotInstance], booking_id: uuid.UUID, until: datetime
+) -> None:
+    """A held place is kept longer (a checkout was opened for it): its hold rows move."""
+    SlotHold.objects.filter(slot__in=covered, booking_id=booking_id).update(expires_at=until)

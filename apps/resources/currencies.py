@@ -60,6 +60,12 @@ def is_currency(code: object) -> bool:
     return isinstance(code, str) and code in ISO_4217_CODES
 
 
+def currency_exponent(code: str) -> int:
+    """ISO 4217's minor unit of the currency (JPY 0, USD 2, KWD 3): amounts sent to a
+    payment provider are integers of this unit."""
+    return _MINOR_UNITS.get(code.upper(), 2)
+
+
 def minor_units(code: str) -> int:
     """Decimals a price may carry: the currency's minor unit, at most the 2 that
     `Service.price` stores (3-decimal currencies are priced to the cent)."""

@@ -1,0 +1,164 @@
+"""Money for bookings, as the booking sees it: a checkout opened for a hold (which then
+lives as long as the checkout), a payment that confirms the hold, a refund. The payment
+provider's side (Stripe, the connected account) is billing's; it calls these.
+
+The rule for a hold and its checkout: opening a checkout extends the hold to the
+checkout's expiry, and when the hold ends (expired, released) billing expires the
+checkout. A payment that still arrives for a hold that is gone is recorded and not
+confirmed (`booking_payment_succeeded` returns False): billing refunds it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.bookings.actors import ActorRef
+from apps.bookings.errors import HoldExpired, InvalidTransition
+from apps.bookings.models import Booking, Payment
+from apps.bookings.services import booking_confirm, booking_hold_extend
+
+logger = logging.getLogger(__name__)
+
+
+def payment_amount_due(booking: Booking) -> Decimal:
+    """What a paid booking costs online (the service's price, taken in full)."""
+    return booking.service.price
+
+
+def payment_checkout_current(booking: Booking) -> Payment | None:
+    """The booking's open checkout that has not run out, if any."""
+    return (
+        Payment.objects.filter(
+            booking=booking,
+            kind=Payment.Kind.CHARGE,
+            status=Payment.Status.OPEN,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def payment_checkout_opened(
+    *,
+    booking: Booking,
+    account_id: str,
+    session_id: str,
+    url: str,
+    expires_at: datetime,
+    actor: ActorRef,
+) -> Payment:
+    """Records an open checkout for a held booking and keeps the hold as long."""
+    with transaction.atomic():
+        booking_hold_extend(booking=booking, until=expires_at)
+        payment, _ = Payment.objects.get_or_create(
+            kind=Payment.Kind.CHARGE,
+            checkout_session_id=session_id,
+            defaults={
+                "booking": booking,
+                "status": Payment.Status.OPEN,
+                "amount": payment_amount_due(booking),
+                "currency": booking.service.currency,
+                "account_id": account_id,
+                "checkout_url": url,
+                "expires_at": expires_at,
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+            },
+        )
+    return payment
+
+
+def booking_payment_succeeded(
+    *,
+    booking: Booking,
+    session_id: str,
+    payment_intent_id: str,
+    amount: Decimal,
+    currency: str,
+    account_id: str,
+    actor: ActorRef,
+) -> bool:
+    """Records money received for a booking's checkout and confirms its hold. Returns
+    whether the booking is (now) confirmed; False when its hold was gone (the caller
+    refunds). Recording the same checkout again changes nothing."""
+    with transaction.atomic():
+        payment, created = Payment.objects.select_for_update().get_or_create(
+            kind=Payment.Kind.CHARGE,
+            checkout_session_id=session_id,
+            defaults={
+                "booking": booking,
+                "status": Payment.Status.SUCCEEDED,
+                "amount": amount,
+                "currency": currency.upper(),
+                "account_id": account_id,
+                "payment_intent_id": payment_intent_id,
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+            },
+        )
+        if not created and payment.status != Payment.Status.SUCCEEDED:
+            payment.status = Payment.Status.SUCCEEDED
+            payment.amount, payment.currency = amount, currency.upper()
+            payment.payment_intent_id = payment_intent_id
+            payment.save(
+                update_fields=["status", "amount", "currency", "payment_intent_id", "updated_at"]
+            )
+        try:
+            confirmed = booking_confirm(booking=booking, actor=actor)
+        except (HoldExpired, InvalidTransition):
+            logger.warning(
+                "booking.paid_too_late",
+                extra={"booking_id": str(booking.pk), "payment_id": str(payment.pk)},
+            )
+            return False
+        if confirmed.payment_status != Booking.PaymentStatus.PAID:
+            Booking.objects.filter(pk=confirmed.pk).update(
+                payment_status=Booking.PaymentStatus.PAID, updated_at=timezone.now()
+            )
+    logger.info("booking.paid", extra={"booking_id": str(booking.pk)})
+    return True
+
+
+def payment_checkout_expired(*, session_id: str) -> None:
+    Payment.objects.filter(
+        kind=Payment.Kind.CHARGE, checkout_session_id=session_id, status=Payment.Status.OPEN
+    ).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())
+
+
+def booking_refund_recorded(
+    *,
+    booking: Booking,
+    amount: Decimal,
+    currency: str,
+    refund_id: str,
+    payment_intent_id: str,
+    reason: str,
+    actor: ActorRef,
+) -> Payment:
+    """Records a refund (once per refund id); a booking refunded in full is marked so."""
+    with transaction.atomic():
+        refund, _ = Payment.objects.get_or_create(
+            refund_id=refund_id,
+            defaults={
+                "booking": booking,
+                "kind": Payment.Kind.REFUND,
+                "status": Payment.Status.SUCCEEDED,
+                "amount": amount,
+                "currency": currency.upper(),
+                "payment_intent_id": payment_intent_id,
+                "reason": reason[:255],
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+            },
+        )
+        Booking.objects.filter(pk=booking.pk).update(
+            payment_status=Booking.PaymentStatus.REFUNDED, updated_at=timezone.now()
+        )
+    logger.info("booking.refunded", extra={"booking_id": str(booking.pk)})
+    return refund
