@@ -37,7 +37,9 @@ run: setup
 	@echo "    Demo tenant:  http://demo.localhost:$(PORT)/   (dashboard: /dashboard/)"
 	@echo "    Emails are written to .local/mail/"
 	@echo ""
-	$(VENV)/bin/honcho -f config/local/Procfile -d . start
+	@# honcho gives each process its own PORT: the web's port travels as WEB_PORT (the
+	@# Stripe stand-in's webhooks) and TENANT_URL_PORT (links the worker writes in emails).
+	WEB_PORT=$(PORT) TENANT_URL_PORT=$(PORT) $(VENV)/bin/honcho -f config/local/Procfile -d . start
 
 browser-deps:
 	@command -v chromium >/dev/null || { \

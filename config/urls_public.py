@@ -22,6 +22,11 @@ urlpatterns = [
     path("accounts/", include(account_patterns)),
     path("admin/", admin.site.urls),
     path("billing/stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
+    path(
+        "billing/stripe/connect/webhook/",
+        billing_views.stripe_connect_webhook,
+        name="stripe_connect_webhook",
+    ),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

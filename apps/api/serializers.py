@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from apps.api.fields import InstantField
 from apps.bookings.models import Booking
+from apps.bookings.payments import payment_checkout_current
 from apps.calendars.models import AvailabilityRule
 from apps.calendars.timezones import format_wall_time
 
@@ -141,9 +142,11 @@ class BookingOutput(serializers.Serializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_payment_url(self, booking: Booking) -> str | None:
-        # Stripe Checkout is started by the billing capability; until a booking has a
-        # checkout session there is nothing to pay through.
-        return None
+        """The open checkout of a held booking that awaits payment (else null)."""
+        if booking.payment_status != Booking.PaymentStatus.PENDING:
+            return None
+        checkout = payment_checkout_current(booking)
+        return checkout.checkout_url if checkout is not None else None
 
 
 class HeldBookingOutput(BookingOutput):

@@ -13,7 +13,9 @@ class BillingConfig(AppConfig):
         # Stripe itself in production; the local stand-in in development and tests.
         stripe.api_base = settings.STRIPE_API_BASE
 
+        from apps.billing import receivers
         from apps.billing.entitlements import TenantPlanProvider
         from apps.core.entitlements import plan_provider_register
 
         plan_provider_register(TenantPlanProvider())
+        receivers.connect()

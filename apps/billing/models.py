@@ -79,3 +79,29 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id} ({self.outcome})"
+
+
+class StripeAccount(models.Model):
+    """A business's own Stripe account (Connect), which takes its customers' payments.
+    Online payment is on while Stripe says the account can take charges."""
+
+    tenant = models.OneToOneField(
+        Tenant,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="stripe_account",
+    )
+    account_id = models.CharField(max_length=255, unique=True)
+    charges_enabled = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    country = models.CharField(max_length=2, blank=True)
+    default_currency = models.CharField(max_length=3, blank=True)
+    # Currencies the account's country can take (lower case, as Stripe writes them).
+    currencies = models.JSONField(default=list, blank=True)
+    # Why online payment is off, in Stripe's words (a requirement, "rejected.fraud", …).
+    disabled_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.account_id} ({'on' if self.charges_enabled else 'off'})"

@@ -31,6 +31,8 @@ from django.utils import timezone
 from djstripe import models as djstripe_models
 
 from apps.accounts.models import Tenant
+from apps.billing.booking_payments import checkout_completed, checkout_expired
+from apps.billing.connect import account_apply
 from apps.billing.models import StripeEvent
 from apps.billing.services import subscription_apply
 from apps.billing.stripe_api import secret_key, stripe_call
@@ -65,7 +67,9 @@ def stripe_event_receive(*, payload: bytes, signature: str, secret: str | None =
     """Verifies and records one delivery, then processes the event unless another
     delivery already did or is doing it. Returns the event's outcome. Raises
     SignatureInvalid (nothing recorded) or the handler's error (kept on the row)."""
-    data = _verified(payload, signature, secret or settings.STRIPE_WEBHOOK_SECRET)
+    if secret is None:
+        secret = settings.STRIPE_WEBHOOK_SECRET
+    data = _verified(payload, signature, secret)
     try:
         with transaction.atomic():
             StripeEvent.objects.create(
@@ -142,6 +146,12 @@ def stripe_events_retry(*, now: Any = None) -> int:
 
 
 def _handle(event: dict[str, Any]) -> str:
+    account = event.get("account")
+    if account:  # an event on a business's own account (Connect)
+        connect_handler = CONNECT_HANDLERS.get(event["type"])
+        if connect_handler is None:
+            return "not a type billing follows"
+        return connect_handler(event["data"]["object"], str(account))
     handler = HANDLERS.get(event["type"])
     if handler is None:
         return "not a type billing follows"
@@ -218,4 +228,15 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "customer.subscription.deleted": _on_subscription,
     "invoice.paid": _on_invoice,
     "invoice.payment_failed": _on_invoice,
+}
+
+
+def _on_account_updated(account: dict[str, Any], account_id: str) -> str:
+    return "" if account_apply(account) is not None else "not a business's account"
+
+
+CONNECT_HANDLERS: dict[str, Callable[[dict[str, Any], str], str]] = {
+    "account.updated": _on_account_updated,
+    "checkout.session.completed": checkout_completed,
+    "checkout.session.expired": checkout_expired,
 }

@@ -11,6 +11,7 @@ urlpatterns = [
     path("book/<str:service_id>/<str:who>/details/", views.details_page, name="details"),
     path("hold/<str:token>/", views.hold_page, name="hold"),
     path("hold/<str:token>/release/", views.release_page, name="release"),
+    path("hold/<str:token>/pay/", views.pay_page, name="pay"),
     path("booked/<str:token>/", views.booked_page, name="booked"),
     path("manage/<str:token>/", views.manage_page, name="manage"),
     path("manage/<str:token>/cancel/", views.cancel_page, name="cancel"),

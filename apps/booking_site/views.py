@@ -41,6 +41,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.addresses import tenant_domain
 from apps.accounts.selectors import tenant_current
+from apps.billing.booking_payments import booking_checkout_url, booking_needs_payment
+from apps.billing.connect import online_payments_on
+from apps.billing.stripe_api import PaymentRefused, PaymentsUnavailable
 from apps.booking_site.forms import DetailsForm, SlotForm, slot_parse, slot_value
 from apps.booking_site.month_grid import (
     WEEKDAYS,
@@ -85,6 +88,7 @@ from apps.bookings.errors import (
 from apps.bookings.ics import booking_invitation_ics
 from apps.bookings.idempotency import IdempotentResponse, idempotent_call
 from apps.bookings.models import Booking
+from apps.bookings.payments import payment_checkout_current
 from apps.bookings.selectors import booking_get
 from apps.bookings.services import (
     CustomerInput,
@@ -497,6 +501,7 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
             "problem": problem,
             "wait": wait,
             "payment_required": service_payment_required(service=service),
+            "online_payment": online_payments_on(tenant_current()),
             "back_url": _with_query(
                 back, day=local_day.isoformat(), tz=_carried_tz(request, display)
             ),
@@ -600,12 +605,58 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
             "state": state,
             "problem": problem,
             "hold_minutes": tenant_current().hold_ttl_minutes,
+            "online_payment": online_payments_on(tenant_current()),
+            "checkout_open": payment_checkout_current(booking) is not None,
             "pick_again_url": _pick_again_url(request, booking, display),
             "step": 5 if state == "live" else None,
         },
         status=status,
         display=display,
     )
+
+
+@customer_page
+@require_POST
+def pay_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Opens (or reopens) Stripe's payment page for a held booking that awaits payment;
+    the hold lasts as long as that page. Stripe out of reach: the hold stays, and the
+    hold page says so and offers the button again."""
+    booking = _booking_from_token(token)
+    display = _display(request, service=booking.service, resource=booking.resource)
+    hold_url = _with_query(reverse("booking:hold", args=[token]), tz=_carried_tz(request, display))
+    if not booking_needs_payment(booking):
+        return _see_other(hold_url)
+    booked_url = _with_query(
+        reverse("booking:booked", args=[token]), tz=_carried_tz(request, display)
+    )
+    try:
+        url = booking_checkout_url(
+            booking=booking,
+            tenant=tenant_current(),
+            success_url=request.build_absolute_uri(booked_url),
+            cancel_url=request.build_absolute_uri(hold_url),
+        )
+    except HoldExpired:
+        return _see_other(hold_url)
+    except (PaymentsUnavailable, PaymentRefused) as error:
+        status = 503 if isinstance(error, PaymentsUnavailable) else 409
+        return _page(
+            request,
+            "booking_site/_hold.html",
+            {
+                **_booking_context(booking, token),
+                "page_title": gettext("Confirm your booking"),
+                "state": "live",
+                "problem": error.message,
+                "hold_minutes": tenant_current().hold_ttl_minutes,
+                "online_payment": online_payments_on(tenant_current()),
+                "pick_again_url": _pick_again_url(request, booking, display),
+                "step": 5,
+            },
+            status=status,
+            display=display,
+        )
+    return HttpResponseRedirect(url, status=303)
 
 
 @customer_page

@@ -390,6 +390,11 @@ STRIPE_LIVE_SECRET_KEY = env("STRIPE_LIVE_SECRET_KEY", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 # Signing secret of the platform's webhook endpoint (/billing/stripe/webhook/).
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# Signing secret of the endpoint for the businesses' own accounts (Connect) and the
+# country a new connected account is opened in; an optional platform fee on bookings.
+STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+STRIPE_CONNECT_COUNTRY = env("STRIPE_CONNECT_COUNTRY", default="GB")
+BOOKING_APPLICATION_FEE_PERCENT = env_int("BOOKING_APPLICATION_FEE_PERCENT", default=0)
 DJSTRIPE_SUBSCRIBER_MODEL = "accounts.Tenant"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True

@@ -33,6 +33,7 @@ if not os.environ.get("STRIPE_TEST_SECRET_KEY"):
         "STRIPE_API_BASE", f"http://127.0.0.1:{os.environ.get('STRIPE_STANDIN_PORT', '12111')}"
     )
     os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_local_standin")
+    os.environ.setdefault("STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_local_standin")
 
 from config.settings.base import *  # noqa: E402,F403
 from config.settings.base import LOCAL_DIR  # noqa: E402

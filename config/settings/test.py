@@ -41,3 +41,4 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", f"timenest-test-{_WOR
 # which points the client at it; anywhere else a call fails on a closed local port.
 STRIPE_API_BASE = "http://127.0.0.1:9"
 STRIPE_WEBHOOK_SECRET = "whsec_test_standin"
+STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_test_standin_connect"

@@ -8,15 +8,19 @@ of their business by role (reads: any role, changes: frontdesk and up).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 from uuid import UUID
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.addresses import tenant_base_url
+from apps.accounts.selectors import tenant_current
 from apps.api.authentication import (
     ApiKeyAuthentication,
     BookingTokenAuthentication,
@@ -30,8 +34,11 @@ from apps.api.replay import idempotency_parameter, idempotent_response
 from apps.api.selectors import slot_place_get
 from apps.api.serializers import BookingOutput, HeldBookingOutput
 from apps.api.views.base import BODY_ERRORS, ApiView, error_responses, reference
+from apps.billing.booking_payments import booking_checkout_url
+from apps.billing.stripe_api import PaymentRefused, PaymentsUnavailable
 from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.actors import ActorRef
+from apps.bookings.errors import HoldExpired
 from apps.bookings.models import Booking
 from apps.bookings.selectors import booking_get
 from apps.bookings.services import (
@@ -44,6 +51,8 @@ from apps.bookings.services import (
 from apps.core.errors import FieldError, ValidationFailed
 from apps.resources.models import Resource
 from apps.resources.selectors import resource_get, service_get
+
+logger = logging.getLogger(__name__)
 
 BOOKING_CHANGE_ERRORS = error_responses(409, 422, *BODY_ERRORS)
 CUSTOMER_FIELDS = {"name", "email", "phone"}
@@ -143,6 +152,8 @@ class BookingCreateApi(ApiView):
                 )
             except ValidationFailed as error:
                 raise _customer_fields_nested(error) from error
+            if booking.payment_status == Booking.PaymentStatus.PENDING:
+                _checkout_open(booking)
             output = dict(BookingOutput(booking).data)
             output["token"] = booking_access_token(booking_id=booking.pk)
             return 201, output
@@ -254,3 +265,22 @@ class BookingRescheduleApi(_BookingApi):
             return 200, BookingOutput(moved).data
 
         return idempotent_response(request, actor=actor, perform=reschedule)
+
+
+def _checkout_open(booking: Booking) -> None:
+    """A paid hold gets its checkout at once (`payment_url`); when the business takes no
+    payments online or Stripe is out of reach, the hold stands without one."""
+    tenant = tenant_current()
+    token = booking_access_token(booking_id=booking.pk)
+    base = tenant_base_url(tenant)
+    try:
+        booking_checkout_url(
+            booking=booking,
+            tenant=tenant,
+            success_url=base + reverse("booking:booked", args=[token]),
+            cancel_url=base + reverse("booking:hold", args=[token]),
+        )
+    except (PaymentRefused, PaymentsUnavailable, HoldExpired) as error:
+        logger.warning(
+            "api.checkout_not_opened", extra={"booking_id": str(booking.pk), "code": error.code}
+        )

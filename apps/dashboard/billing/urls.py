@@ -7,4 +7,5 @@ urlpatterns: list[URLPattern] = [
     path("billing/free/", views.billing_choose_free, name="billing_choose_free"),
     path("billing/plan/<slug:plan_code>/", views.billing_choose_paid, name="billing_choose_paid"),
     path("billing/portal/", views.billing_portal, name="billing_portal"),
+    path("billing/connect/", views.billing_connect, name="billing_connect"),
 ]

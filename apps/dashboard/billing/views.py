@@ -3,6 +3,7 @@ plan's history (admins only)."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import Membership, Tenant
 from apps.accounts.selectors import tenant_current
-from apps.billing.models import PlanChange
+from apps.billing.connect import account_connect_start, account_refresh, stripe_account_of
+from apps.billing.models import PlanChange, StripeAccount
 from apps.billing.plans import FREE, PLANS, plan_named
 from apps.billing.services import plan_free_choose, plan_usage, plans_offered
 from apps.billing.stripe_api import PaymentRefused, PaymentsUnavailable
@@ -48,6 +50,17 @@ def _standing(tenant: Tenant) -> dict[str, Any]:
     }
 
 
+def _account_fresh(tenant: Tenant, *, refresh: bool) -> StripeAccount | None:
+    """The business's Stripe account; asked of Stripe again when the admin comes back
+    from its onboarding (webhooks keep it current otherwise)."""
+    account = stripe_account_of(tenant)
+    if account is not None and refresh:
+        # Stripe out of reach: shown as last known.
+        with contextlib.suppress(PaymentsUnavailable, PaymentRefused):
+            account = account_refresh(tenant) or account
+    return account
+
+
 def _billing_response(
     request: HttpRequest, *, problems: list[str] | None = None, status: int = 200
 ) -> HttpResponse:
@@ -61,6 +74,7 @@ def _billing_response(
         "history": PlanChange.objects.filter(tenant=tenant)[:20],
         "problems": problems or [],
         "invoices": invoices_of(tenant),
+        "account": _account_fresh(tenant, refresh=request.GET.get("connected") == "1"),
         "subscribed": subscription_live(tenant) is not None,
         "confirming": request.GET.get("paid") == "1" and tenant.plan not in PLANS_PAID,
     }
@@ -138,6 +152,23 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
             tenant=tenant_current(),
             email=request.user.get_username(),
             return_url=_billing_url(request),
+        )
+    except (PaymentsUnavailable, PaymentRefused) as error:
+        return _refused(request, error)
+    return HttpResponseRedirect(url, status=303)
+
+
+@require_POST
+@membership_required(ADMIN)
+def billing_connect(request: HttpRequest) -> HttpResponse:
+    """Stripe's onboarding of the business's own account, which takes its customers'
+    payments for bookings."""
+    try:
+        url = account_connect_start(
+            tenant=tenant_current(),
+            email=request.user.get_username(),
+            return_url=_billing_url(request, connected="1"),
+            refresh_url=_billing_url(request),
         )
     except (PaymentsUnavailable, PaymentRefused) as error:
         return _refused(request, error)

@@ -1,0 +1,286 @@
+"""Customers pay for bookings on the business's own Stripe account (the stand-in):
+the business connects its account, a paid hold gets a checkout (`payment_url`), paying
+confirms the booking once, a hold that ends closes its checkout, and a payment that
+comes after the hold ended is refunded, never kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.models import Membership, Tenant
+from apps.billing.connect import account_connect_start, account_refresh
+from apps.billing.models import StripeAccount, StripeEvent
+from apps.bookings.access_tokens import booking_access_token
+from apps.bookings.actors import ActorRef
+from apps.bookings.models import Booking, Payment
+from apps.bookings.services import CustomerInput, booking_hold, holds_expire
+from apps.core.tenancy import current_schema, use_tenant
+from tests.api.calls import key_client, rates, send_json
+from tests.bookings.factories import (
+    LocationFactory,
+    ResourceFactory,
+    ServiceFactory,
+    future_start,
+    slots_create,
+)
+from tests.plugins.factories import MembershipFactory, member_client
+
+CONNECT_WEBHOOK = "/billing/stripe/connect/webhook/"
+CUSTOMER = ActorRef.customer("", label="test")
+
+
+def _connected(tenant: Tenant, standin) -> StripeAccount:
+    account_connect_start(
+        tenant=tenant, email="owner@acme.test", return_url="http://x/", refresh_url="http://x/"
+    )
+    account = StripeAccount.objects.get(tenant=tenant)
+    standin.account_onboard(account.account_id)
+    refreshed = account_refresh(tenant)
+    assert refreshed is not None and refreshed.charges_enabled
+    return refreshed
+
+
+@pytest.fixture
+def paid(acme, stripe_standin):
+    account = _connected(acme, stripe_standin)
+    location = LocationFactory.create(timezone="Europe/London")
+    physio = ResourceFactory.create(name="Sam", location=location)
+    service = ServiceFactory.create(
+        name="Physiotherapy consultation",
+        price=Decimal("60.00"),
+        currency="GBP",
+        requires_payment=True,
+        resources=[physio],
+    )
+    slots = slots_create(resource=physio, starts_at=future_start(), count=4)
+    return {"account": account, "service": service, "physio": physio, "slots": slots}
+
+
+def _hold(paid, index: int = 0) -> Booking:
+    return booking_hold(
+        service=paid["service"],
+        resource=paid["physio"],
+        starts_at=paid["slots"][index].starts_at,
+        customer=CustomerInput(name="Ann Lee", email="ann@example.com"),
+        actor=CUSTOMER,
+    )
+
+
+def _deliver(standin, event, secret: str | None = None):
+    payload, signature = standin.signed_event(
+        event, secret or settings.STRIPE_CONNECT_WEBHOOK_SECRET
+    )
+    # A request on the root domain moves this thread's connection to public.
+    tenant = Tenant.objects.get(schema_name=current_schema())
+    try:
+        return Client(HTTP_HOST="localhost").post(
+            CONNECT_WEBHOOK,
+            data=payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
+    finally:
+        use_tenant(tenant)
+
+
+def _pay_through_the_page(standin, acme_host, booking):
+    token = booking_access_token(booking_id=booking.pk)
+    response = Client(HTTP_HOST=acme_host).post(reverse("booking:pay", args=[token]))
+    assert response.status_code == 303
+    assert response["Location"].startswith(standin.url)
+    session_id = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    return session_id
+
+
+def test_the_api_gives_a_paid_hold_its_checkout_and_keeps_the_hold_as_long(
+    acme, acme_host, paid, stripe_standin, settings
+):
+    settings.REST_FRAMEWORK = rates()
+    client = key_client(acme_host, "frontdesk")
+    body = {
+        "service": str(paid["service"].pk),
+        "slot": str(paid["slots"][0].pk),
+        "customer": {"name": "Ann Lee", "email": "ann@example.com"},
+    }
+
+    response = send_json(client, "post", "/api/v1/bookings", body, HTTP_IDEMPOTENCY_KEY="p-1")
+
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert data["payment_status"] == "pending"
+    assert data["payment_url"].startswith(f"{stripe_standin.url}/checkout/")
+    booking = Booking.objects.get(pk=data["id"])
+    assert booking.hold_expires_at - timezone.now() > dt.timedelta(minutes=29)
+    session = stripe_standin.object(data["payment_url"].rsplit("/", 1)[-1])
+    assert session["amount_total"] == 6000 and session["currency"] == "gbp"
+    assert session["metadata"]["booking"] == str(booking.pk)
+    creates = [
+        r for r in stripe_standin.requests(method="POST") if r["path"] == "/v1/checkout/sessions"
+    ]
+    assert creates[0]["stripe_account"] == paid["account"].account_id
+    assert creates[0]["idempotency_key"] == f"timenest-booking-checkout-{booking.pk}-0"
+    # the same booking read later still shows where to pay
+    again = client.get(f"/api/v1/bookings/{booking.pk}")
+    assert again.json()["payment_url"] == data["payment_url"]
+
+
+def test_paying_confirms_the_booking_once_however_often_stripe_says_so(
+    acme, acme_host, paid, stripe_standin
+):
+    booking = _hold(paid)
+    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+    stripe_standin.checkout_complete(session_id)
+    event = stripe_standin.events("checkout.session.completed")[0]
+    assert event["account"] == paid["account"].account_id
+
+    answers = [_deliver(stripe_standin, event).status_code for _ in range(3)]
+
+    assert answers == [200, 200, 200]
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert booking.payment_status == Booking.PaymentStatus.PAID
+    charge = Payment.objects.get(booking=booking)
+    assert (charge.kind, charge.status, charge.amount, charge.currency) == (
+        "charge",
+        "succeeded",
+        Decimal("60.00"),
+        "GBP",
+    )
+    assert charge.payment_intent_id.startswith("pi_")
+    assert StripeEvent.objects.get(pk=event["id"]).attempts == 1
+
+
+def test_a_payment_after_the_hold_ended_is_refunded_in_full_and_not_booked(
+    acme, acme_host, paid, stripe_standin
+):
+    booking = _hold(paid)
+    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+    # the sweeper ends the hold first (its checkout's expiry has not reached Stripe yet)
+    holds_expire(now=timezone.now() + dt.timedelta(hours=1))
+    stripe_standin.checkout_complete(session_id)
+    event = stripe_standin.events("checkout.session.completed")[0]
+
+    assert _deliver(stripe_standin, event).status_code == 200
+    assert _deliver(stripe_standin, event).status_code == 200  # and again: one refund
+
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.EXPIRED
+    assert booking.payment_status == Booking.PaymentStatus.REFUNDED
+    refunds = Payment.objects.filter(booking=booking, kind=Payment.Kind.REFUND)
+    assert [(r.amount, r.status) for r in refunds] == [(Decimal("60.00"), "succeeded")]
+    stripe_refunds = [
+        r for r in stripe_standin.requests(method="POST") if r["path"] == "/v1/refunds"
+    ]
+    assert len({r["idempotency_key"] for r in stripe_refunds}) == 1
+    intent = stripe_standin.object(event["data"]["object"]["payment_intent"])
+    charge = stripe_standin.object(intent["latest_charge"])
+    assert charge["amount_refunded"] == 6000
+
+
+def test_a_payment_before_the_sweeper_keeps_the_booking(acme, acme_host, paid, stripe_standin):
+    booking = _hold(paid)
+    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+    stripe_standin.checkout_complete(session_id)
+    _deliver(stripe_standin, stripe_standin.events("checkout.session.completed")[0])
+
+    holds_expire(now=timezone.now() + dt.timedelta(hours=1))
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.payment_status) == ("confirmed", "paid")
+    assert not Payment.objects.filter(kind=Payment.Kind.REFUND).exists()
+
+
+def test_a_hold_that_ends_closes_its_checkout(
+    acme, acme_host, paid, stripe_standin, django_capture_on_commit_callbacks
+):
+    booking = _hold(paid)
+    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        holds_expire(now=timezone.now() + dt.timedelta(hours=1))
+
+    assert stripe_standin.object(session_id)["status"] == "expired"
+    assert Payment.objects.get(booking=booking).status == Payment.Status.EXPIRED
+
+
+def test_the_hold_page_offers_to_pay_and_survives_stripe_out_of_reach(
+    acme, acme_host, paid, stripe_standin, monkeypatch
+):
+    import stripe
+
+    booking = _hold(paid)
+    token = booking_access_token(booking_id=booking.pk)
+    customer = Client(HTTP_HOST=acme_host)
+    page = customer.get(reverse("booking:hold", args=[token])).content.decode()
+    assert "Pay 60.00 GBP now" in page
+
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    stripe_standin.fail_next(3, mode="drop")
+    down = customer.post(reverse("booking:pay", args=[token]))
+
+    assert down.status_code == 503
+    assert "could not be reached" in down.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.HELD
+    assert not Payment.objects.filter(booking=booking).exists()
+    stripe_standin.fail_next(0)
+    assert customer.post(reverse("booking:pay", args=[token])).status_code == 303
+
+
+def test_an_event_from_another_account_cannot_confirm_this_business_booking(
+    acme, acme_host, paid, stripe_standin
+):
+    booking = _hold(paid)
+    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+    stripe_standin.checkout_complete(session_id)
+    event = dict(stripe_standin.events("checkout.session.completed")[0])
+    event["id"] = "evt_forged_elsewhere"
+    event["account"] = "acct_someone_else"
+
+    response = _deliver(stripe_standin, event)
+
+    assert response.status_code == 200
+    assert StripeEvent.objects.get(pk="evt_forged_elsewhere").note == (
+        "no business for this account"
+    )
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.HELD
+
+
+def test_a_restricted_account_turns_online_payment_off(acme, acme_host, paid, stripe_standin):
+    stripe_standin.account_restrict(paid["account"].account_id, "requirements.past_due")
+    event = stripe_standin.events("account.updated")[0]
+
+    assert _deliver(stripe_standin, event).status_code == 200
+
+    account = StripeAccount.objects.get(tenant=acme)
+    assert account.charges_enabled is False
+    booking = _hold(paid)
+    token = booking_access_token(booking_id=booking.pk)
+    page = Client(HTTP_HOST=acme_host).get(reverse("booking:hold", args=[token]))
+    assert "Online payment is not available yet" in page.content.decode()
+    assert Client(HTTP_HOST=acme_host).post(reverse("booking:pay", args=[token])).status_code == 409
+
+
+def test_an_admin_connects_the_business_stripe_account(acme, acme_host, stripe_standin):
+    admin = member_client(
+        MembershipFactory.create(tenant=acme, role=Membership.Role.ADMIN), acme_host
+    )
+
+    started = admin.post(reverse("dashboard:billing_connect"))
+
+    assert started.status_code == 303
+    assert started["Location"].startswith(f"{stripe_standin.url}/connect/")
+    account = StripeAccount.objects.get(tenant=acme)
+    assert not account.charges_enabled
+    stripe_standin.account_onboard(account.account_id)
+    back = admin.get(reverse("dashboard:billing") + "?connected=1")
+    assert "Customers pay paid services online" in back.content.decode()
+    assert StripeAccount.objects.get(tenant=acme).charges_enabled
