@@ -58,6 +58,12 @@ class Tenant(TenantMixin):
     reminder_offsets_minutes = ArrayField(
         models.PositiveIntegerField(), default=default_reminder_offsets, blank=True
     )
+    # Refunds of paid bookings on cancellation: in full when cancelled at least
+    # `refund_full_hours` before the start; `refund_partial_percent` when at least
+    # `refund_partial_hours` before (0: no partial tier); nothing later.
+    refund_full_hours = models.PositiveIntegerField(default=24)
+    refund_partial_hours = models.PositiveIntegerField(default=0)
+    refund_partial_percent = models.PositiveSmallIntegerField(default=50)
 
     # Branding shown on the booking pages and emails.
     accent_color = models.CharField(max_length=7, default="#1d4ed8")

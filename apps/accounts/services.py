@@ -129,6 +129,9 @@ POLICY_FIELDS = (
     "min_notice_minutes",
     "horizon_days",
     "reminder_offsets_minutes",
+    "refund_full_hours",
+    "refund_partial_hours",
+    "refund_partial_percent",
     "accent_color",
     "logo_url",
     "name",
@@ -154,6 +157,17 @@ def _policy_errors(values: dict[str, Any]) -> list[FieldError]:
     bounded("cancellation_window_minutes", 0, 30 * 24 * 60, "minutes")
     bounded("min_notice_minutes", 0, 30 * 24 * 60, "minutes")
     bounded("horizon_days", 1, 365, "days")
+    bounded("refund_full_hours", 0, 365 * 24, "hours")
+    bounded("refund_partial_hours", 0, 365 * 24, "hours")
+    bounded("refund_partial_percent", 0, 100, "percent")
+    full, partial = values["refund_full_hours"], values["refund_partial_hours"]
+    if isinstance(full, int) and isinstance(partial, int) and partial > full:
+        errors.append(
+            FieldError(
+                "refund_partial_hours",
+                "The partial refund's deadline must not be earlier than the full refund's.",
+            )
+        )
     offsets = values["reminder_offsets_minutes"]
     if not isinstance(offsets, list) or not all(isinstance(o, int) for o in offsets):
         errors.append(FieldError("reminder_offsets_minutes", "Enter minutes as whole numbers."))

@@ -91,6 +91,7 @@ class Booking(models.Model):
         NOT_REQUIRED = "not_required", "Not required"
         PENDING = "pending", "Pending"
         PAID = "paid", "Paid"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         REFUNDED = "refunded", "Refunded"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
@@ -106,7 +107,7 @@ class Booking(models.Model):
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.PAGE)
     notes = models.TextField(blank=True)
     payment_status = models.CharField(
-        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.NOT_REQUIRED
+        max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.NOT_REQUIRED
     )
     idempotency_key = models.CharField(max_length=255, blank=True)
     created_by_type = models.CharField(max_length=16, choices=Actor.choices)

@@ -30,6 +30,30 @@ def payment_amount_due(booking: Booking) -> Decimal:
     return booking.service.price
 
 
+def payment_refundable(booking: Booking) -> Decimal:
+    """What was paid for the booking and not yet refunded."""
+    paid = refunded = Decimal("0")
+    for payment in Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED):
+        if payment.kind == Payment.Kind.CHARGE:
+            paid += payment.amount
+        else:
+            refunded += payment.amount
+    return max(Decimal("0"), paid - refunded)
+
+
+def payment_intent_of(booking: Booking) -> tuple[str, str] | None:
+    """(payment intent, account) of the booking's succeeded charge, if any."""
+    charge = (
+        Payment.objects.filter(
+            booking=booking, kind=Payment.Kind.CHARGE, status=Payment.Status.SUCCEEDED
+        )
+        .exclude(payment_intent_id="")
+        .order_by("created_at")
+        .first()
+    )
+    return (charge.payment_intent_id, charge.account_id) if charge else None
+
+
 def payment_checkout_current(booking: Booking) -> Payment | None:
     """The booking's open checkout that has not run out, if any."""
     return (
@@ -141,7 +165,8 @@ def booking_refund_recorded(
     reason: str,
     actor: ActorRef,
 ) -> Payment:
-    """Records a refund (once per refund id); a booking refunded in full is marked so."""
+    """Records a refund (once per refund id); the booking is then refunded, in full or in
+    part."""
     with transaction.atomic():
         refund, _ = Payment.objects.get_or_create(
             refund_id=refund_id,
@@ -157,8 +182,14 @@ def booking_refund_recorded(
                 "actor_id": actor.id,
             },
         )
-        Booking.objects.filter(pk=booking.pk).update(
-            payment_status=Booking.PaymentStatus.REFUNDED, updated_at=timezone.now()
+        left = payment_refundable(booking)
+        status = (
+            Booking.PaymentStatus.REFUNDED
+            if left == 0
+            else Booking.PaymentStatus.PARTIALLY_REFUNDED
         )
-    logger.info("booking.refunded", extra={"booking_id": str(booking.pk)})
+        Booking.objects.filter(pk=booking.pk).update(
+            payment_status=status, updated_at=timezone.now()
+        )
+    logger.info("booking.refunded", extra={"booking_id": str(booking.pk), "status": status})
     return refund

@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.accounts.models import Membership, Tenant
 from apps.core.entitlements import PlanLimitReached
@@ -101,6 +101,17 @@ class TenantSettingsForm(DomainErrorFormMixin):
         label="Customers may cancel up to (minutes before)", min_value=0
     )
     min_notice_minutes = forms.IntegerField(label="Minimum notice (minutes)", min_value=0)
+    refund_full_hours = forms.IntegerField(
+        label=gettext_lazy("Full refund when cancelled at least (hours before)"), min_value=0
+    )
+    refund_partial_hours = forms.IntegerField(
+        label=gettext_lazy("Partial refund when cancelled at least (hours before)"),
+        min_value=0,
+        help_text=gettext_lazy("0: no partial refund; later cancellations get nothing back."),
+    )
+    refund_partial_percent = forms.IntegerField(
+        label=gettext_lazy("Partial refund (percent)"), min_value=0, max_value=100
+    )
     horizon_days = forms.IntegerField(
         label="Bookable how far ahead (days)", min_value=1, max_value=365
     )
@@ -143,6 +154,9 @@ class TenantSettingsForm(DomainErrorFormMixin):
             "exposure_mode": tenant.exposure_mode,
             "hold_ttl_minutes": tenant.hold_ttl_minutes,
             "cancellation_window_minutes": tenant.cancellation_window_minutes,
+            "refund_full_hours": tenant.refund_full_hours,
+            "refund_partial_hours": tenant.refund_partial_hours,
+            "refund_partial_percent": tenant.refund_partial_percent,
             "min_notice_minutes": tenant.min_notice_minutes,
             "horizon_days": tenant.horizon_days,
             "reminder_offsets": format_offsets(tenant.reminder_offsets_minutes),

@@ -8,95 +8,22 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import Membership, Tenant
-from apps.billing.connect import account_connect_start, account_refresh
+from apps.accounts.models import Membership
 from apps.billing.models import StripeAccount, StripeEvent
 from apps.bookings.access_tokens import booking_access_token
-from apps.bookings.actors import ActorRef
 from apps.bookings.models import Booking, Payment
-from apps.bookings.services import CustomerInput, booking_hold, holds_expire
-from apps.core.tenancy import current_schema, use_tenant
+from apps.bookings.services import holds_expire
 from tests.api.calls import key_client, rates, send_json
-from tests.bookings.factories import (
-    LocationFactory,
-    ResourceFactory,
-    ServiceFactory,
-    future_start,
-    slots_create,
+from tests.billing.paying import (
+    deliver,
+    hold,
+    pay_through_the_page,
 )
 from tests.plugins.factories import MembershipFactory, member_client
-
-CONNECT_WEBHOOK = "/billing/stripe/connect/webhook/"
-CUSTOMER = ActorRef.customer("", label="test")
-
-
-def _connected(tenant: Tenant, standin) -> StripeAccount:
-    account_connect_start(
-        tenant=tenant, email="owner@acme.test", return_url="http://x/", refresh_url="http://x/"
-    )
-    account = StripeAccount.objects.get(tenant=tenant)
-    standin.account_onboard(account.account_id)
-    refreshed = account_refresh(tenant)
-    assert refreshed is not None and refreshed.charges_enabled
-    return refreshed
-
-
-@pytest.fixture
-def paid(acme, stripe_standin):
-    account = _connected(acme, stripe_standin)
-    location = LocationFactory.create(timezone="Europe/London")
-    physio = ResourceFactory.create(name="Sam", location=location)
-    service = ServiceFactory.create(
-        name="Physiotherapy consultation",
-        price=Decimal("60.00"),
-        currency="GBP",
-        requires_payment=True,
-        resources=[physio],
-    )
-    slots = slots_create(resource=physio, starts_at=future_start(), count=4)
-    return {"account": account, "service": service, "physio": physio, "slots": slots}
-
-
-def _hold(paid, index: int = 0) -> Booking:
-    return booking_hold(
-        service=paid["service"],
-        resource=paid["physio"],
-        starts_at=paid["slots"][index].starts_at,
-        customer=CustomerInput(name="Ann Lee", email="ann@example.com"),
-        actor=CUSTOMER,
-    )
-
-
-def _deliver(standin, event, secret: str | None = None):
-    payload, signature = standin.signed_event(
-        event, secret or settings.STRIPE_CONNECT_WEBHOOK_SECRET
-    )
-    # A request on the root domain moves this thread's connection to public.
-    tenant = Tenant.objects.get(schema_name=current_schema())
-    try:
-        return Client(HTTP_HOST="localhost").post(
-            CONNECT_WEBHOOK,
-            data=payload,
-            content_type="application/json",
-            HTTP_STRIPE_SIGNATURE=signature,
-        )
-    finally:
-        use_tenant(tenant)
-
-
-def _pay_through_the_page(standin, acme_host, booking):
-    token = booking_access_token(booking_id=booking.pk)
-    response = Client(HTTP_HOST=acme_host).post(reverse("booking:pay", args=[token]))
-    assert response.status_code == 303
-    assert response["Location"].startswith(standin.url)
-    session_id = response["Location"].rstrip("/").rsplit("/", 1)[-1]
-    return session_id
 
 
 def test_the_api_gives_a_paid_hold_its_checkout_and_keeps_the_hold_as_long(
@@ -134,13 +61,13 @@ def test_the_api_gives_a_paid_hold_its_checkout_and_keeps_the_hold_as_long(
 def test_paying_confirms_the_booking_once_however_often_stripe_says_so(
     acme, acme_host, paid, stripe_standin
 ):
-    booking = _hold(paid)
-    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+    booking = hold(paid)
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
     stripe_standin.checkout_complete(session_id)
     event = stripe_standin.events("checkout.session.completed")[0]
     assert event["account"] == paid["account"].account_id
 
-    answers = [_deliver(stripe_standin, event).status_code for _ in range(3)]
+    answers = [deliver(stripe_standin, event).status_code for _ in range(3)]
 
     assert answers == [200, 200, 200]
     booking.refresh_from_db()
@@ -160,15 +87,15 @@ def test_paying_confirms_the_booking_once_however_often_stripe_says_so(
 def test_a_payment_after_the_hold_ended_is_refunded_in_full_and_not_booked(
     acme, acme_host, paid, stripe_standin
 ):
-    booking = _hold(paid)
-    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+    booking = hold(paid)
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
     # the sweeper ends the hold first (its checkout's expiry has not reached Stripe yet)
     holds_expire(now=timezone.now() + dt.timedelta(hours=1))
     stripe_standin.checkout_complete(session_id)
     event = stripe_standin.events("checkout.session.completed")[0]
 
-    assert _deliver(stripe_standin, event).status_code == 200
-    assert _deliver(stripe_standin, event).status_code == 200  # and again: one refund
+    assert deliver(stripe_standin, event).status_code == 200
+    assert deliver(stripe_standin, event).status_code == 200  # and again: one refund
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.EXPIRED
@@ -185,10 +112,10 @@ def test_a_payment_after_the_hold_ended_is_refunded_in_full_and_not_booked(
 
 
 def test_a_payment_before_the_sweeper_keeps_the_booking(acme, acme_host, paid, stripe_standin):
-    booking = _hold(paid)
-    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+    booking = hold(paid)
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
     stripe_standin.checkout_complete(session_id)
-    _deliver(stripe_standin, stripe_standin.events("checkout.session.completed")[0])
+    deliver(stripe_standin, stripe_standin.events("checkout.session.completed")[0])
 
     holds_expire(now=timezone.now() + dt.timedelta(hours=1))
 
@@ -200,8 +127,8 @@ def test_a_payment_before_the_sweeper_keeps_the_booking(acme, acme_host, paid, s
 def test_a_hold_that_ends_closes_its_checkout(
     acme, acme_host, paid, stripe_standin, django_capture_on_commit_callbacks
 ):
-    booking = _hold(paid)
-    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+    booking = hold(paid)
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
 
     with django_capture_on_commit_callbacks(execute=True):
         holds_expire(now=timezone.now() + dt.timedelta(hours=1))
@@ -215,7 +142,7 @@ def test_the_hold_page_offers_to_pay_and_survives_stripe_out_of_reach(
 ):
     import stripe
 
-    booking = _hold(paid)
+    booking = hold(paid)
     token = booking_access_token(booking_id=booking.pk)
     customer = Client(HTTP_HOST=acme_host)
     page = customer.get(reverse("booking:hold", args=[token])).content.decode()
@@ -237,14 +164,14 @@ def test_the_hold_page_offers_to_pay_and_survives_stripe_out_of_reach(
 def test_an_event_from_another_account_cannot_confirm_this_business_booking(
     acme, acme_host, paid, stripe_standin
 ):
-    booking = _hold(paid)
-    session_id = _pay_through_the_page(stripe_standin, acme_host, booking)
+    booking = hold(paid)
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
     stripe_standin.checkout_complete(session_id)
     event = dict(stripe_standin.events("checkout.session.completed")[0])
     event["id"] = "evt_forged_elsewhere"
     event["account"] = "acct_someone_else"
 
-    response = _deliver(stripe_standin, event)
+    response = deliver(stripe_standin, event)
 
     assert response.status_code == 200
     assert StripeEvent.objects.get(pk="evt_forged_elsewhere").note == (
@@ -258,11 +185,11 @@ def test_a_restricted_account_turns_online_payment_off(acme, acme_host, paid, st
     stripe_standin.account_restrict(paid["account"].account_id, "requirements.past_due")
     event = stripe_standin.events("account.updated")[0]
 
-    assert _deliver(stripe_standin, event).status_code == 200
+    assert deliver(stripe_standin, event).status_code == 200
 
     account = StripeAccount.objects.get(tenant=acme)
     assert account.charges_enabled is False
-    booking = _hold(paid)
+    booking = hold(paid)
     token = booking_access_token(booking_id=booking.pk)
     page = Client(HTTP_HOST=acme_host).get(reverse("booking:hold", args=[token]))
     assert "Online payment is not available yet" in page.content.decode()

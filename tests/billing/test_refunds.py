@@ -1,0 +1,144 @@
+"""Refunds of paid bookings: the business's policy decides what a cancellation gives
+back (boundaries and a clock-change day included), the refund goes through Stripe once
+on the business's account, and never exceeds what was paid."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+
+from apps.accounts.models import Membership
+from apps.accounts.services import tenant_settings_update
+from apps.billing.refunds import booking_refund, refund_by_policy
+from apps.bookings.models import Booking, Payment
+from apps.bookings.services import booking_cancel
+from apps.core.errors import ValidationFailed
+from tests.billing.paying import CUSTOMER, deliver, hold, pay_through_the_page
+from tests.plugins.factories import MembershipFactory, member_client
+
+LONDON = ZoneInfo("Europe/London")
+STAFF = CUSTOMER
+
+
+def _paid_booking(acme_host, paid, standin) -> Booking:
+    booking = hold(paid)
+    session_id = pay_through_the_page(standin, acme_host, booking)
+    standin.checkout_complete(session_id)
+    deliver(standin, standin.events("checkout.session.completed")[0])
+    booking.refresh_from_db()
+    assert booking.payment_status == Booking.PaymentStatus.PAID
+    return booking
+
+
+def _policy(tenant, *, full: int, partial: int = 0, percent: int = 50):
+    tenant_settings_update(
+        tenant=tenant,
+        data={
+            "refund_full_hours": full,
+            "refund_partial_hours": partial,
+            "refund_partial_percent": percent,
+        },
+    )
+
+
+def test_the_policy_at_each_boundary(acme, acme_host, paid, stripe_standin):
+    booking = _paid_booking(acme_host, paid, stripe_standin)
+    _policy(acme, full=24, partial=2, percent=50)
+    start = booking.starts_at
+
+    def given_back(hours_before: float) -> Decimal:
+        cancelled_at = start - dt.timedelta(hours=hours_before)
+        return refund_by_policy(booking=booking, tenant=acme, cancelled_at=cancelled_at)
+
+    assert given_back(48) == Decimal("60.00")
+    assert given_back(24) == Decimal("60.00")  # at the boundary: in full
+    assert given_back(23.99) == Decimal("30.00")
+    assert given_back(2) == Decimal("30.00")
+    assert given_back(1.99) == Decimal("0")
+    _policy(acme, full=24, partial=0)
+    assert given_back(23.99) == Decimal("0")  # no partial tier
+
+
+def test_the_policy_counts_real_hours_across_a_clock_change(acme, acme_host, paid, stripe_standin):
+    booking = _paid_booking(acme_host, paid, stripe_standin)
+    _policy(acme, full=24)
+    # 12:00 on the Sunday clocks go forward, cancelled at 12:00 the day before: the wall
+    # clock says a day, but only 23 hours pass.
+    booking.starts_at = dt.datetime(2027, 3, 28, 12, 0, tzinfo=LONDON)
+    day_before = dt.datetime(2027, 3, 27, 12, 0, tzinfo=LONDON)
+    hour_earlier = dt.datetime(2027, 3, 27, 11, 0, tzinfo=LONDON)
+
+    assert refund_by_policy(booking=booking, tenant=acme, cancelled_at=day_before) == 0
+    assert refund_by_policy(booking=booking, tenant=acme, cancelled_at=hour_earlier) == Decimal(
+        "60.00"
+    )
+
+
+def test_cancelling_a_paid_booking_refunds_it_in_full_once(
+    acme, acme_host, paid, stripe_standin, django_capture_on_commit_callbacks
+):
+    booking = _paid_booking(acme_host, paid, stripe_standin)
+    _policy(acme, full=24)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_cancel(booking=booking, actor=STAFF, reason="Changed plans")
+
+    booking.refresh_from_db()
+    assert booking.payment_status == Booking.PaymentStatus.REFUNDED
+    refund = Payment.objects.get(booking=booking, kind=Payment.Kind.REFUND)
+    assert (refund.amount, refund.currency, refund.status) == (Decimal("60.00"), "GBP", "succeeded")
+    calls = [r for r in stripe_standin.requests(method="POST") if r["path"] == "/v1/refunds"]
+    assert [c["idempotency_key"] for c in calls] == [f"timenest-cancel-refund-{booking.pk}"]
+    assert calls[0]["stripe_account"] == paid["account"].account_id
+
+
+def test_a_late_cancellation_refunds_the_partial_share(
+    acme, acme_host, paid, stripe_standin, django_capture_on_commit_callbacks
+):
+    booking = _paid_booking(acme_host, paid, stripe_standin)
+    _policy(acme, full=24 * 30, partial=24, percent=25)  # three days ahead: the partial tier
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_cancel(booking=booking, actor=STAFF, reason="Ill")
+
+    booking.refresh_from_db()
+    assert booking.payment_status == Booking.PaymentStatus.PARTIALLY_REFUNDED
+    refund = Payment.objects.get(booking=booking, kind=Payment.Kind.REFUND)
+    assert refund.amount == Decimal("15.00")
+
+
+def test_a_refund_larger_than_what_was_paid_is_refused(acme, acme_host, paid, stripe_standin):
+    booking = _paid_booking(acme_host, paid, stripe_standin)
+
+    with pytest.raises(ValidationFailed) as refused:
+        booking_refund(booking=booking, amount=Decimal("60.01"), reason="x", actor=STAFF, key="k-1")
+
+    assert refused.value.details[0].field == "amount"
+    booking_refund(
+        booking=booking, amount=Decimal("20.00"), reason="goodwill", actor=STAFF, key="k-2"
+    )
+    with pytest.raises(ValidationFailed):
+        booking_refund(booking=booking, amount=Decimal("40.01"), reason="x", actor=STAFF, key="k-3")
+    assert not [
+        r
+        for r in stripe_standin.requests(method="POST")
+        if r["path"] == "/v1/refunds" and r["idempotency_key"] in {"k-1", "k-3"}
+    ]
+
+
+def test_the_refund_policy_is_a_setting_with_clear_errors(acme, acme_host):
+    admin = member_client(
+        MembershipFactory.create(tenant=acme, role=Membership.Role.ADMIN), acme_host
+    )
+    form = admin.get(reverse("dashboard:settings")).content.decode()
+    assert "Full refund when cancelled at least" in form
+
+    with pytest.raises(ValidationFailed) as refused:
+        tenant_settings_update(
+            tenant=acme, data={"refund_full_hours": 24, "refund_partial_hours": 48}
+        )
+    assert refused.value.details[0].field == "refund_partial_hours"
