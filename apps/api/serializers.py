@@ -4,6 +4,7 @@ serializers live with their view (one Input per operation)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -11,7 +12,7 @@ from rest_framework import serializers
 
 from apps.api.fields import InstantField
 from apps.bookings.models import Booking
-from apps.bookings.payments import payment_checkout_current
+from apps.bookings.payments import payment_checkout_current, payment_totals
 from apps.calendars.models import AvailabilityRule
 from apps.calendars.timezones import format_wall_time
 
@@ -136,9 +137,32 @@ class BookingOutput(serializers.Serializer):
     service = serializers.UUIDField(source="service_id")
     payment_status = serializers.ChoiceField(choices=Booking.PaymentStatus.choices)
     payment_url = serializers.SerializerMethodField()
+    amount_paid = serializers.SerializerMethodField()
+    amount_refunded = serializers.SerializerMethodField()
     timezone = serializers.CharField(
         source="resource.location.timezone", help_text="The location's time zone."
     )
+
+    def _money(self, booking: Booking) -> tuple[Decimal, Decimal] | None:
+        if booking.payment_status == Booking.PaymentStatus.NOT_REQUIRED:
+            return None
+        cached = getattr(booking, "_money_totals", None)
+        if cached is None:
+            cached = payment_totals(booking)
+            booking._money_totals = cached  # type: ignore[attr-defined]
+        return cached
+
+    @extend_schema_field(serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True))
+    def get_amount_paid(self, booking: Booking) -> str | None:
+        """Taken online for this booking, in the service's currency (null: not a paid
+        booking)."""
+        money = self._money(booking)
+        return f"{money[0]:.2f}" if money is not None else None
+
+    @extend_schema_field(serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True))
+    def get_amount_refunded(self, booking: Booking) -> str | None:
+        money = self._money(booking)
+        return f"{money[1]:.2f}" if money is not None else None
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_payment_url(self, booking: Booking) -> str | None:

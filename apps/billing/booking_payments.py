@@ -53,7 +53,8 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 
 def from_minor(amount: int, currency: str) -> Decimal:
-    return Decimal(amount) / (10 ** currency_exponent(currency))
+    exponent = currency_exponent(currency)
+    return (Decimal(amount) / (10**exponent)).quantize(Decimal(1).scaleb(-exponent))
 
 
 def booking_needs_payment(booking: Booking) -> bool:

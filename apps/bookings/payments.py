@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from apps.bookings import signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.errors import HoldExpired, InvalidTransition
 from apps.bookings.models import Booking, Payment
@@ -30,14 +31,20 @@ def payment_amount_due(booking: Booking) -> Decimal:
     return booking.service.price
 
 
-def payment_refundable(booking: Booking) -> Decimal:
-    """What was paid for the booking and not yet refunded."""
+def payment_totals(booking: Booking) -> tuple[Decimal, Decimal]:
+    """(paid, refunded) for the booking, in its service's currency."""
     paid = refunded = Decimal("0")
     for payment in Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED):
         if payment.kind == Payment.Kind.CHARGE:
             paid += payment.amount
         else:
             refunded += payment.amount
+    return paid, refunded
+
+
+def payment_refundable(booking: Booking) -> Decimal:
+    """What was paid for the booking and not yet refunded."""
+    paid, refunded = payment_totals(booking)
     return max(Decimal("0"), paid - refunded)
 
 
@@ -145,6 +152,14 @@ def booking_payment_succeeded(
             Booking.objects.filter(pk=confirmed.pk).update(
                 payment_status=Booking.PaymentStatus.PAID, updated_at=timezone.now()
             )
+            confirmed.payment_status = Booking.PaymentStatus.PAID
+            signals.booking_paid.send(
+                sender=Booking,
+                booking=confirmed,
+                actor=actor,
+                amount=payment.amount,
+                currency=payment.currency,
+            )
     logger.info("booking.paid", extra={"booking_id": str(booking.pk)})
     return True
 
@@ -168,7 +183,7 @@ def booking_refund_recorded(
     """Records a refund (once per refund id); the booking is then refunded, in full or in
     part."""
     with transaction.atomic():
-        refund, _ = Payment.objects.get_or_create(
+        refund, created = Payment.objects.get_or_create(
             refund_id=refund_id,
             defaults={
                 "booking": booking,
@@ -191,5 +206,14 @@ def booking_refund_recorded(
         Booking.objects.filter(pk=booking.pk).update(
             payment_status=status, updated_at=timezone.now()
         )
+        if created:
+            booking.payment_status = status
+            signals.booking_refunded.send(
+                sender=Booking,
+                booking=booking,
+                actor=actor,
+                amount=refund.amount,
+                currency=refund.currency,
+            )
     logger.info("booking.refunded", extra={"booking_id": str(booking.pk), "status": status})
     return refund

@@ -18,3 +18,6 @@ booking_rescheduled = Signal()
 booking_expired = Signal()
 booking_completed = Signal()
 booking_no_show = Signal()
+# Money: keyword arguments `amount` (Decimal) and `currency` besides `booking`, `actor`.
+booking_paid = Signal()
+booking_refunded = Signal()

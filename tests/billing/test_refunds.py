@@ -5,18 +5,24 @@ on the business's account, and never exceeds what was paid."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import Membership
 from apps.accounts.services import tenant_settings_update
-from apps.billing.refunds import booking_refund, refund_by_policy
+from apps.billing.refunds import booking_refund, booking_refund_on_cancel, refund_by_policy
 from apps.bookings.models import Booking, Payment
 from apps.bookings.services import booking_cancel
 from apps.core.errors import ValidationFailed
+from apps.notifications.webhooks.models import WebhookEvent
+from apps.notifications.webhooks.selectors import webhook_event_body
+from apps.notifications.webhooks.services import webhook_endpoint_create
+from tests.api.calls import key_client, rates
 from tests.billing.paying import CUSTOMER, deliver, hold, pay_through_the_page
 from tests.plugins.factories import MembershipFactory, member_client
 
@@ -142,3 +148,32 @@ def test_the_refund_policy_is_a_setting_with_clear_errors(acme, acme_host):
             tenant=acme, data={"refund_full_hours": 24, "refund_partial_hours": 48}
         )
     assert refused.value.details[0].field == "refund_partial_hours"
+
+
+def test_integrators_see_the_money_in_the_api_and_in_webhooks(
+    acme, acme_host, paid, stripe_standin, settings, django_capture_on_commit_callbacks
+):
+    settings.REST_FRAMEWORK = rates()
+    webhook_endpoint_create(
+        url="https://hooks.example.com/money", events=["booking.paid", "booking.refunded"]
+    )
+    booking = _paid_booking(acme_host, paid, stripe_standin)
+    _policy(acme, full=24 * 30, partial=24, percent=25)
+    with django_capture_on_commit_callbacks(execute=False):
+        booking_cancel(booking=booking, actor=STAFF, reason="Ill")
+    booking_refund_on_cancel(booking=booking, tenant=acme, cancelled_at=timezone.now())
+
+    api = key_client(acme_host, "readonly")
+    shown = api.get(f"/api/v1/bookings/{booking.pk}").json()
+    assert (shown["payment_status"], shown["amount_paid"], shown["amount_refunded"]) == (
+        "partially_refunded",
+        "60.00",
+        "15.00",
+    )
+    events = {
+        event.type: json.loads(webhook_event_body(event=event))["data"]
+        for event in WebhookEvent.objects.filter(booking=booking)
+    }
+    assert events["booking.paid"]["payment"] == {"amount": "60.00", "currency": "GBP"}
+    assert events["booking.refunded"]["payment"] == {"amount": "15.00", "currency": "GBP"}
+    assert events["booking.refunded"]["booking"]["payment_status"] == "partially_refunded"

@@ -22,6 +22,8 @@ class WebhookEventType(models.TextChoices):
     BOOKING_CANCELLED = "booking.cancelled", "Booking cancelled"
     BOOKING_RESCHEDULED = "booking.rescheduled", "Booking rescheduled"
     BOOKING_EXPIRED = "booking.expired", "Hold expired"
+    BOOKING_PAID = "booking.paid", "Booking paid"
+    BOOKING_REFUNDED = "booking.refunded", "Booking refunded"
     # Sent on request to one endpoint, to test it; nobody subscribes to it.
     PING = "webhook.ping", "Test ping"
 

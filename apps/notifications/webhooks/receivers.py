@@ -4,6 +4,7 @@ booking's transaction, so the deliveries commit or roll back with the change."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from apps.bookings import signals
@@ -45,6 +46,30 @@ def on_booking_rescheduled(
     )
 
 
+def _money(amount: Decimal, currency: str) -> dict[str, Any]:
+    return {"amount": str(amount), "currency": currency}
+
+
+def on_booking_paid(
+    sender: Any, *, booking: Booking, amount: Decimal, currency: str, **_: Any
+) -> None:
+    webhook_event_record(
+        event_type=WebhookEventType.BOOKING_PAID,
+        booking=booking,
+        payment=_money(amount, currency),
+    )
+
+
+def on_booking_refunded(
+    sender: Any, *, booking: Booking, amount: Decimal, currency: str, **_: Any
+) -> None:
+    webhook_event_record(
+        event_type=WebhookEventType.BOOKING_REFUNDED,
+        booking=booking,
+        payment=_money(amount, currency),
+    )
+
+
 def connect() -> None:
     pairs = [
         (signals.booking_held, on_booking_held),
@@ -52,6 +77,8 @@ def connect() -> None:
         (signals.booking_cancelled, on_booking_cancelled),
         (signals.booking_rescheduled, on_booking_rescheduled),
         (signals.booking_expired, on_booking_expired),
+        (signals.booking_paid, on_booking_paid),
+        (signals.booking_refunded, on_booking_refunded),
     ]
     for signal, receiver in pairs:
         signal.connect(receiver, dispatch_uid=f"webhooks.{receiver.__name__}")

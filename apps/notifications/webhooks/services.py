@@ -324,6 +324,7 @@ def webhook_event_record(
     event_type: str,
     booking: Booking,
     previous: dict[str, Any] | None = None,
+    payment: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> WebhookEvent | None:
     """Records a booking event for every active endpoint subscribed to it, one delivery
@@ -336,6 +337,8 @@ def webhook_event_record(
     data: dict[str, Any] = {"booking": booking_snapshot(booking)}
     if previous is not None:
         data["previous"] = previous
+    if payment is not None:
+        data["payment"] = payment
     event = _event_create(event_type=event_type, data=data, booking=booking, now=now)
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(
