@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.bookings import pii, selectors
-from apps.bookings.models import Booking, BookingEvent, Customer
+from apps.bookings.models import Booking, BookingEvent, Customer, Payment
 
 
 def _customer_matches(search_term: str) -> QuerySet[Customer] | None:
@@ -173,3 +173,23 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
         obj.save(update_fields=["name", "updated_at"])
+
+
+@admin.register(Payment, site=tenant_admin_site)
+class PaymentAdmin(admin.ModelAdmin):
+    """Every charge and refund of the business's bookings, read-only: money moves only
+    through Stripe and the booking's services."""
+
+    list_display = ["created_at", "booking", "kind", "amount", "currency", "status", "actor_type"]
+    list_filter = ["kind", "status", "currency"]
+    search_fields = ["payment_intent_id", "refund_id", "checkout_session_id", "booking__id"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -23,7 +23,7 @@ from tests.billing.paying import (
     hold,
     pay_through_the_page,
 )
-from tests.plugins.factories import MembershipFactory, member_client
+from tests.plugins.factories import MembershipFactory, member_client, verified_staff_client
 
 
 def test_the_api_gives_a_paid_hold_its_checkout_and_keeps_the_hold_as_long(
@@ -211,3 +211,24 @@ def test_an_admin_connects_the_business_stripe_account(acme, acme_host, stripe_s
     back = admin.get(reverse("dashboard:billing") + "?connected=1")
     assert "Customers pay paid services online" in back.content.decode()
     assert StripeAccount.objects.get(tenant=acme).charges_enabled
+
+
+def test_staff_and_support_see_the_payments_of_a_booking(acme, acme_host, paid, stripe_standin):
+    booking = hold(paid)
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
+    stripe_standin.checkout_complete(session_id)
+    deliver(stripe_standin, stripe_standin.events("checkout.session.completed")[0])
+    intent = Payment.objects.get(booking=booking).payment_intent_id
+    frontdesk = member_client(
+        MembershipFactory.create(tenant=acme, role=Membership.Role.FRONTDESK), acme_host
+    )
+
+    page = frontdesk.get(reverse("dashboard:booking", args=[booking.pk])).content.decode()
+
+    assert "Payments" in page and "60.00 GBP" in page and intent in page
+    support = verified_staff_client(acme_host)
+    listing = support.get("/admin/bookings/payment/")
+    assert listing.status_code == 200
+    listed = listing.content.decode()
+    assert "60.00" in listed and "Succeeded" in listed
+    assert "Add payment" not in listed

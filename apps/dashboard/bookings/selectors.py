@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from apps.bookings.models import Booking, BookingEvent
+from apps.bookings.models import Booking, BookingEvent, Payment
 from apps.bookings.selectors import booking_events, booking_get, booking_list
 from apps.calendars.availability.selectors import AvailableSlots, availability_slots, slot_conflicts
 from apps.calendars.models import SlotInstance
@@ -172,6 +172,7 @@ class BookingDetail:
     booking: Booking
     events: list[BookingEvent]
     now: dt.datetime
+    payments: list[Payment]
 
     @property
     def timezone(self) -> str:
@@ -204,6 +205,7 @@ def booking_detail(*, booking_id: UUID | str, now: dt.datetime | None = None) ->
         booking=booking,
         events=list(booking_events(booking=booking)),
         now=now or timezone.now(),
+        payments=list(booking.payments.order_by("created_at")),
     )
 
 
