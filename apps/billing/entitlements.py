@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.addresses import tenant_base_url
 from apps.accounts.models import Tenant
 from apps.accounts.selectors import tenant_current
+from apps.billing.models import StripeAccount
 from apps.billing.plans import plan_named
 from apps.core.entitlements import Allowance, Limit
 
@@ -34,6 +35,21 @@ class TenantPlanProvider:
                 "an admin can pay on the billing page to take bookings again."
             )
         return None
+
+    def payment_currency_refusal(self, currency: str) -> str | None:
+        account = StripeAccount.objects.filter(tenant=tenant_current()).first()
+        if account is None or not account.charges_enabled or not account.currencies:
+            return None
+        if currency.lower() in account.currencies:
+            return None
+        return _(
+            "Your Stripe account cannot take payments in %(currency)s. "
+            "Choose one of: %(currencies)s."
+        ) % {
+            "currency": currency.upper(),
+            "currencies": ", ".join(code.upper() for code in account.currencies[:12])
+            + ("…" if len(account.currencies) > 12 else ""),
+        }
 
     def api_rate(self) -> str | None:
         return f"{plan_named(tenant_current().plan).api_requests_per_minute}/min"

@@ -65,6 +65,10 @@ class PlanProvider(Protocol):
     def api_rate(self) -> str | None:
         """Requests per API key the plan allows, as a rate ("100/min"); None: no say."""
 
+    def payment_currency_refusal(self, currency: str) -> str | None:
+        """Why the business cannot take online payments in `currency` (None: it can, or
+        it takes no payments online, so there is nothing to refuse)."""
+
 
 Counter = Callable[[], int]
 
@@ -151,3 +155,9 @@ def month_started_at() -> datetime:
     """The start of the current calendar month (UTC): monthly allowances count from here."""
     now = timezone.now().astimezone(UTC)
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def payment_currency_refusal(currency: str) -> str | None:
+    """Asked when a paid service is saved: can the business's payment account take
+    this currency?"""
+    return _provider.payment_currency_refusal(currency) if _provider is not None else None

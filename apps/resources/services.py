@@ -18,7 +18,7 @@ from uuid import UUID
 from django.db import transaction
 
 from apps.accounts.models import Membership, User
-from apps.core.entitlements import Limit, entitlement_require
+from apps.core.entitlements import Limit, entitlement_require, payment_currency_refusal
 from apps.core.errors import DomainError
 from apps.core.tenancy import current_schema
 from apps.resources import field_checks as check
@@ -328,6 +328,10 @@ def _service_clean(raw: _ServiceInput) -> dict[str, Any]:
     requires_payment = check.boolean(problems, "requires_payment", raw.requires_payment)
     if requires_payment and price is not None and price == 0:
         problems.add("requires_payment", "A service that requires payment needs a price above 0.")
+    elif requires_payment and is_currency(currency):
+        refusal = payment_currency_refusal(str(currency))
+        if refusal:
+            problems.add("currency", refusal)
     cleaned: dict[str, Any] = {
         "name": check.text(problems, "name", raw.name, max_length=120),
         "description": check.text(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +18,8 @@ from apps.billing.models import StripeAccount, StripeEvent
 from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking, Payment
 from apps.bookings.services import holds_expire
+from apps.core.errors import ValidationFailed
+from apps.resources.services import service_update
 from tests.api.calls import key_client, rates, send_json
 from tests.billing.paying import (
     deliver,
@@ -232,3 +235,20 @@ def test_staff_and_support_see_the_payments_of_a_booking(acme, acme_host, paid, 
     listed = listing.content.decode()
     assert "60.00" in listed and "Succeeded" in listed
     assert "Add payment" not in listed
+
+
+def test_a_paid_service_in_a_currency_the_account_cannot_take_is_refused(acme, paid):
+    account = paid["account"]
+    assert "gbp" in account.currencies and "kes" not in account.currencies
+
+    with pytest.raises(ValidationFailed) as refused:
+        service_update(service=paid["service"], data={"currency": "KES", "price": Decimal("6000")})
+
+    messages = {d.field: d.message for d in refused.value.details}
+    assert "cannot take payments in KES" in messages["currency"]
+    assert service_update(service=paid["service"], data={"currency": "EUR"}).currency == "EUR"
+    # a service paid at the venue may be priced in any currency
+    at_the_venue = service_update(
+        service=paid["service"], data={"currency": "KES", "requires_payment": False}
+    )
+    assert at_the_venue.currency == "KES"
