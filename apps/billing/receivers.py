@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.billing.booking_payments import checkouts_close_after_commit
+from apps.billing.refunds import refund_choice_current
 from apps.bookings import signals
 from apps.bookings.models import Booking
 from apps.core.task_queue import task_enqueue
@@ -28,6 +29,7 @@ def _cancelled(sender: Any, *, booking: Booking, **kwargs: Any) -> None:
         Booking.PaymentStatus.PARTIALLY_REFUNDED,
     ):
         # After the commit, by a task: a slow Stripe never holds up the cancellation.
+        choice = refund_choice_current()
         transaction.on_commit(
             functools.partial(
                 task_enqueue,
@@ -35,6 +37,9 @@ def _cancelled(sender: Any, *, booking: Booking, **kwargs: Any) -> None:
                 schema=current_schema(),
                 booking_id=str(booking.pk),
                 cancelled_at=timezone.now().isoformat(),
+                mode=choice.mode.value,
+                amount=str(choice.amount) if choice.amount is not None else "",
+                note=choice.note,
             )
         )
 

@@ -5,8 +5,13 @@ key, never more than what was paid and not yet refunded."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
 
 import stripe
 from django.utils.translation import gettext as _
@@ -81,15 +86,84 @@ def booking_refund(
     )
 
 
-def booking_refund_on_cancel(*, booking: Booking, tenant: Tenant, cancelled_at: datetime) -> str:
-    """The refund a cancellation earns by policy (a task runs it after the commit)."""
-    amount = refund_by_policy(booking=booking, tenant=tenant, cancelled_at=cancelled_at)
+class RefundMode(StrEnum):
+    POLICY = "policy"
+    FULL = "full"
+    NONE = "none"
+    AMOUNT = "amount"
+
+
+@dataclass(frozen=True)
+class RefundChoice:
+    """What a cancellation refunds: the policy's amount, or what staff decided."""
+
+    mode: RefundMode = RefundMode.POLICY
+    amount: Decimal | None = None
+    note: str = ""
+
+
+_choice: ContextVar[RefundChoice | None] = ContextVar("refund_choice", default=None)
+
+
+@contextmanager
+def refund_decided(choice: RefundChoice) -> Iterator[None]:
+    """Cancellations inside refund as staff chose instead of by the policy."""
+    token = _choice.set(choice)
+    try:
+        yield
+    finally:
+        _choice.reset(token)
+
+
+def refund_choice_current() -> RefundChoice:
+    return _choice.get() or RefundChoice()
+
+
+def refund_choice_check(*, booking: Booking, choice: RefundChoice) -> None:
+    """Refuses a staff amount that is not a positive amount within what was paid."""
+    if choice.mode != RefundMode.AMOUNT:
+        return
+    left = payment_refundable(booking)
+    if choice.amount is None or choice.amount <= 0:
+        raise ValidationFailed(
+            _("Enter the amount to refund."),
+            [FieldError("refund_amount", _("Enter an amount above 0."))],
+        )
+    if choice.amount > left:
+        raise ValidationFailed(
+            _("A refund cannot be larger than what was paid."),
+            [FieldError("refund_amount", _("At most %(left)s can be refunded.") % {"left": left})],
+        )
+
+
+def booking_refund_on_cancel(
+    *,
+    booking: Booking,
+    tenant: Tenant,
+    cancelled_at: datetime,
+    choice: RefundChoice | None = None,
+) -> str:
+    """The refund a cancellation earns: by the policy, or as staff decided (a task runs
+    it after the commit)."""
+    choice = choice or RefundChoice()
+    if choice.mode == RefundMode.POLICY:
+        amount = refund_by_policy(booking=booking, tenant=tenant, cancelled_at=cancelled_at)
+        reason = "cancelled; refund by policy"
+    elif choice.mode == RefundMode.FULL:
+        amount, reason = payment_refundable(booking), "cancelled; full refund by staff"
+    elif choice.mode == RefundMode.AMOUNT:
+        amount, reason = choice.amount or Decimal("0"), "cancelled; refund set by staff"
+    else:
+        amount, reason = Decimal("0"), "cancelled; no refund, by staff"
+    if choice.note:
+        reason = f"{reason}: {choice.note}"
     if amount <= 0:
+        logger.info("billing.cancel_not_refunded", extra={"booking_id": str(booking.pk)})
         return "nothing to refund"
     booking_refund(
         booking=booking,
         amount=amount,
-        reason="cancelled; refund by policy",
+        reason=reason,
         actor=STRIPE,
         key=f"timenest-cancel-refund-{booking.pk}",
     )

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from celery import shared_task
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import Tenant
 from apps.billing.booking_payments import booking_checkout_expire
-from apps.billing.refunds import booking_refund_on_cancel
+from apps.billing.refunds import RefundChoice, RefundMode, booking_refund_on_cancel
 from apps.billing.services import tenants_lifecycle_check
 from apps.billing.webhooks import stripe_events_retry
 from apps.bookings.models import Booking
@@ -33,10 +34,23 @@ def booking_checkout_expire_task(schema: str, session_id: str, account_id: str) 
 
 
 @shared_task(name="billing.booking_refund_on_cancel")
-def booking_refund_on_cancel_task(schema: str, booking_id: str, cancelled_at: str) -> str:
+def booking_refund_on_cancel_task(
+    schema: str,
+    booking_id: str,
+    cancelled_at: str,
+    mode: str = RefundMode.POLICY.value,
+    amount: str = "",
+    note: str = "",
+) -> str:
+    choice = RefundChoice(
+        mode=RefundMode(mode), amount=Decimal(amount) if amount else None, note=note
+    )
     with schema_context(schema):
         tenant = Tenant.objects.get(schema_name=schema)
         booking = Booking.objects.select_related("service").get(pk=booking_id)
         return booking_refund_on_cancel(
-            booking=booking, tenant=tenant, cancelled_at=datetime.fromisoformat(cancelled_at)
+            booking=booking,
+            tenant=tenant,
+            cancelled_at=datetime.fromisoformat(cancelled_at),
+            choice=choice,
         )

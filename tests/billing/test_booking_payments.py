@@ -19,6 +19,8 @@ from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking, Payment
 from apps.bookings.services import holds_expire
 from apps.core.errors import ValidationFailed
+from apps.notifications.messages.delivery import SendOutcome, notification_send
+from apps.notifications.models import Notification
 from apps.resources.services import service_update
 from tests.api.calls import key_client, rates, send_json
 from tests.billing.paying import (
@@ -252,3 +254,23 @@ def test_a_paid_service_in_a_currency_the_account_cannot_take_is_refused(acme, p
         service=paid["service"], data={"currency": "KES", "requires_payment": False}
     )
     assert at_the_venue.currency == "KES"
+
+
+def test_the_confirmation_email_is_the_receipt(acme, acme_host, paid, stripe_standin, mailoutbox):
+    booking = hold(paid)
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
+    stripe_standin.checkout_complete(session_id)
+    event = stripe_standin.events("checkout.session.completed")[0]
+
+    deliver(stripe_standin, event)
+    confirmed = Notification.objects.get(
+        booking=booking, kind=Notification.Kind.CONFIRMED, channel=Notification.Channel.EMAIL
+    )
+    assert notification_send(notification_id=confirmed.pk) == SendOutcome.SENT
+
+    confirmations = [m for m in mailoutbox if m.to == ["ann@example.com"]]
+    assert confirmations, [m.subject for m in mailoutbox]
+    text = confirmations[-1].body
+    assert "Paid:  60.00 GBP online" in text
+    html = confirmations[-1].alternatives[0][0]
+    assert "60.00 GBP online" in html

@@ -177,3 +177,63 @@ def test_integrators_see_the_money_in_the_api_and_in_webhooks(
     assert events["booking.paid"]["payment"] == {"amount": "60.00", "currency": "GBP"}
     assert events["booking.refunded"]["payment"] == {"amount": "15.00", "currency": "GBP"}
     assert events["booking.refunded"]["booking"]["payment_status"] == "partially_refunded"
+
+
+@pytest.mark.parametrize(
+    ("choice", "amount", "refunded"),
+    [("amount", "10.00", Decimal("10.00")), ("full", "", Decimal("60.00")), ("none", "", None)],
+)
+def test_staff_decide_the_refund_when_they_cancel(
+    acme,
+    acme_host,
+    paid,
+    stripe_standin,
+    django_capture_on_commit_callbacks,
+    choice,
+    amount,
+    refunded,
+):
+    booking = _paid_booking(acme_host, paid, stripe_standin)
+    _policy(acme, full=0)  # the policy alone would give everything back
+    staff = member_client(
+        MembershipFactory.create(tenant=acme, role=Membership.Role.FRONTDESK), acme_host
+    )
+    page = staff.get(reverse("dashboard:booking", args=[booking.pk])).content.decode()
+    assert "As the refund policy says" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(
+            reverse("dashboard:booking_cancel", args=[booking.pk]),
+            {"reason": "Doctor ill", "refund": choice, "refund_amount": amount},
+        )
+
+    assert response.status_code in (200, 302, 303)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+    refunds = list(Payment.objects.filter(booking=booking, kind=Payment.Kind.REFUND))
+    if refunded is None:
+        assert refunds == []
+        assert booking.payment_status == Booking.PaymentStatus.PAID
+    else:
+        assert [r.amount for r in refunds] == [refunded]
+        assert "by staff: Doctor ill" in refunds[0].reason
+
+
+def test_a_staff_refund_over_what_was_paid_keeps_the_booking_and_says_why(
+    acme, acme_host, paid, stripe_standin
+):
+    booking = _paid_booking(acme_host, paid, stripe_standin)
+    staff = member_client(
+        MembershipFactory.create(tenant=acme, role=Membership.Role.FRONTDESK), acme_host
+    )
+
+    response = staff.post(
+        reverse("dashboard:booking_cancel", args=[booking.pk]),
+        {"reason": "Doctor ill", "refund": "amount", "refund_amount": "70.00"},
+    )
+
+    assert response.status_code == 400
+    assert "At most 60.00 can be refunded" in response.content.decode()
+    assert 'value="70.00"' in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from apps.bookings.models import Booking
 from apps.core.errors import DomainError
@@ -86,6 +87,21 @@ class CancelForm(DomainErrorsMixin):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Kept in the booking's history.",
         error_messages={"required": "Say why the booking is cancelled."},
+    )
+    # For a paid booking: the policy's refund unless staff decide otherwise.
+    refund = forms.ChoiceField(
+        label=gettext_lazy("Refund"),
+        choices=[
+            ("policy", gettext_lazy("As the refund policy says")),
+            ("full", gettext_lazy("Everything paid")),
+            ("amount", gettext_lazy("This amount")),
+            ("none", gettext_lazy("Nothing")),
+        ],
+        initial="policy",
+        required=False,
+    )
+    refund_amount = forms.DecimalField(
+        label=gettext_lazy("Amount to refund"), required=False, min_value=0, decimal_places=2
     )
 
 

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.models import Membership
 from apps.accounts.selectors import tenant_current
+from apps.billing.refunds import RefundChoice, RefundMode, refund_choice_check, refund_decided
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Booking
 from apps.bookings.selectors import booking_get
@@ -307,15 +308,23 @@ def booking_cancel_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
     form = CancelForm(request.POST)
     if not form.is_valid():
         return _booking_screen(request, booking_id, cancel_form=form, status=400)
+    choice = RefundChoice(
+        mode=RefundMode(form.cleaned_data.get("refund") or RefundMode.POLICY),
+        amount=form.cleaned_data.get("refund_amount"),
+        note=form.cleaned_data["reason"][:200],
+    )
     try:
+        refund_choice_check(booking=found, choice=choice)
         # Staff are not bound by the customers' cancellation window; the service then
-        # requires a reason, which the history keeps.
-        booking_cancel(
-            booking=found,
-            actor=_staff(request),
-            reason=form.cleaned_data["reason"],
-            override_window=True,
-        )
+        # requires a reason, which the history keeps. A paid booking is refunded as
+        # chosen (by the policy unless staff decided otherwise) once this commits.
+        with refund_decided(choice):
+            booking_cancel(
+                booking=found,
+                actor=_staff(request),
+                reason=form.cleaned_data["reason"],
+                override_window=True,
+            )
     except DomainError as error:
         if error.details:
             form.apply_domain_error(error)

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from apps.accounts.addresses import tenant_domain
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
+from apps.bookings.payments import payment_totals
 from apps.notifications.links import booking_manage_url
 from apps.notifications.messages.sms import sms_fits, sms_gsm_friendly, sms_truncate
 from apps.notifications.models import Notification
@@ -69,6 +70,18 @@ class MessageFacts:
         with translation.override(self.tenant.locale or "en"):
             return str(dateformat.format(self.local(moment), "l j F Y, H:i (T)"))
 
+    def money(self) -> dict[str, str]:
+        """What was paid online and refunded (the email is then also the receipt)."""
+        booking = self.booking
+        if booking.payment_status == booking.PaymentStatus.NOT_REQUIRED:
+            return {"amount_paid": "", "amount_refunded": ""}
+        paid, refunded = payment_totals(booking)
+        currency = booking.service.currency
+        return {
+            "amount_paid": f"{paid} {currency}" if paid else "",
+            "amount_refunded": f"{refunded} {currency}" if refunded else "",
+        }
+
     def template_context(self) -> dict[str, Any]:
         booking = self.booking
         location = booking.resource.location
@@ -96,6 +109,7 @@ class MessageFacts:
             "offset_label": duration_label(self.notification.offset_minutes),
             "manage_url": self.manage_url,
             "booking_reference": str(booking.id).split("-")[-1][:8].upper(),
+            **self.money(),
             "has_invitation": self.kind != Notification.Kind.HOLD_EXPIRED,
         }
 
