@@ -88,6 +88,12 @@ class ServiceOutput(serializers.Serializer):
     min_notice_minutes = serializers.IntegerField(allow_null=True)
     horizon_days = serializers.IntegerField(allow_null=True)
     requires_payment = serializers.BooleanField()
+    payment_mode = serializers.ChoiceField(
+        choices=["none", "full", "deposit"],
+        help_text="none: paid at the venue (or free); full or deposit: paid when booking.",
+    )
+    deposit_amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    deposit_percent = serializers.IntegerField(allow_null=True)
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_resources(self, service: Any) -> list[str]:

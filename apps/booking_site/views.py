@@ -88,7 +88,7 @@ from apps.bookings.errors import (
 from apps.bookings.ics import booking_invitation_ics
 from apps.bookings.idempotency import IdempotentResponse, idempotent_call
 from apps.bookings.models import Booking
-from apps.bookings.payments import payment_checkout_current
+from apps.bookings.payments import payment_amount_due, payment_checkout_current
 from apps.bookings.selectors import booking_get
 from apps.bookings.services import (
     CustomerInput,
@@ -607,6 +607,7 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
             "hold_minutes": tenant_current().hold_ttl_minutes,
             "online_payment": online_payments_on(tenant_current()),
             "checkout_open": payment_checkout_current(booking) is not None,
+            "amount_due": payment_amount_due(booking),
             "pick_again_url": _pick_again_url(request, booking, display),
             "step": 5 if state == "live" else None,
         },
@@ -650,6 +651,7 @@ def pay_page(request: HttpRequest, token: str) -> HttpResponse:
                 "problem": error.message,
                 "hold_minutes": tenant_current().hold_ttl_minutes,
                 "online_payment": online_payments_on(tenant_current()),
+                "amount_due": payment_amount_due(booking),
                 "pick_again_url": _pick_again_url(request, booking, display),
                 "step": 5,
             },

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,13 +22,22 @@ from apps.bookings.actors import ActorRef
 from apps.bookings.errors import HoldExpired, InvalidTransition
 from apps.bookings.models import Booking, Payment
 from apps.bookings.services import booking_confirm, booking_hold_extend
+from apps.resources.currencies import currency_exponent
 
 logger = logging.getLogger(__name__)
 
 
 def payment_amount_due(booking: Booking) -> Decimal:
-    """What a paid booking costs online (the service's price, taken in full)."""
-    return booking.service.price
+    """What a paid booking takes online: the service's price, or its deposit (a fixed
+    amount, or a percentage of the price rounded to the currency's smallest unit)."""
+    service = booking.service
+    if service.deposit_amount is not None:
+        return service.deposit_amount
+    if service.deposit_percent is not None:
+        step = Decimal(1).scaleb(-min(currency_exponent(service.currency), 2))
+        share = service.price * service.deposit_percent / 100
+        return share.quantize(step, rounding=ROUND_HALF_UP)
+    return service.price
 
 
 def payment_totals(booking: Booking) -> tuple[Decimal, Decimal]:

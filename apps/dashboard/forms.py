@@ -102,15 +102,18 @@ class TenantSettingsForm(DomainErrorFormMixin):
     )
     min_notice_minutes = forms.IntegerField(label="Minimum notice (minutes)", min_value=0)
     refund_full_hours = forms.IntegerField(
-        label=gettext_lazy("Full refund when cancelled at least (hours before)"), min_value=0
+        label=gettext_lazy("Full refund when cancelled at least (hours before)"),
+        min_value=0,
+        required=False,
     )
     refund_partial_hours = forms.IntegerField(
         label=gettext_lazy("Partial refund when cancelled at least (hours before)"),
         min_value=0,
         help_text=gettext_lazy("0: no partial refund; later cancellations get nothing back."),
+        required=False,
     )
     refund_partial_percent = forms.IntegerField(
-        label=gettext_lazy("Partial refund (percent)"), min_value=0, max_value=100
+        label=gettext_lazy("Partial refund (percent)"), min_value=0, max_value=100, required=False
     )
     horizon_days = forms.IntegerField(
         label="Bookable how far ahead (days)", min_value=1, max_value=365
@@ -167,6 +170,10 @@ class TenantSettingsForm(DomainErrorFormMixin):
     def service_data(self) -> dict[str, object]:
         data = {k: v for k, v in self.cleaned_data.items() if k not in self.NOTIFICATION_FIELDS}
         data["reminder_offsets_minutes"] = data.pop("reminder_offsets")
+        # Refund fields left out of a post keep the business's current policy.
+        for field in ("refund_full_hours", "refund_partial_hours", "refund_partial_percent"):
+            if data.get(field) is None:
+                data.pop(field, None)
         return data
 
     def notification_data(self) -> dict[str, bool]:

@@ -78,6 +78,10 @@ class Service(models.Model):
     min_notice_minutes = models.PositiveIntegerField(null=True, blank=True)
     horizon_days = models.PositiveSmallIntegerField(null=True, blank=True)
     requires_payment = models.BooleanField(default=False)
+    # A service paid when booking takes its whole price online, or a deposit: a fixed
+    # amount or a percentage of the price (the rest is paid at the venue).
+    deposit_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    deposit_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -90,6 +94,20 @@ class Service(models.Model):
             ),
             models.CheckConstraint(condition=Q(capacity__gte=1), name="service_capacity_positive"),
             models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(deposit_amount__isnull=True) | Q(deposit_percent__isnull=True),
+                name="service_one_kind_of_deposit",
+            ),
+            models.CheckConstraint(
+                condition=Q(deposit_percent__isnull=True)
+                | Q(deposit_percent__gte=1, deposit_percent__lte=99),
+                name="service_deposit_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(deposit_amount__isnull=True)
+                | Q(deposit_amount__gt=0, deposit_amount__lt=F("price")),
+                name="service_deposit_below_price",
+            ),
             # A session and its buffers fit in one day: availability reads rely on it to
             # bound how far around a day they look for sessions whose buffers reach in.
             models.CheckConstraint(
@@ -104,3 +122,12 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def payment_mode(self) -> str:
+        """none (paid at the venue, or free), full, or deposit."""
+        if not self.requires_payment or self.price <= 0:
+            return "none"
+        if self.deposit_amount is not None or self.deposit_percent is not None:
+            return "deposit"
+        return "full"

@@ -252,6 +252,8 @@ class _ServiceInput:
     min_notice_minutes: Any = None
     horizon_days: Any = None
     requires_payment: Any = False
+    deposit_amount: Any = None
+    deposit_percent: Any = None
     is_active: Any = True
     description: Any = ""
 
@@ -269,6 +271,43 @@ def _service_resources_clean(problems: check.Problems, value: Any) -> list[Resou
         if resource is not None and resource not in found:
             found.append(resource)
     return None if problems.has("resources") else found
+
+
+def _deposit_clean(
+    problems: check.Problems,
+    raw: _ServiceInput,
+    *,
+    price: Decimal | None,
+    currency: Any,
+    requires_payment: bool | None,
+) -> tuple[Decimal | None, int | None]:
+    """A deposit is a fixed amount below the price or a percentage from 1 to 99, on a
+    service paid when booking; never both."""
+    amount = None
+    if raw.deposit_amount not in (None, ""):
+        amount = check.decimal_amount(problems, "deposit_amount", raw.deposit_amount)
+    percent = check.whole_number(
+        problems,
+        "deposit_percent",
+        None if raw.deposit_percent == "" else raw.deposit_percent,
+        minimum=1,
+        maximum=99,
+        unit="percent",
+        nullable=True,
+    )
+    if amount is None and percent is None:
+        return None, None
+    if amount is not None and percent is not None:
+        problems.add("deposit_percent", "Give the deposit as an amount or a percentage, not both.")
+    if not requires_payment:
+        field = "deposit_amount" if amount is not None else "deposit_percent"
+        problems.add(field, "A deposit is taken only for a service paid when booking.")
+    if amount is not None:
+        if amount <= 0 or (price is not None and amount >= price):
+            problems.add("deposit_amount", "The deposit must be above 0 and below the price.")
+        elif is_currency(currency) and not fits_minor_units(amount, currency):
+            problems.add("deposit_amount", f"{currency} amounts cannot have that many decimals.")
+    return amount, percent
 
 
 def _service_clean(raw: _ServiceInput) -> dict[str, Any]:
@@ -332,6 +371,9 @@ def _service_clean(raw: _ServiceInput) -> dict[str, Any]:
         refusal = payment_currency_refusal(str(currency))
         if refusal:
             problems.add("currency", refusal)
+    deposit_amount, deposit_percent = _deposit_clean(
+        problems, raw, price=price, currency=currency, requires_payment=requires_payment
+    )
     cleaned: dict[str, Any] = {
         "name": check.text(problems, "name", raw.name, max_length=120),
         "description": check.text(
@@ -364,6 +406,8 @@ def _service_clean(raw: _ServiceInput) -> dict[str, Any]:
             nullable=True,
         ),
         "requires_payment": requires_payment,
+        "deposit_amount": deposit_amount,
+        "deposit_percent": deposit_percent,
         "is_active": check.boolean(problems, "is_active", raw.is_active),
     }
     resources = _service_resources_clean(problems, raw.resources)
@@ -386,6 +430,8 @@ def service_create(
     min_notice_minutes: int | None = None,
     horizon_days: int | None = None,
     requires_payment: bool = False,
+    deposit_amount: Decimal | str | None = None,
+    deposit_percent: int | None = None,
     is_active: bool = True,
     description: str = "",
 ) -> Service:
@@ -405,6 +451,8 @@ def service_create(
             min_notice_minutes=min_notice_minutes,
             horizon_days=horizon_days,
             requires_payment=requires_payment,
+            deposit_amount=deposit_amount,
+            deposit_percent=deposit_percent,
             is_active=is_active,
             description=description,
         )
@@ -435,6 +483,8 @@ def service_update(*, service: Service, data: Mapping[str, Any]) -> Service:
         min_notice_minutes=service.min_notice_minutes,
         horizon_days=service.horizon_days,
         requires_payment=service.requires_payment,
+        deposit_amount=service.deposit_amount,
+        deposit_percent=service.deposit_percent,
         is_active=service.is_active,
         description=service.description,
     )

@@ -31,6 +31,8 @@ BOOKING_FIELDS = {
     "service",
     "payment_status",
     "payment_url",
+    "amount_paid",
+    "amount_refunded",
     "timezone",
 }
 

@@ -274,3 +274,67 @@ def test_the_confirmation_email_is_the_receipt(acme, acme_host, paid, stripe_sta
     assert "Paid:  60.00 GBP online" in text
     html = confirmations[-1].alternatives[0][0]
     assert "60.00 GBP online" in html
+
+
+@pytest.mark.parametrize(
+    ("deposit", "expected_minor"),
+    [({"deposit_percent": 25}, 1500), ({"deposit_amount": Decimal("10.00")}, 1000)],
+)
+def test_a_deposit_is_what_the_checkout_takes(
+    acme, acme_host, paid, stripe_standin, deposit, expected_minor
+):
+    service = service_update(service=paid["service"], data=deposit)
+    assert service.payment_mode == "deposit"
+    booking = hold(paid)
+
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
+
+    assert stripe_standin.object(session_id)["amount_total"] == expected_minor
+    stripe_standin.checkout_complete(session_id)
+    deliver(stripe_standin, stripe_standin.events("checkout.session.completed")[0])
+    booking.refresh_from_db()
+    assert (booking.status, booking.payment_status) == ("confirmed", "paid")
+    assert Payment.objects.get(booking=booking).amount == Decimal(expected_minor) / 100
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"deposit_amount": Decimal("60.00")}, "deposit_amount"),
+        ({"deposit_amount": Decimal("0")}, "deposit_amount"),
+        ({"deposit_percent": 100}, "deposit_percent"),
+        ({"deposit_percent": 10, "deposit_amount": Decimal("5")}, "deposit_percent"),
+        ({"deposit_percent": 10, "requires_payment": False}, "deposit_percent"),
+    ],
+)
+def test_a_deposit_that_makes_no_sense_is_refused(acme, paid, data, field):
+    with pytest.raises(ValidationFailed) as refused:
+        service_update(service=paid["service"], data=data)
+
+    assert field in {detail.field for detail in refused.value.details}
+
+
+def test_the_api_shows_how_a_service_is_paid(acme, acme_host, paid, settings):
+    settings.REST_FRAMEWORK = rates()
+    service_update(service=paid["service"], data={"deposit_percent": 20})
+    client = key_client(acme_host, "readonly")
+
+    listed = client.get("/api/v1/services").json()["data"]
+
+    shown = next(s for s in listed if s["id"] == str(paid["service"].pk))
+    assert (shown["payment_mode"], shown["deposit_percent"], shown["deposit_amount"]) == (
+        "deposit",
+        20,
+        None,
+    )
+
+
+def test_the_hold_page_says_what_the_deposit_is(acme, acme_host, paid):
+    service_update(service=paid["service"], data={"deposit_amount": Decimal("15.00")})
+    booking = hold(paid)
+    token = booking_access_token(booking_id=booking.pk)
+
+    page = Client(HTTP_HOST=acme_host).get(reverse("booking:hold", args=[token])).content.decode()
+
+    assert "A deposit of 15.00 GBP is paid now" in page
+    assert "Pay 15.00 GBP now" in page

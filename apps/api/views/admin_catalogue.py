@@ -290,6 +290,20 @@ class _ServiceInput(serializers.Serializer):
         required=False, allow_null=True, min_value=1, max_value=MAX_HORIZON_DAYS
     )
     requires_payment = serializers.BooleanField(required=False)
+    deposit_amount = serializers.DecimalField(
+        required=False,
+        allow_null=True,
+        max_digits=10,
+        decimal_places=2,
+        help_text="Taken online instead of the whole price (below the price).",
+    )
+    deposit_percent = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=99,
+        help_text="Or a percentage of the price (not both).",
+    )
     is_active = serializers.BooleanField(required=False)
 
 

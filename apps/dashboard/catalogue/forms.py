@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.core.timezones import timezone_choices
@@ -150,6 +151,19 @@ class ServiceForm(ServiceErrorsForm):
         help_text="Leave empty for the business's setting.",
     )
     requires_payment = forms.BooleanField(label="Customers pay when booking", required=False)
+    deposit_amount = forms.CharField(
+        label=gettext_lazy("Deposit (amount)"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        help_text=gettext_lazy("Leave empty to take the whole price when booking."),
+    )
+    deposit_percent = forms.CharField(
+        label=gettext_lazy("Deposit (percent of the price)"),
+        required=False,
+        max_length=3,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
     is_active = forms.BooleanField(label="Offered to customers", required=False, initial=True)
 
     def __init__(self, *args: Any, resources: list[Resource], **kwargs: Any) -> None:
@@ -174,6 +188,8 @@ class ServiceForm(ServiceErrorsForm):
             "min_notice_minutes": service.min_notice_minutes,
             "horizon_days": service.horizon_days,
             "requires_payment": service.requires_payment,
+            "deposit_amount": service.deposit_amount,
+            "deposit_percent": service.deposit_percent,
             "is_active": service.is_active,
         }
 
@@ -192,5 +208,7 @@ class ServiceForm(ServiceErrorsForm):
             "min_notice_minutes": _or_none(data["min_notice_minutes"]),
             "horizon_days": _or_none(data["horizon_days"]),
             "requires_payment": bool(data["requires_payment"]),
+            "deposit_amount": _or_none(data["deposit_amount"]),
+            "deposit_percent": _or_none(data["deposit_percent"]),
             "is_active": bool(data["is_active"]),
         }
