@@ -21,12 +21,11 @@ def tenant_current() -> Tenant:
 
 
 def tenants_ready() -> QuerySet[Tenant]:
-    """Tenants whose schema is complete and who are not suspended: periodic work runs here."""
+    """Tenants whose schema is complete: periodic work runs here. A suspended business
+    is included: its holds still expire (closing their checkouts) and the customers it
+    already booked still get their reminders; it takes no new bookings."""
     return (
-        Tenant.objects.filter(is_ready=True)
-        .exclude(schema_name="public")
-        .exclude(status=Tenant.Status.SUSPENDED)
-        .order_by("schema_name")
+        Tenant.objects.filter(is_ready=True).exclude(schema_name="public").order_by("schema_name")
     )
 
 

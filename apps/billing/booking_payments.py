@@ -12,6 +12,8 @@ holds and money is never kept for nothing.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Tenant
@@ -77,7 +80,7 @@ def booking_checkout_url(
         return current.checkout_url
     account = stripe_account_of(tenant)
     if account is None or not account.charges_enabled:
-        raise PaymentRefused("This business does not take payments online at the moment.")
+        raise PaymentRefused(_("This business does not take payments online at the moment."))
     service = booking.service
     amount = payment_amount_due(booking)
     currency = service.currency.lower()
@@ -88,11 +91,11 @@ def booking_checkout_url(
         intent["application_fee_amount"] = to_minor(amount, currency) * fee_percent // 100
     attempt = Payment.objects.filter(booking=booking, kind=Payment.Kind.CHARGE).count()
     expires_at = timezone.now() + CHECKOUT_LIFETIME
-    session = stripe_call(
-        "booking_checkout_create",
-        stripe.checkout.Session.create,
-        mode="payment",
-        line_items=[
+    params: dict[str, Any] = {
+        "mode": "payment",
+        # Cards only: a bank debit settles days later, long after the hold ended.
+        "payment_method_types": ["card"],
+        "line_items": [
             {
                 "price_data": {
                     "currency": currency,
@@ -102,13 +105,21 @@ def booking_checkout_url(
                 "quantity": 1,
             }
         ],
-        success_url=success_url,
-        cancel_url=cancel_url,
-        expires_at=int(expires_at.timestamp()),
-        metadata=metadata,
-        payment_intent_data=intent,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": int(expires_at.timestamp()),
+        "metadata": metadata,
+        "payment_intent_data": intent,
+    }
+    # A retry with the same parameters gets the same session back; changed ones (a later
+    # expiry) a new one, never Stripe's refusal of a reused key.
+    fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    session = stripe_call(
+        "booking_checkout_create",
+        stripe.checkout.Session.create,
+        **params,
         stripe_account=account.account_id,
-        idempotency_key=f"timenest-booking-checkout-{booking.pk}-{attempt}",
+        idempotency_key=f"timenest-booking-checkout-{booking.pk}-{attempt}-{fingerprint}",
     )
     payment_checkout_opened(
         booking=booking,
@@ -182,6 +193,7 @@ def _refund_late(
         stripe.Refund.create,
         payment_intent=session.get("payment_intent"),
         reason="requested_by_customer",
+        refund_application_fee=True,
         metadata={"booking": str(booking.pk), "why": "paid after the hold ended"},
         stripe_account=account_id,
         idempotency_key=f"timenest-late-refund-{session['id']}",

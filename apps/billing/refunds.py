@@ -23,7 +23,7 @@ from apps.bookings.actors import ActorRef
 from apps.bookings.models import Booking, Payment
 from apps.bookings.payments import booking_refund_recorded, payment_intent_of, payment_refundable
 from apps.core.errors import FieldError, ValidationFailed
-from apps.resources.currencies import currency_exponent
+from apps.resources.currencies import minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def refund_by_policy(*, booking: Booking, tenant: Tenant, cancelled_at: datetime
         return paid
     if tenant.refund_partial_hours and hours_before >= tenant.refund_partial_hours:
         share = paid * tenant.refund_partial_percent / 100
-        step = Decimal(1).scaleb(-currency_exponent(booking.service.currency))
+        step = Decimal(1).scaleb(-minor_units(booking.service.currency))
         return share.quantize(step, rounding=ROUND_DOWN)
     return Decimal("0")
 
@@ -71,6 +71,7 @@ def booking_refund(
         stripe.Refund.create,
         payment_intent=intent,
         amount=to_minor(amount, currency),
+        refund_application_fee=True,
         metadata={"booking": str(booking.pk), "why": reason[:200]},
         stripe_account=account_id,
         idempotency_key=key,

@@ -16,9 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 import stripe
+from django.utils.translation import gettext as _
 from djstripe import models as djstripe_models
 
 from apps.accounts.models import Tenant
+from apps.billing.models import PlanChange
 from apps.billing.plans import PLANS, Plan, plan_by_price_lookup_key
 from apps.billing.services import plan_fit_require
 from apps.billing.stripe_api import PaymentRefused, secret_key, stripe_call
@@ -106,10 +108,20 @@ def checkout_start(
     the Free plan and for a plan the business has outgrown."""
     if not plan.is_paid:
         raise ValidationFailed(
-            "Free needs no payment.", [FieldError("plan", "Choose a paid plan to pay for.")]
+            _("Free needs no payment."), [FieldError("plan", _("Choose a paid plan to pay for."))]
         )
     plan_fit_require(tenant=tenant, plan=plan)
     customer = customer_for(tenant=tenant, email=email)
+    # Stripe, not our copy (its webhook may not have arrived): a business that just paid
+    # must not be sent to pay for a second subscription.
+    running = stripe_call(
+        "subscription_list", stripe.Subscription.list, customer=customer.id, status="all", limit=10
+    )
+    if any(sub["status"] in LIVE_STATUSES for sub in running.data):
+        raise ValidationFailed(
+            _("This business already has a subscription: change its plan instead."),
+            [FieldError("plan", _("Reload the page in a moment to change the plan."))],
+        )
     metadata = {"tenant": str(tenant.pk), "plan": plan.code}
     session = stripe_call(
         "checkout_create",
@@ -133,7 +145,7 @@ def subscription_change(*, tenant: Tenant, plan: Plan) -> None:
     plan_fit_require(tenant=tenant, plan=plan)
     current = subscription_live(tenant)
     if current is None:
-        raise PaymentRefused("This business has no subscription to change.")
+        raise PaymentRefused(_("This business has no subscription to change."))
     remote = stripe_call("subscription_retrieve", stripe.Subscription.retrieve, id=current.id)
     item = remote["items"]["data"][0]
     updated = stripe_call(
@@ -142,7 +154,11 @@ def subscription_change(*, tenant: Tenant, plan: Plan) -> None:
         id=current.id,
         items=[{"id": item["id"], "price": plan_price_id(plan)}],
         metadata={"tenant": str(tenant.pk), "plan": plan.code},
-        idempotency_key=f"timenest-plan-change-{current.id}-{plan.code}-{item['id']}",
+        # One key per move: Starter → Pro → Starter within a day are three changes.
+        idempotency_key=(
+            f"timenest-plan-change-{current.id}-{plan.code}-"
+            f"{PlanChange.objects.filter(tenant=tenant).count()}"
+        ),
     )
     djstripe_models.Subscription.sync_from_stripe_data(updated, api_key=secret_key())
 

@@ -13,6 +13,7 @@ from apps.accounts.models import Tenant
 from apps.billing.booking_payments import booking_checkout_expire
 from apps.billing.refunds import RefundChoice, RefundMode, booking_refund_on_cancel
 from apps.billing.services import tenants_lifecycle_check
+from apps.billing.stripe_api import PaymentsUnavailable
 from apps.billing.webhooks import stripe_events_retry
 from apps.bookings.models import Booking
 
@@ -33,7 +34,15 @@ def booking_checkout_expire_task(schema: str, session_id: str, account_id: str) 
         return booking_checkout_expire(session_id=session_id, account_id=account_id)
 
 
-@shared_task(name="billing.booking_refund_on_cancel")
+# Stripe out of reach: tried again with backoff (the refund's idempotency key makes a
+# repeat safe), for about a day.
+@shared_task(
+    name="billing.booking_refund_on_cancel",
+    autoretry_for=(PaymentsUnavailable,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=30,
+)
 def booking_refund_on_cancel_task(
     schema: str,
     booking_id: str,

@@ -142,6 +142,13 @@ def booking_payment_succeeded(
                 "actor_id": actor.id,
             },
         )
+        already_paid = (
+            Payment.objects.filter(
+                booking=booking, kind=Payment.Kind.CHARGE, status=Payment.Status.SUCCEEDED
+            )
+            .exclude(pk=payment.pk)
+            .exists()
+        )
         if not created and payment.status != Payment.Status.SUCCEEDED:
             payment.status = Payment.Status.SUCCEEDED
             payment.amount, payment.currency = amount, currency.upper()
@@ -149,6 +156,14 @@ def booking_payment_succeeded(
             payment.save(
                 update_fields=["status", "amount", "currency", "payment_intent_id", "updated_at"]
             )
+        if already_paid:
+            # Paid through a second checkout (the first one's news came late): this
+            # money is not needed, so the caller refunds it.
+            logger.warning(
+                "booking.paid_twice",
+                extra={"booking_id": str(booking.pk), "payment_id": str(payment.pk)},
+            )
+            return False
         try:
             confirmed = booking_confirm(booking=booking, actor=actor)
         except (HoldExpired, InvalidTransition):
@@ -206,12 +221,19 @@ def booking_refund_recorded(
                 "actor_id": actor.id,
             },
         )
+        # Refunding a second payment of a paid booking leaves it paid.
         left = payment_refundable(booking)
-        status = (
-            Booking.PaymentStatus.REFUNDED
-            if left == 0
-            else Booking.PaymentStatus.PARTIALLY_REFUNDED
-        )
+        if left == 0:
+            status = Booking.PaymentStatus.REFUNDED
+        elif (
+            left >= payment_amount_due(booking)
+            and not Booking.objects.filter(
+                pk=booking.pk, status__in=(Booking.Status.CANCELLED, Booking.Status.EXPIRED)
+            ).exists()
+        ):
+            status = Booking.PaymentStatus.PAID
+        else:
+            status = Booking.PaymentStatus.PARTIALLY_REFUNDED
         Booking.objects.filter(pk=booking.pk).update(
             payment_status=status, updated_at=timezone.now()
         )

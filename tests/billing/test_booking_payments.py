@@ -57,7 +57,7 @@ def test_the_api_gives_a_paid_hold_its_checkout_and_keeps_the_hold_as_long(
         r for r in stripe_standin.requests(method="POST") if r["path"] == "/v1/checkout/sessions"
     ]
     assert creates[0]["stripe_account"] == paid["account"].account_id
-    assert creates[0]["idempotency_key"] == f"timenest-booking-checkout-{booking.pk}-0"
+    assert creates[0]["idempotency_key"].startswith(f"timenest-booking-checkout-{booking.pk}-0-")
     # the same booking read later still shows where to pay
     again = client.get(f"/api/v1/bookings/{booking.pk}")
     assert again.json()["payment_url"] == data["payment_url"]
@@ -338,3 +338,52 @@ def test_the_hold_page_says_what_the_deposit_is(acme, acme_host, paid):
 
     assert "A deposit of 15.00 GBP is paid now" in page
     assert "Pay 15.00 GBP now" in page
+
+
+def test_a_second_payment_for_a_booking_already_paid_is_refunded(
+    acme, acme_host, paid, stripe_standin
+):
+    booking = hold(paid)
+    first = pay_through_the_page(stripe_standin, acme_host, booking)
+    stripe_standin.checkout_complete(first)
+    # the first payment's news is late; the first checkout runs out and a second is paid
+    Payment.objects.filter(checkout_session_id=first).update(
+        expires_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    second = pay_through_the_page(stripe_standin, acme_host, booking)
+    assert second != first
+    stripe_standin.checkout_complete(second)
+    completed = {
+        e["data"]["object"]["id"]: e for e in stripe_standin.events("checkout.session.completed")
+    }
+
+    deliver(stripe_standin, completed[first])
+    deliver(stripe_standin, completed[second])
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.payment_status) == ("confirmed", "paid")
+    refunds = Payment.objects.filter(booking=booking, kind=Payment.Kind.REFUND)
+    assert [r.amount for r in refunds] == [Decimal("60.00")]
+    assert refunds[0].payment_intent_id == completed[second]["data"]["object"]["payment_intent"]
+
+
+def test_an_api_replay_of_a_paid_hold_shows_its_checkout(
+    acme, acme_host, paid, stripe_standin, settings
+):
+    settings.REST_FRAMEWORK = rates()
+    client = key_client(acme_host, "frontdesk")
+    body = {
+        "service": str(paid["service"].pk),
+        "slot": str(paid["slots"][0].pk),
+        "customer": {"name": "Ann Lee", "email": "ann@example.com"},
+    }
+
+    first = send_json(client, "post", "/api/v1/bookings", body, HTTP_IDEMPOTENCY_KEY="r-1")
+    again = send_json(client, "post", "/api/v1/bookings", body, HTTP_IDEMPOTENCY_KEY="r-1")
+
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["payment_url"] == first.json()["payment_url"] is not None
+    creates = [
+        r for r in stripe_standin.requests(method="POST") if r["path"] == "/v1/checkout/sessions"
+    ]
+    assert len(creates) == 1

@@ -262,3 +262,16 @@ def test_twenty_deliveries_of_one_event_at_once_apply_it_once(stripe_standin, dj
     assert StripeEvent.objects.get(pk=event["id"]).attempts == 1
     assert PlanChange.objects.filter(tenant=acme, to_plan="starter").count() == 1
     assert Tenant.objects.get(pk=acme.pk).plan == "starter"
+
+
+def test_a_business_that_just_paid_is_not_sent_to_pay_again(acme, admin, stripe_standin):
+    _pay_for_starter(admin, stripe_standin)  # its events have not reached us yet
+
+    again = admin.post(reverse("dashboard:billing_choose_paid", args=["pro"]))
+
+    assert again.status_code == 409
+    assert "already has a subscription" in again.content.decode()
+    sessions = [
+        r for r in stripe_standin.requests(method="POST") if r["path"] == "/v1/checkout/sessions"
+    ]
+    assert len(sessions) == 1

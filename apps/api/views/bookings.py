@@ -8,10 +8,12 @@ of their business by role (reads: any role, changes: frontdesk and up).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 from uuid import UUID
 
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -30,7 +32,7 @@ from apps.api.authentication import (
 from apps.api.fields import InstantField
 from apps.api.permissions import CanAccessBooking, principal_of
 from apps.api.principals import FRONTDESK, BookingGrant
-from apps.api.replay import idempotency_parameter, idempotent_response
+from apps.api.replay import REPLAYED_HEADER, idempotency_parameter, idempotent_response
 from apps.api.selectors import slot_place_get
 from apps.api.serializers import BookingOutput, HeldBookingOutput
 from apps.api.views.base import BODY_ERRORS, ApiView, error_responses, reference
@@ -40,6 +42,7 @@ from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.actors import ActorRef
 from apps.bookings.errors import HoldExpired
 from apps.bookings.models import Booking
+from apps.bookings.payments import payment_checkout_current
 from apps.bookings.selectors import booking_get
 from apps.bookings.services import (
     CustomerInput,
@@ -152,13 +155,12 @@ class BookingCreateApi(ApiView):
                 )
             except ValidationFailed as error:
                 raise _customer_fields_nested(error) from error
-            if booking.payment_status == Booking.PaymentStatus.PENDING:
-                _checkout_open(booking)
             output = dict(BookingOutput(booking).data)
             output["token"] = booking_access_token(booking_id=booking.pk)
             return 201, output
 
-        return idempotent_response(request, actor=actor, perform=hold, required=True)
+        response = idempotent_response(request, actor=actor, perform=hold, required=True)
+        return _with_checkout(response) if response.status_code == 201 else response
 
 
 class _BookingApi(ApiView):
@@ -265,6 +267,26 @@ class BookingRescheduleApi(_BookingApi):
             return 200, BookingOutput(moved).data
 
         return idempotent_response(request, actor=actor, perform=reschedule)
+
+
+def _with_checkout(response: HttpResponse) -> HttpResponse:
+    """A paid hold gets its checkout once the hold has committed (Stripe is never called
+    while the hold's locks are held); a replay shows the booking's current checkout."""
+    data = json.loads(response.content)
+    if data.get("payment_status") != Booking.PaymentStatus.PENDING:
+        return response
+    booking = Booking.objects.select_related("service").get(pk=data["id"])
+    if response.get(REPLAYED_HEADER) != "true":
+        _checkout_open(booking)
+    checkout = payment_checkout_current(booking)
+    data["payment_url"] = checkout.checkout_url if checkout is not None else None
+    answer = HttpResponse(
+        json.dumps(data).encode(), status=response.status_code, content_type="application/json"
+    )
+    for header in (REPLAYED_HEADER,):
+        if header in response:
+            answer[header] = response[header]
+    return answer
 
 
 def _checkout_open(booking: Booking) -> None:
