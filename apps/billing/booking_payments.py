@@ -4,9 +4,10 @@ A hold on a paid service gets a Stripe Checkout session on the business's connec
 account; its URL is the booking's `payment_url`. The rule for a hold and its checkout:
 opening the checkout keeps the hold until the checkout expires (Stripe's minimum is 30
 minutes), and a hold that ends (expired, released, cancelled) expires its checkout. A
-payment that completes anyway (Stripe's expiry and ours crossed) is refunded in full at
-once, by an idempotent refund; a booking is never confirmed on a place it no longer
-holds and money is never kept for nothing.
+payment that completes anyway (Stripe's expiry and ours crossed) takes the place again
+if it is still free, and is otherwise refunded in full at once, by an idempotent refund;
+a booking is never confirmed on a place someone else has and money is never kept for
+nothing.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ provider's side (Stripe, the connected account) is billing's; it calls these.
 
 The rule for a hold and its checkout: opening a checkout extends the hold to the
 checkout's expiry, and when the hold ends (expired, released) billing expires the
-checkout. A payment that still arrives for a hold that is gone is recorded and not
-confirmed (`booking_payment_succeeded` returns False): billing refunds it.
+checkout. A payment that still arrives for a hold that expired takes the place again
+when it is still free (`booking_reinstate`); otherwise, or for a hold the customer let
+go, it is recorded and not confirmed (`booking_payment_succeeded` returns False):
+billing refunds it.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from django.utils import timezone
 
 from apps.bookings import signals
 from apps.bookings.actors import ActorRef
-from apps.bookings.errors import HoldExpired, InvalidTransition
+from apps.bookings.errors import HoldExpired, InvalidTransition, SlotFull, SlotNotFound
 from apps.bookings.models import Booking, Payment
-from apps.bookings.services import booking_confirm, booking_hold_extend
+from apps.bookings.services import booking_confirm, booking_hold_extend, booking_reinstate
 from apps.resources.currencies import currency_exponent
 
 logger = logging.getLogger(__name__)
@@ -166,7 +168,19 @@ def booking_payment_succeeded(
             return False
         try:
             confirmed = booking_confirm(booking=booking, actor=actor)
-        except (HoldExpired, InvalidTransition):
+        except HoldExpired:
+            # The hold ran out before the money came: the place is taken again if it is
+            # still free, else the caller refunds.
+            try:
+                with transaction.atomic():
+                    confirmed = booking_reinstate(booking=booking, actor=actor)
+            except (SlotFull, SlotNotFound, InvalidTransition):
+                logger.warning(
+                    "booking.paid_too_late",
+                    extra={"booking_id": str(booking.pk), "payment_id": str(payment.pk)},
+                )
+                return False
+        except InvalidTransition:  # released or cancelled meanwhile
             logger.warning(
                 "booking.paid_too_late",
                 extra={"booking_id": str(booking.pk), "payment_id": str(payment.pk)},

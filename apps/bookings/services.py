@@ -295,6 +295,37 @@ def booking_hold_extend(*, booking: Booking, until: datetime) -> Booking:
     return locked
 
 
+def booking_reinstate(*, booking: Booking, actor: ActorRef) -> Booking:
+    """An expired hold whose payment still came takes its place again, booked at once,
+    when that place is still free. Raises SlotFull or SlotNotFound when it is not, and
+    InvalidTransition for a booking that did not expire or whose time has passed."""
+    now = timezone.now()
+    with _capacity_errors_as_slot_full(), transaction.atomic():
+        locked = _booking_lock(booking_id=booking.pk)
+        if locked.status != Booking.Status.EXPIRED or locked.starts_at <= now:
+            raise InvalidTransition("Only a hold that expired, for a time to come, comes back.")
+        _expired_holds_release(
+            resource_id=locked.resource_id, now=now, near=(locked.starts_at, locked.ends_at)
+        )
+        covered = slots_lock(
+            resource_id=locked.resource_id, intervals=[(locked.starts_at, locked.ends_at)]
+        )
+        session_join(
+            covered=covered,
+            service=locked.service,
+            starts_at=locked.starts_at,
+            ends_at=locked.ends_at,
+            booking_id=locked.pk,
+            hold_expires_at=None,
+        )
+        locked.status = Booking.Status.CONFIRMED
+        locked.hold_expires_at = None
+        locked.save(update_fields=["status", "hold_expires_at", "updated_at"])
+        _announce(locked, BookingEvent.Kind.CONFIRMED, actor, signals.booking_confirmed)
+    _log("booking.reinstated", locked)
+    return locked
+
+
 def booking_cancel(
     *, booking: Booking, actor: ActorRef, reason: str = "", override_window: bool = False
 ) -> Booking:

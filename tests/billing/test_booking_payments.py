@@ -16,14 +16,17 @@ from django.utils import timezone
 from apps.accounts.models import Membership
 from apps.billing.models import StripeAccount, StripeEvent
 from apps.bookings.access_tokens import booking_access_token
+from apps.bookings.errors import SlotFull
 from apps.bookings.models import Booking, Payment
-from apps.bookings.services import holds_expire
+from apps.bookings.services import CustomerInput, booking_hold, holds_expire
+from apps.calendars.models import SlotInstance
 from apps.core.errors import ValidationFailed
 from apps.notifications.messages.delivery import SendOutcome, notification_send
 from apps.notifications.models import Notification
 from apps.resources.services import service_update
 from tests.api.calls import key_client, rates, send_json
 from tests.billing.paying import (
+    CUSTOMER,
     deliver,
     hold,
     pay_through_the_page,
@@ -89,13 +92,21 @@ def test_paying_confirms_the_booking_once_however_often_stripe_says_so(
     assert StripeEvent.objects.get(pk=event["id"]).attempts == 1
 
 
-def test_a_payment_after_the_hold_ended_is_refunded_in_full_and_not_booked(
+def test_a_payment_after_the_hold_ended_and_the_place_went_is_refunded_in_full(
     acme, acme_host, paid, stripe_standin
 ):
     booking = hold(paid)
     session_id = pay_through_the_page(stripe_standin, acme_host, booking)
     # the sweeper ends the hold first (its checkout's expiry has not reached Stripe yet)
     holds_expire(now=timezone.now() + dt.timedelta(hours=1))
+    # and someone else takes the place
+    taker = booking_hold(
+        service=paid["service"],
+        resource=paid["physio"],
+        starts_at=booking.starts_at,
+        customer=CustomerInput(name="Bo Chen", email="bo@example.com"),
+        actor=CUSTOMER,
+    )
     stripe_standin.checkout_complete(session_id)
     event = stripe_standin.events("checkout.session.completed")[0]
 
@@ -114,6 +125,38 @@ def test_a_payment_after_the_hold_ended_is_refunded_in_full_and_not_booked(
     intent = stripe_standin.object(event["data"]["object"]["payment_intent"])
     charge = stripe_standin.object(intent["latest_charge"])
     assert charge["amount_refunded"] == 6000
+    taker.refresh_from_db()
+    assert taker.status == Booking.Status.HELD
+
+
+def test_a_payment_after_the_hold_ended_takes_the_place_again_when_it_is_free(
+    acme, acme_host, paid, stripe_standin
+):
+    booking = hold(paid)
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
+    holds_expire(now=timezone.now() + dt.timedelta(hours=1))
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.EXPIRED
+    stripe_standin.checkout_complete(session_id)
+
+    deliver(stripe_standin, stripe_standin.events("checkout.session.completed")[0])
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.payment_status) == ("confirmed", "paid")
+    assert not Payment.objects.filter(booking=booking, kind=Payment.Kind.REFUND).exists()
+    slots = SlotInstance.objects.filter(
+        resource=paid["physio"], starts_at__gte=booking.starts_at, starts_at__lt=booking.ends_at
+    )
+    assert [(slot.booked, slot.held) for slot in slots] == [(1, 0)] * slots.count()
+    # the place is taken: nobody else can hold it now
+    with pytest.raises(SlotFull):
+        booking_hold(
+            service=paid["service"],
+            resource=paid["physio"],
+            starts_at=booking.starts_at,
+            customer=CustomerInput(name="Bo Chen", email="bo@example.com"),
+            actor=CUSTOMER,
+        )
 
 
 def test_a_payment_before_the_sweeper_keeps_the_booking(acme, acme_host, paid, stripe_standin):
