@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django_otp.admin import OTPAdminSite
 
@@ -51,3 +52,17 @@ class TenantAdminSite(_AuditedOTPAdminSite):
 
 
 tenant_admin_site = TenantAdminSite(name="tenant_admin")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A trail or a record of money: support reads it; nobody adds, edits or deletes
+    through the admin (the database refuses edits of the audit trails anyway)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -3,28 +3,16 @@ anyway; the admin does not offer them)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from apps.accounts.admin_sites import tenant_admin_site
+from apps.accounts.admin_sites import ReadOnlyAdmin, tenant_admin_site
 from apps.audit.models import SupportAccess
 
 
 @admin.register(SupportAccess)
 @admin.register(SupportAccess, site=tenant_admin_site)
-class SupportAccessAdmin(admin.ModelAdmin):
+class SupportAccessAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user_email", "method", "path", "ip_address"]
     list_filter = ["site", "method"]
     search_fields = ["user_email", "path"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

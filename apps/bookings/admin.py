@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.accounts.admin_sites import tenant_admin_site
+from apps.accounts.admin_sites import ReadOnlyAdmin, tenant_admin_site
 from apps.bookings import pii, selectors
 from apps.bookings.models import Booking, BookingEvent, Customer, Payment
 
@@ -176,7 +176,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment, site=tenant_admin_site)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdmin):
     """Every charge and refund of the business's bookings, read-only: money moves only
     through Stripe and the booking's services."""
 
@@ -184,12 +184,3 @@ class PaymentAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status", "currency"]
     search_fields = ["payment_intent_id", "refund_id", "checkout_session_id", "booking__id"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
