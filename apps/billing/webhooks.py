@@ -36,7 +36,7 @@ from apps.billing.connect import account_apply
 from apps.billing.models import StripeEvent
 from apps.billing.services import subscription_apply
 from apps.billing.stripe_api import secret_key, stripe_call
-from apps.billing.subscriptions import plan_of_subscription
+from apps.billing.subscriptions import LIVE_STATUSES, plan_of_subscription
 
 logger = logging.getLogger(__name__)
 
@@ -175,12 +175,17 @@ def _tenant_of(subscription: Any) -> Tenant | None:
 def _subscription_follow(subscription_id: str | None) -> str:
     if not subscription_id:
         return "no subscription"
-    # What Stripe says now, whatever order the events came in.
-    current = stripe_call("subscription_retrieve", stripe.Subscription.retrieve, id=subscription_id)
-    tenant = _tenant_of(current)
+    found = stripe_call("subscription_retrieve", stripe.Subscription.retrieve, id=subscription_id)
+    tenant = _tenant_of(found)
     if tenant is None:
         return "no business for this subscription"
+    # One business's events apply one at a time, each with what Stripe says once it holds
+    # the lock: two racing events cannot apply the older read last.
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+    current = stripe_call("subscription_retrieve", stripe.Subscription.retrieve, id=subscription_id)
     djstripe_models.Subscription.sync_from_stripe_data(current, api_key=secret_key())
+    if current["status"] in ("canceled", "incomplete_expired") and _another_live(current):
+        return "an old subscription; the business pays through another one"
     subscription_apply(
         tenant=tenant,
         plan=plan_of_subscription(current),
@@ -188,6 +193,20 @@ def _subscription_follow(subscription_id: str | None) -> str:
         event_id=subscription_id,
     )
     return ""
+
+
+def _another_live(subscription: Any) -> bool:
+    """Whether the subscription's customer has another running subscription."""
+    customer = subscription.get("customer")
+    customer_id = customer if isinstance(customer, str) else (customer or {}).get("id")
+    if not customer_id:
+        return False
+    running = stripe_call(
+        "subscription_list", stripe.Subscription.list, customer=customer_id, status="all", limit=10
+    )
+    return any(
+        sub["id"] != subscription["id"] and sub["status"] in LIVE_STATUSES for sub in running.data
+    )
 
 
 def _on_subscription(subscription: dict[str, Any]) -> str:

@@ -43,9 +43,12 @@ def payment_amount_due(booking: Booking) -> Decimal:
 
 
 def payment_totals(booking: Booking) -> tuple[Decimal, Decimal]:
-    """(paid, refunded) for the booking, in its service's currency."""
+    """(paid, refunded) for the booking, in its service's currency. Reads the booking's
+    prefetched payments when a list prefetched them."""
     paid = refunded = Decimal("0")
-    for payment in Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED):
+    for payment in booking.payments.all():
+        if payment.status != Payment.Status.SUCCEEDED:
+            continue
         if payment.kind == Payment.Kind.CHARGE:
             paid += payment.amount
         else:
@@ -73,17 +76,18 @@ def payment_intent_of(booking: Booking) -> tuple[str, str] | None:
 
 
 def payment_checkout_current(booking: Booking) -> Payment | None:
-    """The booking's open checkout that has not run out, if any."""
-    return (
-        Payment.objects.filter(
-            booking=booking,
-            kind=Payment.Kind.CHARGE,
-            status=Payment.Status.OPEN,
-            expires_at__gt=timezone.now(),
-        )
-        .order_by("-created_at")
-        .first()
-    )
+    """The booking's open checkout that has not run out, if any (from the prefetched
+    payments when a list prefetched them)."""
+    now = timezone.now()
+    open_ones = [
+        payment
+        for payment in booking.payments.all()
+        if payment.kind == Payment.Kind.CHARGE
+        and payment.status == Payment.Status.OPEN
+        and payment.expires_at is not None
+        and payment.expires_at > now
+    ]
+    return max(open_ones, key=lambda payment: payment.created_at, default=None)
 
 
 def payment_checkout_opened(

@@ -9,7 +9,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -430,3 +432,37 @@ def test_an_api_replay_of_a_paid_hold_shows_its_checkout(
         r for r in stripe_standin.requests(method="POST") if r["path"] == "/v1/checkout/sessions"
     ]
     assert len(creates) == 1
+
+
+def test_the_bookings_list_reads_payments_in_one_query_whatever_the_page_holds(
+    acme, acme_host, paid, settings
+):
+    settings.REST_FRAMEWORK = rates()
+    client = key_client(acme_host, "admin")
+
+    def paid_booking(index: int) -> None:
+        booking = hold(paid, index)
+        Payment.objects.create(
+            booking=booking,
+            kind=Payment.Kind.CHARGE,
+            status=Payment.Status.SUCCEEDED,
+            amount=Decimal("60.00"),
+            currency="GBP",
+            checkout_session_id=f"cs_test_{index}",
+            actor_type="system",
+        )
+        Booking.objects.filter(pk=booking.pk).update(payment_status="paid")
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            listed = client.get("/api/v1/admin/bookings")
+        assert listed.status_code == 200
+        assert {b["amount_paid"] for b in listed.json()["data"]} == {"60.00"}
+        return len(queries.captured_queries)
+
+    paid_booking(0)
+    statements()  # (the first request also reads and caches the API key)
+    one = statements()
+    paid_booking(1)
+    paid_booking(2)
+    assert statements() == one

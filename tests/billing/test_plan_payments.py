@@ -17,6 +17,8 @@ from django.urls import reverse
 from apps.accounts.middleware import tenant_routes_forget
 from apps.accounts.models import Membership, Tenant
 from apps.billing.models import PlanChange, StripeEvent
+from apps.billing.plans import PRO
+from apps.billing.subscriptions import plan_price_id
 from tests.browser.live import LIVE_DB
 from tests.plugins.factories import MembershipFactory, member_client
 
@@ -275,3 +277,35 @@ def test_a_business_that_just_paid_is_not_sent_to_pay_again(acme, admin, stripe_
         r for r in stripe_standin.requests(method="POST") if r["path"] == "/v1/checkout/sessions"
     ]
     assert len(sessions) == 1
+
+
+def test_the_end_of_an_old_subscription_does_not_move_a_business_paying_another(
+    acme, admin, stripe_standin
+):
+    session, _ = _pay_for_starter(admin, stripe_standin)
+    for event in _events_oldest_first(stripe_standin):
+        _deliver(stripe_standin, event)
+    first = stripe_standin.events("customer.subscription.created")[0]["data"]["object"]["id"]
+    # a second subscription, to Pro, made on Stripe's side
+    pro_price = plan_price_id(PRO)
+    second = stripe.checkout.Session.create(
+        mode="subscription",
+        customer=session["customer"],
+        line_items=[{"price": pro_price, "quantity": 1}],
+        success_url="https://example.com/ok",
+        metadata={"tenant": str(acme.pk), "plan": "pro"},
+        subscription_data={"metadata": {"tenant": str(acme.pk), "plan": "pro"}},
+        api_key=stripe_standin.api_key,
+    )
+    stripe_standin.checkout_complete(second.id)
+    _deliver(stripe_standin, stripe_standin.events("customer.subscription.created")[0])
+    acme.refresh_from_db()
+    assert acme.plan == "pro"
+
+    stripe_standin.subscription_status(first, "canceled")
+    ended = stripe_standin.events("customer.subscription.deleted")[0]
+    assert _deliver(stripe_standin, ended).status_code == 200
+
+    acme.refresh_from_db()
+    assert (acme.plan, acme.status) == ("pro", Tenant.Status.ACTIVE)
+    assert StripeEvent.objects.get(pk=ended["id"]).outcome == StripeEvent.Outcome.IGNORED

@@ -77,7 +77,8 @@ class AdminBookingListApi(ApiView):
         )
         if "service" in filters:
             bookings = bookings.filter(service_id=filters["service"])
-        bookings = bookings.select_related("resource__location")
+        # Payments in one query for the page (amounts and the open checkout).
+        bookings = bookings.select_related("resource__location").prefetch_related("payments")
         return Response(
             paginate(bookings, params=request.query_params, serializer=AdminBookingOutput)
         )
