@@ -33,6 +33,7 @@ class Notification(models.Model):
         CANCELLED = "cancelled", "Booking cancelled"
         HOLD_EXPIRED = "hold_expired", "Hold expired"
         REMINDER = "reminder", "Reminder"
+        REFUNDED = "refunded", "Payment refunded"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

@@ -466,3 +466,29 @@ def test_the_bookings_list_reads_payments_in_one_query_whatever_the_page_holds(
     paid_booking(1)
     paid_booking(2)
     assert statements() == one
+
+
+def test_a_customer_whose_late_payment_is_refunded_is_told(
+    acme, acme_host, paid, stripe_standin, mailoutbox
+):
+    booking = hold(paid)
+    session_id = pay_through_the_page(stripe_standin, acme_host, booking)
+    holds_expire(now=timezone.now() + dt.timedelta(hours=1))
+    booking_hold(
+        service=paid["service"],
+        resource=paid["physio"],
+        starts_at=booking.starts_at,
+        customer=CustomerInput(name="Bo Chen", email="bo@example.com"),
+        actor=CUSTOMER,
+    )
+    stripe_standin.checkout_complete(session_id)
+    deliver(stripe_standin, stripe_standin.events("checkout.session.completed")[0])
+
+    notice = Notification.objects.get(booking=booking, kind=Notification.Kind.REFUNDED)
+    assert notification_send(notification_id=notice.pk) == SendOutcome.SENT
+
+    sent = [m for m in mailoutbox if m.to == ["ann@example.com"]][-1]
+    assert "Refund:" in sent.subject
+    assert "Your payment is refunded" in sent.body
+    assert "60.00 GBP of what you paid" in sent.body
+    assert not sent.attachments  # no calendar invitation with a refund

@@ -110,7 +110,8 @@ class MessageFacts:
             "manage_url": self.manage_url,
             "booking_reference": str(booking.id).split("-")[-1][:8].upper(),
             **self.money(),
-            "has_invitation": self.kind != Notification.Kind.HOLD_EXPIRED,
+            "has_invitation": self.kind
+            not in (Notification.Kind.HOLD_EXPIRED, Notification.Kind.REFUNDED),
         }
 
 

@@ -37,6 +37,10 @@ def on_booking_expired(sender: Any, *, booking: Booking, **_: Any) -> None:
     services.notifications_plan_hold_expired(booking=booking)
 
 
+def on_booking_refunded(sender: Any, *, booking: Booking, **_: Any) -> None:
+    services.notifications_plan_refunded(booking=booking)
+
+
 def on_booking_completed(sender: Any, *, booking: Booking, **_: Any) -> None:
     services.notifications_revoke_pending(booking=booking, reason="booking_completed")
 
@@ -69,6 +73,7 @@ def connect() -> None:
         (signals.booking_expired, on_booking_expired),
         (signals.booking_completed, on_booking_completed),
         (signals.booking_no_show, on_booking_no_show),
+        (signals.booking_refunded, on_booking_refunded),
     ]
     for signal, receiver in pairs:
         signal.connect(receiver, dispatch_uid=f"notifications.{receiver.__name__}")

@@ -23,6 +23,8 @@ def notification_obsolete_reason(
     *, notification: Notification, booking: Booking, now: datetime
 ) -> str:
     """A stable reason code when the message should not go out any more, else ""."""
+    if notification.kind == Kind.REFUNDED:
+        return ""  # money given back is news whatever became of the booking
     if booking.status != _EXPECTED_STATUS[Notification.Kind(notification.kind)]:
         return f"booking_{booking.status}"
     if notification.kind in (Kind.REMINDER, Kind.RESCHEDULED) and (

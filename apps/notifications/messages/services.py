@@ -253,6 +253,24 @@ def notifications_plan_cancelled(
     return _plan(rows, now=now)
 
 
+def notifications_plan_refunded(*, booking: Booking, now: datetime | None = None) -> list[Any]:
+    """The customer is told money was given back (by email; the amounts are read when it
+    is sent, so refunds made before it goes out are all in it)."""
+    now = now or timezone.now()
+    preference = notification_preference_get()
+    rows = _immediate_rows(
+        booking=booking,
+        kind=Kind.REFUNDED,
+        channels=[
+            channel
+            for channel in _channels(booking=booking, kind=Kind.REFUNDED, preference=preference)
+            if channel == Channel.EMAIL
+        ],
+        now=now,
+    )
+    return _plan(rows, now=now)
+
+
 def notifications_plan_hold_expired(*, booking: Booking, now: datetime | None = None) -> list[Any]:
     """Only for tenants that opted in (NotificationPreference.notify_hold_expired)."""
     now = now or timezone.now()
