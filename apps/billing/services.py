@@ -274,5 +274,12 @@ def _suspend_overdue(tenant: Tenant, *, now: datetime, grace: timedelta) -> bool
     return True
 
 
+def suspends_on(tenant: Tenant) -> datetime | None:
+    """When a business past due is suspended unless it pays (None: it is not past due)."""
+    if tenant.past_due_since is None:
+        return None
+    return tenant.past_due_since + timedelta(days=settings.BILLING_GRACE_DAYS)
+
+
 def plans_offered() -> list[Plan]:
     return list(PLANS.values())

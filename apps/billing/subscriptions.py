@@ -163,6 +163,19 @@ def subscription_change(*, tenant: Tenant, plan: Plan) -> None:
     djstripe_models.Subscription.sync_from_stripe_data(updated, api_key=secret_key())
 
 
+def plan_pay(
+    *, tenant: Tenant, plan: Plan, email: str, success_url: str, cancel_url: str
+) -> str | None:
+    """Paying for a paid plan: a running subscription moves to it in place (None: the
+    webhook that follows applies it); otherwise the URL of Stripe's Checkout for it."""
+    if subscription_live(tenant) is not None:
+        subscription_change(tenant=tenant, plan=plan)
+        return None
+    return checkout_start(
+        tenant=tenant, plan=plan, email=email, success_url=success_url, cancel_url=cancel_url
+    )
+
+
 def portal_url(*, tenant: Tenant, email: str, return_url: str) -> str:
     """Stripe's customer portal: payment methods, invoices, cancelling."""
     customer = customer_for(tenant=tenant, email=email)

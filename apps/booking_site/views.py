@@ -484,6 +484,7 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
         )
     back = reverse("booking:when", args=[service.pk, who])
     local_day = starts_at.astimezone(zone(display.name)).date()
+    payment_required = service_payment_required(service=service)
     response = _page(
         request,
         "booking_site/_details.html",
@@ -500,8 +501,9 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
             "alternatives": alternatives,
             "problem": problem,
             "wait": wait,
-            "payment_required": service_payment_required(service=service),
-            "online_payment": online_payments_on(tenant_current()),
+            "payment_required": payment_required,
+            # Asked only of a service paid when booking: free ones cost no query here.
+            "online_payment": payment_required and online_payments_on(tenant_current()),
             "back_url": _with_query(
                 back, day=local_day.isoformat(), tz=_carried_tz(request, display)
             ),
@@ -540,6 +542,18 @@ def _hold(
         payload={"service": str(service.pk), **form.payload()},
         perform=perform,
     )
+
+
+def _payment_context(booking: Booking) -> dict[str, Any]:
+    """What the hold page says about paying; a booking with nothing to pay costs no
+    query for it."""
+    if booking.payment_status != Booking.PaymentStatus.PENDING:
+        return {"online_payment": False, "checkout_open": False, "amount_due": None}
+    return {
+        "online_payment": online_payments_on(tenant_current()),
+        "checkout_open": payment_checkout_current(booking) is not None,
+        "amount_due": payment_amount_due(booking),
+    }
 
 
 def _pick_again_url(request: HttpRequest, booking: Booking, display: DisplayZone) -> str:
@@ -605,9 +619,7 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
             "state": state,
             "problem": problem,
             "hold_minutes": tenant_current().hold_ttl_minutes,
-            "online_payment": online_payments_on(tenant_current()),
-            "checkout_open": payment_checkout_current(booking) is not None,
-            "amount_due": payment_amount_due(booking),
+            **_payment_context(booking),
             "pick_again_url": _pick_again_url(request, booking, display),
             "step": 5 if state == "live" else None,
         },
@@ -650,8 +662,7 @@ def pay_page(request: HttpRequest, token: str) -> HttpResponse:
                 "state": "live",
                 "problem": error.message,
                 "hold_minutes": tenant_current().hold_ttl_minutes,
-                "online_payment": online_payments_on(tenant_current()),
-                "amount_due": payment_amount_due(booking),
+                **_payment_context(booking),
                 "pick_again_url": _pick_again_url(request, booking, display),
                 "step": 5,
             },

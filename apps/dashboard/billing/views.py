@@ -4,10 +4,8 @@ plan's history (admins only)."""
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -19,15 +17,9 @@ from apps.accounts.selectors import tenant_current
 from apps.billing.connect import account_connect_start, account_refresh, stripe_account_of
 from apps.billing.models import PlanChange, StripeAccount
 from apps.billing.plans import FREE, PLANS, plan_named
-from apps.billing.services import plan_free_choose, plan_usage, plans_offered
+from apps.billing.services import plan_free_choose, plan_usage, plans_offered, suspends_on
 from apps.billing.stripe_api import PaymentRefused, PaymentsUnavailable
-from apps.billing.subscriptions import (
-    checkout_start,
-    invoices_of,
-    portal_url,
-    subscription_change,
-    subscription_live,
-)
+from apps.billing.subscriptions import invoices_of, plan_pay, portal_url, subscription_live
 from apps.core.errors import DomainError, ValidationFailed
 from apps.core.htmx import redirect_after_post, render_page_or_partial
 from apps.dashboard.access import membership_required
@@ -37,16 +29,13 @@ PLANS_PAID = {code for code, plan in PLANS.items() if plan.is_paid}
 
 
 def _standing(tenant: Tenant) -> dict[str, Any]:
-    suspends_on = None
-    if tenant.past_due_since is not None:
-        suspends_on = tenant.past_due_since + timedelta(days=settings.BILLING_GRACE_DAYS)
     return {
         "plan": plan_named(tenant.plan),
         "on_trial": tenant.status == Tenant.Status.TRIAL,
         "trial_ends_at": tenant.trial_ends_at,
         "past_due": tenant.status == Tenant.Status.PAST_DUE,
         "suspended": tenant.status == Tenant.Status.SUSPENDED,
-        "suspends_on": suspends_on,
+        "suspends_on": suspends_on(tenant),
     }
 
 
@@ -124,14 +113,7 @@ def billing_choose_paid(request: HttpRequest, plan_code: str) -> HttpResponse:
         raise Http404("No such plan.")
     tenant = tenant_current()
     try:
-        if subscription_live(tenant) is not None:
-            subscription_change(tenant=tenant, plan=plan)
-            messages.success(
-                request,
-                _("The plan changes to %(plan)s once Stripe confirms it.") % {"plan": plan.name},
-            )
-            return redirect_after_post(request, reverse("dashboard:billing"))
-        url = checkout_start(
+        url = plan_pay(
             tenant=tenant,
             plan=plan,
             email=request.user.get_username(),
@@ -140,6 +122,12 @@ def billing_choose_paid(request: HttpRequest, plan_code: str) -> HttpResponse:
         )
     except (ValidationFailed, PaymentsUnavailable, PaymentRefused) as error:
         return _refused(request, error)
+    if url is None:
+        messages.success(
+            request,
+            _("The plan changes to %(plan)s once Stripe confirms it.") % {"plan": plan.name},
+        )
+        return redirect_after_post(request, reverse("dashboard:billing"))
     return HttpResponseRedirect(url, status=303)
 
 
