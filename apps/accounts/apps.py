@@ -10,12 +10,14 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
-        from apps.accounts import receivers  # noqa: F401  (connects signal receivers)
+        from apps.accounts import receivers, signin  # noqa: F401  (connect signal receivers)
         from apps.accounts.admin_sites import PlatformAdminSite
+        from apps.accounts.audit import audit_register
         from apps.accounts.selectors import seats_used
         from apps.core.entitlements import Limit, usage_counter_register
 
         usage_counter_register(Limit.SEATS, seats_used)
+        audit_register()
 
         # Models register on `admin.site` everywhere; the root domain's site must ask
         # for MFA and audit its use like the tenant sites do.

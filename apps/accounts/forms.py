@@ -4,25 +4,26 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.accounts.mfa import backup_code_digests, is_authenticator_code
+from apps.accounts.signin import signin_failed_report
 from apps.accounts.subdomains import MAX_LENGTH
 from apps.core.errors import ValidationFailed
 from apps.core.timezones import timezone_choices
 
 
-class SignupForm(forms.Form):
+class BusinessForm(forms.Form):
+    """A business to open (for someone already signed in)."""
+
     business_name = forms.CharField(label="Business name", max_length=120)
     slug = forms.CharField(
         label="Subdomain",
         max_length=MAX_LENGTH + 20,  # longer input gets the friendly length message
         help_text="Your booking page lives at this address. Lowercase letters, digits, hyphens.",
-    )
-    email = forms.EmailField(label="Your email")
-    password = forms.CharField(
-        label="Password", widget=forms.PasswordInput(render_value=True), strip=False
     )
     timezone = forms.ChoiceField(label="Time zone", choices=timezone_choices, initial="UTC")
 
@@ -36,20 +37,67 @@ class SignupForm(forms.Form):
             self.add_error(None, error.message)
 
 
+class SignupForm(BusinessForm):
+    """A business and its owner's new account."""
+
+    email = forms.EmailField(label="Your email")
+    password = forms.CharField(
+        label="Password", widget=forms.PasswordInput(render_value=True), strip=False
+    )
+
+    field_order = ["business_name", "slug", "email", "password", "timezone"]
+
+
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True}))
 
 
 class AdminOTPLoginForm(OTPAdminAuthenticationForm):
-    """The admin login: password and second factor in one step. When no device is
-    picked, the code's shape picks it (six digits: the authenticator app; otherwise a
-    backup code), so a wrong guess only counts against the device it was meant for."""
+    """The admin login: email, password and second factor in one step. A refusal says
+    the same whichever part was wrong (a right password is never confirmed, no device
+    list appears), and a right password with a wrong code counts as a failed sign-in
+    towards the lockout. When no device is picked, the code's shape picks it (six
+    digits: the authenticator app; otherwise a backup code), so a wrong guess only
+    counts against the device it was meant for."""
+
+    otp_token = forms.CharField(
+        required=False, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"})
+    )
+
+    REFUSED = _(
+        "Enter the email, password and code of a staff account with a second factor. "
+        "All three are checked together."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            user = self.get_user()
+            self.user_cache = None
+            if user is not None:  # the password was right: the code was not
+                signin_failed_report(self.request, email=user.email)
+            # A code is used once: the refused one is not shown back either.
+            form: Any = self
+            form.data = form.data.copy()
+            form.data["otp_token"] = ""
+            raise forms.ValidationError(self.REFUSED, code="invalid_login") from None
+
+    def _verify_token(self, user: Any, token: str, device: Any = None) -> Any:
+        """Backup codes are stored as digests (apps/accounts/mfa.py): a typed one is
+        compared in that form."""
+        if isinstance(device, StaticDevice):
+            token = backup_code_digests(token)[0]
+        return super()._verify_token(user, token, device)
+
+    def _update_form(self, user: Any) -> None:
+        """django-otp would list the account's devices here, after a right password."""
 
     def _chosen_device(self, user: Any) -> Any:
         device = super()._chosen_device(user)
         token = "".join((self.cleaned_data.get("otp_token") or "").split())
         if device is None and token:
-            model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
+            model = TOTPDevice if is_authenticator_code(token) else StaticDevice
             device = (
                 model.objects.select_for_update()
                 .filter(user=user, confirmed=True)

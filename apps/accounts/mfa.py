@@ -13,8 +13,9 @@ import secrets
 
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.db import transaction
-from django_otp import match_token
+from django.utils.crypto import salted_hmac
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -80,7 +81,7 @@ def mfa_verify(*, user: User, code: str) -> Device:
                 )
             ],
         )
-    device = match_token(user, cleaned)
+    device = mfa_token_match(user=user, code=cleaned)
     if device is None:
         logger.info("mfa.verify_failed", extra={"user_id": str(user.pk)})
         raise ValidationFailed(
@@ -152,15 +153,65 @@ def mfa_totp_confirm(*, user: User, pending_id: int | None, token: str) -> TOTPD
     return device
 
 
+# Backup codes: 12 symbols of a 32-letter alphabet without look-alikes (60 bits), shown
+# as three groups of four. Only a keyed digest of each is stored (16 hex digits, what
+# django-otp's token column holds), so a copy of the database reveals no usable code.
+# The key is SECRET_KEY: rotating it without a fallback retires every backup code.
+BACKUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+BACKUP_CODE_LENGTH = 12
+_BACKUP_SALT = "timenest.accounts.mfa.backup-code"
+
+
+def backup_code_new() -> str:
+    code = "".join(secrets.choice(BACKUP_ALPHABET) for _ in range(BACKUP_CODE_LENGTH))
+    return "-".join(code[i : i + 4] for i in range(0, BACKUP_CODE_LENGTH, 4))
+
+
+def backup_code_digests(code: str) -> list[str]:
+    """What a typed backup code is stored as, under the current key and each fallback
+    (spaces, hyphens and letter case do not matter)."""
+    normalized = "".join(code.split()).replace("-", "").upper()
+    return [
+        salted_hmac(_BACKUP_SALT, normalized, secret=secret, algorithm="sha256").hexdigest()[:16]
+        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    ]
+
+
+def is_authenticator_code(code: str) -> bool:
+    """Six digits: a code from the authenticator app; anything else is a backup code."""
+    cleaned = "".join((code or "").split())
+    return cleaned.isdigit() and len(cleaned) == 6
+
+
+def mfa_token_match(*, user: User, code: str) -> Device | None:
+    """The device that accepts `code` (a backup code is then spent), asking only the
+    kind of device the code's shape names, so a guess never counts against the other."""
+    cleaned = "".join((code or "").split())
+    if not cleaned:
+        return None
+    if is_authenticator_code(cleaned):
+        for totp_device in TOTPDevice.objects.filter(user=user, confirmed=True):
+            if totp_device.verify_token(cleaned):
+                return totp_device
+        return None
+    for static_device in StaticDevice.objects.filter(user=user, confirmed=True):
+        if any(static_device.verify_token(d) for d in backup_code_digests(cleaned)):
+            return static_device
+    return None
+
+
 @transaction.atomic
 def mfa_backup_codes_replace(*, user: User, count: int = BACKUP_CODE_COUNT) -> list[str]:
-    """A fresh set of single-use backup codes (the old ones stop working). Shown once."""
+    """A fresh set of single-use backup codes (the old ones stop working). Shown once;
+    only their digests are kept."""
     device, _ = StaticDevice.objects.get_or_create(
         user=user, name=BACKUP_NAME, defaults={"confirmed": True}
     )
     device.token_set.all().delete()
-    codes = [secrets.token_hex(4) for _ in range(count)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    codes = [backup_code_new() for _ in range(count)]
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=backup_code_digests(code)[0]) for code in codes
+    )
     logger.info("mfa.backup_codes_replaced", extra={"user_id": str(user.pk)})
     return codes
 

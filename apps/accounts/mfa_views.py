@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 from urllib.parse import urlencode
 
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp import login as otp_login
 
@@ -26,6 +28,7 @@ from apps.accounts.mfa import (
     mfa_verify,
     totp_qr_svg,
 )
+from apps.accounts.signin import sessions_end_everywhere
 from apps.core.errors import ValidationFailed
 
 
@@ -121,3 +124,12 @@ def mfa_verify_view(request: HttpRequest) -> HttpResponse:
             return redirect(next_url)
     status = 400 if context.get("errors") else 200
     return render(request, "accounts/mfa_verify.html", context, status=status)
+
+
+@require_POST
+@login_required
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """Ends every session of this person (this one too) and revokes their API tokens."""
+    sessions_end_everywhere(user=request.user)  # type: ignore[arg-type]
+    logout(request)
+    return redirect(reverse("accounts:login"))

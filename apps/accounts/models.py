@@ -7,11 +7,15 @@ from typing import Any, ClassVar
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
+from django.core.management import call_command
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.timezone import now
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
 from apps.core.ids import uuid7
+from apps.core.tenancy import use_public_schema
 from apps.core.timezones import validate_timezone
 
 
@@ -27,6 +31,9 @@ class Tenant(TenantMixin):
         ACTIVE = "active", "Active"
         PAST_DUE = "past_due", "Past due"
         SUSPENDED = "suspended", "Suspended"
+        # Closed by platform support (with a reason): served like a suspended business,
+        # whatever its plan, until `tenant_purge` drops it (TENANT_PURGE_DELAY_DAYS).
+        CLOSED = "closed", "Closed"
 
     class ExposureMode(models.TextChoices):
         ALL = "all", "Show every free slot"
@@ -46,6 +53,14 @@ class Tenant(TenantMixin):
     past_due_since = models.DateTimeField(null=True, blank=True)
     # False until the schema, domain and owner all exist; periodic work skips the tenant.
     is_ready = models.BooleanField(default=False)
+    # Set by `tenant_close` (apps/accounts/services.py) with the agent's typed reason.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.TextField(blank=True)
+    # Set while platform support holds the business suspended (`tenant_suspend`,
+    # apps/billing/services.py), with the agent's typed reason: it stays suspended
+    # whatever billing says (a payment, the daily check) until support reactivates it.
+    support_suspended_at = models.DateTimeField(null=True, blank=True)
+    support_suspended_reason = models.TextField(blank=True)
 
     # Booking policy (PRODUCT.md §3 "settings").
     exposure_mode = models.CharField(
@@ -73,13 +88,41 @@ class Tenant(TenantMixin):
     updated_at = models.DateTimeField(auto_now=True)
 
     auto_create_schema = True
-    auto_drop_schema = True
+    # Deleting a row never drops a business: its schema holds years of audit trail. Only
+    # `manage.py tenant_purge`, long after the business was closed, drops a schema.
+    auto_drop_schema = False
 
     class Meta:
         ordering = ["slug"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """django-tenants' (the template cloned, its migrations recorded as applied), but
+        cloned by the owner's `public.tenant_schema_clone`: the role that serves requests
+        may neither create a schema nor re-create django-tenants' clone function, as
+        django-tenants' own clone would (apps/accounts/database_roles.py)."""
+        from apps.accounts.database_roles import tenant_schema_clone
+
+        base_schema = self.get_base_schema() if get_creation_fakes_migrations() else None
+        if not (sync_schema and base_schema and schema_exists(base_schema)):
+            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        tenant_schema_clone(schema_name=self.schema_name)
+        call_command(
+            "migrate_schemas",
+            tenant=True,
+            fake=True,
+            schema_name=self.schema_name,
+            interactive=False,
+            verbosity=verbosity,
+        )
+        use_public_schema()
+        return True
 
     @property
     def email(self) -> str:
@@ -132,6 +175,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=now)
+    # Raised by "sign out everywhere": part of the session hash, so every session made
+    # before no longer matches (0 keeps the hash Django computes, so no one was signed
+    # out by this field's arrival).
+    sessions_generation = models.PositiveIntegerField(default=0)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -148,6 +195,33 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.email.lower()
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        key_salt = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+        value = self.password
+        if self.sessions_generation:
+            value = f"{value}:{self.sessions_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
+
+
+class SignupRequest(models.Model):
+    """A signup waiting for its address to be confirmed (public schema). The link carries
+    a random token; only its SHA-256 is kept, with the password already hashed."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField()
+    password_hash = models.CharField(max_length=128)
+    business_name = models.CharField(max_length=120)
+    slug = models.CharField(max_length=63)
+    timezone = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"signup {self.slug} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
 class Membership(models.Model):

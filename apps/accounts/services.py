@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import secrets
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone as django_timezone
+from django.utils.translation import gettext as _
 
-from apps.accounts.models import Domain, Membership, Tenant, User
+from apps.accounts.models import Domain, Membership, SignupRequest, Tenant, User
 from apps.accounts.provisioning import schema_constraint_names_restore
 from apps.accounts.signals import tenant_settings_changed
 from apps.accounts.subdomains import schema_name_for, slug_problems
@@ -89,36 +95,113 @@ def tenant_create(
     return tenant
 
 
-@transaction.atomic
-def tenant_signup(
+def _signup_errors(
     *, business_name: str, slug: str, email: str, password: str, timezone: str
-) -> tuple[Tenant, User]:
-    """Self-serve signup: a new (or existing, if the password matches) user becomes the
-    admin of a new tenant. Nothing is kept if any part fails."""
+) -> list[FieldError]:
+    """Every problem with a signup, found the same way whether or not an account uses
+    `email` (the password is judged by the rules alone, never against an account)."""
+    errors = _tenant_field_errors(slug=slug, name=business_name, timezone=timezone)
+    try:
+        validate_password(password, User(email=email))
+    except ValidationError as exc:
+        errors.extend(FieldError("password", message) for message in exc.messages)
+    return errors
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def signup_request(
+    *,
+    business_name: str,
+    slug: str,
+    email: str,
+    password: str,
+    timezone: str,
+    confirm_url: Callable[[str], str],
+    login_url: str,
+) -> str | None:
+    """Self-serve signup, first step. The answer never tells whether an account uses
+    `email`: both cases hash the password and send one email. A new address gets a link
+    (`confirm_url(token)`) that creates the business and signs its owner in; a known
+    address gets a note on how to add a business to that account instead (`login_url`).
+    Returns the link's token (None for a known address), for the caller's tests."""
     email = email.strip().lower()
     slug = slug.strip().lower()
-    errors = _tenant_field_errors(slug=slug, name=business_name, timezone=timezone)
-
-    user = User.objects.filter(email=email).first()
-    if user is not None:
-        if authenticate(username=email, password=password) is None:
-            errors.append(
-                FieldError(
-                    "email",
-                    "An account with this email exists. Enter its password, or log in first.",
-                )
-            )
-    else:
-        try:
-            validate_password(password, User(email=email))
-        except ValidationError as exc:
-            errors.extend(FieldError("password", message) for message in exc.messages)
+    errors = _signup_errors(
+        business_name=business_name, slug=slug, email=email, password=password, timezone=timezone
+    )
     if errors:
-        raise ValidationFailed("Please correct the errors below.", errors)
+        raise ValidationFailed(_("Please correct the errors below."), errors)
+    password_hash = make_password(password)
+    SignupRequest.objects.filter(created_at__lt=_signup_link_oldest()).delete()
+    if User.objects.filter(email=email).exists():
+        body = render_to_string(
+            "accounts/emails/signup_known.txt",
+            {"business_name": business_name.strip(), "login_url": login_url},
+        )
+        subject = _("Adding a business to your TimeNest account")
+        token = None
+    else:
+        token = secrets.token_urlsafe(32)
+        SignupRequest.objects.create(
+            token_hash=_token_hash(token),
+            email=email,
+            password_hash=password_hash,
+            business_name=business_name.strip(),
+            slug=slug,
+            timezone=timezone,
+        )
+        body = render_to_string(
+            "accounts/emails/signup_confirm.txt",
+            {
+                "business_name": business_name.strip(),
+                "link": confirm_url(token),
+                "hours": settings.SIGNUP_LINK_HOURS,
+            },
+        )
+        subject = _("Confirm your email to open %(business)s on TimeNest") % {
+            "business": business_name.strip()
+        }
+    transaction.on_commit(lambda: send_mail(str(subject), body, None, [email]))
+    logger.info("signup.requested", extra={"slug": slug})
+    return token
 
-    if user is None:
-        user = User.objects.create_user(email=email, password=password)
-    tenant = tenant_create(slug=slug, name=business_name, owner=user, timezone=timezone)
+
+def _signup_link_oldest() -> datetime:
+    return django_timezone.now() - timedelta(hours=settings.SIGNUP_LINK_HOURS)
+
+
+class SignupLinkInvalid(ValidationFailed):
+    code = "SIGNUP_LINK_INVALID"
+
+
+@transaction.atomic
+def signup_confirm(*, token: str) -> tuple[Tenant, User]:
+    """Second step: the link in the email was opened. Creates the owner's account and
+    the business whole or not at all; a link works once and for SIGNUP_LINK_HOURS."""
+    pending = (
+        SignupRequest.objects.select_for_update()
+        .filter(token_hash=_token_hash(token or ""), created_at__gte=_signup_link_oldest())
+        .first()
+    )
+    if pending is None or pending.confirmed_at is not None:
+        raise SignupLinkInvalid(
+            _("This link has expired or was already used. Sign up again, or sign in.")
+        )
+    pending.confirmed_at = django_timezone.now()
+    pending.save(update_fields=["confirmed_at"])
+    if User.objects.filter(email=pending.email).exists():
+        raise SignupLinkInvalid(
+            _("An account now uses this address: sign in, then add the business from there.")
+        )
+    user = User(email=pending.email, password=pending.password_hash)
+    user.save()
+    tenant = tenant_create(
+        slug=pending.slug, name=pending.business_name, owner=user, timezone=pending.timezone
+    )
     return tenant, user
 
 

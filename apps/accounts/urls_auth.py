@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import URLPattern, path, reverse_lazy
+from django.utils.translation import gettext as _
 
 from apps.accounts import mfa_views
 from apps.accounts.forms import EmailAuthenticationForm
+from apps.core.rate_limits import client_ident, rate_limit_wait
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """Names the business in the email when the reset is asked for on its domain."""
+    """Names the business in the email when the reset is asked for on its domain.
+    Limited per client and per address (RATE_PASSWORD_RESET), so nobody fills a
+    stranger's inbox; the answer never says whether the address has an account."""
 
     def form_valid(self, form: Any) -> HttpResponse:
+        email = form.cleaned_data["email"].strip().lower()
+        ident = "email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+        waits = [
+            rate_limit_wait(scope="password_reset", ident=key, fail_closed=True)
+            for key in (client_ident(self.request), ident)
+        ]
+        wait = max((w for w in waits if w is not None), default=None)
+        if wait is not None:
+            form.add_error(
+                None,
+                _("Too many reset requests. Wait %(minutes)s minutes, then try again.")
+                % {"minutes": max(1, -(-wait // 60))},
+            )
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
         tenant = getattr(self.request, "tenant", None)
         business = tenant.name if tenant is not None and tenant.schema_name != "public" else ""
         self.extra_email_context = {"business": business}
@@ -35,6 +56,7 @@ def auth_patterns(*, after_login: str) -> list[URLPattern]:
         ),
         path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
         path("mfa/", mfa_views.mfa_setup, name="mfa"),
+        path("sign-out-everywhere/", mfa_views.sign_out_everywhere, name="sign_out_everywhere"),
         path("mfa/verify/", mfa_views.mfa_verify_view, name="mfa_verify"),
         path(
             "password-reset/",

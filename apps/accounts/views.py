@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+
+from django import forms
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from apps.accounts.forms import SignupForm
+from apps.accounts.forms import BusinessForm, SignupForm
+from apps.accounts.models import Tenant
 from apps.accounts.selectors import memberships_of
-from apps.accounts.services import tenant_signup
+from apps.accounts.services import signup_confirm as signup_confirm_service
+from apps.accounts.services import signup_request, tenant_create
 from apps.core.errors import ValidationFailed
+from apps.core.rate_limits import client_ident, rate_limit_wait
 
 
 def tenant_url(request: HttpRequest, slug: str, path: str = "/") -> str:
@@ -27,34 +35,117 @@ def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/landing.html")
 
 
+def _throttled(request: HttpRequest, scope: str, *idents: str) -> int | None:
+    """Seconds to wait when this client (or one of `idents`, such as an email's hash)
+    has used up `scope`'s rate, else None."""
+    waits = [
+        rate_limit_wait(scope=scope, ident=ident, fail_closed=True)
+        for ident in (client_ident(request), *idents)
+        if ident
+    ]
+    return max((w for w in waits if w is not None), default=None)
+
+
+def _email_ident(email: str) -> str:
+    return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def _too_many(form: forms.Form, wait: int) -> None:
+    form.add_error(
+        None,
+        _("Too many attempts from here. Wait %(minutes)s minutes, then try again.")
+        % {"minutes": max(1, -(-wait // 60))},
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """A new business. Signed in: it is added to the account at once. Otherwise the
+    answer is the same page whether or not the email has an account: "we sent a link"."""
+    if request.user.is_authenticated:
+        return _business_add(request)
     form = SignupForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        wait = _throttled(request, "signup", _email_ident(email))
+        if wait is not None:
+            _too_many(form, wait)
+            return render(request, "accounts/signup.html", {"form": form}, status=429)
         try:
-            tenant, user = tenant_signup(
+            signup_request(
                 business_name=form.cleaned_data["business_name"],
                 slug=form.cleaned_data["slug"],
-                email=form.cleaned_data["email"],
+                email=email,
                 password=form.cleaned_data["password"],
+                timezone=form.cleaned_data["timezone"],
+                confirm_url=lambda token: request.build_absolute_uri(
+                    reverse("signup_confirm", kwargs={"token": token})
+                ),
+                login_url=request.build_absolute_uri(
+                    reverse("accounts:login") + "?next=" + reverse("signup")
+                ),
+            )
+        except ValidationFailed as error:
+            form.apply_domain_error(error)
+        else:
+            return render(request, "accounts/signup_sent.html", {"email": email.strip().lower()})
+    if request.method == "POST":
+        status = 400
+    return render(request, "accounts/signup.html", {"form": form}, status=status)
+
+
+def _business_add(request: HttpRequest) -> HttpResponse:
+    form = BusinessForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tenant = tenant_create(
+                slug=form.cleaned_data["slug"],
+                name=form.cleaned_data["business_name"],
+                owner=request.user,  # type: ignore[arg-type]
                 timezone=form.cleaned_data["timezone"],
             )
         except ValidationFailed as error:
             form.apply_domain_error(error)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return render(
-                request,
-                "accounts/signup_done.html",
-                {
-                    "new_tenant": tenant,
-                    "login_url": tenant_url(request, tenant.slug, "/accounts/login/"),
-                    "home_url": tenant_url(request, tenant.slug),
-                },
-                status=201,
-            )
+            return _signup_done(request, tenant)
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/signup.html", {"form": form}, status=status)
+
+
+def _signup_done(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    return render(
+        request,
+        "accounts/signup_done.html",
+        {
+            "new_tenant": tenant,
+            "login_url": tenant_url(request, tenant.slug, "/accounts/login/"),
+            "home_url": tenant_url(request, tenant.slug),
+        },
+        status=201,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link. Opening it shows a button (link checkers that open every link
+    in an email must not use it up); the button creates the business and signs in."""
+    if request.method == "GET":
+        return render(request, "accounts/signup_confirm.html", {})
+    wait = _throttled(request, "signup")
+    if wait is not None:
+        return render(
+            request,
+            "accounts/signup_confirm.html",
+            {"error": _("Too many attempts from here. Try again in a few minutes.")},
+            status=429,
+        )
+    try:
+        tenant, user = signup_confirm_service(token=token)
+    except ValidationFailed as error:
+        return render(request, "accounts/signup_confirm.html", {"error": error.message}, status=400)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return _signup_done(request, tenant)
 
 
 @login_required

@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env, env_bool, env_int, env_list
 
@@ -46,9 +48,13 @@ SHARED_APPS = [
     "django_htmx",
     "anymail",
     "auditlog",
+    "axes",  # sign-in lockouts (public schema: an account is global)
     "apps.audit",
     "apps.billing",
     "apps.core",  # the shared kernel (no models)
+    # The platform admin's support console (no models); last, so its admin module runs
+    # after those of the apps whose admin it adjusts (accounts, auditlog, dj-stripe, billing).
+    "apps.support",
 ]
 
 TENANT_APPS = [
@@ -86,10 +92,16 @@ TENANT_LIMIT_SET_CALLS = True
 # rows again (apps/accounts/middleware.py): the bound on a suspension or a policy change
 # reaching every worker. 0 turns the cache off.
 TENANT_ROUTING_CACHE_SECONDS = env_int("TENANT_ROUTING_CACHE_SECONDS", default=5)
+# A closed business may be purged (`manage.py tenant_purge`: its schema dropped) only
+# this many days after it was closed (apps/accounts/closure.py).
+TENANT_PURGE_DELAY_DAYS = env_int("TENANT_PURGE_DELAY_DAYS", default=30)
 
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    # First, so that every response carries the policy, the tenant middleware's own
+    # (unknown host) included; it reads no database (config/content_security.py).
+    "config.content_security.ContentSecurityPolicyMiddleware",
     "apps.accounts.middleware.TenantMiddleware",
     "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -100,6 +112,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "apps.accounts.signin.StaffIdleTimeoutMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -127,12 +141,32 @@ TEMPLATES = [
     },
 ]
 
+# Two database roles (ARCHITECTURE.md "Database roles"). Web, worker and beat connect as
+# the serving role (POSTGRES_USER), which reads and writes rows and nothing more; the
+# owner role (POSTGRES_OWNER_USER) owns every schema, table and function, and a process
+# started with DATABASE_ROLE=owner connects as it: `setup_database` (migrations),
+# `tenant_purge`, `audit_purge`. `setup_database` creates both roles when given an admin
+# (POSTGRES_ADMIN_USER: a superuser). Without POSTGRES_OWNER_USER one role does both,
+# and the audit trail is only as safe as that role's password.
+DATABASE_SERVING_USER = env("POSTGRES_USER", default="timenest")
+DATABASE_SERVING_PASSWORD = env("POSTGRES_PASSWORD", default="")
+DATABASE_OWNER_USER = env("POSTGRES_OWNER_USER", default="") or DATABASE_SERVING_USER
+DATABASE_OWNER_PASSWORD = env("POSTGRES_OWNER_PASSWORD", default="") or (
+    DATABASE_SERVING_PASSWORD if DATABASE_OWNER_USER == DATABASE_SERVING_USER else ""
+)
+DATABASE_ADMIN_USER = env("POSTGRES_ADMIN_USER", default="")
+DATABASE_ADMIN_PASSWORD = env("POSTGRES_ADMIN_PASSWORD", default="")
+DATABASE_ROLE = env("DATABASE_ROLE", default="serving")
+if DATABASE_ROLE not in ("serving", "owner"):
+    raise ImproperlyConfigured(f"DATABASE_ROLE is serving or owner, got {DATABASE_ROLE!r}.")
+_AS_OWNER = DATABASE_ROLE == "owner"
+
 DATABASES = {
     "default": {
         "ENGINE": "django_tenants.postgresql_backend",
         "NAME": env("POSTGRES_DB", default="timenest"),
-        "USER": env("POSTGRES_USER", default="timenest"),
-        "PASSWORD": env("POSTGRES_PASSWORD", default=""),
+        "USER": DATABASE_OWNER_USER if _AS_OWNER else DATABASE_SERVING_USER,
+        "PASSWORD": DATABASE_OWNER_PASSWORD if _AS_OWNER else DATABASE_SERVING_PASSWORD,
         "HOST": env("POSTGRES_HOST", default="127.0.0.1"),
         "PORT": env("POSTGRES_PORT", default="5432"),
         "CONN_MAX_AGE": env_int("POSTGRES_CONN_MAX_AGE", default=60),
@@ -156,6 +190,10 @@ CACHES = {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "SOCKET_CONNECT_TIMEOUT": 2,
             "SOCKET_TIMEOUT": 2,
+            # JSON, not pickle: an entry someone writes into Redis cannot run code here.
+            # Only JSON's own types: datetimes, UUIDs and models are converted by each
+            # cache user (config/cache_serializer.py, apps/core/cache_values.py).
+            "SERIALIZER": "config.cache_serializer.StrictJSONSerializer",
         },
     }
 }
@@ -184,6 +222,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Sign-in (apps/accounts/signin.py). django-axes counts failed sign-ins on every
+# surface (login pages, admin logins, the staff token endpoint) in PostgreSQL, so a
+# lockout holds while Redis is down; 5 failures for one account, or from one address,
+# lock it for 15 minutes, during which even the right password is refused.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are logged as JSON events instead
+AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "apps.accounts.signin.signin_username"
+AXES_CLIENT_IP_CALLABLE = "apps.core.rate_limits.client_ident"
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+# Idle staff sessions end (and with them the second factor passed in them): an admin's
+# after 30 minutes without a request, anyone else's after 8 hours.
+STAFF_IDLE_TIMEOUT_ADMIN_MINUTES = env_int("STAFF_IDLE_TIMEOUT_ADMIN_MINUTES", default=30)
+STAFF_IDLE_TIMEOUT_MINUTES = env_int("STAFF_IDLE_TIMEOUT_MINUTES", default=8 * 60)
+# A signup is confirmed through a link sent to the address; it works this long.
+SIGNUP_LINK_HOURS = env_int("SIGNUP_LINK_HOURS", default=24)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -264,6 +325,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "billing.stripe_events_retry",
         "schedule": crontab(minute="*/5"),
     },
+    # Refunds decided on cancelling whose task was lost (broker out of reach) or has not
+    # managed yet are made (apps/billing/refunds.py).
+    "billing-refunds-due": {
+        "task": "accounts.run_in_every_tenant",
+        "schedule": crontab(minute="*/10"),
+        "args": ("billing.refunds_due",),
+    },
     # Idempotency records are replayed for 24 h, then deleted.
     "bookings-idempotency-purge": {
         "task": "accounts.run_in_every_tenant",
@@ -320,6 +388,9 @@ REST_FRAMEWORK = {
         "api_key": env("API_RATE_API_KEY", default="1000/min"),
         "user": env("API_RATE_USER", default="100/min"),
         "auth": env("API_RATE_AUTH", default="10/min"),
+        # Pages that send email to a typed address (per client and per address).
+        "signup": env("RATE_SIGNUP", default="10/hour"),
+        "password_reset": env("RATE_PASSWORD_RESET", default="5/hour"),
     },
     # Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
     "NUM_PROXIES": env_int("API_NUM_PROXIES", default=0),
@@ -345,6 +416,13 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
     "CHECK_USER_IS_ACTIVE": True,
 }
+# However often a staff JWT is refreshed, the chain ends this long after the sign-in
+# that began it (apps/api/staff_tokens.py); then the person signs in again (and gives
+# their second factor). One refresh token's lifetime: a sign-in lasts no longer than it
+# did before rotation existed.
+STAFF_TOKEN_ABSOLUTE_LIFETIME = timedelta(
+    hours=env_int("STAFF_TOKEN_ABSOLUTE_LIFETIME_HOURS", default=7 * 24)
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "TimeNest API",
     "DESCRIPTION": (
@@ -450,8 +528,16 @@ WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", default=30)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 WEBHOOK_ALLOW_PLAIN_HTTP = env_bool("WEBHOOK_ALLOW_PLAIN_HTTP", default=False)
 
-# Key that encrypts customer PII at rest; a keyed hash of it allows lookups.
-PII_ENCRYPTION_KEY = env("PII_ENCRYPTION_KEY", default=SECRET_KEY)
+# Customer data at rest (apps/bookings/pii.py). PII_ENCRYPTION_KEYS: Fernet keys, newest
+# first; the first encrypts, each decrypts what it made (`manage.py rotate_encryption_keys`
+# moves values to the first). PII_LOOKUP_KEY keys the lookup hashes and does not rotate
+# with them. Production requires both, independent of SECRET_KEY (config/pii_keys.py);
+# development and tests set fixed local ones (config/settings/dev.py).
+PII_ENCRYPTION_KEYS = env_list("PII_ENCRYPTION_KEYS", default=[])
+PII_LOOKUP_KEY = env("PII_LOOKUP_KEY", default="")
+# A customer's manage link (and API booking token) opens its booking until the booking's
+# end plus this many days (apps/bookings/access_tokens.py); after that it says it expired.
+BOOKING_LINK_GRACE_DAYS = env_int("BOOKING_LINK_GRACE_DAYS", default=30)
 
 LOGGING = {
     "version": 1,
@@ -459,7 +545,11 @@ LOGGING = {
     "filters": {"request_id": {"()": "config.request_id.RequestIdLogFilter"}},
     "formatters": {
         "json": {"()": "config.logging.JsonFormatter"},
-        "console": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        # Both leave secrets out of logged paths: manage-link tokens (config/log_redaction.py).
+        "console": {
+            "class": "config.logging.ConsoleFormatter",
+            "format": "%(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
     },
     "handlers": {
         "stdout": {
@@ -471,9 +561,44 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Sign-in events are logged as signin.* by apps/accounts/signin.py.
+        "axes": {"level": "WARNING"},
         "celery": {"level": "INFO"},
+        # Django's own handlers (a bare echo under DEBUG, mail to ADMINS) would write
+        # request paths unredacted: its records reach `stdout` through the root instead,
+        # and runserver's request lines go there too.
+        "django": {"level": "INFO"},
+        "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
     },
 }
+
+# Content-Security-Policy (django-csp; config/content_security.py widens it for the
+# admin and the API docs). No inline script anywhere; the one inline <style> a page may
+# have (a business's accent colours, templates/base.html) carries the request's nonce;
+# images from anywhere over https (a business's logo URL).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    },
+}
+# Who may frame a business's pages: a dotted path to a callable taking the request and
+# returning https origins (e.g. read from the request's tenant). The default: nobody.
+FRAME_ANCESTORS_FUNCTION = "config.content_security.frame_ancestors_none"
+
+# Who may read why /readyz failed (error text names internal hosts): client addresses in
+# these networks, found behind API_NUM_PROXIES trusted proxies. Everybody else is told
+# only which checks failed. Loopback by default (an operator on the machine).
+HEALTH_DETAIL_ALLOWED_NETS = env_list(
+    "HEALTH_DETAIL_ALLOWED_NETS", default=["127.0.0.0/8", "::1/128"]
+)
 
 # Data kept under `.local/` (PostgreSQL cluster, Redis, mail drops) in local runs.
 LOCAL_DIR = Path(os.environ.get("TIMENEST_LOCAL_DIR", BASE_DIR / ".local"))

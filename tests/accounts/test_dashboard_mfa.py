@@ -5,17 +5,20 @@ dashboard's own API calls by session are held to the same rule."""
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import re
 
 import pytest
-from django.conf import settings
+from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts.mfa import mfa_backup_codes_replace
+from apps.accounts.mfa import BACKUP_ALPHABET, backup_code_digests, mfa_backup_codes_replace
 from apps.accounts.models import Membership, Tenant
 from tests.plugins.factories import MembershipFactory, member_client
 
@@ -121,6 +124,46 @@ def test_a_backup_code_opens_the_dashboard_once():
     assert again.get("/dashboard/").status_code == 302
 
 
+def _stored(code: str) -> str:
+    return backup_code_digests(code)[0]
+
+
+def test_backup_codes_are_long_and_kept_only_as_digests():
+    client, membership = _signed_in(Membership.Role.ADMIN, with_device=True)
+    codes = mfa_backup_codes_replace(user=membership.user)
+
+    assert len(set(codes)) == 10
+    for code in codes:
+        symbols = code.replace("-", "")
+        assert len(symbols) == 12 and set(symbols) <= set(BACKUP_ALPHABET)
+    assert len(BACKUP_ALPHABET) ** 12 >= 2**50
+    stored = set(StaticToken.objects.values_list("token", flat=True))
+    assert not stored & {c for code in codes for c in (code, code.replace("-", ""))}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT token FROM otp_static_statictoken")
+        dumped = " ".join(row[0] for row in cursor.fetchall()).upper()
+    assert not any(code.replace("-", "") in dumped for code in codes)
+
+    # typed in lower case with spaces, it still opens the dashboard once
+    typed = " ".join(codes[3].lower().split("-"))
+    assert client.post("/accounts/mfa/verify/", {"code": typed}).status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_backup_codes_stored_in_clear_before_keep_working_once_digested():
+    _, membership = _signed_in(Membership.Role.ADMIN, with_device=True)
+    device = StaticDevice.objects.create(user=membership.user, name="Backup codes")
+    StaticToken.objects.create(device=device, token="a1b2c3d4")  # the old form
+
+    migration = importlib.import_module("apps.accounts.migrations.0007_backup_codes_hashed")
+    migration._digest_existing(django_apps, None)
+
+    assert StaticToken.objects.get(device=device).token == _stored("a1b2c3d4")
+    again = Client(HTTP_HOST=HOST)
+    again.force_login(membership.user)
+    assert again.post("/accounts/mfa/verify/", {"code": "A1B2C3D4"}).status_code == 302
+
+
 def test_roles_below_admin_without_a_factor_are_not_asked():
     client, _ = _signed_in(Membership.Role.FRONTDESK)
 
@@ -169,10 +212,13 @@ def test_the_dashboards_session_api_calls_need_the_factor_too(acme):
     assert verified.status_code == 200
 
 
-def test_load_demo_gives_the_owner_a_second_factor_that_opens_the_dashboard(capsys):
+def test_load_demo_gives_the_owner_a_second_factor_that_opens_the_dashboard(
+    capsys, settings, tmp_path
+):
+    settings.DEBUG, settings.LOCAL_DIR = True, tmp_path  # a development machine's
     call_command("load_demo")
     output = capsys.readouterr().out
-    owner = json.loads((settings.BASE_DIR / "fixtures" / "demo.json").read_text())["owner"]
+    owner = json.loads((tmp_path / "demo-credentials.json").read_text())["owner"]
     device = TOTPDevice.objects.get(user__email=owner["email"], confirmed=True)
     assert base64.b32encode(device.bin_key).decode() in output
     assert owner["backup_codes"][0] in output
@@ -195,14 +241,16 @@ def test_new_backup_codes_need_the_factor_passed_first():
     post = client.post("/accounts/mfa/", {"action": "backup-codes"})
     assert page["Location"] == "/accounts/mfa/verify/?next=%2Faccounts%2Fmfa%2F"
     assert post.status_code == 302
-    assert membership.user.staticdevice_set.get().token_set.filter(token=old[1]).exists()
+    assert membership.user.staticdevice_set.get().token_set.filter(token=_stored(old[1])).exists()
 
     # once passed (with a backup code), they can replace the set, shown once
     client.post("/accounts/mfa/verify/", {"code": old[0]})
     made = client.post("/accounts/mfa/", {"action": "backup-codes"})
     assert made.status_code == 200
     assert made.content.decode().count("<code>") == 10
-    assert not membership.user.staticdevice_set.get().token_set.filter(token=old[1]).exists()
+    assert not (
+        membership.user.staticdevice_set.get().token_set.filter(token=_stored(old[1])).exists()
+    )
 
 
 def test_the_header_links_to_two_step_sign_in_for_signed_in_staff():

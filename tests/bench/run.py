@@ -29,7 +29,7 @@ from django_tenants.clone import CloneSchema
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Tenant, User
-from apps.accounts.services import tenant_signup
+from apps.accounts.services import signup_confirm, signup_request
 from apps.bookings.models import Booking
 from apps.bookings.services import holds_expire
 from apps.calendars.grid.services import resources_materialize
@@ -506,8 +506,9 @@ def _user_remove(user: User) -> None:
 
 
 def new_tenants(server: Gunicorn, count: int) -> dict[str, Any]:
-    """Signup (user + tenant through the real services, password hashing included), then
-    the first request its new subdomain answers; the tenants are removed afterwards."""
+    """Signup through the real services (the request, password hashing included, then
+    the emailed link's confirmation that creates user and tenant), then the first
+    request its new subdomain answers; the tenants are removed afterwards."""
     import urllib.request
 
     timings = []
@@ -529,13 +530,17 @@ def new_tenants(server: Gunicorn, count: int) -> dict[str, Any]:
         started = time.perf_counter()
         CloneSchema.clone_schema = timed_clone
         try:
-            tenant, user = tenant_signup(
+            token = signup_request(
                 business_name=f"Signup {n}",
                 slug=slug,
                 email=f"{slug}@bench.test",
                 password="bench-signup-Pa55word",
                 timezone="Europe/London",
+                confirm_url=lambda token: f"/signup/confirm/{token}/",
+                login_url="/accounts/login/",
             )
+            assert token is not None
+            tenant, user = signup_confirm(token=token)
         finally:
             CloneSchema.clone_schema = original_clone
         signed_up = time.perf_counter() - started

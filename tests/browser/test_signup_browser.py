@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.core import mail
 from playwright.sync_api import Page, expect
 
 from apps.accounts.models import Tenant
@@ -29,6 +32,15 @@ def test_business_signs_up_in_a_browser_and_reaches_its_page(
 
         page.get_by_label("Subdomain").fill("paws-claws")
         page.get_by_role("button", name="Create my business").click()
+        expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+        expect(page.get_by_text("We sent a link to groomer@paws.test")).to_be_visible()
+
+        # the emailed link confirms the address and opens the business
+        [message] = [m for m in mail.outbox if m.to == ["groomer@paws.test"]]
+        link = re.search(r"http://\S+/signup/confirm/\S+/", message.body)
+        assert link is not None, message.body
+        page.goto(link.group(0))
+        page.get_by_role("button", name="Confirm and open my business").click()
         expect(page.get_by_role("heading", name="Paws & Claws Grooming is ready")).to_be_visible()
 
         page.get_by_role("link", name="http://paws-claws.localhost").click()

@@ -21,7 +21,10 @@ from apps.api.views.base import BODY_ERRORS, ApiView, error_responses
 
 class _TokenPairOutput(serializers.Serializer):
     access = serializers.CharField(help_text="Bearer token, valid 15 minutes.")
-    refresh = serializers.CharField(help_text="Valid 7 days; each refresh replaces it.")
+    refresh = serializers.CharField(
+        help_text="Valid 7 days, never past 7 days after the sign-in however often it is "
+        "refreshed; each refresh replaces it."
+    )
 
 
 class _RefreshInput(serializers.Serializer):
@@ -61,6 +64,7 @@ class TokenObtainApi(_AuthApi):
             email=data["email"],
             password=data["password"],
             otp=data.get("otp", ""),
+            request=request._request,
         )
         return Response({"access": pair.access, "refresh": pair.refresh})
 
@@ -72,7 +76,10 @@ class TokenRefreshApi(_AuthApi):
         auth=[],
         request=_RefreshInput,
         responses={200: _TokenPairOutput, **error_responses(*BODY_ERRORS)},
-        description="A new token pair; the refresh token sent can no longer be used.",
+        description="A new token pair; the refresh token sent can no longer be used. The "
+        "sign-in's rules apply again: 401 MFA_REQUIRED when signing in now would need a "
+        "second factor this sign-in did not give (e.g. after becoming admin); 401 "
+        "UNAUTHENTICATED once the sign-in is older than the longest a sign-in lasts.",
     )
     def post(self, request: Request) -> Response:
         data = self.validated(_RefreshInput, request.data)
