@@ -6,6 +6,13 @@ exact bytes both the first time and on every replay (which carries
 or customer) and to the request: the same key with another method, path or body is a
 422 IDEMPOTENCY_KEY_REUSED. Errors raised by the operation are not stored: the key
 stays free for a corrected retry.
+
+An anonymous caller (holding a booking without a key or a token) is its client address
+as the rate limiter finds it (`core.rate_limits.client_ident`: REMOTE_ADDR, or the
+trusted proxies' X-Forwarded-For entry, never one the client picks), so two clients
+that happen to send the same key never get each other's answer. The address is kept
+only as a keyed hash (`pii.lookup_hash`). Stored answers are encrypted by the booking
+core (apps/bookings/idempotency.py) and replayed whole, secrets included.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from apps.api.errors import IdempotencyKeyRequired
 from apps.bookings.actors import ActorRef
 from apps.bookings.audit import audit_actor
 from apps.bookings.idempotency import IdempotentResponse, idempotent_call
+from apps.bookings.models import Actor
+from apps.bookings.pii import lookup_hash
+from apps.core.rate_limits import client_ident
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -63,6 +73,14 @@ def _as_http(result: IdempotentResponse) -> HttpResponse:
     return response
 
 
+def idempotency_scope(request: Request, actor: ActorRef) -> ActorRef:
+    """Whose keys these are: the actor, or for an anonymous customer their client."""
+    if actor.type != Actor.CUSTOMER or actor.id:
+        return actor
+    client = lookup_hash(client_ident(request._request))
+    return ActorRef.customer(f"client:{client}", label=actor.label)
+
+
 def idempotent_response(
     request: Request,
     *,
@@ -83,4 +101,5 @@ def idempotent_response(
             raise IdempotencyKeyRequired()
         return _as_http(run())
     payload = {"method": request.method, "path": request.path, "body": request.data}
-    return _as_http(idempotent_call(key=key, actor=actor, payload=payload, perform=run))
+    scope = idempotency_scope(request, actor)
+    return _as_http(idempotent_call(key=key, actor=scope, payload=payload, perform=run))

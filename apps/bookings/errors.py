@@ -14,6 +14,7 @@ from apps.core.errors import DomainError, FieldError, ValidationFailed
 
 __all__ = [
     "BookingError",
+    "BookingLinkExpired",
     "FieldError",
     "HoldExpired",
     "IdempotencyKeyReused",
@@ -78,3 +79,27 @@ class IdempotencyKeyReused(BookingError):
     message: str = "This Idempotency-Key was already used with a different request."
     code = "IDEMPOTENCY_KEY_REUSED"
     http_status = 422
+
+
+@dataclass
+class IdempotencyRecordUnreadable(BookingError):
+    """The stored answer to a key cannot be decrypted (it was written before answers
+    were encrypted, or with a key that is gone). The request is never performed again
+    in its place: the change it made may have happened."""
+
+    message: str = (
+        "The answer to this Idempotency-Key can no longer be shown. Check whether the "
+        "change was made before you send it again with a new key."
+    )
+    code = "IDEMPOTENCY_RECORD_UNREADABLE"
+    http_status = 409
+
+
+@dataclass
+class BookingLinkExpired(BookingError):
+    """A customer's token (manage link, X-Booking-Token) made by us for this business,
+    whose time is over: its booking ended more than BOOKING_LINK_GRACE_DAYS ago."""
+
+    message: str = "This link to a booking has expired."
+    code = "BOOKING_LINK_EXPIRED"
+    http_status = 410

@@ -18,6 +18,16 @@ commit together.
 When `perform` raises, nothing is stored and the key stays free for a retry (for example
 after SLOT_FULL). An adapter that wants an error answer replayed too returns it from
 `perform` instead of raising.
+
+Stored answers are encrypted, not left out: they hold what must not sit in the database
+in clear for 24 hours (a new API key, a webhook endpoint's signing secret, a customer's
+booking token, a customer's decrypted email and phone), yet a client whose answer was
+lost must still get its key or secret on a retry, rather than revoke it and make
+another. The body is kept as a token of the customer-data encryption (`pii.pii_encrypt`:
+its key and its functions, so whatever changes there, key rotation included, applies
+here) and decrypted for a replay, which so answers the same bytes. A stored answer that
+cannot be decrypted (written before answers were encrypted, or with a key that is gone)
+is IdempotencyRecordUnreadable (409), never a second performance.
 """
 
 from __future__ import annotations
@@ -31,9 +41,11 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from apps.bookings import pii
 from apps.bookings.actors import ActorRef
-from apps.bookings.errors import IdempotencyKeyReused
+from apps.bookings.errors import IdempotencyKeyReused, IdempotencyRecordUnreadable
 from apps.bookings.models import IdempotencyRecord
 from apps.core.errors import FieldError, ValidationFailed
 
@@ -98,15 +110,29 @@ def idempotent_call(
             if stored.request_hash != request_hash:
                 raise IdempotencyKeyReused()
             return IdempotentResponse(
-                status_code=stored.status_code or 0, body=stored.response_body, replayed=True
+                status_code=stored.status_code or 0,
+                body=_body_read(stored.response_body),
+                replayed=True,
             )
         else:
             raise RuntimeError("Idempotency key could be neither claimed nor read.")
         response = perform()
         IdempotencyRecord.objects.filter(actor_key=actor.key, key=key).update(
-            status_code=response.status_code, response_body=response.body
+            status_code=response.status_code, response_body=pii.pii_encrypt(response.body)
         )
         return response
+
+
+def _body_read(stored: str) -> str:
+    try:
+        return pii.pii_decrypt(stored)
+    except pii.InvalidToken as exc:
+        raise IdempotencyRecordUnreadable(
+            _(
+                "The answer to this Idempotency-Key can no longer be shown. Check whether "
+                "the change was made before you send it again with a new key."
+            )
+        ) from exc
 
 
 def idempotency_records_purge(*, now: datetime | None = None) -> int:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest import mock
 
 import jwt
 import pytest
@@ -13,9 +16,10 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
-from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.accounts.models import Membership
+from apps.accounts.team import membership_change_role
 from apps.api.models import ApiKey
 from apps.api.services import api_key_authenticate, api_key_create, api_key_revoke
 from tests.api.calls import error_of, send_json
@@ -223,6 +227,162 @@ def test_expired_jwt_is_401(acme, anon_client):
 
     assert response.status_code == 401
     assert error_of(response)["code"] == "UNAUTHENTICATED"
+
+
+# --- Staff JWTs: a refresh applies the sign-in's rules, and a chain of refreshes ends ---
+
+
+def _refresh(client, refresh):
+    return send_json(client, "post", "/api/v1/auth/refresh", {"refresh": refresh})
+
+
+def _code(device):
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def _claims(token):
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+@contextmanager
+def _clock(at: dt.datetime) -> Iterator[None]:
+    """simplejwt's clock (tokens are made and checked as at `at`). Only ever set in the
+    past: PyJWT also checks `exp` and `iat` against the real time."""
+    with mock.patch("rest_framework_simplejwt.tokens.aware_utcnow", return_value=at):
+        yield
+
+
+def test_jwt_refresh_refused_once_a_manager_without_a_factor_is_made_admin(acme, anon_client):
+    # given a manager without a second factor, signed in with a password
+    membership = _member(acme, role=Membership.Role.MANAGER, email="mgr@acme.test")
+    pair = _token(anon_client, email="mgr@acme.test").json()
+    assert _refresh(anon_client, pair["refresh"]).status_code == 200  # a manager may
+
+    # when they are made admin
+    pair = _token(anon_client, email="mgr@acme.test").json()
+    membership_change_role(membership=membership, role=Membership.Role.ADMIN)
+    refused = _refresh(anon_client, pair["refresh"])
+    signin = _token(anon_client, email="mgr@acme.test")
+
+    # then the refresh is refused as a sign-in would be, in the envelope
+    assert refused.status_code == signin.status_code == 401
+    assert error_of(refused)["code"] == error_of(signin)["code"] == "MFA_REQUIRED"
+    assert "second factor" in error_of(refused)["message"]
+
+
+def test_jwt_refresh_of_a_chain_without_a_code_refused_after_a_factor_is_set_up(acme, anon_client):
+    # given a manager signed in with a password only, then made admin
+    membership = _member(acme, role=Membership.Role.MANAGER, email="mgr@acme.test")
+    pair = _token(anon_client, email="mgr@acme.test").json()
+    membership_change_role(membership=membership, role=Membership.Role.ADMIN)
+
+    # when they set up an authenticator: a sign-in now needs its code
+    device = TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+    refused = _refresh(anon_client, pair["refresh"])
+    signin_without_code = _token(anon_client, email="mgr@acme.test")
+    signin = _token(anon_client, email="mgr@acme.test", otp=_code(device))
+    refreshed = _refresh(anon_client, signin.json()["refresh"])
+
+    # then the old chain, which never gave a code, is refused; one begun with it is not
+    assert refused.status_code == signin_without_code.status_code == 401
+    assert error_of(refused)["code"] == error_of(signin_without_code)["code"] == "MFA_REQUIRED"
+    assert _claims(pair["refresh"])["amr"] == ["pwd"]
+    assert signin.status_code == refreshed.status_code == 200
+    assert _claims(refreshed.json()["refresh"])["amr"] == ["pwd", "otp"]
+
+
+def test_jwt_refresh_refused_for_a_frontdesk_who_sets_up_a_factor_after_signing_in(
+    acme, anon_client
+):
+    membership = _member(acme)
+    pair = _token(anon_client).json()
+
+    TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+    refused = _refresh(anon_client, pair["refresh"])
+
+    assert refused.status_code == 401
+    assert error_of(refused)["code"] == "MFA_REQUIRED"
+
+
+def test_jwt_refresh_goes_on_for_a_promoted_admin_who_signed_in_with_a_code(acme, anon_client):
+    # given a manager with an authenticator, signed in with its code, then made admin
+    membership = _member(acme, role=Membership.Role.MANAGER, email="mgr@acme.test")
+    device = TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+    pair = _token(anon_client, email="mgr@acme.test", otp=_code(device)).json()
+    membership_change_role(membership=membership, role=Membership.Role.ADMIN)
+
+    # when the chain is refreshed twice, then after the admin removed their factor
+    first = _refresh(anon_client, pair["refresh"])
+    second = _refresh(anon_client, first.json()["refresh"])
+    device.delete()
+    without_factor = _refresh(anon_client, second.json()["refresh"])
+
+    # then it goes on while a sign-in would be allowed, and stops when it would not
+    assert first.status_code == second.status_code == 200
+    admin_call = anon_client.get(
+        "/api/v1/admin/api-keys", HTTP_AUTHORIZATION=f"Bearer {second.json()['access']}"
+    )
+    assert admin_call.status_code == 200
+    assert without_factor.status_code == 401
+    assert error_of(without_factor)["code"] == "MFA_REQUIRED"
+
+
+def test_jwt_refresh_chain_ends_at_the_absolute_lifetime(acme, anon_client, settings):
+    # given chains that may last 12 hours from their sign-in
+    settings.STAFF_TOKEN_ABSOLUTE_LIFETIME = dt.timedelta(hours=12)
+    _member(acme)
+    now = timezone.now()
+    signed_in_at = now - dt.timedelta(hours=11)
+
+    # when a chain begun 11 hours ago was refreshed an hour later, and is refreshed
+    # again just after its twelfth hour
+    with _clock(signed_in_at):
+        pair = _token(anon_client).json()
+    with _clock(signed_in_at + dt.timedelta(hours=1)):
+        rotated = _refresh(anon_client, pair["refresh"])
+    with _clock(signed_in_at + dt.timedelta(hours=12, seconds=1)):
+        late = _refresh(anon_client, rotated.json()["refresh"])
+
+    # then the first refresh worked, its tokens end with the chain, and the late one is
+    # refused though that token alone would be good for 7 days from its issue
+    assert rotated.status_code == 200
+    auth_time = int(signed_in_at.timestamp())
+    claims = _claims(rotated.json()["refresh"])
+    assert claims["auth_time"] == _claims(pair["refresh"])["auth_time"] == auth_time
+    assert _claims(pair["refresh"])["exp"] == claims["exp"] == auth_time + 12 * 3600
+    assert _claims(rotated.json()["access"])["exp"] <= auth_time + 12 * 3600
+    assert late.status_code == 401
+    assert error_of(late)["code"] == "UNAUTHENTICATED"
+
+
+def test_jwt_refresh_after_the_absolute_lifetime_refused_though_the_token_is_fresh(
+    acme, anon_client, settings
+):
+    # given a chain begun 13 hours ago and refreshed since, each token good for 7 days
+    membership = _member(acme)
+    now = timezone.now()
+    with _clock(now - dt.timedelta(hours=13)):
+        pair = _token(anon_client).json()
+    with _clock(now - dt.timedelta(hours=12, minutes=30)):
+        fresh = _refresh(anon_client, pair["refresh"]).json()["refresh"]
+    assert _claims(fresh)["exp"] > (now + dt.timedelta(days=6)).timestamp()
+    # and a token from before chains carried their sign-in time, 13 hours old
+    with _clock(now - dt.timedelta(hours=13)):
+        legacy = RefreshToken.for_user(membership.user)
+        legacy["tenant"] = acme.schema_name
+
+    # when chains may last only 12 hours from now on
+    settings.STAFF_TOKEN_ABSOLUTE_LIFETIME = dt.timedelta(hours=12)
+    refused = _refresh(anon_client, fresh)
+    legacy_refused = _refresh(anon_client, str(legacy))
+
+    # then both are refused with a reason; with 14 hours, the same token still works
+    assert refused.status_code == legacy_refused.status_code == 401
+    assert error_of(refused)["code"] == "UNAUTHENTICATED"
+    assert "sign in again" in error_of(refused)["message"]
+    assert error_of(legacy_refused)["message"] == error_of(refused)["message"]
+    settings.STAFF_TOKEN_ABSOLUTE_LIFETIME = dt.timedelta(hours=14)
+    assert _refresh(anon_client, fresh).status_code == 200
 
 
 # --- Dashboard session -------------------------------------------------------------

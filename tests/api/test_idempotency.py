@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import Tenant, User
 from apps.accounts.services import tenant_create
 from apps.bookings.models import Booking, IdempotencyRecord
+from apps.bookings.pii import pii_decrypt
 from apps.core.tenancy import use_public_schema
 from apps.resources.models import Location
 from tests.api.calls import Catalogue, error_of, hold, hold_payload, send_json
@@ -135,6 +136,124 @@ def test_an_unprintable_key_is_400(anon_client, catalogue):
 
     assert response.status_code == 400
     assert error_of(response)["details"][0]["field"] == "Idempotency-Key"
+
+
+# --- What is stored, and whose it is ---------------------------------------------
+
+
+def _stored_rows(schema: str) -> list[tuple[str, ...]]:
+    """Every idempotency row as the database holds it, read past the ORM."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT key, actor_key, request_hash, response_body "  # noqa: S608
+            f"FROM {connection.ops.quote_name(schema)}.bookings_idempotencyrecord"
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db
+def test_stored_answers_keep_no_secret_or_contact_details_in_clear(
+    acme, admin_client, anon_client, catalogue
+):
+    # given an API key, a webhook endpoint, a hold and a confirmation made with keys
+    def call(n, client, method, path, body):
+        calls.append((n, client, method, path, body))
+        return send_json(client, method, path, body, HTTP_IDEMPOTENCY_KEY=f"k{n}")
+
+    calls = []
+    key = call(0, admin_client, "post", "/api/v1/admin/api-keys", {"role": "readonly"})
+    endpoint_body = {"url": "https://hooks.example.com/a"}
+    endpoint = call(1, admin_client, "post", "/api/v1/admin/webhook-endpoints", endpoint_body)
+    held = call(2, anon_client, "post", "/api/v1/bookings", hold_payload(catalogue))
+    booking_url = f"/api/v1/admin/bookings/{held.json()['id']}"
+    confirmed = call(3, admin_client, "patch", booking_url, {"status": "confirmed"})
+    first = [key, endpoint, held, confirmed]
+    assert [r.status_code for r in first] == [201, 201, 201, 200]
+    api_key, webhook_secret = key.json()["key"], endpoint.json()["secret"]
+    token, customer = held.json()["token"], confirmed.json()["customer"]
+    assert (customer["email"], customer["phone"]) == ("jane@example.test", "+447911123456")
+    secrets = {
+        "api key": api_key,
+        "api key's secret part": api_key.rpartition("_")[2],
+        "webhook secret": webhook_secret,
+        "webhook secret's random part": webhook_secret.removeprefix("whsec_"),
+        "booking token": token,
+        "email": customer["email"],
+        "phone": customer["phone"],
+        "phone's national digits": customer["phone"].removeprefix("+44"),
+    }
+
+    # when the rows are read raw
+    rows = _stored_rows(acme.schema_name)
+
+    # then none of it is there in clear, yet each answer is stored (encrypted)
+    assert len(rows) == 4
+    dump = repr(rows)
+    for name, secret in secrets.items():
+        assert secret not in dump, f"the {name} is stored in clear"
+    bodies = {k: body for k, _actor, _hash, body in rows}
+    for n, response in enumerate(first):
+        assert pii_decrypt(bodies[f"k{n}"]) == response.content.decode()
+
+    # and a replay answers the first bytes, secret and token included
+    replays = [
+        send_json(client, method, path, body, HTTP_IDEMPOTENCY_KEY=f"k{n}")
+        for n, client, method, path, body in calls
+    ]
+    for response, replay in zip(first, replays, strict=True):
+        assert replay.status_code == response.status_code
+        assert replay.content == response.content
+        assert replay["Idempotent-Replayed"] == "true"
+    assert replays[0].json()["key"] == api_key
+    assert replays[1].json()["secret"] == webhook_secret
+    assert replays[2].json()["token"] == token
+
+
+@pytest.mark.django_db
+def test_anonymous_clients_with_the_same_key_get_their_own_answers(acme_host, catalogue):
+    # given two anonymous clients at different addresses
+    alice = Client(HTTP_HOST=acme_host, REMOTE_ADDR="203.0.113.10")
+    bob = Client(HTTP_HOST=acme_host, REMOTE_ADDR="198.51.100.20")
+    payload = hold_payload(catalogue)
+
+    # when both send the same key with the same body (Alice first), then Bob retries
+    # with another slot, and each sends its request again
+    alice_first = hold(alice, catalogue, key="shared")
+    bob_same = send_json(bob, "post", "/api/v1/bookings", payload, HTTP_IDEMPOTENCY_KEY="shared")
+    bob_first = hold(bob, catalogue, key="shared", slot=catalogue.slots[1])
+    alice_again = hold(alice, catalogue, key="shared")
+    bob_again = hold(bob, catalogue, key="shared", slot=catalogue.slots[1])
+
+    # then Bob never sees Alice's answer (her token): he gets his own result each time
+    assert alice_first.status_code == 201
+    assert bob_same.status_code == 409
+    assert error_of(bob_same)["code"] == "SLOT_FULL"
+    assert alice_first.json()["token"] not in bob_same.content.decode()
+    assert bob_first.status_code == 201
+    assert "Idempotent-Replayed" not in bob_first
+    assert bob_first.json()["id"] != alice_first.json()["id"]
+    assert alice_again.content == alice_first.content
+    assert bob_again.content == bob_first.content
+    assert alice_again["Idempotent-Replayed"] == bob_again["Idempotent-Replayed"] == "true"
+    assert Booking.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_an_anonymous_client_is_its_address_not_a_header_it_sends(acme_host, catalogue):
+    # given no trusted proxy (the default): X-Forwarded-For is the client's own word
+    first = hold(Client(HTTP_HOST=acme_host, REMOTE_ADDR="203.0.113.10"), catalogue, key="k")
+
+    # when the same address sends the key again, claiming to forward someone else
+    claimed = Client(
+        HTTP_HOST=acme_host, REMOTE_ADDR="203.0.113.10", HTTP_X_FORWARDED_FOR="198.51.100.20"
+    )
+    again = hold(claimed, catalogue, key="k")
+
+    # then it is the same client: the first answer is replayed, no second hold is made
+    assert first.status_code == again.status_code == 201
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert Booking.objects.count() == 1
 
 
 # --- Concurrent duplicates ---------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apps.bookings.actors import ActorRef
-from apps.bookings.errors import IdempotencyKeyReused, SlotFull
+from apps.bookings.errors import IdempotencyKeyReused, IdempotencyRecordUnreadable, SlotFull
 from apps.bookings.idempotency import (
     IdempotentResponse,
     idempotency_records_purge,
@@ -16,6 +17,7 @@ from apps.bookings.idempotency import (
     payload_hash,
 )
 from apps.bookings.models import IdempotencyRecord
+from apps.bookings.pii import pii_decrypt
 from apps.bookings.tasks import idempotency_purge_task
 from apps.core.errors import ValidationFailed
 
@@ -46,6 +48,35 @@ def test_idempotent_call_replays_the_stored_response_byte_for_byte(acme):
         False,
     )
     assert (again.status_code, again.body, again.replayed) == (201, first.body, True)
+
+
+def test_idempotent_call_stores_the_answer_encrypted(acme):
+    secret = "tn_abcdef_s3cr3t-value"
+
+    idempotent_call(key="k", actor=API, payload={}, perform=lambda: IdempotentResponse(201, secret))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT response_body FROM bookings_idempotencyrecord WHERE key = 'k'")
+        [(stored,)] = cursor.fetchall()
+    again = idempotent_call(key="k", actor=API, payload={}, perform=Counter())
+
+    assert secret not in stored
+    assert pii_decrypt(stored) == secret
+    assert (again.body, again.replayed) == (secret, True)
+
+
+def test_idempotent_call_whose_stored_answer_is_unreadable_refuses_to_perform_again(acme):
+    # given an answer stored in clear, as before answers were encrypted
+    perform = Counter()
+    idempotent_call(key="k", actor=API, payload={}, perform=perform)
+    IdempotencyRecord.objects.update(response_body='{"n": 1, "note": "café"}')
+
+    # when the request comes again
+    with pytest.raises(IdempotencyRecordUnreadable) as caught:
+        idempotent_call(key="k", actor=API, payload={}, perform=perform)
+
+    # then it is refused, not performed a second time
+    assert (caught.value.code, caught.value.http_status) == ("IDEMPOTENCY_RECORD_UNREADABLE", 409)
+    assert perform.calls == 1
 
 
 def test_idempotent_call_with_the_same_key_and_another_payload_is_refused(acme):
