@@ -4,7 +4,8 @@
 2. `Authorization: Bearer <JWT>` — a staff member's access token, valid only on the
    business it was issued for (claim `tenant`) while the person is still a member;
 3. the dashboard's session cookie, with CSRF enforced, for members of the business;
-4. on booking endpoints only, `X-Booking-Token` — a customer's token for one booking.
+4. on booking endpoints only, `X-Booking-Token` — a customer's token for one booking,
+   until its booking's end plus BOOKING_LINK_GRACE_DAYS (apps/bookings/access_tokens.py).
 
 A credential that does not hold here (unknown, revoked, forged, another business's)
 is a 401; a missing one leaves the caller anonymous.
@@ -32,6 +33,7 @@ from apps.api.principals import ApiKeyUser, BookingGrant, Principal
 from apps.api.services import api_key_authenticate, looks_like_api_key
 from apps.bookings.access_tokens import HEADER as BOOKING_TOKEN_HEADER
 from apps.bookings.access_tokens import booking_access_read
+from apps.bookings.errors import BookingLinkExpired
 from apps.core.tenancy import current_schema
 
 TENANT_CLAIM = "tenant"
@@ -117,7 +119,14 @@ class BookingTokenAuthentication(BaseAuthentication):
         token = request.headers.get(BOOKING_TOKEN_HEADER)
         if token is None:
             return None
-        booking_id = booking_access_read(token.strip(), surface="api")
+        try:
+            booking_id = booking_access_read(token.strip(), surface="api")
+        except BookingLinkExpired:
+            raise AuthenticationFailed(
+                "This booking token has expired: its booking ended a while ago. "
+                "Contact the business about it.",
+                code="booking_token_expired",
+            ) from None
         if booking_id is None:
             raise AuthenticationFailed("This booking token is not valid for this business.")
         return AnonymousUser(), BookingGrant(booking_id=booking_id)

@@ -182,7 +182,7 @@ class BookingOutput(serializers.Serializer):
 class HeldBookingOutput(BookingOutput):
     token = serializers.CharField(
         help_text="Send it as X-Booking-Token to read, confirm, cancel or reschedule this "
-        "booking. Shown only here."
+        "booking, until 30 days (BOOKING_LINK_GRACE_DAYS) after it ends. Shown only here."
     )
 
 

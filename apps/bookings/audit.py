@@ -1,26 +1,44 @@
 """Model history (django-auditlog) for the booking domain and the scheduling models it
 depends on, and the actor of changes made outside a request.
 
-Customer's encrypted and hashed contact columns are left out of the diffs: the audit
-log must not become a second copy of the PII (nor of its lookup hashes). Slot rows are
-not audited: their counters change with every booking, whose own history says why.
+Customer's encrypted and hashed contact columns, and the encrypted contact a booking
+carries, are left out of the diffs: the audit log must not become a second copy of the
+PII (nor of its lookup hashes); so is the name a booking was made with. A customer's
+name is blanked (the diff says it changed, not from what to what), and an entry about a
+customer is labelled by its id, not by its name (auditlog labels entries with
+`str(instance)`); entries written before were blanked once by apps/audit/migrations/
+0003. Slot rows are not audited: their counters change with every booking, whose own
+history says why.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 from auditlog.context import auditlog_value, set_actor
+from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
+from django.db.models.signals import pre_save
 
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Actor
 
 CUSTOMER_PII_FIELDS = ["email_encrypted", "phone_encrypted", "email_hash", "phone_hash"]
+# A booking's notes are free text the customer typed (often about them): not copied into
+# an append-only history that erasure cannot reach.
+BOOKING_PII_FIELDS = [
+    "contact_name",
+    "contact_email_encrypted",
+    "contact_phone_encrypted",
+    "notes",
+]
+# A customer's name is blanked rather than left out: the history still shows it changed.
+NAME_MASK = "apps.bookings.audit.audit_value_blank"
 
 
 def audit_content_types_load(*models: type[Model]) -> None:
@@ -32,9 +50,16 @@ def audit_content_types_load(*models: type[Model]) -> None:
 
 def audit_register() -> None:
     """Called from BookingsConfig.ready(); registering twice is harmless."""
-    registrations: list[tuple[str, dict[str, list[str]]]] = [
-        ("bookings.Customer", {"exclude_fields": CUSTOMER_PII_FIELDS}),
-        ("bookings.Booking", {}),
+    registrations: list[tuple[str, dict[str, Any]]] = [
+        (
+            "bookings.Customer",
+            {
+                "exclude_fields": CUSTOMER_PII_FIELDS,
+                "mask_fields": ["name"],
+                "mask_callable": NAME_MASK,
+            },
+        ),
+        ("bookings.Booking", {"exclude_fields": BOOKING_PII_FIELDS}),
         ("resources.Location", {}),
         ("resources.Resource", {}),
         ("resources.Service", {"m2m_fields": ["resources"]}),
@@ -44,6 +69,22 @@ def audit_register() -> None:
         model = apps.get_model(label)
         if not auditlog.contains(model):
             auditlog.register(model, **options)
+    pre_save.connect(
+        _customer_entry_label, sender=LogEntry, dispatch_uid="bookings.customer_entry_label"
+    )
+
+
+def audit_value_blank(value: str) -> str:
+    """auditlog's mask for names: nothing of the value is kept."""
+    return ""
+
+
+def _customer_entry_label(sender: type[LogEntry], instance: LogEntry, **_: object) -> None:
+    """auditlog writes `str(customer)`, the customer's name, as the entry's label, and
+    offers no hook for it: the label of an entry about a customer is its id instead."""
+    content_type = instance.content_type
+    if (content_type.app_label, content_type.model) == ("bookings", "customer"):
+        instance.object_repr = f"customer {instance.object_pk}"
 
 
 @contextlib.contextmanager

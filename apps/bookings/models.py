@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
@@ -27,6 +29,9 @@ class Customer(models.Model):
     phone_encrypted = models.TextField(blank=True)
     email_hash = models.CharField(max_length=64, blank=True, db_index=True)
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Set when the customer's data was erased (apps/bookings/customer_data.py): the name
+    # is then a pseudonym and no contact detail or lookup hash is left.
+    erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -62,6 +67,33 @@ class Customer(models.Model):
     @property
     def masked_phone(self) -> str:
         return pii.mask_phone(self.phone)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where to reach the person a booking is for: a name, and email and phone encrypted
+    as on Customer. Read it through `Booking.contact`."""
+
+    name: str
+    email_encrypted: str
+    phone_encrypted: str
+
+    def __repr__(self) -> str:  # keeps contact data out of tracebacks and logs
+        return "Contact(…)"
+
+    @property
+    def email(self) -> str:
+        """Clear-text email (decrypted on access); never log it."""
+        return pii.pii_decrypt(self.email_encrypted)
+
+    @property
+    def phone(self) -> str:
+        """Clear-text E.164 phone (decrypted on access); never log it."""
+        return pii.pii_decrypt(self.phone_encrypted)
+
+    @property
+    def masked_email(self) -> str:
+        return pii.mask_email(self.email)
 
 
 class Actor(models.TextChoices):
@@ -106,6 +138,12 @@ class Booking(models.Model):
     exclusive = models.BooleanField(default=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.PAGE)
     notes = models.TextField(blank=True)
+    # The contact details typed with this booking (encrypted like Customer's). Messages
+    # about the booking go there: the customer record is found by email and anyone can
+    # type anyone's address, so what one booking says never changes that record.
+    contact_name = models.CharField(max_length=150, blank=True)
+    contact_email_encrypted = models.TextField(blank=True)
+    contact_phone_encrypted = models.TextField(blank=True)
     payment_status = models.CharField(
         max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.NOT_REQUIRED
     )
@@ -145,6 +183,24 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id} @ {self.starts_at.isoformat()} ({self.status})"
+
+    @property
+    def contact(self) -> Contact:
+        """The contact details given with this booking. Every booking made since they
+        are kept per booking has an email of its own (an email is required); older
+        bookings have none and use their customer's."""
+        if self.contact_email_encrypted:
+            return Contact(
+                name=self.contact_name,
+                email_encrypted=self.contact_email_encrypted,
+                phone_encrypted=self.contact_phone_encrypted,
+            )
+        customer = self.customer
+        return Contact(
+            name=customer.name,
+            email_encrypted=customer.email_encrypted,
+            phone_encrypted=customer.phone_encrypted,
+        )
 
 
 class BookingEvent(models.Model):
@@ -192,6 +248,7 @@ class IdempotencyRecord(models.Model):
     actor_key = models.CharField(max_length=140)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Encrypted (`pii.pii_encrypt`): answers carry API keys, secrets, booking tokens.
     response_body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -208,7 +265,12 @@ class IdempotencyRecord(models.Model):
 
 class Payment(models.Model):
     """Money for a booking: a charge taken online (or its checkout while open) or a
-    refund. Amounts in the service's currency; the provider's ids for support."""
+    refund. Amounts in the service's currency; the provider's ids for support.
+
+    A refund decided when a booking is cancelled is written `due` in the cancellation's
+    own transaction (the amount the policy or staff decided then) and becomes
+    `succeeded` once the provider has made it, so a refund whose task was lost is still
+    owed and is made later at the same amount."""
 
     class Kind(models.TextChoices):
         CHARGE = "charge", "Charge"
@@ -219,6 +281,7 @@ class Payment(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         EXPIRED = "expired", "Checkout expired"
         FAILED = "failed", "Failed"
+        DUE = "due", "Refund due"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
@@ -252,6 +315,20 @@ class Payment(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["refund_id"], condition=~Q(refund_id=""), name="payment_unique_refund"
+            ),
+            # A cancellation decides one refund; only refunds are ever due.
+            models.UniqueConstraint(
+                fields=["booking"],
+                condition=Q(kind="refund", status="due"),
+                name="payment_one_refund_due",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="due") | Q(kind="refund"), name="payment_due_is_refund"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="payment_refund_due_idx", condition=Q(status="due")
             ),
         ]
 

@@ -94,8 +94,10 @@ def customer_get_or_create(
 ) -> Customer:
     """The tenant's customer with this email (matched by keyed hash), created if new.
 
-    An existing customer's details are only completed (a missing phone is added), never
-    overwritten: anyone can type anyone's address into a public booking form.
+    An existing customer is returned as it is: no name, email or phone typed here is
+    written to it (not even a phone it lacks), since anyone can type anyone's address
+    into a public booking form. What a booking says goes on the booking
+    (`Booking.contact`).
     """
     cleaned = _customer_input_clean(
         CustomerInput(name=name, email=email, phone=phone), phone_region=phone_region
@@ -142,10 +144,6 @@ def _customer_get_or_create(data: CustomerInput) -> Customer:
             # A concurrent first booking with this address committed first.
             return Customer.objects.get(email_hash=email_hash)
         logger.info("customer.created", extra={"customer_id": str(customer.pk)})
-    elif data.phone and not customer.phone_hash:
-        customer.phone_encrypted = pii.pii_encrypt(data.phone)
-        customer.phone_hash = pii.lookup_hash(data.phone)
-        customer.save(update_fields=["phone_encrypted", "phone_hash", "updated_at"])
     return customer
 
 
@@ -226,6 +224,11 @@ def booking_hold(
         # Only once the place is ours: in a storm the many who lose never write.
         audit_content_types_load(Customer, Booking)
         booking.customer = _customer_get_or_create(cleaned)
+        # Messages about this booking go to the details typed with it, not to whatever
+        # the customer record found by this email holds.
+        booking.contact_name = cleaned.name
+        booking.contact_email_encrypted = pii.pii_encrypt(cleaned.email)
+        booking.contact_phone_encrypted = pii.pii_encrypt(cleaned.phone)
         booking.save(force_insert=True)
         _announce(booking, BookingEvent.Kind.HELD, actor, signals.booking_held)
     _log("booking.held", booking)
@@ -330,12 +333,13 @@ def booking_cancel(
     *, booking: Booking, actor: ActorRef, reason: str = "", override_window: bool = False
 ) -> Booking:
     """Cancels a held or confirmed booking and frees its place. A confirmed booking can
-    be cancelled until `tenant.cancellation_window_minutes` before it starts; staff may
-    override the window, giving a reason. Cancelling a cancelled booking changes nothing."""
+    be cancelled until `tenant.cancellation_window_minutes` before it starts; staff (and
+    the system, for a customer's erasure) may override the window, giving a reason.
+    Cancelling a cancelled booking changes nothing."""
     reason = reason.strip()
     if override_window:
         errors = []
-        if actor.type != Actor.STAFF:
+        if actor.type not in (Actor.STAFF, Actor.SYSTEM):
             errors.append(FieldError("override_window", "Only staff can override the window."))
         if not reason:
             errors.append(FieldError("reason", "Give a reason for cancelling late."))

@@ -14,7 +14,9 @@ from apps.bookings.models import Booking
 
 def booking_manage_url(booking: Booking, *, tenant: Tenant) -> str:
     """The customer's link to view, reschedule or cancel (served by the booking pages)."""
-    token = booking_access_token(booking_id=booking.id, schema=tenant.schema_name)
+    token = booking_access_token(
+        booking_id=booking.id, ends_at=booking.ends_at, schema=tenant.schema_name
+    )
     return f"{tenant_base_url(tenant)}/manage/{token}/"
 
 

@@ -161,7 +161,7 @@ def test_another_businesss_service_resource_and_booking_are_not_found(
 def test_a_token_signed_for_something_else_is_not_found(client, catalogue):
     booking = held_booking(catalogue)
     other_salt = signing.dumps(str(booking.pk), salt="password-reset")
-    unknown = booking_access_token(booking_id=uuid.uuid4())
+    unknown = booking_access_token(booking_id=uuid.uuid4(), ends_at=booking.ends_at)
     unknown_old_form = signing.dumps(str(uuid.uuid4()), salt=LEGACY_PAGE_SALT)
     api_token_old_form = signing.dumps(
         {"b": str(booking.pk), "s": current_schema()}, salt=LEGACY_API_SALT

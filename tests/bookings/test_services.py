@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.bookings import signals
+from apps.bookings import pii, signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.errors import (
     HoldExpired,
@@ -714,14 +714,116 @@ def test_customer_get_or_create_matches_the_email_whatever_its_case(acme):
     assert Customer.objects.filter(email_hash=first.email_hash).count() == 1
 
 
-def test_customer_get_or_create_adds_a_missing_phone_but_never_overwrites(acme):
-    customer_get_or_create(name="Jo", email="jo@example.com")
-
+def test_customer_get_or_create_never_changes_an_existing_customer(acme):
+    first = customer_get_or_create(name="Jo", email="jo@example.com")
     with_phone = customer_get_or_create(name="Jo", email="jo@example.com", phone="+44 7911 123456")
-    attempt = customer_get_or_create(name="Jo", email="jo@example.com", phone="+1 212 555 0100")
+    other = customer_get_or_create(name="Joe", email="sam@example.com", phone="+1 212 555 0100")
 
-    assert with_phone.phone == "+447911123456"
-    assert attempt.phone == "+447911123456"
+    renamed = customer_get_or_create(name="Mallory", email="sam@example.com", phone="+447911123456")
+
+    assert with_phone.pk == first.pk
+    assert renamed.pk == other.pk
+    stored = {c.pk: (c.name, c.phone) for c in Customer.objects.all()}
+    # a phone missing is not added, one there is not replaced, and nobody is renamed
+    assert stored == {first.pk: ("Jo", ""), other.pk: ("Joe", "+12125550100")}
+
+
+def _victim_and_intruder(room, *, victim_phone: str) -> tuple[Booking, Booking]:
+    """The victim books first; then someone types the victim's address with their own
+    name and phone on the booking form."""
+    resource, service, start, _ = room
+    victim = booking_hold(
+        service=service,
+        resource=resource,
+        starts_at=start,
+        customer=CustomerInput(name="Vera Victim", email="vera@example.com", phone=victim_phone),
+        actor=CUSTOMER,
+    )
+    intruder = booking_hold(
+        service=service,
+        resource=resource,
+        starts_at=start + timedelta(minutes=30),
+        customer=CustomerInput(
+            name="Mallory", email="  VERA@example.com ", phone="+1 212 555 0100"
+        ),
+        actor=ActorRef.customer("", label="api"),
+        source=Booking.Source.API,
+    )
+    return victim, intruder
+
+
+@pytest.mark.parametrize("victim_phone", ["", "+44 7911 123456"], ids=["no-phone", "phone"])
+def test_booking_hold_with_someone_elses_email_never_changes_their_customer_record(
+    acme, room, victim_phone
+):
+    victim, intruder = _victim_and_intruder(room, victim_phone=victim_phone)
+
+    customer = Customer.objects.get(pk=victim.customer_id)
+    # the address matches the victim's record (one customer per address)...
+    assert intruder.customer_id == customer.pk
+    # ...which keeps the victim's own name and phone, or none
+    assert customer.name == "Vera Victim"
+    assert customer.phone == pii.phone_normalize(victim_phone)
+    assert customer.phone_hash == pii.lookup_hash(pii.phone_normalize(victim_phone))
+    # each booking keeps what was typed with it, encrypted
+    intruder = Booking.objects.get(pk=intruder.pk)
+    assert (intruder.contact.name, intruder.contact.email, intruder.contact.phone) == (
+        "Mallory",
+        "vera@example.com",
+        "+12125550100",
+    )
+    assert "212555" not in intruder.contact_phone_encrypted
+    victim = Booking.objects.get(pk=victim.pk)
+    assert (victim.contact.name, victim.contact.phone) == (
+        "Vera Victim",
+        pii.phone_normalize(victim_phone),
+    )
+
+
+def test_booking_hold_with_a_known_email_and_another_name_does_not_rename_the_customer(acme, room):
+    resource, service, start, _ = room
+    first = booking_hold(
+        service=service,
+        resource=resource,
+        starts_at=start,
+        customer=CustomerInput(name="Jane Doe", email="jane@example.com"),
+        actor=CUSTOMER,
+    )
+
+    second = booking_hold(
+        service=service,
+        resource=resource,
+        starts_at=start + timedelta(minutes=60),
+        customer=CustomerInput(name="Janet Smith", email="jane@example.com"),
+        actor=CUSTOMER,
+    )
+
+    assert second.customer_id == first.customer_id
+    assert Customer.objects.get(pk=first.customer_id).name == "Jane Doe"
+    assert Customer.objects.count() == 1
+    assert Booking.objects.get(pk=second.pk).contact.name == "Janet Smith"
+
+
+def test_booking_made_before_bookings_kept_a_contact_uses_its_customers(acme, room):
+    resource, service, start, _ = room
+    booking = booking_hold(
+        service=service,
+        resource=resource,
+        starts_at=start,
+        customer=CustomerInput(name="Old Timer", email="old@example.com", phone="+447911123456"),
+        actor=CUSTOMER,
+    )
+    Booking.objects.filter(pk=booking.pk).update(
+        contact_name="", contact_email_encrypted="", contact_phone_encrypted=""
+    )
+
+    contact = Booking.objects.get(pk=booking.pk).contact
+
+    assert (contact.name, contact.email, contact.phone) == (
+        "Old Timer",
+        "old@example.com",
+        "+447911123456",
+    )
 
 
 def test_booking_events_are_kept_for_every_change(acme, room):

@@ -86,6 +86,7 @@ def booking_made(
     starts_at: dt.datetime,
     name: str = "Ada Lovelace",
     email: str = "",
+    phone: str = "",
     confirm: bool = True,
 ) -> Booking:
     """A booking through the services, on slots opened for it when missing. One customer
@@ -102,7 +103,7 @@ def booking_made(
         service=service,
         resource=resource,
         starts_at=starts_at,
-        customer=CustomerInput(name=name, email=email),
+        customer=CustomerInput(name=name, email=email, phone=phone),
         actor=CUSTOMER,
     )
     return booking_confirm(booking=booking, actor=STAFF) if confirm else booking

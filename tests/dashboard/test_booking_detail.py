@@ -47,6 +47,27 @@ def test_detail_shows_the_booking_its_history_and_its_messages(admin_client_acme
     assert "Booking confirmed" in body  # the confirmation email in the outbox
 
 
+def test_detail_shows_the_contact_given_with_the_booking_not_the_matched_record(
+    admin_client_acme, clinic, confirmed
+):
+    # someone books with Grace's email but their own name and phone
+    other = booking_made(
+        service=clinic.service,
+        resource=clinic.smith,
+        starts_at=local_at(clinic.location, days=4, hour=10),
+        name="Mallory Intruder",
+        email="grace@example.test",
+        phone="+447911123456",
+    )
+    assert other.customer_id == confirmed.customer_id
+
+    body = admin_client_acme.get(_url("booking", other)).content.decode()
+
+    facts = body.split('class="facts"')[1].split("</dl>")[0]
+    assert "Mallory Intruder" in facts and "+447911123456" in facts
+    assert "Customer record: Grace Hopper" in facts
+
+
 def test_front_desk_confirms_a_held_booking(client_as, clinic):
     held = booking_made(
         service=clinic.service,

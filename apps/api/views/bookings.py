@@ -156,7 +156,7 @@ class BookingCreateApi(ApiView):
             except ValidationFailed as error:
                 raise _customer_fields_nested(error) from error
             output = dict(BookingOutput(booking).data)
-            output["token"] = booking_access_token(booking_id=booking.pk)
+            output["token"] = booking_access_token(booking_id=booking.pk, ends_at=booking.ends_at)
             return 201, output
 
         response = idempotent_response(request, actor=actor, perform=hold, required=True)
@@ -293,7 +293,7 @@ def _checkout_open(booking: Booking) -> None:
     """A paid hold gets its checkout at once (`payment_url`); when the business takes no
     payments online or Stripe is out of reach, the hold stands without one."""
     tenant = tenant_current()
-    token = booking_access_token(booking_id=booking.pk)
+    token = booking_access_token(booking_id=booking.pk, ends_at=booking.ends_at)
     base = tenant_base_url(tenant)
     try:
         booking_checkout_url(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
 from apps.bookings.payments import payment_totals
 from apps.notifications.links import booking_manage_url
+from apps.notifications.messages.recipients import Recipient, notification_recipient
 from apps.notifications.messages.sms import sms_fits, sms_gsm_friendly, sms_truncate
 from apps.notifications.models import Notification
 
@@ -52,6 +54,8 @@ class MessageFacts:
     zone: ZoneInfo
     manage_url: str
     previous_starts_at: datetime | None
+    # Who the message is for (apps/notifications/messages/recipients.py).
+    recipient: Recipient
 
     @property
     def kind(self) -> str:
@@ -71,12 +75,16 @@ class MessageFacts:
             return str(dateformat.format(self.local(moment), "l j F Y, H:i (T)"))
 
     def money(self) -> dict[str, str]:
-        """What was paid online and refunded (the email is then also the receipt)."""
+        """What was paid online and refunded (the email is then also the receipt); a
+        refund notice says what that refund gives back (older notices: all refunded)."""
         booking = self.booking
         if booking.payment_status == booking.PaymentStatus.NOT_REQUIRED:
             return {"amount_paid": "", "amount_refunded": ""}
         paid, refunded = payment_totals(booking)
         currency = booking.service.currency
+        this_refund = self.notification.details.get("amount")
+        if self.kind == Notification.Kind.REFUNDED and this_refund:
+            refunded = Decimal(this_refund)
         return {
             "amount_paid": f"{paid} {currency}" if paid else "",
             "amount_refunded": f"{refunded} {currency}" if refunded else "",
@@ -91,7 +99,7 @@ class MessageFacts:
             "business_name": self.tenant.name,
             "accent_color": accent or DEFAULT_ACCENT,
             "logo_url": self.tenant.logo_url,
-            "customer_name": booking.customer.name,
+            "customer_name": self.recipient.name,
             "service_name": booking.service.name,
             "resource_name": booking.resource.name,
             "location_name": location.name,
@@ -126,6 +134,7 @@ def message_facts(*, notification: Notification, tenant: Tenant) -> MessageFacts
         zone=ZoneInfo(booking.resource.location.timezone),
         manage_url=booking_manage_url(booking, tenant=tenant),
         previous_starts_at=parse_datetime(previous) if previous else None,
+        recipient=notification_recipient(notification),
     )
 
 

@@ -43,7 +43,7 @@ from apps.notifications.messages.emails import notification_email, notification_
 from apps.notifications.messages.errors import SendFailed, Undeliverable
 from apps.notifications.messages.outbox_kind import MESSAGE_OUTBOX
 from apps.notifications.messages.provider_status import DeliveryStatus
-from apps.notifications.messages.recipients import customer_email, customer_phone, mask_contacts
+from apps.notifications.messages.recipients import mask_contacts
 from apps.notifications.messages.relevance import notification_obsolete_reason
 from apps.notifications.messages.sms import SmsMessage, get_sms_backend, sms_validate_number
 from apps.notifications.models import Notification
@@ -88,13 +88,13 @@ class _Outgoing:
         self.facts = facts
         self.channel = notification.channel
         if self.channel == Notification.Channel.EMAIL:
-            recipient = customer_email(notification.booking.customer)
+            recipient = facts.recipient.email
             if not recipient:
                 raise Undeliverable("The customer gave no email address.", reason="no_email")
             self.email = notification_email(facts=facts, recipient=recipient)
             self.lookup_key = notification_message_id(notification, domain=facts.domain)
         else:
-            number = sms_validate_number(customer_phone(notification.booking.customer))
+            number = sms_validate_number(facts.recipient.phone)
             self.sms = SmsMessage(to=number, body=sms_text(facts), reference=str(notification.id))
             self.lookup_key = str(notification.id)
 

@@ -68,7 +68,7 @@ def notification_email(*, facts: MessageFacts, recipient: str) -> AnymailMessage
             business_name=facts.tenant.name,
             organizer_email=from_address,
             attendee_email=recipient,
-            attendee_name=facts.booking.customer.name,
+            attendee_name=facts.recipient.name,
             manage_url=facts.manage_url,
             cancel=cancel,
         )

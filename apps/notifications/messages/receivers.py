@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -37,8 +38,15 @@ def on_booking_expired(sender: Any, *, booking: Booking, **_: Any) -> None:
     services.notifications_plan_hold_expired(booking=booking)
 
 
-def on_booking_refunded(sender: Any, *, booking: Booking, **_: Any) -> None:
-    services.notifications_plan_refunded(booking=booking)
+def on_booking_refunded(
+    sender: Any,
+    *,
+    booking: Booking,
+    amount: Decimal | None = None,
+    currency: str = "",
+    **_: Any,
+) -> None:
+    services.notifications_plan_refunded(booking=booking, amount=amount, currency=currency)
 
 
 def on_booking_completed(sender: Any, *, booking: Booking, **_: Any) -> None:

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -25,9 +26,10 @@ from django.utils import timezone
 
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking, BookingEvent
+from apps.bookings.payments import payment_refunds_made
 from apps.notifications.messages.errors import NotificationNotRetryable
 from apps.notifications.messages.outbox_kind import MESSAGE_OUTBOX
-from apps.notifications.messages.recipients import customer_has_email, customer_has_phone
+from apps.notifications.messages.recipients import booking_has_email, booking_has_phone
 from apps.notifications.messages.relevance import notification_obsolete_reason
 from apps.notifications.messages.selectors import (
     notification_get,
@@ -53,11 +55,10 @@ REVIVABLE_REASONS = ("offsets_changed", "rescheduled", "past_due")
 
 
 def _channels(*, booking: Booking, kind: str, preference: NotificationPreference) -> list[str]:
-    customer = booking.customer
     channels: list[str] = []
-    if customer_has_email(customer):
+    if booking_has_email(booking):
         channels.append(Channel.EMAIL)
-    if kind in SMS_KINDS and preference.sms_enabled and customer_has_phone(customer):
+    if kind in SMS_KINDS and preference.sms_enabled and booking_has_phone(booking):
         channels.append(Channel.SMS)
     return channels
 
@@ -253,9 +254,16 @@ def notifications_plan_cancelled(
     return _plan(rows, now=now)
 
 
-def notifications_plan_refunded(*, booking: Booking, now: datetime | None = None) -> list[Any]:
-    """The customer is told money was given back (by email; the amounts are read when it
-    is sent, so refunds made before it goes out are all in it)."""
+def notifications_plan_refunded(
+    *,
+    booking: Booking,
+    amount: Decimal | None = None,
+    currency: str = "",
+    now: datetime | None = None,
+) -> list[Any]:
+    """The customer is told money was given back (by email), once per refund: a booking
+    refunded twice (a second payment given back, then a cancellation) gets two notices,
+    each saying its own `amount`. Called when the refund has been recorded."""
     now = now or timezone.now()
     preference = notification_preference_get()
     rows = _immediate_rows(
@@ -267,7 +275,14 @@ def notifications_plan_refunded(*, booking: Booking, now: datetime | None = None
             if channel == Channel.EMAIL
         ],
         now=now,
+        details={"amount": str(amount), "currency": currency} if amount is not None else None,
     )
+    # The refund's number for the booking (0 for the first) stands where a reminder has
+    # its offset, so the one-message-per-version rule keeps each refund's notice apart.
+    # Refunds of one booking are recorded one at a time (each updates the booking row).
+    number = max(0, payment_refunds_made(booking) - 1)
+    for row in rows:
+        row.offset_minutes = number
     return _plan(rows, now=now)
 
 
