@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.plugins.database",
     "tests.plugins.committed",
     "tests.plugins.stripe_standin",
+    "tests.plugins.rate_limits",
 ]

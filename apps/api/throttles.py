@@ -3,7 +3,8 @@
 Buckets: one per API key (`api_key`, at the rate of the business's plan), one per staff
 member (`user`), and for anonymous callers one per client IP for reads (`anon_read`) and
 one for booking writes (`anon_booking`; a view may name another scope, e.g. `auth` for
-the token endpoint).
+the token endpoint). Anonymous writes (bookings, password guesses) stay limited when
+Redis is out of reach, by the in-process fallback; everything else is let through then.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class ApiRateThrottle(BaseThrottle):
         if scope == "api_key":
             # The business's plan sets its keys' rate; the configured one is a ceiling.
             rate = stricter_rate(configured_rate(scope), plan_api_rate())
-        wait = rate_limit_wait(scope=scope, ident=ident, rate=rate)
+        fail_closed = principal_of(request) is None and request.method not in SAFE_METHODS
+        wait = rate_limit_wait(scope=scope, ident=ident, rate=rate, fail_closed=fail_closed)
         self.wait_seconds = wait
         if wait is not None:
             logger.info("api.throttled", extra={"scope": scope})

@@ -77,6 +77,7 @@ from apps.bookings.access_tokens import booking_access_read, booking_access_toke
 from apps.bookings.actors import ActorRef
 from apps.bookings.errors import (
     BookingError,
+    BookingLinkExpired,
     HoldExpired,
     IdempotencyKeyReused,
     InvalidTransition,
@@ -185,10 +186,16 @@ def _with_query(url: str, **params: str | None) -> str:
 
 def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Anything a URL names that does not exist here (an unknown or malformed id, another
-    business's id, a date that is no date) is a friendly 404, never an error page."""
+    business's id, a date that is no date) is a friendly 404, never an error page. Reads
+    are rate limited per client (PRODUCT.md §4.8), in the API's bucket for anonymous
+    reads: a friendly 429 past the limit."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            wait = _read_wait(request)
+            if wait is not None:
+                return _too_many_requests(request, wait)
         try:
             return view(request, *args, **kwargs)
         except NotFound:
@@ -197,6 +204,18 @@ def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
                 "booking_site/_not_found.html",
                 {"page_title": "Page not found"},
                 status=404,
+            )
+        except BookingLinkExpired:
+            # A genuine link whose booking is long over: say so, and who can help.
+            return _page(
+                request,
+                "booking_site/_link_expired.html",
+                {
+                    "page_title": gettext("This link has expired"),
+                    "tenant_name": tenant_current().name,
+                    "grace_days": settings.BOOKING_LINK_GRACE_DAYS,
+                },
+                status=410,
             )
         except (PlanInactive, PlanLimitReached):
             # Customers never see plan talk: the business is simply not taking bookings.
@@ -263,11 +282,31 @@ def _viewer_key(request: HttpRequest) -> str:
 def _booking_post_wait(request: HttpRequest) -> int | None:
     """Seconds to wait when this client sent too many booking POSTs (PRODUCT.md §4.8), else
     None. It counts in the API's bucket for anonymous booking writes, so mixing the pages
-    and the API does not double the allowance."""
-    wait = rate_limit_wait(scope="anon_booking", ident=client_ident(request))
+    and the API does not double the allowance; with Redis out of reach this process
+    keeps counting (fail closed)."""
+    wait = rate_limit_wait(scope="anon_booking", ident=client_ident(request), fail_closed=True)
     if wait is not None:
         logger.info("booking_page.throttled")
     return wait
+
+
+def _read_wait(request: HttpRequest) -> int | None:
+    """Seconds to wait when this client read too many pages, else None. With Redis out of
+    reach pages are served (fail open): reads change nothing."""
+    wait = rate_limit_wait(scope="anon_read", ident=client_ident(request))
+    if wait is not None:
+        logger.info("booking_page.throttled", extra={"scope": "anon_read"})
+    return wait
+
+
+def _too_many_requests(request: HttpRequest, wait: int) -> HttpResponse:
+    response = _page(
+        request,
+        "booking_site/_too_many.html",
+        {"page_title": gettext("Too many requests"), "wait": wait},
+        status=429,
+    )
+    return _throttled(response, wait)
 
 
 def _throttled(response: HttpResponse, wait: int) -> HttpResponse:
@@ -534,7 +573,8 @@ def _hold(
             actor=HOLD_ACTOR,
             idempotency_key=key,
         )
-        return IdempotentResponse(status_code=303, body=booking_access_token(booking_id=booking.id))
+        token = booking_access_token(booking_id=booking.id, ends_at=booking.ends_at)
+        return IdempotentResponse(status_code=303, body=token)
 
     return idempotent_call(
         key=key,
@@ -570,7 +610,10 @@ def _booking_context(booking: Booking, token: str) -> dict[str, Any]:
         "resource": booking.resource,
         "start": booking.starts_at,
         "end": booking.ends_at,
-        "masked_email": booking.customer.masked_email,
+        # What was typed with this booking, never the customer record found by its
+        # email (that record is someone's, whoever typed the address).
+        "contact_name": booking.contact.name,
+        "masked_email": booking.contact.masked_email,
         "payment_pending": booking.payment_status == Booking.PaymentStatus.PENDING,
     }
 

@@ -4,26 +4,44 @@ The API's throttle (apps/api/throttles.py) and the customer booking pages count 
 same buckets, so mixing the two does not double an allowance. Rates come from
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (one table for every surface), read on each call
 so tests can override them. Keys carry the tenant's schema (django-tenants' cache key
-function), so businesses never share a bucket.
+function), so businesses never share a bucket. A client is its address as the trusted
+proxies saw it, an IPv6 address cut to its /64 (`client_ident`).
 
-If Redis cannot be reached the request is let through: an outage of the limiter must
-not take the product down with it.
+If Redis cannot be reached, the caller decides (`fail_closed`). Reads are let through:
+an outage of the limiter must not take the product down with it. Password guesses and
+booking writes are counted instead by a small limiter in this process's memory, at the
+same rates: an outage must not open them up either (each process counts on its own, so
+across N web processes a client gets at most N times the rate).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import logging
 import math
+import threading
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
+
+from apps.core.tenancy import current_schema
 
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+# The scope sign-in attempts count in: the API's token endpoint's, so guessing passwords
+# on the page and through the API does not double the allowance.
+SIGN_IN_SCOPE = "auth"
+# Buckets the in-process limiter keeps at most (a flood of new clients pushes out the
+# oldest counters, never memory up).
+FALLBACK_MAX_BUCKETS = 10_000
+# One warning per scope and this many seconds while Redis stays out of reach.
+UNAVAILABLE_LOG_SECONDS = 60
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -47,16 +65,52 @@ def configured_rate(scope: str) -> str | None:
 
 
 def client_ident(request: HttpRequest) -> str:
-    """The client's address, behind NUM_PROXIES trusted proxies (as DRF counts them)."""
-    xff = request.headers.get("x-forwarded-for")
+    """Whose bucket a request counts in: the client's address (`client_address`) as a
+    bucket (`address_bucket`)."""
+    return address_bucket(client_address(request))
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address behind NUM_PROXIES trusted proxies, each of which appends the
+    address it was reached from to X-Forwarded-For: the NUM_PROXIES-th entry from the
+    right. Without trusted proxies the header is ignored (anyone can send one)."""
     remote_addr = str(request.META.get("REMOTE_ADDR", ""))
-    num_proxies = getattr(settings, "REST_FRAMEWORK", {}).get("NUM_PROXIES")
-    if num_proxies is not None:
-        if num_proxies == 0 or xff is None:
-            return remote_addr
-        addrs = xff.split(",")
-        return addrs[-min(num_proxies, len(addrs))].strip()
-    return "".join(xff.split()) if xff else remote_addr
+    num_proxies = int(getattr(settings, "REST_FRAMEWORK", {}).get("NUM_PROXIES") or 0)
+    xff = request.headers.get("x-forwarded-for")
+    if num_proxies <= 0 or not xff:
+        return remote_addr
+    addrs = xff.split(",")
+    return addrs[-min(num_proxies, len(addrs))].strip() or remote_addr
+
+
+def address_bucket(address: str) -> str:
+    """An IPv4 address as it is; an IPv6 address as its /64, which one subscriber gets
+    whole and can pick a new address from for every request."""
+    try:
+        ip = ipaddress.ip_address(_without_port(address))
+    except ValueError:
+        return address[:100]  # not an address: a trusted proxy wrote it, count it as it is
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip), 64), strict=False))
+    return str(ip)
+
+
+def _without_port(address: str) -> str:
+    """Some proxies write "203.0.113.5:4711" or "[2001:db8::1]:4711"."""
+    address = address.strip()
+    if address.startswith("["):
+        return address[1:].partition("]")[0]
+    if address.count(":") == 1:
+        return address.partition(":")[0]
+    return address
+
+
+def _now() -> float:
+    # One clock for Redis and the in-process windows (tests pin it so that a burst never
+    # straddles two windows).
+    return time.time()
 
 
 def _hit(key: str, *, period: int) -> int:
@@ -80,22 +134,91 @@ def _hit(key: str, *, period: int) -> int:
     return int(count)
 
 
-def rate_limit_wait(*, scope: str, ident: str, rate: str | None = None) -> int | None:
+class ProcessWindows:
+    """Fixed-window counters in this process's memory, for when Redis is out of reach.
+
+    One entry per bucket (when its window ends, count), at most `max_buckets` of them:
+    when full, ended windows go first, then the oldest buckets (dicts keep insertion
+    order), a tenth at a time so that a flood of new clients costs one sweep per many of
+    them. An evicted client starts afresh, which is no more than a new address buys."""
+
+    def __init__(self, *, max_buckets: int) -> None:
+        self.max_buckets = max_buckets
+        self._buckets: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, *, window_end: int, now: float) -> int:
+        """Counts one request in `key`'s window ending at `window_end` (epoch seconds)."""
+        with self._lock:
+            entry = self._buckets.get(key)
+            if entry is not None and entry[0] == window_end:
+                count = entry[1] + 1
+            else:
+                if entry is None and len(self._buckets) >= self.max_buckets:
+                    self._make_room(now)
+                count = 1
+            self._buckets[key] = (window_end, count)
+            return count
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _make_room(self, now: float) -> None:
+        for key in [key for key, (end, _) in self._buckets.items() if end <= now]:
+            del self._buckets[key]
+        keep = self.max_buckets - max(1, self.max_buckets // 10)
+        for key in list(itertools.islice(self._buckets, max(0, len(self._buckets) - keep))):
+            del self._buckets[key]
+
+
+_process_windows = ProcessWindows(max_buckets=FALLBACK_MAX_BUCKETS)
+_last_warned: dict[tuple[str, bool], float] = {}
+_warn_lock = threading.Lock()
+
+
+def _warn_unavailable(scope: str, *, fail_closed: bool, now: float) -> None:
+    """Logs that Redis is out of reach, once per scope and UNAVAILABLE_LOG_SECONDS, so an
+    outage under load does not flood the logs."""
+    with _warn_lock:
+        last = _last_warned.get((scope, fail_closed))
+        if last is not None and now - last < UNAVAILABLE_LOG_SECONDS:
+            return
+        _last_warned[(scope, fail_closed)] = now
+    # The event keeps the name it had when only the API counted (log alerts use it).
+    logger.warning(
+        "api.throttle_unavailable",
+        extra={"scope": scope, "fallback": "process" if fail_closed else "none"},
+    )
+
+
+def rate_limit_wait(
+    *, scope: str, ident: str, rate: str | None = None, fail_closed: bool = False
+) -> int | None:
     """Counts one request of `ident` in `scope`'s bucket. Returns None when it is within
-    the rate (`rate`, else the scope's configured one; none: no limit, and when Redis is
-    out of reach), else the whole seconds until the window ends."""
+    the rate (`rate`, else the scope's configured one; none: no limit), else the whole
+    seconds until the window ends. With Redis out of reach: None, or with `fail_closed`
+    the answer of this process's own count."""
     rate = rate or configured_rate(scope)
     if not rate:
         return None
     limit, period = parse_rate(rate)
-    now = time.time()
+    now = _now()
     window = int(now // period)
     try:
         count = _hit(f"throttle:{scope}:{ident}:{window}", period=period)
-    except RedisError:
-        # The event keeps the name it had when only the API counted (log alerts use it).
-        logger.warning("api.throttle_unavailable", extra={"scope": scope})
-        return None
+    except (RedisError, ConnectionInterrupted):
+        _warn_unavailable(scope, fail_closed=fail_closed, now=now)
+        if not fail_closed:
+            return None
+        key = f"{current_schema()}:{scope}:{period}:{ident}"
+        count = _process_windows.hit(key, window_end=(window + 1) * period, now=now)
     if count <= limit:
         return None
     return max(1, math.ceil((window + 1) * period - now))
+
+
+def sign_in_wait(request: HttpRequest) -> int | None:
+    """Counts one sign-in attempt (a POST of the password form) from this request's
+    client; the seconds to wait when there were too many, else None. It shares the API
+    token endpoint's bucket and, like it, stays limited when Redis is out of reach."""
+    return rate_limit_wait(scope=SIGN_IN_SCOPE, ident=client_ident(request), fail_closed=True)

@@ -25,6 +25,10 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 os.environ.setdefault("DJANGO_HSTS_SECONDS", "0")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+os.environ.setdefault("PII_ENCRYPTION_KEYS", "6j4f9RVRCRYY_G_J6RSMg9yS8EEPERo6y1HIzHJqONw=")
+os.environ.setdefault("PII_LOOKUP_KEY", "bench-only-pii-lookup-key-not-for-production-0123456789")
+# The load generator talks to gunicorn directly: no proxy in front.
+os.environ.setdefault("API_NUM_PROXIES", "0")
 # The load generator is one client sending hundreds of requests a second with one API
 # key: production limits would answer 429 to nearly all of them. The limiter itself
 # still runs (one Redis round trip per request), only its ceiling is raised.

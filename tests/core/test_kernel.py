@@ -149,7 +149,7 @@ def test_rate_limit_without_a_rate_or_without_redis_lets_the_request_through(
     ("num_proxies", "forwarded", "expected"),
     [
         (None, None, "192.0.2.1"),
-        (None, "203.0.113.5, 198.51.100.7", "203.0.113.5,198.51.100.7"),
+        (None, "203.0.113.5, 198.51.100.7", "192.0.2.1"),  # no proxy trusted: header ignored
         (1, "203.0.113.5, 198.51.100.7", "198.51.100.7"),
         (0, "203.0.113.5", "192.0.2.1"),
     ],

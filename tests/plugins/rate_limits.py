@@ -1,0 +1,60 @@
+"""Plugin: the rate limiter (apps/core/rate_limits.py) under test.
+
+- `rate_clock`: the limiter's clock stopped at the moment the test starts, so a burst of
+  requests never straddles two windows (Redis keys still expire in real time).
+- `redis_unreachable`: the cache, and with it the limiter, points at a closed port; the
+  in-process fallback and its log throttle start empty.
+- `new_address`: an IPv4 address no other test used (its buckets start empty), and
+  `new_ipv6_prefix`: a fresh /64, e.g. "2001:db8:1a2b:3c4d" (append "::1", "::2", …).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+
+import pytest
+
+from apps.core import rate_limits
+
+CLOSED_PORT_REDIS = "redis://127.0.0.1:9/0"
+
+
+@pytest.fixture
+def rate_clock(monkeypatch: pytest.MonkeyPatch) -> float:
+    now = time.time()
+    monkeypatch.setattr(rate_limits, "_now", lambda: now)
+    return now
+
+
+@pytest.fixture
+def redis_unreachable(settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": CLOSED_PORT_REDIS},
+    }
+    # Both live for the process's life; each test gets its own.
+    monkeypatch.setattr(
+        rate_limits,
+        "_process_windows",
+        rate_limits.ProcessWindows(max_buckets=rate_limits.FALLBACK_MAX_BUCKETS),
+    )
+    monkeypatch.setattr(rate_limits, "_last_warned", {})
+
+
+@pytest.fixture
+def new_address() -> Callable[[], str]:
+    def make() -> str:
+        octets = (secrets.randbelow(256), secrets.randbelow(256), secrets.randbelow(254) + 1)
+        return "10.{}.{}.{}".format(*octets)
+
+    return make
+
+
+@pytest.fixture
+def new_ipv6_prefix() -> Callable[[], str]:
+    def make() -> str:
+        return f"2001:db8:{secrets.randbelow(0x10000):x}:{secrets.randbelow(0x10000):x}"
+
+    return make
