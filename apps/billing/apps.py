@@ -14,8 +14,10 @@ class BillingConfig(AppConfig):
         stripe.api_base = settings.STRIPE_API_BASE
 
         from apps.billing import receivers
+        from apps.billing.audit import audit_register
         from apps.billing.entitlements import TenantPlanProvider
         from apps.core.entitlements import plan_provider_register
 
         plan_provider_register(TenantPlanProvider())
         receivers.connect()
+        audit_register()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.entitlements import Limit
+from apps.core.entitlements import Feature, Limit
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -40,6 +40,10 @@ class Plan:
             Limit.SMS_PER_MONTH: self.sms_per_month,
         }
         return figures[limit]
+
+    def includes(self, feature: Feature) -> bool:
+        features = {Feature.CUSTOM_DOMAIN: self.custom_domain}
+        return features[feature]
 
     @property
     def is_paid(self) -> bool:

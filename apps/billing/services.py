@@ -7,6 +7,13 @@ past due (its trial ended over Free's limits, or Stripe could not collect a paym
 suspended after `BILLING_GRACE_DAYS`; paying makes it active again. Suspension takes
 the booking pages and the API off line; staff can still sign in, see everything and
 pay, and nothing is deleted. Every move is written to the plan history (`PlanChange`).
+
+Platform support may also suspend a business (`tenant_suspend`, with a typed reason): it
+then stays suspended whatever billing says — a payment, a plan choice, the daily check —
+until support reactivates it (`tenant_reactivate`). Meanwhile billing's own standing is
+kept in `past_due_since`, so reactivation returns the business to what billing gives it:
+past due while its grace lasts, still suspended once an unpaid balance outran the grace
+(paying lifts that one), on trial while it has one, else active.
 """
 
 from __future__ import annotations
@@ -14,14 +21,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from auditlog.context import disable_auditlog
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from apps.accounts.models import Tenant
+from apps.accounts.closure import REASON_MAX_LENGTH
+from apps.accounts.models import Tenant, User
 from apps.billing.models import PlanChange
 from apps.billing.plans import FREE, PLANS, TRIAL, Plan, plan_named
 from apps.core.entitlements import Limit, limit_label, usage
@@ -86,7 +97,19 @@ def _record(
 ) -> PlanChange | None:
     """Moves a locked tenant row to `plan`/`status` and writes the history; no row when
     nothing changes."""
+    if tenant.status == Tenant.Status.CLOSED:
+        # A closed business (apps/accounts/closure.py) stays closed: a Stripe event or
+        # a plan choice may still move its plan, never reopen it.
+        status = Tenant.Status.CLOSED
+    # Under a support suspension the business stays suspended; the standing billing
+    # gives it lives on in `past_due_since` for `tenant_reactivate`.
+    billing_status = status
+    if tenant.support_suspended_at is not None and status != Tenant.Status.CLOSED:
+        status = Tenant.Status.SUSPENDED
     if tenant.plan == plan and tenant.status == status:
+        if billing_status != status:
+            _past_due_follow(tenant, billing_status)
+            tenant.save(update_fields=["past_due_since", "updated_at"])
         return None
     change = PlanChange.objects.create(
         tenant=tenant,
@@ -98,10 +121,7 @@ def _record(
         actor=actor[:255],
         note=note[:255],
     )
-    if status == Tenant.Status.PAST_DUE and tenant.status != Tenant.Status.PAST_DUE:
-        tenant.past_due_since = tenant.past_due_since or timezone.now()
-    elif status != Tenant.Status.PAST_DUE and status != Tenant.Status.SUSPENDED:
-        tenant.past_due_since = None
+    _past_due_follow(tenant, billing_status)
     tenant.plan = plan
     tenant.status = status
     tenant.save(update_fields=["plan", "status", "past_due_since", "updated_at"])
@@ -117,6 +137,14 @@ def _record(
         },
     )
     return change
+
+
+def _past_due_follow(tenant: Tenant, status: str) -> None:
+    """A business becoming past due starts its grace; one in good standing has none."""
+    if status == Tenant.Status.PAST_DUE and tenant.status != Tenant.Status.PAST_DUE:
+        tenant.past_due_since = tenant.past_due_since or timezone.now()
+    elif status != Tenant.Status.PAST_DUE and status != Tenant.Status.SUSPENDED:
+        tenant.past_due_since = None
 
 
 def _locked(tenant: Tenant) -> Tenant:
@@ -187,7 +215,7 @@ def subscription_apply(
                 plan=FREE.code,
                 status=(
                     Tenant.Status.SUSPENDED
-                    if locked.status == Tenant.Status.SUSPENDED
+                    if _billing_suspended(locked)
                     else Tenant.Status.PAST_DUE
                 ),
                 cause=PlanChange.Cause.STRIPE,
@@ -205,10 +233,15 @@ def subscription_apply(
             )
         return locked
     status = _SUBSCRIPTION_STATUS.get(subscription_status, Tenant.Status.PAST_DUE)
-    if locked.status == Tenant.Status.SUSPENDED and status == Tenant.Status.PAST_DUE:
+    if _billing_suspended(locked) and status == Tenant.Status.PAST_DUE:
         status = Tenant.Status.SUSPENDED
     _record(locked, plan=plan.code, status=status, cause=PlanChange.Cause.STRIPE, actor=event_id)
     return locked
+
+
+def _billing_suspended(tenant: Tenant) -> bool:
+    """Suspended for an unpaid balance (a support suspension is support's to lift)."""
+    return tenant.status == Tenant.Status.SUSPENDED and tenant.support_suspended_at is None
 
 
 def tenants_lifecycle_check(*, now: datetime | None = None) -> dict[str, int]:
@@ -283,3 +316,149 @@ def suspends_on(tenant: Tenant) -> datetime | None:
 
 def plans_offered() -> list[Plan]:
     return list(PLANS.values())
+
+
+# --- Support's suspension ------------------------------------------------------------
+
+
+def _support_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(
+            _("Say why."),
+            [FieldError("reason", _("Enter the reason; it is kept in the audit trail."))],
+        )
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailed(
+            _("The reason is too long."),
+            [
+                FieldError(
+                    "reason",
+                    _("Keep the reason under %(count)s characters.") % {"count": REASON_MAX_LENGTH},
+                )
+            ],
+        )
+    return reason
+
+
+def _support_audit(tenant: Tenant, *, agent: User, event: str, reason: str, **changes: Any) -> None:
+    """The public model history's entry of a support move: the agent and the reason (the
+    tenant's own saves are kept out of auditlog's way, which knows neither)."""
+    LogEntry.objects.log_create(
+        tenant,
+        force_log=True,
+        action=LogEntry.Action.UPDATE,
+        changes={field: [str(old), str(new)] for field, (old, new) in changes.items()},
+        actor=agent,
+        actor_email=agent.email,
+        additional_data={"event": event, "reason": reason},
+    )
+
+
+def tenant_suspend(*, tenant: Tenant, reason: str, agent: User) -> Tenant:
+    """Platform support suspends the business, for `reason`: its booking pages and API
+    stop taking bookings (as for an unpaid balance) until support reactivates it,
+    whatever billing says meanwhile. Recorded in the plan history and the public model
+    history with the agent and the reason."""
+    reason = _support_reason(reason)
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        locked = _locked(tenant)
+        if locked.schema_name == get_public_schema_name():
+            raise ValidationFailed(_("The platform itself cannot be suspended."))
+        if locked.status == Tenant.Status.CLOSED:
+            raise ValidationFailed(
+                _("%(name)s is closed; there is nothing to suspend.") % {"name": locked.name}
+            )
+        if locked.support_suspended_at is not None:
+            raise ValidationFailed(
+                _("%(name)s is already suspended by support.") % {"name": locked.name}
+            )
+        previous = locked.status
+        locked.support_suspended_at = timezone.now()
+        locked.support_suspended_reason = reason
+        with disable_auditlog():
+            locked.save(
+                update_fields=["support_suspended_at", "support_suspended_reason", "updated_at"]
+            )
+            # Billing's standing stays as it is; the flag makes the status suspended.
+            _record(
+                locked,
+                plan=locked.plan,
+                status=previous,
+                cause=PlanChange.Cause.SUPPORT,
+                actor=agent.email,
+                note=reason,
+            )
+        _support_audit(
+            locked,
+            agent=agent,
+            event="tenant.suspended",
+            reason=reason,
+            status=(previous, locked.status),
+            support_suspended_at=("None", locked.support_suspended_at.isoformat()),
+        )
+    logger.info(
+        "tenant.suspended",
+        extra={"tenant": locked.slug, "by": str(agent.pk), "from_status": previous},
+    )
+    return locked
+
+
+def tenant_reactivate(*, tenant: Tenant, reason: str, agent: User) -> Tenant:
+    """Lifts support's suspension, for `reason`. The business returns to the standing
+    billing gives it: past due while its grace lasts, still suspended when an unpaid
+    balance outran the grace (paying lifts that), on trial while it has one, else
+    active. Refused for a closed business and for one support did not suspend."""
+    reason = _support_reason(reason)
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        locked = _locked(tenant)
+        if locked.status == Tenant.Status.CLOSED:
+            raise ValidationFailed(
+                _("%(name)s is closed for good; it cannot be reactivated.") % {"name": locked.name}
+            )
+        if locked.support_suspended_at is None:
+            raise ValidationFailed(
+                _(
+                    "%(name)s is not suspended by support. A business suspended for an "
+                    "unpaid balance takes bookings again once it pays."
+                )
+                % {"name": locked.name}
+            )
+        previous = locked.status
+        standing = _standing_after_support(locked, now=timezone.now())
+        locked.support_suspended_at = None
+        locked.support_suspended_reason = ""
+        with disable_auditlog():
+            locked.save(
+                update_fields=["support_suspended_at", "support_suspended_reason", "updated_at"]
+            )
+            _record(
+                locked,
+                plan=locked.plan,
+                status=standing,
+                cause=PlanChange.Cause.SUPPORT,
+                actor=agent.email,
+                note=reason,
+            )
+        _support_audit(
+            locked,
+            agent=agent,
+            event="tenant.reactivated",
+            reason=reason,
+            status=(previous, locked.status),
+        )
+    logger.info(
+        "tenant.reactivated",
+        extra={"tenant": locked.slug, "by": str(agent.pk), "to_status": locked.status},
+    )
+    return locked
+
+
+def _standing_after_support(tenant: Tenant, *, now: datetime) -> str:
+    if tenant.past_due_since is not None:
+        grace_over = tenant.past_due_since <= now - timedelta(days=settings.BILLING_GRACE_DAYS)
+        return Tenant.Status.SUSPENDED if grace_over else Tenant.Status.PAST_DUE
+    if tenant.plan == TRIAL:
+        # A trial that ended meanwhile is ended by the next daily check.
+        return Tenant.Status.TRIAL
+    return Tenant.Status.ACTIVE

@@ -1,5 +1,6 @@
 """Billing's tasks: the daily standing check and Stripe events whose processing failed
-(public schema), and closing the checkout of a hold that ended (its business's)."""
+(public schema), and closing the checkout of a hold that ended, making a cancellation's
+refund and the sweep of refunds still due (its business's)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from decimal import Decimal
 from celery import shared_task
 from django_tenants.utils import schema_context
 
-from apps.accounts.models import Tenant
 from apps.billing.booking_payments import booking_checkout_expire
-from apps.billing.refunds import RefundChoice, RefundMode, booking_refund_on_cancel
+from apps.billing.refunds import (
+    RefundChoice,
+    RefundMode,
+    booking_refund_due_make,
+    booking_refund_on_cancel_decide_late,
+    refunds_due_make,
+)
 from apps.billing.services import tenants_lifecycle_check
 from apps.billing.stripe_api import PaymentsUnavailable
 from apps.billing.webhooks import stripe_events_retry
-from apps.bookings.models import Booking
 
 
 @shared_task(name="billing.lifecycle_check")
@@ -35,7 +40,7 @@ def booking_checkout_expire_task(schema: str, session_id: str, account_id: str) 
 
 
 # Stripe out of reach: tried again with backoff (the refund's idempotency key makes a
-# repeat safe), for about a day.
+# repeat safe), for about a day; the sweep below also keeps trying.
 @shared_task(
     name="billing.booking_refund_on_cancel",
     autoretry_for=(PaymentsUnavailable,),
@@ -46,20 +51,30 @@ def booking_checkout_expire_task(schema: str, session_id: str, account_id: str) 
 def booking_refund_on_cancel_task(
     schema: str,
     booking_id: str,
-    cancelled_at: str,
+    refund_id: str = "",
+    # Sent by releases that decided the refund in the task, not at cancel time.
+    cancelled_at: str = "",
     mode: str = RefundMode.POLICY.value,
     amount: str = "",
     note: str = "",
 ) -> str:
-    choice = RefundChoice(
-        mode=RefundMode(mode), amount=Decimal(amount) if amount else None, note=note
-    )
     with schema_context(schema):
-        tenant = Tenant.objects.get(schema_name=schema)
-        booking = Booking.objects.select_related("service").get(pk=booking_id)
-        return booking_refund_on_cancel(
-            booking=booking,
-            tenant=tenant,
-            cancelled_at=datetime.fromisoformat(cancelled_at),
-            choice=choice,
-        )
+        if not refund_id:
+            choice = RefundChoice(
+                mode=RefundMode(mode), amount=Decimal(amount) if amount else None, note=note
+            )
+            due = booking_refund_on_cancel_decide_late(
+                booking_id=booking_id,
+                cancelled_at=datetime.fromisoformat(cancelled_at),
+                choice=choice,
+            )
+            if due is None:
+                return "nothing to refund"
+            refund_id = str(due.pk)
+        return booking_refund_due_make(refund_id=refund_id)
+
+
+@shared_task(name="billing.refunds_due")
+def refunds_due_task() -> int:
+    """In every business (accounts.run_in_every_tenant): refunds decided and not made."""
+    return refunds_due_make()

@@ -8,6 +8,9 @@ checkout. A payment that still arrives for a hold that expired takes the place a
 when it is still free (`booking_reinstate`); otherwise, or for a hold the customer let
 go, it is recorded and not confirmed (`booking_payment_succeeded` returns False):
 billing refunds it.
+
+A refund decided now and made later (a cancellation's) is a `due` refund row until billing
+has made it (`booking_refund_decide`, then `booking_refund_recorded(due=…)`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.bookings import signals
@@ -60,6 +64,13 @@ def payment_refundable(booking: Booking) -> Decimal:
     """What was paid for the booking and not yet refunded."""
     paid, refunded = payment_totals(booking)
     return max(Decimal("0"), paid - refunded)
+
+
+def payment_refunds_made(booking: Booking) -> int:
+    """How many refunds of the booking have been made."""
+    return Payment.objects.filter(
+        booking=booking, kind=Payment.Kind.REFUND, status=Payment.Status.SUCCEEDED
+    ).count()
 
 
 def payment_intent_of(booking: Booking) -> tuple[str, str] | None:
@@ -212,6 +223,43 @@ def payment_checkout_expired(*, session_id: str) -> None:
     ).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())
 
 
+def booking_refund_decide(
+    *, booking: Booking, amount: Decimal, reason: str, actor: ActorRef
+) -> Payment:
+    """Records a refund decided now and made later (`due`). Called in the transaction of
+    the change that earns it (a cancellation), so the refund is owed if and only if the
+    change commits, and at the amount decided then, however late it is made."""
+    return Payment.objects.create(
+        booking=booking,
+        kind=Payment.Kind.REFUND,
+        status=Payment.Status.DUE,
+        amount=amount,
+        currency=booking.service.currency,
+        reason=reason[:255],
+        actor_type=actor.type,
+        actor_id=actor.id,
+    )
+
+
+def payments_refund_due(*, decided_before: datetime) -> QuerySet[Payment]:
+    """Refunds decided before `decided_before` and not made yet, oldest first."""
+    return Payment.objects.filter(
+        kind=Payment.Kind.REFUND, status=Payment.Status.DUE, created_at__lt=decided_before
+    ).order_by("created_at")
+
+
+def booking_refund_dropped(*, refund: Payment, why: str) -> None:
+    """A due refund that cannot be made any more (nothing is left to refund): it is kept,
+    as failed, with why."""
+    refund.status = Payment.Status.FAILED
+    refund.reason = f"{refund.reason} ({why})"[:255]
+    refund.save(update_fields=["status", "reason", "updated_at"])
+    logger.warning(
+        "booking.refund_dropped",
+        extra={"booking_id": str(refund.booking_id), "payment_id": str(refund.pk), "why": why},
+    )
+
+
 def booking_refund_recorded(
     *,
     booking: Booking,
@@ -221,24 +269,42 @@ def booking_refund_recorded(
     payment_intent_id: str,
     reason: str,
     actor: ActorRef,
+    due: Payment | None = None,
 ) -> Payment:
-    """Records a refund (once per refund id); the booking is then refunded, in full or in
-    part."""
+    """Records a refund (once per refund id; a refund that was `due`, locked by the
+    caller, becomes the one made); the booking is then refunded, in full or in part."""
     with transaction.atomic():
-        refund, created = Payment.objects.get_or_create(
-            refund_id=refund_id,
-            defaults={
-                "booking": booking,
-                "kind": Payment.Kind.REFUND,
-                "status": Payment.Status.SUCCEEDED,
-                "amount": amount,
-                "currency": currency.upper(),
-                "payment_intent_id": payment_intent_id,
-                "reason": reason[:255],
-                "actor_type": actor.type,
-                "actor_id": actor.id,
-            },
-        )
+        if due is not None:
+            refund, created = due, due.status == Payment.Status.DUE
+            if created:
+                due.status = Payment.Status.SUCCEEDED
+                due.amount, due.currency = amount, currency.upper()
+                due.refund_id, due.payment_intent_id = refund_id, payment_intent_id
+                due.save(
+                    update_fields=[
+                        "status",
+                        "amount",
+                        "currency",
+                        "refund_id",
+                        "payment_intent_id",
+                        "updated_at",
+                    ]
+                )
+        else:
+            refund, created = Payment.objects.get_or_create(
+                refund_id=refund_id,
+                defaults={
+                    "booking": booking,
+                    "kind": Payment.Kind.REFUND,
+                    "status": Payment.Status.SUCCEEDED,
+                    "amount": amount,
+                    "currency": currency.upper(),
+                    "payment_intent_id": payment_intent_id,
+                    "reason": reason[:255],
+                    "actor_type": actor.type,
+                    "actor_id": actor.id,
+                },
+            )
         # Refunding a second payment of a paid booking leaves it paid.
         left = payment_refundable(booking)
         if left == 0:

@@ -7,7 +7,8 @@ fill it in at start-up, so every import still points down:
 - each domain app registers a **counter** for what it owns (`usage_counter_register`):
   resources count their active resources, bookings this month's bookings, and so on;
 - billing registers the **plan provider** (`plan_provider_register`): how many of each
-  a business's plan allows and whether the business may take bookings at all.
+  a business's plan allows, which features it includes (a custom domain) and whether
+  the business may take bookings at all.
 
 Without a provider (billing not installed) nothing is limited.
 """
@@ -35,6 +36,12 @@ class Limit(StrEnum):
     SMS_PER_MONTH = "sms_per_month"
 
 
+class Feature(StrEnum):
+    """Something a plan includes or not (no count)."""
+
+    CUSTOM_DOMAIN = "custom_domain"
+
+
 class PlanLimitReached(DomainError):
     code = "PLAN_LIMIT"
     http_status = 402
@@ -45,6 +52,16 @@ class PlanInactive(DomainError):
     http_status = 402
 
 
+class BusinessClosed(PlanInactive):
+    """The business was closed by platform support: it takes nothing new, whatever its
+    plan, and paying does not reopen it. A PlanInactive, so every door that refuses a
+    suspended business refuses a closed one the same way (customer pages: 503 "not
+    taking bookings online"); the API tells them apart by code."""
+
+    code = "BUSINESS_CLOSED"
+    http_status = 403
+
+
 @dataclass(frozen=True)
 class Allowance:
     """A plan's figure for one limit (None: unlimited)."""
@@ -53,14 +70,28 @@ class Allowance:
     allowed: int | None
 
 
+@dataclass(frozen=True)
+class FeatureGrant:
+    """Whether a plan includes one feature."""
+
+    plan_name: str
+    allowed: bool
+
+
 class PlanProvider(Protocol):
     def allowance(self, limit: Limit) -> Allowance: ...
+
+    def feature(self, feature: Feature) -> FeatureGrant:
+        """Whether the current business's plan includes `feature`."""
 
     def upgrade_url(self) -> str:
         """Where an admin of the current business changes its plan."""
 
     def inactive_reason(self) -> str | None:
         """None when the current business may take bookings, else why not (for staff)."""
+
+    def closed_reason(self) -> str | None:
+        """None unless the current business is closed for good, else why (for staff)."""
 
     def api_rate(self) -> str | None:
         """Requests per API key the plan allows, as a rate ("100/min"); None: no say."""
@@ -138,10 +169,38 @@ def limit_label(limit: Limit) -> str:
     return labels[limit]
 
 
-def tenant_active_require() -> None:
-    """Raises PlanInactive when the current business may not take bookings now."""
+def feature_require(feature: Feature) -> None:
+    """Raises PlanLimitReached when the current business's plan does not include
+    `feature` (details: `limit` naming the feature, `allowed` "false", `upgrade_url`)."""
     if _provider is None:
         return
+    grant = _provider.feature(feature)
+    if grant.allowed:
+        return
+    raise PlanLimitReached(
+        _("The %(plan)s plan does not include %(what)s; upgrade to use it.")
+        % {"plan": grant.plan_name, "what": feature_label(feature)},
+        [
+            FieldError("limit", feature.value),
+            FieldError("allowed", "false"),
+            FieldError("upgrade_url", _provider.upgrade_url()),
+        ],
+    )
+
+
+def feature_label(feature: Feature) -> str:
+    labels = {Feature.CUSTOM_DOMAIN: _("a custom domain")}
+    return labels[feature]
+
+
+def tenant_active_require() -> None:
+    """Raises PlanInactive when the current business may not take bookings now
+    (BusinessClosed when it is closed for good)."""
+    if _provider is None:
+        return
+    closed = _provider.closed_reason()
+    if closed is not None:
+        raise BusinessClosed(closed)
     reason = _provider.inactive_reason()
     if reason is not None:
         raise PlanInactive(reason)

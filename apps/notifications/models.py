@@ -50,7 +50,8 @@ class Notification(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    # Reminders: minutes before the booking starts (elapsed time). Other kinds: 0.
+    # Reminders: minutes before the booking starts (elapsed time). Refund notices: the
+    # refund's number for the booking (0: the first), one notice each. Other kinds: 0.
     offset_minutes = models.PositiveIntegerField(default=0)
     booking_sequence = models.PositiveIntegerField(default=0)
     # When the message is meant to go out; `next_attempt_at` is when it is next due
@@ -66,6 +67,10 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
+    # Where a message planned before its customer's data was erased still goes (name and
+    # address, encrypted JSON; apps/notifications/personal_data.py); empty otherwise. The
+    # database empties it once the row is sent, failed or cancelled (migration 0005).
+    recipient_encrypted = models.TextField(blank=True)
     # Staff-requested resends of a sent message; part of the email Message-ID.
     resend_count = models.PositiveSmallIntegerField(default=0)
     # Last time the dispatcher queued a send task for this row.

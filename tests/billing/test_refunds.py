@@ -11,14 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from apps.accounts.models import Membership
 from apps.accounts.services import tenant_settings_update
-from apps.billing.refunds import booking_refund, booking_refund_on_cancel, refund_by_policy
+from apps.billing.refunds import booking_refund, booking_refund_due_make, refund_by_policy
 from apps.bookings.models import Booking, Payment
 from apps.bookings.services import booking_cancel
 from apps.core.errors import ValidationFailed
+from apps.notifications.messages.delivery import SendOutcome, notification_send
+from apps.notifications.models import Notification
 from apps.notifications.webhooks.models import WebhookEvent
 from apps.notifications.webhooks.selectors import webhook_event_body
 from apps.notifications.webhooks.services import webhook_endpoint_create
@@ -161,7 +162,8 @@ def test_integrators_see_the_money_in_the_api_and_in_webhooks(
     _policy(acme, full=24 * 30, partial=24, percent=25)
     with django_capture_on_commit_callbacks(execute=False):
         booking_cancel(booking=booking, actor=STAFF, reason="Ill")
-    booking_refund_on_cancel(booking=booking, tenant=acme, cancelled_at=timezone.now())
+    due = Payment.objects.get(booking=booking, status=Payment.Status.DUE)
+    booking_refund_due_make(refund_id=due.pk)
 
     api = key_client(acme_host, "readonly")
     shown = api.get(f"/api/v1/bookings/{booking.pk}").json()
@@ -237,3 +239,35 @@ def test_a_staff_refund_over_what_was_paid_keeps_the_booking_and_says_why(
     assert 'value="70.00"' in response.content.decode()
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CONFIRMED
+
+
+def test_every_refund_of_a_booking_tells_the_customer_what_it_gives_back(
+    acme, acme_host, paid, stripe_standin, mailoutbox, django_capture_on_commit_callbacks
+):
+    # given a paid booking that staff already gave 20.00 back on, and whose notice went out
+    booking = _paid_booking(acme_host, paid, stripe_standin)
+    booking_refund(
+        booking=booking, amount=Decimal("20.00"), reason="goodwill", actor=STAFF, key="gw-1"
+    )
+    first = Notification.objects.get(booking=booking, kind=Notification.Kind.REFUNDED)
+    assert notification_send(notification_id=first.pk) == SendOutcome.SENT
+
+    # when the customer cancels and the policy gives back the other 40.00
+    _policy(acme, full=24)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_cancel(booking=booking, actor=STAFF, reason="Changed plans")
+
+    # then they are told about that refund too, each notice saying its own amount
+    notices = list(
+        Notification.objects.filter(booking=booking, kind=Notification.Kind.REFUNDED).order_by(
+            "created_at"
+        )
+    )
+    assert len(notices) == 2
+    for notice in notices:
+        if notice.status == Notification.Status.PENDING:
+            assert notification_send(notification_id=notice.pk) == SendOutcome.SENT
+    told = [m.body for m in mailoutbox if "Your payment is refunded" in m.body]
+    assert len(told) == 2
+    assert "20.00 GBP of what you paid" in told[0]
+    assert "40.00 GBP of what you paid" in told[1]
