@@ -10,3 +10,6 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         # Registers the security schemes; connects signal receivers.
         from apps.api import openapi, receivers  # noqa: F401
+        from apps.api.audit import audit_register
+
+        audit_register()

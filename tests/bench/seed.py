@@ -210,6 +210,9 @@ def _strip_tenants(name: str) -> None:
         ).fetchall()
         for (schema,) in schemas:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        # The CASCADE reaches the append-only model history (its actors are users),
+        # which refuses a TRUNCATE unless this session replays as a replica.
+        conn.execute("SET session_replication_role = replica")
         conn.execute("TRUNCATE accounts_user, django_session CASCADE")
         conn.execute(
             "DELETE FROM accounts_domain WHERE tenant_id IN "

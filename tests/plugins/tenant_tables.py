@@ -4,13 +4,16 @@ The live server's flush, and tests whose threads need committed rows, leave tena
 schemas as they are: such tests empty the tables of the business's catalogue, schedule
 and bookings themselves. The list comes from the installed models (auto-created
 many-to-many tables included), so a new model of those apps is emptied too; TRUNCATE
-also clears the append-only booking history, which refuses row deletes.
+also clears the append-only booking history, which refuses row deletes and TRUNCATE
+unless the audit guard is lifted (tests/plugins/audit_guard.py).
 """
 
 from __future__ import annotations
 
 from django.apps import apps
 from django.db import connection
+
+from tests.plugins.audit_guard import audit_guard_lifted
 
 BUSINESS_APPS = ("resources", "calendars", "bookings")
 
@@ -26,5 +29,5 @@ def business_tables(app_labels: tuple[str, ...] = BUSINESS_APPS) -> list[str]:
 
 def business_tables_truncate(schema: str) -> None:
     tables = ", ".join(f'"{schema}"."{table}"' for table in business_tables())
-    with connection.cursor() as cursor:
+    with audit_guard_lifted(), connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {tables} CASCADE")
