@@ -10,11 +10,26 @@ os.environ.setdefault("DJANGO_DEBUG", "true")
 os.environ.setdefault("POSTGRES_HOST", str(_LOCAL / "run"))
 os.environ.setdefault("POSTGRES_PORT", os.environ.get("TIMENEST_PG_PORT", "5432"))
 os.environ.setdefault("POSTGRES_DB", "timenest")
-os.environ.setdefault("POSTGRES_USER", "timenest")
+# The database roles (ARCHITECTURE.md "Database roles"): `timenest`, the local cluster's
+# superuser (config/local/services.sh), is the admin `setup_database` creates the other
+# two with; `timenest_owner` owns the tables, and manage.py commands connect as it here;
+# `timenest_app` serves: `make run` starts web, worker and beat with DATABASE_ROLE=serving.
+os.environ.setdefault("POSTGRES_ADMIN_USER", "timenest")
+os.environ.setdefault("POSTGRES_OWNER_USER", "timenest_owner")
+os.environ.setdefault("POSTGRES_USER", "timenest_app")
+os.environ.setdefault("DATABASE_ROLE", "owner")
 os.environ.setdefault(
     "REDIS_URL", f"redis://127.0.0.1:{os.environ.get('TIMENEST_REDIS_PORT', '6390')}/0"
 )
 os.environ.setdefault("LOG_FORMAT", "console")
+# Customer-data keys of local runs and tests (fixed, not derived from the secret key). The
+# second decrypts values written before key lists (derived from the default secret key
+# above); `manage.py rotate_encryption_keys` moves them to the first.
+os.environ.setdefault(
+    "PII_ENCRYPTION_KEYS",
+    "VDtztgkDsJ9wYTuAOhggbMwzILPN-pSKHwOhpeer3Oc=,c6eR33cJVXlYoIhEpa1St2VldwNwy3sa3hOpVXhNLz0=",
+)
+os.environ.setdefault("PII_LOOKUP_KEY", "dev-only-pii-lookup-key-not-for-production-0123456789")
 # Outgoing email becomes one .eml file per message under .local/mail/ (open it in a mail
 # client); links in messages point at the local server.
 os.environ.setdefault(

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from auditlog.models import LogEntry
+from cryptography.fernet import Fernet
 from django.db import connection
 from django.test import override_settings
 
@@ -43,13 +44,14 @@ def test_pii_encrypt_round_trips_with_a_fresh_token_each_time():
     assert pii.pii_encrypt("") == pii.pii_decrypt("") == ""
 
 
-def test_pii_tokens_and_hashes_depend_on_the_configured_key():
+def test_pii_tokens_and_hashes_depend_on_the_configured_keys():
     token = pii.pii_encrypt("ada@example.com")
     digest = pii.lookup_hash("ada@example.com")
 
-    with override_settings(PII_ENCRYPTION_KEY="another-key"):
-        with pytest.raises(pii.InvalidToken):
-            pii.pii_decrypt(token)
+    another_key = override_settings(PII_ENCRYPTION_KEYS=[Fernet.generate_key().decode()])
+    with another_key, pytest.raises(pii.InvalidToken):
+        pii.pii_decrypt(token)
+    with override_settings(PII_LOOKUP_KEY="another-lookup-key-0123456789-abcdefghijkl"):
         assert pii.lookup_hash("ada@example.com") != digest
 
     assert digest == pii.lookup_hash("ada@example.com")
