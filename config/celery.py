@@ -1,5 +1,9 @@
 """Tenant-aware Celery: the schema travels with every task in the `_schema_name` header,
-so a task sent inside `schema_context("acme")` runs in acme. The request id travels too."""
+so a task sent inside `schema_context("acme")` runs in acme. The request id travels too.
+
+A worker or beat never guesses its settings: without DJANGO_SETTINGS_MODULE it stops
+with a message (development settings, for one, let webhooks reach private addresses).
+`make run` names config.settings.dev, the Docker image config.settings.prod."""
 
 from __future__ import annotations
 
@@ -11,9 +15,24 @@ from tenant_schemas_celery.app import CeleryApp
 
 from config.request_id import get_request_id, set_request_id
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+SETTINGS_MISSING = (
+    "DJANGO_SETTINGS_MODULE is not set, and Celery does not guess it: set it to "
+    "config.settings.prod in production (the Docker image does) or config.settings.dev "
+    "on a development machine (make run does)."
+)
 
 app = CeleryApp("timenest")
+
+
+@app.on_configure.connect
+def _settings_named(**_: Any) -> None:
+    # Sent when the app first reads its configuration: in a worker or beat at start-up,
+    # in a web process only after Django has loaded its (named) settings. SystemExit, as
+    # Celery logs and swallows a receiver's exceptions.
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        raise SystemExit(SETTINGS_MISSING)
+
+
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -1,8 +1,15 @@
 """Liveness (`/healthz`: the process answers) and readiness (`/readyz`: PostgreSQL, Redis
-and the Celery broker answer) for load balancers and orchestrators."""
+and the Celery broker answer) for load balancers and orchestrators.
+
+`/readyz` tells everybody which dependency failed (by name) and keeps its status code;
+why it failed (error text, which names internal hosts and addresses) and how long each
+check took go only to clients in HEALTH_DETAIL_ALLOWED_NETS (loopback by default: an
+operator on the machine or a sidecar), and always to the log."""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import time
 from collections.abc import Callable
 
@@ -12,7 +19,12 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from apps.core.rate_limits import client_address
+
+logger = logging.getLogger(__name__)
+
 TIMEOUT_SECONDS = 1.0
+DEFAULT_DETAIL_ALLOWED_NETS = ("127.0.0.0/8", "::1/128")
 
 
 @never_cache
@@ -46,22 +58,42 @@ def _checks() -> dict[str, Callable[[], None]]:
     return checks
 
 
+def detail_allowed(request: HttpRequest) -> bool:
+    """Whether this client may read why a check failed: its address (behind the trusted
+    proxies, as the rate limiter finds it) lies in HEALTH_DETAIL_ALLOWED_NETS. Anything
+    that is not a plain address (a proxy that wrote a port, garbage) gets no detail."""
+    try:
+        address = ipaddress.ip_address(client_address(request).strip())
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    nets = getattr(settings, "HEALTH_DETAIL_ALLOWED_NETS", DEFAULT_DETAIL_ALLOWED_NETS)
+    return any(address in ipaddress.ip_network(net, strict=False) for net in nets)
+
+
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     results: dict[str, dict[str, object]] = {}
     failures: list[str] = []
+    failed: list[str] = []
     for name, check in _checks().items():
         started = time.perf_counter()
         try:
             check()
         except Exception as exc:  # any failure means "not ready"; the reason is reported
+            failed.append(name)
             failures.append(f"{name}: {exc.__class__.__name__}: {exc}")
             results[name] = {"ok": False, "error": str(exc)}
         else:
             results[name] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
-    if failures:
-        return JsonResponse(
-            {"status": "unavailable", "reason": "; ".join(failures), "checks": results},
-            status=503,
-        )
-    return JsonResponse({"status": "ready", "checks": results})
+    status = 503 if failed else 200
+    body: dict[str, object] = {"status": "unavailable" if failed else "ready"}
+    if failed:
+        body["failed"] = failed
+        logger.warning("health.not_ready", extra={"failed": failed, "reason": "; ".join(failures)})
+    if detail_allowed(request):
+        body["checks"] = results
+        if failures:
+            body["reason"] = "; ".join(failures)
+    return JsonResponse(body, status=status)

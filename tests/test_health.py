@@ -4,9 +4,11 @@ import shutil
 import socket
 import subprocess
 import time
+from typing import Any
 
 import pytest
 import redis
+from django.conf import settings
 from django.test import Client, override_settings
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +72,61 @@ def test_readyz_is_503_with_a_reason_when_redis_stops(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def _readyz_with_redis_down(**client: Any) -> dict[str, Any]:
+    closed = f"redis://127.0.0.1:{_free_port()}/0"
+    with override_settings(REDIS_URL=closed, CELERY_BROKER_URL=closed):
+        response = Client(**client).get("/readyz", HTTP_HOST="localhost")
+    assert response.status_code == 503
+    assert "no-store" in response["Cache-Control"]
+    return response.json()
+
+
+def test_readyz_names_what_failed_but_not_why_to_outside_clients():
+    body = _readyz_with_redis_down(REMOTE_ADDR="203.0.113.9")
+
+    # only the names: no error text, no addresses, no timings
+    assert body == {"status": "unavailable", "failed": ["redis", "broker"]}
+
+
+def test_readyz_tells_loopback_clients_why_by_default():
+    body = _readyz_with_redis_down(REMOTE_ADDR="127.0.0.1")
+
+    assert body["failed"] == ["redis", "broker"]
+    assert "127.0.0.1" in str(body["reason"])
+    assert body["checks"]["redis"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
+
+
+def test_readyz_detail_follows_the_allowed_nets_setting():
+    with override_settings(HEALTH_DETAIL_ALLOWED_NETS=["10.0.0.0/8"]):
+        inside = _readyz_with_redis_down(REMOTE_ADDR="10.1.2.3")
+        loopback = _readyz_with_redis_down(REMOTE_ADDR="127.0.0.1")
+        mapped = _readyz_with_redis_down(REMOTE_ADDR="::ffff:10.1.2.3")
+
+    assert "reason" in inside and "checks" in inside
+    assert "reason" in mapped
+    assert loopback == {"status": "unavailable", "failed": ["redis", "broker"]}
+
+
+def test_readyz_judges_the_client_behind_trusted_proxies_not_the_proxy():
+    # given a reverse proxy on the same machine (every request reaches us from loopback)
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}):
+        outside = _readyz_with_redis_down(
+            REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
+        )
+        operator = _readyz_with_redis_down(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="::1")
+
+    assert outside == {"status": "unavailable", "failed": ["redis", "broker"]}
+    assert "reason" in operator
+
+
+def test_readyz_success_shows_timings_to_loopback_only():
+    outside = Client().get("/readyz", HTTP_HOST="localhost", REMOTE_ADDR="198.51.100.7")
+
+    assert outside.status_code == 200
+    assert outside.json() == {"status": "ready"}
 
 
 def test_request_id_is_echoed_or_created():

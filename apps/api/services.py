@@ -24,6 +24,7 @@ import string
 from datetime import timedelta
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_redis.exceptions import ConnectionInterrupted
@@ -31,6 +32,7 @@ from redis.exceptions import RedisError
 
 from apps.accounts.models import User
 from apps.api.models import ApiKey
+from apps.core.cache_values import model_cache_value, model_from_cache_value
 from apps.core.errors import FieldError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -131,9 +133,9 @@ def _key_cached(prefix: str) -> tuple[ApiKey | None, int | None]:
     try:
         found = cache.get_many([entry_name, generation_name])
         generation = found.get(generation_name)
-        entry = found.get(entry_name)
-        if generation is not None and entry is not None and entry[0] == generation:
-            return entry[1], generation
+        cached = _entry_key(found.get(entry_name), generation)
+        if cached is not None:
+            return cached, generation
         if generation is None:
             generation = secrets.randbits(62)
             if not cache.add(generation_name, generation, timeout=_GENERATION_SECONDS):
@@ -151,9 +153,21 @@ def _key_cached(prefix: str) -> tuple[ApiKey | None, int | None]:
     return key, generation
 
 
+def _entry_key(entry: object, generation: int | None) -> ApiKey | None:
+    """The key row of a cache entry `[generation, row]` that holds for `generation`."""
+    if generation is None or not isinstance(entry, list) or len(entry) != 2:
+        return None
+    if entry[0] != generation or not isinstance(entry[1], dict):
+        return None
+    try:
+        return model_from_cache_value(ApiKey, entry[1])
+    except (KeyError, ValueError, ValidationError):  # written by another release: a miss
+        return None
+
+
 def _entry_store(entry_name: str, generation: int, key: ApiKey) -> None:
     try:
-        cache.set(entry_name, (generation, key), timeout=KEY_CACHE_SECONDS)
+        cache.set(entry_name, [generation, model_cache_value(key)], timeout=KEY_CACHE_SECONDS)
     except (ConnectionInterrupted, RedisError):
         logger.warning("api_key.cache_unavailable")
 

@@ -3,6 +3,10 @@
 #   services.sh up | down | status
 # PostgreSQL listens on a unix socket in .local/run (no TCP port to collide with);
 # Redis on 127.0.0.1:${TIMENEST_REDIS_PORT:-6390}.
+# The cluster trusts whoever reaches its socket, so only its owner may: the socket (and
+# its folder) are 0700, and .local/ (which also holds the demo's credentials) is closed
+# to other users of the machine. Run as root, the cluster's owner is `postgres` and root
+# passes anyway; other accounts get "permission denied".
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -58,15 +62,19 @@ pg_up() {
   mkdir -p "$LOCAL/pg" "$RUN" "$LOCAL/log"
   if [ "$(id -u)" = 0 ]; then
     chown postgres "$LOCAL/pg" "$RUN" "$LOCAL/log"
-    chmod 755 "$LOCAL"
+    chmod 711 "$LOCAL"  # postgres passes through to pg/, run/ and log/; nobody lists it
     ensure_postgres_can_reach "$LOCAL"
+  else
+    chmod 700 "$LOCAL"
   fi
+  chmod 700 "$RUN"
   if [ ! -f "$PGDATA/PG_VERSION" ]; then
     as_pg "$(pg_bin initdb)" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 \
       --locale=C.UTF-8 >/dev/null
     cat >>"$PGDATA/postgresql.conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$RUN'
+unix_socket_permissions = 0700
 port = $PG_PORT
 max_connections = 200
 shared_buffers = 256MB
@@ -75,6 +83,9 @@ synchronous_commit = off
 full_page_writes = off
 CONF
   fi
+  # Clusters made before the socket was private get it at their next start.
+  grep -q '^unix_socket_permissions' "$PGDATA/postgresql.conf" \
+    || echo "unix_socket_permissions = 0700" | as_pg tee -a "$PGDATA/postgresql.conf" >/dev/null
   if ! as_pg "$(pg_bin pg_ctl)" -D "$PGDATA" status >/dev/null 2>&1; then
     as_pg "$(pg_bin pg_ctl)" -D "$PGDATA" -l "$LOCAL/log/postgres.log" -w -t 30 start >/dev/null
   fi

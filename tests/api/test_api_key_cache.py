@@ -3,6 +3,9 @@ costs no key query, and a revocation or any change of the key counts at once."""
 
 from __future__ import annotations
 
+import json
+import pickle
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -70,11 +73,14 @@ def test_a_key_that_was_read_before_its_revocation_committed_is_not_trusted(acme
     key, secret = api_key_create(role="admin")
     stale = ApiKey.objects.get(pk=key.pk)
     reads = ApiKey.objects.filter
+    revoked = []
 
     def read_then_revoke(**lookup):
         rows = reads(**lookup)
-        list(rows)  # the row as it was
-        api_key_revoke(api_key=ApiKey.objects.get(pk=key.pk))
+        if not revoked:  # once: saving the revocation reads the row again (model history)
+            revoked.append(True)
+            list(rows)  # the row as it was
+            api_key_revoke(api_key=ApiKey.objects.get(pk=key.pk))
         return rows
 
     monkeypatch.setattr(services.ApiKey.objects, "filter", read_then_revoke)
@@ -127,3 +133,43 @@ def test_keys_are_checked_from_the_database_with_redis_out_of_reach(acme, monkey
     assert api_key_authenticate(presented=secret) == key
     api_key_revoke(api_key=ApiKey.objects.get(pk=key.pk))
     assert api_key_authenticate(presented=secret) is None
+
+
+def test_the_cached_row_is_json_and_comes_back_exactly(acme):
+    # given: a key used once (cached), its last use at a microsecond
+    from django.core.cache import cache
+
+    key, secret = api_key_create(role="frontdesk", name="Front desk app")
+    used = ApiKey.objects.get(pk=key.pk)
+    api_key_authenticate(presented=secret)
+    stored = cache.client.get_client().get(cache.make_key(f"api-key:{key.prefix}"))
+
+    # when: it is read from the cache
+    cached = api_key_authenticate(presented=secret)
+
+    # then: Redis holds JSON, and every field came back as itself
+    entry = json.loads(stored)
+    assert entry[1]["prefix"] == key.prefix and isinstance(entry[1]["last_used_at"], str)
+    assert cached is not None
+    used.refresh_from_db()
+    for field in ApiKey._meta.concrete_fields:
+        assert getattr(cached, field.attname) == getattr(used, field.attname), field.name
+        assert type(getattr(cached, field.attname)) is type(getattr(used, field.attname))
+
+
+def test_an_entry_this_release_cannot_read_is_a_miss_not_an_error(acme, acme_host):
+    # given: a key whose cache entry was pickled (by an older release) or is junk
+    from django.core.cache import cache
+
+    key, secret = api_key_create(role="admin")
+    api_key_authenticate(presented=secret)
+    client = cache.client.get_client()
+    name = cache.make_key(f"api-key:{key.prefix}")
+    api = Client(HTTP_HOST=acme_host, HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    for unreadable in (pickle.dumps((1, "row")), b"\x80\x05junk", b'[1, {"prefix": 2}]'):
+        client.set(name, unreadable, keepttl=True)
+
+        # then: the key is read from the database, and still works
+        assert api.get("/api/v1/admin/api-keys").status_code == 200
+        assert api_key_authenticate(presented=secret) == key

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage
 
 from apps.accounts.provisioning import public_tenant_ensure
 from tests.plugins.database import ensure_test_tenants
@@ -57,3 +59,25 @@ def live_tenants(live_server: Any, transactional_db: None) -> dict[str, Any]:
 def screenshot_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def content_security_violations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fails the test when a page it opened reports a Content-Security-Policy violation
+    in the console: every browser context (the `page` fixture's and those tests make
+    with `browser.new_context`) listens."""
+    violations: list[str] = []
+    new_context = Browser.new_context
+
+    def listen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    def new_context_listening(self: Browser, *args: Any, **kwargs: Any) -> BrowserContext:
+        context = new_context(self, *args, **kwargs)
+        context.on("console", listen)
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", new_context_listening)
+    yield violations
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)

@@ -4,9 +4,12 @@ they were computed from: a write, a catalogue change, an expiring hold, the cloc
 from __future__ import annotations
 
 import datetime as dt
+import json
+import pickle
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
@@ -236,3 +239,42 @@ def test_availability_and_holds_work_with_redis_out_of_reach(
     assert ten not in starts(
         availability_slots(service=service, resource=weekday_hours, day=monday)
     )
+
+
+def _entries(service: Service) -> dict[bytes, bytes]:
+    """The cached availability answers about `service` as Redis holds them."""
+    client = availability_cache._client()
+    keys = [
+        key
+        for key in client.keys(cache.make_key("availability*"))
+        if str(service.pk).encode() in key
+    ]
+    values = dict(zip(keys, client.mget(keys), strict=True)) if keys else {}
+    return {key: value for key, value in values.items() if value and value[:1] == b"["}
+
+
+def test_cached_answers_are_json_and_an_unreadable_entry_is_a_miss(service, weekday_hours, monday):
+    # given: answers cached by a first read (the scope's objects and the computation)
+    first = availability_slots(service=service, resource=weekday_hours, day=monday)
+    entries = _entries(service)
+    assert len(entries) == 2
+    for value in entries.values():
+        assert isinstance(json.loads(value), list)  # JSON, not pickle
+
+    # when: one is replaced by a pickle (as an older release wrote), the other by an
+    # entry under the current tokens whose value this release cannot read
+    client = availability_cache._client()
+    (pickled, foreign), values = list(entries), list(entries.values())
+    client.set(pickled, pickle.dumps(first), keepttl=True)
+    tokens = json.loads(values[1])[0]
+    client.set(foreign, json.dumps([tokens, {"grid": 3}]), keepttl=True)
+
+    # then: the read computes again, from the database, and is the same answer
+    again = _statements(
+        lambda: availability_slots(service=service, resource=weekday_hours, day=monday)
+    )
+    assert again > 0
+    assert starts(availability_slots(service=service, resource=weekday_hours, day=monday)) == (
+        starts(first)
+    )
+    assert all(value[:1] == b"[" for value in _entries(service).values())

@@ -21,6 +21,9 @@ Keys go through the cache's key function, which puts the tenant's schema in fron
 tenants never read each other's entries. Entries are also bounded in time by the
 caller (AVAILABILITY_CACHE_SECONDS, and the first live hold's expiry).
 
+Entries are JSON (never pickle: what is in Redis is data, not code); the selectors turn
+their answers into JSON values and back.
+
 Redis out of reach never fails a read or a booking: reads compute from the database
 and store nothing, writers log that they could not renew (entries stored before the
 outage still die within their time bound).
@@ -28,8 +31,8 @@ outage still die within their time bound).
 
 from __future__ import annotations
 
+import json
 import logging
-import pickle
 import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -108,20 +111,25 @@ def entry_get(name: str, tokens: Sequence[str]) -> tuple[Any, tuple[int, ...] | 
     current = tuple(int(value) for value in raw_tokens)
     if raw_entry is None:
         return None, current
-    stored_tokens, value = pickle.loads(raw_entry)  # noqa: S301 - written by entry_put only
-    if stored_tokens != current:
+    try:
+        stored_tokens, value = json.loads(raw_entry)
+        stored = tuple(stored_tokens)
+    except (ValueError, TypeError):  # not an entry of entry_put's (another release's)
+        return None, current
+    if stored != current:
         return None, current
     return value, current
 
 
 def entry_put(name: str, value: Any, *, tokens: tuple[int, ...], seconds: float) -> None:
+    """Stores a JSON-compatible `value` under `tokens` for `seconds`."""
     milliseconds = int(seconds * 1000)
     if milliseconds <= 0:
         return
     try:
         _client().set(
             cache.make_key(name),
-            pickle.dumps((tokens, value), protocol=pickle.HIGHEST_PROTOCOL),
+            json.dumps([tokens, value], separators=(",", ":"), allow_nan=False),
             px=milliseconds,
         )
     except RedisError:

@@ -27,9 +27,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -45,6 +46,7 @@ from apps.calendars.timezones import (
     local_day_start,
     zone,
 )
+from apps.core.cache_values import model_cache_value, model_from_cache_value
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.timezones import is_timezone
 from apps.resources.models import Location, Resource, Service
@@ -326,12 +328,12 @@ class _Grid:
     around (its load, used to spread "anyone" bookings), and the first instant at
     which this stops being true by itself (a live hold ending), if any.
 
-    Kept in columns of plain numbers and bytes, sorted by (start, resource): a month of
-    starts is cached and read back on every request, and unpickling a UUID and two
-    datetimes per start cost more than the rest of a cached request."""
+    Kept in columns of plain numbers and strings, sorted by (start, resource): a month of
+    starts is cached (as JSON) and read back on every request, and decoding a UUID and
+    two datetimes per start cost more than the rest of a cached request."""
 
     starts: list[int]  # microseconds since the epoch
-    slot_ids: list[bytes]
+    slot_ids: list[str]  # UUID hex
     resources: list[int]  # index in resource_ids
     remaining: list[int]
     joins: list[bool]
@@ -353,7 +355,7 @@ class _Grid:
         index = {resource_id: position for position, resource_id in enumerate(resource_ids)}
         return cls(
             starts=[_micros(candidate.start) for candidate in candidates],
-            slot_ids=[candidate.slot_id.bytes for candidate in candidates],
+            slot_ids=[candidate.slot_id.hex for candidate in candidates],
             resources=[index[candidate.resource_id] for candidate in candidates],
             remaining=[candidate.remaining for candidate in candidates],
             joins=[candidate.joins_session for candidate in candidates],
@@ -367,12 +369,40 @@ class _Grid:
     def empty(cls) -> _Grid:
         return cls([], [], [], [], [], [], 0, {}, None)
 
+    def cache_value(self) -> dict[str, object]:
+        return {
+            "starts": self.starts,
+            "slot_ids": self.slot_ids,
+            "resources": self.resources,
+            "remaining": self.remaining,
+            "joins": self.joins,
+            "resource_ids": [str(resource_id) for resource_id in self.resource_ids],
+            "duration_micros": self.duration_micros,
+            "load": {str(resource_id): count for resource_id, count in self.load.items()},
+            "valid_until": None if self.valid_until is None else _micros(self.valid_until),
+        }
+
+    @classmethod
+    def from_cache_value(cls, value: dict[str, Any]) -> _Grid:
+        valid_until = value["valid_until"]
+        return cls(
+            starts=value["starts"],
+            slot_ids=value["slot_ids"],
+            resources=value["resources"],
+            remaining=value["remaining"],
+            joins=value["joins"],
+            resource_ids=[UUID(resource_id) for resource_id in value["resource_ids"]],
+            duration_micros=value["duration_micros"],
+            load={UUID(resource_id): count for resource_id, count in value["load"].items()},
+            valid_until=None if valid_until is None else _instant(valid_until),
+        )
+
     def candidate(self, position: int) -> _Candidate:
         start = self.starts[position]
         return _Candidate(
             start=_instant(start),
             end=_instant(start + self.duration_micros),
-            slot_id=UUID(bytes=self.slot_ids[position]),
+            slot_id=UUID(hex=self.slot_ids[position]),
             resource_id=self.resource_ids[self.resources[position]],
             remaining=self.remaining[position],
             joins_session=self.joins[position],
@@ -480,8 +510,65 @@ class _Computed:
     grid: _Grid
     computed_at: dt.datetime
 
+    def cache_value(self) -> dict[str, object]:
+        return {
+            "timezone": self.timezone,
+            "display_timezone": self.display_timezone,
+            "service_notice": self.service_notice,
+            "service_horizon": self.service_horizon,
+            "zones": {str(resource_id): name for resource_id, name in self.zones.items()},
+            "days": None if self.days is None else [day.isoformat() for day in self.days],
+            "grid": self.grid.cache_value(),
+            "computed_at": _micros(self.computed_at),
+        }
+
+    @classmethod
+    def from_cache_value(cls, value: Any) -> _Computed | None:
+        """The computation a cache entry holds; None for an entry this release did not
+        write (a miss)."""
+        try:
+            days = value["days"]
+            return cls(
+                timezone=value["timezone"],
+                display_timezone=value["display_timezone"],
+                service_notice=value["service_notice"],
+                service_horizon=value["service_horizon"],
+                zones={UUID(resource_id): name for resource_id, name in value["zones"].items()},
+                days=None
+                if days is None
+                else (dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[1])),
+                grid=_Grid.from_cache_value(value["grid"]),
+                computed_at=_instant(value["computed_at"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
 
 _Resolved = tuple[Service, Resource | None, Location | None, list[_ScopeRow]]
+
+
+def _resolved_cache_value(resolved: _Resolved) -> dict[str, object]:
+    service, resource, location, scope = resolved
+    return {
+        "service": model_cache_value(service),
+        "resource": None if resource is None else model_cache_value(resource),
+        "location": None if location is None else model_cache_value(location),
+        "scope": [[str(row.resource_id), str(row.location_id), row.tz_name] for row in scope],
+    }
+
+
+def _resolved_from_cache_value(value: Any) -> _Resolved | None:
+    """The objects a cache entry holds; None for an entry this release did not write."""
+    try:
+        resource, location = value["resource"], value["location"]
+        return (
+            model_from_cache_value(Service, value["service"]),
+            None if resource is None else model_from_cache_value(Resource, resource),
+            None if location is None else model_from_cache_value(Location, location),
+            [_ScopeRow(UUID(r), UUID(loc), tz) for r, loc, tz in value["scope"]],
+        )
+    except (KeyError, TypeError, ValueError, ValidationError):
+        return None
 
 
 def _resolved(*, ids: AvailabilityScope, resolve: Resolve) -> _Resolved:
@@ -504,10 +591,14 @@ def _resolved(*, ids: AvailabilityScope, resolve: Resolve) -> _Resolved:
     name = f"availability-scope:{ids.service_id}:{ids.resource_id or '-'}:{ids.location_id or '-'}"
     cached, current = availability_cache.entry_get(name, [availability_cache.CATALOGUE])
     if cached is not None:
-        return cached
+        from_cache = _resolved_from_cache_value(cached)
+        if from_cache is not None:
+            return from_cache
     resolved = fresh()
     if current is not None:
-        availability_cache.entry_put(name, resolved, tokens=current, seconds=seconds)
+        availability_cache.entry_put(
+            name, _resolved_cache_value(resolved), tokens=current, seconds=seconds
+        )
     return resolved
 
 
@@ -588,8 +679,9 @@ def _computed(
         if scope.resource_id is not None
         else availability_cache.ALL_SLOTS,
     ]
-    cached, current = availability_cache.entry_get(name, tokens)
-    if isinstance(cached, _Computed) and _still_holds(cached, first, last, now=now, tenant=tenant):
+    entry, current = availability_cache.entry_get(name, tokens)
+    cached = None if entry is None else _Computed.from_cache_value(entry)
+    if cached is not None and _still_holds(cached, first, last, now=now, tenant=tenant):
         return cached
     computed = _compute(
         ids=scope, resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant
@@ -598,7 +690,7 @@ def _computed(
         valid_until = computed.grid.valid_until
         if valid_until is not None:
             seconds = min(seconds, (valid_until - now).total_seconds())
-        availability_cache.entry_put(name, computed, tokens=current, seconds=seconds)
+        availability_cache.entry_put(name, computed.cache_value(), tokens=current, seconds=seconds)
     return computed
 
 

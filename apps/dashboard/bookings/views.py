@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -108,6 +110,10 @@ def _calendar_url(
     return f"{reverse('dashboard:calendar')}?{urlencode(params)}"
 
 
+# Each booking's place in the grid is computed (style attributes: grid rows and lanes);
+# only this screen's documents allow style attributes (config/content_security.py). Its
+# own controls are the only ones that swap the calendar in, so they share its document.
+@csp_update({"style-src-attr": [UNSAFE_INLINE]})
 @require_GET
 @membership_required(FRONTDESK)
 def calendar(request: HttpRequest) -> HttpResponse:
