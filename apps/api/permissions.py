@@ -7,6 +7,7 @@
 | bookings                                   | readonly  | frontdesk |
 | API keys                                   | admin     | admin     |
 | webhook endpoints and deliveries           | admin     | admin     |
+| a customer's data (export, erasure)        | admin     | admin     |
 
 API key roles sit on the same ladder: `admin` keys may do everything, `frontdesk`
 keys manage bookings, `readonly` keys only read.

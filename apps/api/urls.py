@@ -9,11 +9,16 @@ authentication, roles, pagination, Idempotency-Key and error envelope of apps.ap
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from apps.api.views import (
     admin_bookings,
     admin_catalogue,
+    admin_customers,
     admin_webhooks,
     auth,
     bookings,
@@ -62,6 +67,16 @@ admin_patterns: list[URLPattern | URLResolver] = [
         "bookings/<uuid:booking_id>",
         admin_bookings.AdminBookingDetailApi.as_view(),
         name="booking",
+    ),
+    path(
+        "customers/<uuid:customer_id>/export",
+        admin_customers.AdminCustomerExportApi.as_view(),
+        name="customer-export",
+    ),
+    path(
+        "customers/<uuid:customer_id>/erase",
+        admin_customers.AdminCustomerEraseApi.as_view(),
+        name="customer-erase",
     ),
     path("api-keys", admin_bookings.AdminApiKeyListApi.as_view(), name="api-keys"),
     path("api-keys/<uuid:key_id>", admin_bookings.AdminApiKeyDetailApi.as_view(), name="api-key"),
@@ -132,7 +147,9 @@ v1_patterns: list[URLPattern | URLResolver] = [
 urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/", include((v1_patterns, "v1"))),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script from a URL (`?script`), not
+    # inline: the Content-Security-Policy runs no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     # Anything else under /api/ is an enveloped 404 (405 for known paths, from DRF); a
     # line break in the path too (`.` would not match it).

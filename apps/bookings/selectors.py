@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from apps.bookings import pii
 from apps.bookings.models import Booking, BookingEvent, Customer
@@ -55,6 +56,31 @@ def booking_list(
 def booking_events(*, booking: Booking) -> QuerySet[BookingEvent]:
     """The booking's history, oldest first."""
     return BookingEvent.objects.filter(booking=booking).order_by("created_at", "id")
+
+
+def customer_get(*, customer_id: uuid.UUID | str) -> Customer:
+    """NotFound for an unknown or malformed id (a 404, not a 500)."""
+    try:
+        return Customer.objects.get(pk=customer_id)
+    except (Customer.DoesNotExist, ValidationError, ValueError) as exc:
+        raise NotFound(gettext("No such customer.")) from exc
+
+
+def customer_bookings(*, customer: Customer) -> QuerySet[Booking]:
+    """Every booking made for the customer, in start order."""
+    return (
+        Booking.objects.filter(customer=customer)
+        .select_related("service", "resource__location")
+        .order_by("starts_at", "pk")
+    )
+
+
+def customer_future_bookings(*, customer: Customer, now: datetime) -> QuerySet[Booking]:
+    """The customer's held or confirmed bookings that start after `now`: what erasing
+    the customer cancels."""
+    return customer_bookings(customer=customer).filter(
+        status__in=Booking.ACTIVE_STATUSES, starts_at__gt=now
+    )
 
 
 def customer_find_by_email(*, email: str) -> Customer | None:

@@ -7,6 +7,13 @@ import the apps that react to them.
 Every signal is sent with `booking=` (the saved Booking) and `actor=` (an
 `apps.bookings.actors.ActorRef`); `booking_rescheduled` also carries
 `previous_starts_at=` and `previous_ends_at=`, `booking_cancelled` carries `reason=`.
+
+`customer_erased` is about a customer, not a booking: it is sent with `customer=` (the
+Customer, its contact details still readable), `booking_ids=` (every booking made for
+them), `erasure=` (an `apps.bookings.customer_data.Erasure`: the pseudonym and what to
+scrub) and `actor=`, inside the erasure's transaction *before* the contact details are
+shredded (apps/bookings/customer_data.py). Receivers scrub what they hold about those
+bookings, and may take from the bookings what a message already planned still needs.
 """
 
 from django.dispatch import Signal
@@ -21,3 +28,5 @@ booking_no_show = Signal()
 # Money: keyword arguments `amount` (Decimal) and `currency` besides `booking`, `actor`.
 booking_paid = Signal()
 booking_refunded = Signal()
+# A customer's data is being erased (GDPR): see the module's docstring.
+customer_erased = Signal()

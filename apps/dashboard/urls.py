@@ -3,10 +3,12 @@ and "notifications" for the failed-messages screen (its names predate the dashbo
 
 from django.urls import URLPattern, URLResolver, include, path
 
+from apps.dashboard.audit import urls as audit_urls
 from apps.dashboard.availability import urls as availability_urls
 from apps.dashboard.billing import urls as billing_urls
 from apps.dashboard.bookings import urls as bookings_urls
 from apps.dashboard.catalogue import urls as catalogue_urls
+from apps.dashboard.customers import urls as customers_urls
 from apps.dashboard.integrations import urls as integrations_urls
 from apps.dashboard.notifications import urls as notifications_urls
 from apps.dashboard.team import views as team_views
@@ -15,12 +17,14 @@ dashboard_patterns: list[URLPattern | URLResolver] = [
     *bookings_urls.urlpatterns,
     *availability_urls.urlpatterns,
     *catalogue_urls.urlpatterns,
+    *customers_urls.urlpatterns,
     *notifications_urls.resource_feed_patterns,
     path("team/", team_views.team, name="team"),
     path("team/<uuid:membership_id>/role/", team_views.team_role, name="team_role"),
     path("team/<uuid:membership_id>/remove/", team_views.team_remove, name="team_remove"),
     path("settings/", team_views.tenant_settings, name="settings"),
     *billing_urls.urlpatterns,
+    *audit_urls.urlpatterns,
     path("integrations/", include(integrations_urls.urlpatterns)),
 ]
 

@@ -71,4 +71,5 @@ def ids(clinic: Clinic) -> dict[str, str]:
         "location_id": str(clinic.location.pk),
         "resource_id": str(clinic.smith.pk),
         "service_id": str(clinic.service.pk),
+        "customer_id": str(booking.customer_id),
     }

@@ -31,6 +31,9 @@ SCREENS = [
     ("dashboard:settings", "admin", "Save settings", None),
     ("dashboard:team", "admin", "Invite someone", None),
     ("dashboard:billing", "admin", "Plan and billing", None),
+    ("dashboard:audit", "admin", "Audit trail", None),
+    ("dashboard:customer", "admin", "Export data (JSON)", "customer_id"),
+    ("dashboard:customer_erase", "admin", "What will happen", "customer_id"),
 ]
 
 

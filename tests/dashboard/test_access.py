@@ -105,6 +105,7 @@ def globex_ids(globex) -> dict[str, str]:
             "location_id": str(location.pk),
             "resource_id": str(resource.pk),
             "service_id": str(service.pk),
+            "customer_id": str(booking.customer_id),
         }
 
 

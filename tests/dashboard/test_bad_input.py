@@ -67,6 +67,7 @@ POSTS = [
     ("dashboard:service_create", None),
     ("dashboard:service_edit", "service_id"),
     ("dashboard:settings", None),
+    ("dashboard:customer_erase", "customer_id"),
 ]
 
 
