@@ -5,6 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
+# `make run` serves this machine only; BIND_ADDRESS=0.0.0.0 opens it to the network.
+BIND_ADDRESS ?= 127.0.0.1
+export BIND_ADDRESS
+# Named for every local command: manage.py, Celery and honcho never guess it (config/celery.py).
+LOCAL_SETTINGS := DJANGO_SETTINGS_MODULE=config.settings.dev
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
@@ -25,9 +30,12 @@ services:
 services-down:
 	@bash config/local/services.sh down
 
+# As the owner role; setup_database first creates the roles as the cluster's superuser.
 setup: venv services
-	$(PY) manage.py setup_database
-	$(PY) manage.py load_demo
+	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py setup_database
+	@# The demo is loaded when it is missing; its credentials are made once per machine
+	@# and kept in .local/demo-credentials.json (0600).
+	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py load_demo --if-missing
 
 run: setup
 	@mkdir -p .local/mail
@@ -35,11 +43,16 @@ run: setup
 	@echo "  TimeNest is starting (web + Celery worker + beat). Ctrl-C stops all of them."
 	@echo "    Root domain:  http://localhost:$(PORT)/"
 	@echo "    Demo tenant:  http://demo.localhost:$(PORT)/   (dashboard: /dashboard/)"
+	@echo "    Listening on $(BIND_ADDRESS):$(PORT) (BIND_ADDRESS=0.0.0.0 opens it to the network)"
 	@echo "    Emails are written to .local/mail/"
+	@echo ""
+	@$(LOCAL_SETTINGS) $(PY) manage.py load_demo --credentials
 	@echo ""
 	@# honcho gives each process its own PORT: the web's port travels as WEB_PORT (the
 	@# Stripe stand-in's webhooks) and TENANT_URL_PORT (links the worker writes in emails).
-	WEB_PORT=$(PORT) TENANT_URL_PORT=$(PORT) $(VENV)/bin/honcho -f config/local/Procfile -d . start
+	@# They connect as the serving role, which reads and writes rows and nothing more
+	@# (ARCHITECTURE.md "Database roles"); the set-up above ran as the owner.
+	$(LOCAL_SETTINGS) DATABASE_ROLE=serving WEB_PORT=$(PORT) TENANT_URL_PORT=$(PORT) $(VENV)/bin/honcho -f config/local/Procfile -d . start
 
 browser-deps:
 	@command -v chromium >/dev/null || { \

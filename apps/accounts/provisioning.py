@@ -8,6 +8,12 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_exists
 
+from apps.accounts.database_roles import (
+    database_grants_ensure,
+    database_objects_hand_over,
+    database_roles_ensure,
+    tenant_clone_install,
+)
 from apps.accounts.models import Domain, Tenant
 from apps.core.tenancy import use_public_schema
 
@@ -76,6 +82,9 @@ def schema_constraint_names_restore(*, schema_name: str) -> int:
 
 
 def database_setup(*, verbosity: int = 1) -> None:
+    """Run as the owner (DATABASE_ROLE=owner), or as a superuser (tests); the admin's
+    steps need settings.DATABASE_ADMIN_USER (database_roles.py)."""
+    database_roles_ensure()
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
     public_tenant_ensure()
     template_schema_ensure(verbosity=verbosity)
@@ -87,3 +96,7 @@ def database_setup(*, verbosity: int = 1) -> None:
     ):
         if schema_exists(schema_name):
             schema_constraint_names_restore(schema_name=schema_name)
+    tenant_clone_install()
+    # What a superuser made above (tests, or one role before the split) goes to the owner.
+    database_objects_hand_over()
+    database_grants_ensure()

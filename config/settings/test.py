@@ -9,13 +9,19 @@ os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("LOG_FORMAT", "json")
 
 from config.settings.dev import *  # noqa: F403
-from config.settings.dev import CACHES, DATABASES
+from config.settings.dev import CACHES, DATABASE_ADMIN_PASSWORD, DATABASE_ADMIN_USER, DATABASES
 
 DEBUG = False
 # Each xdist worker gets its own database (pytest-django) and Redis key space.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("TIMENEST_TEST_DB", "main")
 CACHES["default"]["KEY_PREFIX"] = f"test-{_WORKER}"
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Tests connect as the local superuser: pytest-django creates and flushes databases with
+# it, and tests lift the audit guard (tests/plugins/audit_guard.py). The tests of the
+# roles themselves open connections of their own as the serving role and the owner
+# (tests/audit/test_database_roles.py).
+DATABASES["default"]["USER"] = DATABASE_ADMIN_USER
+DATABASES["default"]["PASSWORD"] = DATABASE_ADMIN_PASSWORD
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TIMENEST_TEST_DB", "test_timenest")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # pytest-django forces locmem in the test process; a worker process started by a test
