@@ -7,11 +7,13 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import Membership
 
 R = Membership.Role
-SECTIONS: list[tuple[str, str, str]] = [
+SECTIONS: list[tuple[str | Promise, str, str]] = [
     ("Today", "dashboard:home", R.FRONTDESK),
     ("Calendar", "dashboard:calendar", R.FRONTDESK),
     ("Bookings", "dashboard:bookings", R.FRONTDESK),
@@ -22,6 +24,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("API & webhooks", "dashboard:integrations", R.ADMIN),
     ("Settings", "dashboard:settings", R.ADMIN),
     ("Billing", "dashboard:billing", R.ADMIN),
+    (gettext_lazy("Audit"), "dashboard:audit", R.ADMIN),
 ]
 
 

@@ -37,7 +37,7 @@ def test_business_signs_up_in_a_browser_and_reaches_its_page(
 
         # the emailed link confirms the address and opens the business
         [message] = [m for m in mail.outbox if m.to == ["groomer@paws.test"]]
-        link = re.search(r"http://\S+/signup/confirm/\S+/", message.body)
+        link = re.search(r"http://\S+/signup/confirm/\S+/", str(message.body))
         assert link is not None, message.body
         page.goto(link.group(0))
         page.get_by_role("button", name="Confirm and open my business").click()

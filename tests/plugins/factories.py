@@ -5,6 +5,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.accounts.admin_sites import support_reason_session_key
 from apps.accounts.models import Membership, Tenant, User
 from apps.resources.models import Location, Resource, Service
 
@@ -70,10 +71,17 @@ def member_client(membership: Membership, host: str) -> Client:
 
 def verified_staff_client(host: str, **user_fields: object) -> Client:
     """A platform support agent signed in on `host` who has passed the second factor
-    (a confirmed authenticator, as after the admin's OTP login)."""
+    (a confirmed authenticator, as after the admin's OTP login) and, on a tenant's host,
+    has told its admin why they are there (asked once per session; tests of that form
+    use `signed_in_with_mfa` instead)."""
     user = UserFactory.create(is_staff=True, is_superuser=True, **user_fields)
     client = Client(HTTP_HOST=host)
     signed_in_with_mfa(client, user)
+    tenant = Tenant.objects.filter(domains__domain=host.partition(":")[0]).first()
+    if tenant is not None and tenant.schema_name != "public":
+        session = client.session
+        session[support_reason_session_key(tenant.schema_name)] = "test set-up"
+        session.save()
     return client
 
 
