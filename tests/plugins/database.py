@@ -21,6 +21,7 @@ from apps.accounts.models import Tenant, User
 from apps.accounts.provisioning import database_setup, public_tenant_ensure
 from apps.accounts.services import tenant_create
 from apps.core.tenancy import use_public_schema
+from tests.plugins.audit_guard import audit_guard_lift_for_session
 
 
 @pytest.hookimpl(wrapper=True)
@@ -37,9 +38,12 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         # request on this thread left it in a tenant's, so go back to public first.
         with item.config.stash[blocking_manager_key].unblock():
             use_public_schema()
+            # The flush TRUNCATEs the public audit trails, which refuse it.
+            audit_guard_lift_for_session(True)
     result = yield
     if transactional:
         with item.config.stash[blocking_manager_key].unblock():
+            audit_guard_lift_for_session(False)
             # A test may have left this thread's connection in a tenant's schema.
             use_public_schema()
             public_tenant_ensure()
@@ -94,7 +98,13 @@ def _clone_development_database(test_name: str) -> bool:
         ).fetchall()
         for (schema,) in schemas:
             clone.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        clone.execute("TRUNCATE accounts_user, django_session CASCADE")
+        # The CASCADE reaches the model history (its actors are users), whose audit
+        # guard refuses a TRUNCATE unless this session replays as a replica.
+        clone.execute("SET session_replication_role = replica")
+        clone.execute(
+            "TRUNCATE accounts_user, django_session, accounts_signuprequest, axes_accessattempt "
+            "CASCADE"
+        )
         clone.execute(
             "DELETE FROM accounts_domain WHERE tenant_id IN "
             "(SELECT id FROM accounts_tenant WHERE schema_name <> 'public')"
