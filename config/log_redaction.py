@@ -2,7 +2,9 @@
 
 A customer's manage link carries the token that opens their booking
 (`/manage/<token>/`, and the same token in `/hold/…` and `/booked/…`), and a staff
-calendar feed's address is its own secret (`/calendar/feeds/<token>.ics`). Request lines,
+calendar feed's address is its own secret (`/calendar/feeds/<token>.ics`); so are a
+signup's confirmation link (`/signup/confirm/<token>/`) and a password reset link
+(`/accounts/reset/<uid>/<token>/`: the uid stays, the token goes). Request lines,
 `Referer` headers, Django's "Not Found: /path" warnings and tracebacks would otherwise
 copy them into log storage, where they outlive the link's purpose and reach everyone
 who can read logs. The path stays readable; only the secret segment is replaced.
@@ -24,13 +26,14 @@ _DELIMITER = r"""[/?#&\s"'<>\\]"""
 # (a feed's keeps its `.ics`). Over-redacting an encoded segment after it is fine.
 _SECRET_IN_PATH = re.compile(
     rf"""
-    (?P<prefix>{_SLASH}(?:manage|hold|booked){_SLASH}|{_SLASH}calendar{_SLASH}feeds{_SLASH})
+    (?P<prefix>{_SLASH}(?:manage|hold|booked){_SLASH}|{_SLASH}calendar{_SLASH}feeds{_SLASH}
+      |{_SLASH}signup{_SLASH}confirm{_SLASH}|{_SLASH}reset{_SLASH}[^/?#&\s]+{_SLASH})
     (?P<secret>(?:(?!{_DELIMITER}).)+?)
     (?P<end>\.ics(?={_DELIMITER}|$)|(?={_DELIMITER}|$))
     """,
     re.VERBOSE,
 )
-_HINTS = ("manage", "hold", "booked", "feeds")
+_HINTS = ("manage", "hold", "booked", "feeds", "confirm", "reset")
 
 
 def secrets_redact(text: str) -> str:

@@ -169,6 +169,10 @@ def test_every_tenant_url_with_a_token_is_redacted():
         ("/calendar/feeds/abcdefghijklmnopqrstuv.ics", f"/calendar/feeds/{REDACTED}.ics"),
         ("/login/?next=%2Fmanage%2Fab%3Acd%2F&x=1", f"/login/?next=%2Fmanage%2F{REDACTED}&x=1"),
         ('{"path": "/booked/ab:cd"}', f'{{"path": "/booked/{REDACTED}"}}'),
+        # a signup's confirmation link and a password reset link open an account
+        ("GET /signup/confirm/Ab_9-xYz/ 200", f"GET /signup/confirm/{REDACTED}/ 200"),
+        ("/accounts/reset/MQ/c4k2-0a1b2c/", f"/accounts/reset/MQ/{REDACTED}/"),
+        ("/accounts/reset/done/", "/accounts/reset/done/"),
     ],
 )
 def test_redaction_keeps_other_paths_and_finds_encoded_ones(text, expected):

@@ -10,6 +10,7 @@ counts as a failed sign-in too (`signin_failed_report`).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from apps.accounts.models import Membership, User
-from apps.core.rate_limits import client_ident
+from apps.core.rate_limits import address_bucket, client_address, client_ident
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,18 @@ def signin_username(request: HttpRequest | None, credentials: dict[str, Any] | N
             if value:
                 return str(value).strip().lower()
     return ""
+
+
+def signin_client_address(request: HttpRequest) -> str | None:
+    """The client as axes records it (AXES_CLIENT_IP_CALLABLE): an address, since its
+    column holds one. An IPv6 client counts as its /64's first address, so a subscriber
+    who picks a new address for every attempt is still one client; no usable address:
+    None (the attempt counts by account only)."""
+    bucket = address_bucket(client_address(request))
+    try:
+        return str(ipaddress.ip_network(bucket, strict=False).network_address)
+    except ValueError:
+        return None
 
 
 def signin_failed_report(request: HttpRequest, *, email: str) -> None:
@@ -85,9 +98,14 @@ class StaffIdleTimeoutMiddleware:
     def _check(request: HttpRequest) -> None:
         session = request.session
         limit = session.get(IDLE_LIMIT_KEY)
-        if limit is None:
-            return
         now = int(time.time())
+        if limit is None:
+            # A session made before idle limits existed gets one from now on.
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                session[IDLE_LIMIT_KEY] = idle_limit_seconds(user)
+                session[LAST_SEEN_KEY] = now
+            return
         last_seen = int(session.get(LAST_SEEN_KEY, now))
         if now - last_seen > int(limit):
             logger.info("signin.idle_timeout", extra={"idle_s": now - last_seen})

@@ -143,7 +143,9 @@ def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         tenant, user = signup_confirm_service(token=token)
     except ValidationFailed as error:
-        return render(request, "accounts/signup_confirm.html", {"error": error.message}, status=400)
+        # e.g. the subdomain was taken since the link was sent: say so, not just "failed"
+        message = " ".join([error.message, *(detail.message for detail in error.details)])
+        return render(request, "accounts/signup_confirm.html", {"error": message}, status=400)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return _signup_done(request, tenant)
 

@@ -161,7 +161,11 @@ def staff_token_refresh(*, tenant: Tenant, refresh: str) -> TokenPair:
                 "was made without it."
             )
         )
-    token.blacklist()
+    # Two refreshes of one token at once: the blacklist row is unique, and only the
+    # request that created it gets a new pair.
+    _blacklisted, created = token.blacklist()
+    if not created:
+        raise InvalidCredentials(_("This refresh token was already used: sign in again."))
     return _pair(user, tenant=tenant, auth_time=auth_time, amr=amr)
 
 

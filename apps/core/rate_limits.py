@@ -34,9 +34,6 @@ from apps.core.tenancy import current_schema
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-# The scope sign-in attempts count in: the API's token endpoint's, so guessing passwords
-# on the page and through the API does not double the allowance.
-SIGN_IN_SCOPE = "auth"
 # Buckets the in-process limiter keeps at most (a flood of new clients pushes out the
 # oldest counters, never memory up).
 FALLBACK_MAX_BUCKETS = 10_000
@@ -215,10 +212,3 @@ def rate_limit_wait(
     if count <= limit:
         return None
     return max(1, math.ceil((window + 1) * period - now))
-
-
-def sign_in_wait(request: HttpRequest) -> int | None:
-    """Counts one sign-in attempt (a POST of the password form) from this request's
-    client; the seconds to wait when there were too many, else None. It shares the API
-    token endpoint's bucket and, like it, stays limited when Redis is out of reach."""
-    return rate_limit_wait(scope=SIGN_IN_SCOPE, ident=client_ident(request), fail_closed=True)

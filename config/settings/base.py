@@ -237,7 +237,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are logged as JSON events instead
 AXES_VERBOSE = False
 AXES_USERNAME_CALLABLE = "apps.accounts.signin.signin_username"
-AXES_CLIENT_IP_CALLABLE = "apps.core.rate_limits.client_ident"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.signin.signin_client_address"
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 # Idle staff sessions end (and with them the second factor passed in them): an admin's
 # after 30 minutes without a request, anyone else's after 8 hours.

@@ -299,3 +299,36 @@ def test_sign_out_everywhere_revokes_api_refresh_tokens(acme_host, settings):
         Client(HTTP_HOST=acme_host), "post", "/api/v1/auth/refresh", {"refresh": pair["refresh"]}
     )
     assert refreshed.status_code == 401
+
+
+def test_ipv6_clients_sign_in_and_are_locked_out_by_their_64():
+    user = UserFactory.create(email="six@example.test")
+    victim = UserFactory.create(email="other@example.test")
+    signed_in = _login(
+        Client(HTTP_HOST="localhost", REMOTE_ADDR="2001:db8:5:6::1"), user.email, PASSWORD
+    )
+    assert signed_in.status_code == 302
+
+    # guesses at several accounts from addresses of one /64 lock that /64 out
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        address = f"2001:db8:7:8::{n + 1}"
+        _login(Client(HTTP_HOST="localhost", REMOTE_ADDR=address), f"x{n}@example.test", "guess")
+    same_64 = Client(HTTP_HOST="localhost", REMOTE_ADDR="2001:db8:7:8::99")
+    assert _login(same_64, victim.email, PASSWORD).status_code == 429
+    other_64 = Client(HTTP_HOST="localhost", REMOTE_ADDR="2001:db8:7:9::1")
+    assert _login(other_64, victim.email, PASSWORD).status_code == 302
+
+
+def test_a_session_made_before_idle_limits_gets_one(acme_host):
+    membership = MembershipFactory.create(role=Membership.Role.ADMIN)
+    client = member_client(membership, acme_host)
+    session = client.session
+    del session["_idle_limit_s"]
+    del session[LAST_SEEN_KEY]
+    session.save()
+
+    assert client.get("/dashboard/").status_code == 200  # the limit starts now
+    _age_session(client, 31 * 60)
+    response = client.get("/dashboard/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

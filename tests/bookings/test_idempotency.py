@@ -64,11 +64,24 @@ def test_idempotent_call_stores_the_answer_encrypted(acme):
     assert (again.body, again.replayed) == (secret, True)
 
 
-def test_idempotent_call_whose_stored_answer_is_unreadable_refuses_to_perform_again(acme):
+def test_an_answer_stored_in_clear_before_encryption_is_still_replayed(acme):
     # given an answer stored in clear, as before answers were encrypted
     perform = Counter()
     idempotent_call(key="k", actor=API, payload={}, perform=perform)
     IdempotencyRecord.objects.update(response_body='{"n": 1, "note": "café"}')
+
+    # when the request comes again, it gets that answer and nothing is performed again
+    again = idempotent_call(key="k", actor=API, payload={}, perform=perform)
+
+    assert (again.replayed, again.body) == (True, '{"n": 1, "note": "café"}')
+    assert perform.calls == 1
+
+
+def test_idempotent_call_whose_stored_answer_is_unreadable_refuses_to_perform_again(acme):
+    # given an answer encrypted with a key no longer configured
+    perform = Counter()
+    idempotent_call(key="k", actor=API, payload={}, perform=perform)
+    IdempotencyRecord.objects.update(response_body="0badc0de:gAAAAABnot-a-token")
 
     # when the request comes again
     with pytest.raises(IdempotencyRecordUnreadable) as caught:

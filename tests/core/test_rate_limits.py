@@ -219,27 +219,6 @@ def test_without_redis_each_scope_warns_once_a_minute_not_per_request(
     assert warned == [(scope, "process"), (scope, "none"), (scope, "process")]
 
 
-@pytest.mark.usefixtures("redis_unreachable")
-def test_sign_in_without_redis_is_limited_after_the_auth_rate(settings, rate_clock, new_address):
-    # given sign-in attempts at the token endpoint's rate, 3 a minute
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "auth": "3/min",
-        },
-    }
-    address, other = new_address(), new_address()
-
-    # when one client posts the sign-in form five times
-    waits = [rate_limits.sign_in_wait(_request(address)) for _ in range(5)]
-
-    # then the fourth and fifth must wait; another client may still try
-    assert waits[:3] == [None, None, None]
-    assert all(wait is not None and wait >= 1 for wait in waits[3:])
-    assert rate_limits.sign_in_wait(_request(other)) is None
-
-
 def test_process_windows_stay_bounded_dropping_ended_windows_first():
     windows = rate_limits.ProcessWindows(max_buckets=10)
     for n in range(5):
