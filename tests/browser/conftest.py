@@ -17,12 +17,21 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage
 
 from apps.accounts.provisioning import public_tenant_ensure
+from tests.booking_site.catalogue import generous_rates
 from tests.plugins.database import ensure_test_tenants
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+def _roomy_rate_limits(settings: Any) -> None:
+    """A browser makes every request of every test from one address, many a page (htmx
+    partials, assets the live server routes): the per-client limits have tests of their
+    own, which set the rates they test."""
+    settings.REST_FRAMEWORK = generous_rates()
 
 
 @pytest.fixture(scope="session")
