@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -163,7 +164,9 @@ def staff_token_refresh(*, tenant: Tenant, refresh: str) -> TokenPair:
         )
     # Two refreshes of one token at once: the blacklist row is unique, and only the
     # request that created it gets a new pair.
-    _blacklisted, created = token.blacklist()
+    # (simplejwt annotates blacklist() as returning the row; it returns get_or_create's pair)
+    outcome: Any = token.blacklist()
+    created = bool(outcome[1])
     if not created:
         raise InvalidCredentials(_("This refresh token was already used: sign in again."))
     return _pair(user, tenant=tenant, auth_time=auth_time, amr=amr)
