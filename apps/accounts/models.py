@@ -105,10 +105,12 @@ class Tenant(TenantMixin):
         cloned by the owner's `public.tenant_schema_clone`: the role that serves requests
         may neither create a schema nor re-create django-tenants' clone function, as
         django-tenants' own clone would (apps/accounts/database_roles.py)."""
-        from apps.accounts.database_roles import tenant_schema_clone
+        from apps.accounts.database_roles import roles_split, tenant_schema_clone
 
         base_schema = self.get_base_schema() if get_creation_fakes_migrations() else None
-        if not (sync_schema and base_schema and schema_exists(base_schema)):
+        # One role for everything (a database set up without an owner role, the bench):
+        # it may create schemas itself, as before the roles were split.
+        if not (sync_schema and base_schema and schema_exists(base_schema) and roles_split()):
             return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
         if check_if_exists and schema_exists(self.schema_name):
             return False
