@@ -14,9 +14,11 @@ class AccountsConfig(AppConfig):
         from apps.accounts.admin_sites import PlatformAdminSite
         from apps.accounts.audit import audit_register
         from apps.accounts.selectors import seats_used
+        from apps.core.encryption import encrypted_columns_register
         from apps.core.entitlements import Limit, usage_counter_register
 
         usage_counter_register(Limit.SEATS, seats_used)
+        encrypted_columns_register("accounts.AuthenticatorDevice", fields=("key_encrypted",))
         audit_register()
 
         # Models register on `admin.site` everywhere; the root domain's site must ask

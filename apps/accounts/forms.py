@@ -7,9 +7,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.mfa import backup_code_digests, is_authenticator_code
+from apps.accounts.models import AuthenticatorDevice
 from apps.accounts.signin import signin_failed_report
 from apps.accounts.subdomains import MAX_LENGTH
 from apps.core.errors import ValidationFailed
@@ -97,7 +97,7 @@ class AdminOTPLoginForm(OTPAdminAuthenticationForm):
         device = super()._chosen_device(user)
         token = "".join((self.cleaned_data.get("otp_token") or "").split())
         if device is None and token:
-            model = TOTPDevice if is_authenticator_code(token) else StaticDevice
+            model = AuthenticatorDevice if is_authenticator_code(token) else StaticDevice
             device = (
                 model.objects.select_for_update()
                 .filter(user=user, confirmed=True)

@@ -18,9 +18,8 @@ from django.db import transaction
 from django.utils.crypto import salted_hmac
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts.models import Membership, User
+from apps.accounts.models import AuthenticatorDevice, Membership, User
 from apps.core.errors import FieldError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ def mfa_has_factor(user: User) -> bool:
     unused backup code (a set of spent codes, or an authenticator support removed,
     leaves a person who must set one up, not one who is asked for what they lack)."""
     return (
-        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
         or StaticToken.objects.filter(device__user=user, device__confirmed=True).exists()
     )
 
@@ -102,33 +101,35 @@ def _mfa_throttled(user: User) -> bool:
     doubles the wait after each failure); said plainly instead of "did not match"."""
     return any(
         not device.verify_is_allowed()[0]
-        for device in TOTPDevice.objects.filter(user=user, confirmed=True)
+        for device in AuthenticatorDevice.objects.filter(user=user, confirmed=True)
     )
 
 
-def mfa_totp_device(*, user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+def mfa_totp_device(*, user: User) -> AuthenticatorDevice | None:
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
 @transaction.atomic
-def mfa_totp_start(*, user: User, pending_id: int | None = None) -> TOTPDevice:
+def mfa_totp_start(*, user: User, pending_id: int | None = None) -> AuthenticatorDevice:
     """The unconfirmed authenticator one sign-in session is setting up: `pending_id` (kept
     in that session) while it is still this person's and unconfirmed, else a new one with
     a new key. A key is never shown to two sessions, so whoever has only the password
     cannot read the key the real person is about to scan."""
     if pending_id is not None:
-        device = TOTPDevice.objects.filter(pk=pending_id, user=user, confirmed=False).first()
+        device = AuthenticatorDevice.objects.filter(
+            pk=pending_id, user=user, confirmed=False
+        ).first()
         if device is not None:
             return device
-    return TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+    return AuthenticatorDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
 
 
 @transaction.atomic
-def mfa_totp_confirm(*, user: User, pending_id: int | None, token: str) -> TOTPDevice:
+def mfa_totp_confirm(*, user: User, pending_id: int | None, token: str) -> AuthenticatorDevice:
     """Confirms the authenticator this session is setting up when `token` is its current
     code; any other set-up left unconfirmed (another session's) is dropped."""
     device = (
-        TOTPDevice.objects.select_for_update()
+        AuthenticatorDevice.objects.select_for_update()
         .filter(pk=pending_id, user=user, confirmed=False)
         .first()
         if pending_id is not None
@@ -148,7 +149,7 @@ def mfa_totp_confirm(*, user: User, pending_id: int | None, token: str) -> TOTPD
         )
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    AuthenticatorDevice.objects.filter(user=user, confirmed=False).delete()
     logger.info("mfa.totp_confirmed", extra={"user_id": str(user.pk)})
     return device
 
@@ -190,7 +191,7 @@ def mfa_token_match(*, user: User, code: str) -> Device | None:
     if not cleaned:
         return None
     if is_authenticator_code(cleaned):
-        for totp_device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        for totp_device in AuthenticatorDevice.objects.filter(user=user, confirmed=True):
             if totp_device.verify_token(cleaned):
                 return totp_device
         return None
@@ -216,7 +217,7 @@ def mfa_backup_codes_replace(*, user: User, count: int = BACKUP_CODE_COUNT) -> l
     return codes
 
 
-def totp_qr_svg(device: TOTPDevice) -> str:
+def totp_qr_svg(device: AuthenticatorDevice) -> str:
     """The device's otpauth:// URL as an inline SVG QR code (no image request, no CDN)."""
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
     return image.to_string(encoding="unicode")

@@ -37,7 +37,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django.contrib.humanize",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    # (Authenticator apps are apps.accounts' AuthenticatorDevice: its secret is encrypted.)
     "django_otp.plugins.otp_static",
     "django_celery_beat",
     "djstripe",
@@ -230,6 +230,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = "TimeNest"
+
 AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

@@ -13,10 +13,10 @@ from django.db import DatabaseError, transaction
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context
 
 from apps.accounts.mfa import mfa_backup_codes_replace
+from apps.accounts.models import AuthenticatorDevice
 from apps.audit.models import SupportAccess
 from tests.plugins.factories import UserFactory, verified_staff_client
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"
 
 
-def _code(device: TOTPDevice) -> str:
+def _code(device: AuthenticatorDevice) -> str:
     code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     return f"{code:0{device.digits}d}"
 
@@ -33,7 +33,7 @@ def _code(device: TOTPDevice) -> str:
 @pytest.fixture
 def agent():
     user = UserFactory.create(email="agent@timenest.test", is_staff=True, is_superuser=True)
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    device = AuthenticatorDevice.objects.create(user=user, name="phone", confirmed=True)
     return user, device
 
 
@@ -66,7 +66,7 @@ def test_admin_login_needs_the_password_and_a_current_code(host, agent):
     assert client.get("/admin/").status_code == 302
     device.refresh_from_db()
     assert device.throttling_failure_count == 1
-    TOTPDevice.objects.filter(pk=device.pk).update(
+    AuthenticatorDevice.objects.filter(pk=device.pk).update(
         throttling_failure_timestamp=timezone.now() - timedelta(minutes=1)
     )  # the back-off has passed
 
@@ -154,14 +154,14 @@ def test_mfa_setup_confirms_an_authenticator_and_opens_the_admin():
     page = client.get("/accounts/mfa/")
     assert page.status_code == 200
     assert "<svg" in page.content.decode()
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = AuthenticatorDevice.objects.get(user=user, confirmed=False)
 
     # a wrong code is a field error that keeps what was typed, and confirms nothing
     wrong = client.post("/accounts/mfa/", {"token": "12345x"})
     assert wrong.status_code == 400
     assert 'value="12345x"' in wrong.content.decode()
     assert "did not match" in wrong.content.decode()
-    assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    assert not AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
 
     # the current code confirms it, shows backup codes once, and the admin opens
     done = client.post("/accounts/mfa/", {"token": _code(device)})
@@ -188,7 +188,7 @@ def test_load_demo_gives_the_support_agent_a_second_factor_that_opens_the_admin(
     call_command("load_demo")
     output = capsys.readouterr().out
     admin = json.loads((tmp_path / "demo-credentials.json").read_text())["platform_admin"]
-    device = TOTPDevice.objects.get(user__email=admin["email"], confirmed=True)
+    device = AuthenticatorDevice.objects.get(user__email=admin["email"], confirmed=True)
     assert base64.b32encode(device.bin_key).decode() in output
 
     # when the agent logs in with the printed authenticator's current code

@@ -16,10 +16,10 @@ from django.db import connection
 from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.mfa import BACKUP_ALPHABET, backup_code_digests, mfa_backup_codes_replace
-from apps.accounts.models import Membership, Tenant
+from apps.accounts.models import AuthenticatorDevice, Membership, Tenant
+from apps.core.encryption import pii_encrypt
 from tests.plugins.factories import MembershipFactory, member_client
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ HOST = "acme.localhost"
 PASSWORD = "correct-horse-battery"
 
 
-def _code(device: TOTPDevice) -> str:
+def _code(device: AuthenticatorDevice) -> str:
     code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     return f"{code:0{device.digits}d}"
 
@@ -36,7 +36,7 @@ def _code(device: TOTPDevice) -> str:
 def _signed_in(role: str, *, with_device: bool = False) -> tuple[Client, Membership]:
     membership = MembershipFactory.create(tenant=Tenant.objects.get(slug="acme"), role=role)
     if with_device:
-        TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+        AuthenticatorDevice.objects.create(user=membership.user, name="phone", confirmed=True)
     client = Client(HTTP_HOST=HOST)
     client.force_login(membership.user)
     return client, membership
@@ -53,7 +53,7 @@ def test_an_admin_without_a_factor_sets_one_up_and_lands_where_they_were_going()
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert "Acme Clinic asks its admins for a second step" in page.content.decode()
-    device = TOTPDevice.objects.get(user=membership.user, confirmed=False)
+    device = AuthenticatorDevice.objects.get(user=membership.user, confirmed=False)
 
     # and confirming the app's code shows backup codes and the way on
     done = client.post(
@@ -71,7 +71,7 @@ def test_an_admin_without_a_factor_sets_one_up_and_lands_where_they_were_going()
 def test_a_member_with_a_factor_passes_it_once_per_session(settings):
     settings.OTP_TOTP_THROTTLE_FACTOR = 0  # a wrong guess does not slow the next one here
     client, membership = _signed_in(Membership.Role.MANAGER, with_device=True)
-    device = TOTPDevice.objects.get(user=membership.user)
+    device = AuthenticatorDevice.objects.get(user=membership.user)
 
     # a password-only session is sent to the code page, and back afterwards
     response = client.get("/dashboard/calendar/")
@@ -97,7 +97,7 @@ def test_a_member_with_a_factor_passes_it_once_per_session(settings):
 
 def test_wrong_guesses_slow_the_next_try_down_and_say_so():
     client, membership = _signed_in(Membership.Role.ADMIN, with_device=True)
-    device = TOTPDevice.objects.get(user=membership.user)
+    device = AuthenticatorDevice.objects.get(user=membership.user)
 
     client.post("/accounts/mfa/verify/", {"code": "000000"})
     # even the right code is refused during the wait that follows a wrong one
@@ -172,7 +172,7 @@ def test_roles_below_admin_without_a_factor_are_not_asked():
 
 def test_the_way_back_after_the_code_stays_on_this_site():
     client, membership = _signed_in(Membership.Role.ADMIN, with_device=True)
-    device = TOTPDevice.objects.get(user=membership.user)
+    device = AuthenticatorDevice.objects.get(user=membership.user)
 
     response = client.post(
         "/accounts/mfa/verify/", {"code": _code(device), "next": "https://evil.test/phish"}
@@ -219,7 +219,7 @@ def test_load_demo_gives_the_owner_a_second_factor_that_opens_the_dashboard(
     call_command("load_demo")
     output = capsys.readouterr().out
     owner = json.loads((tmp_path / "demo-credentials.json").read_text())["owner"]
-    device = TOTPDevice.objects.get(user__email=owner["email"], confirmed=True)
+    device = AuthenticatorDevice.objects.get(user__email=owner["email"], confirmed=True)
     assert base64.b32encode(device.bin_key).decode() in output
     assert owner["backup_codes"][0] in output
 
@@ -304,7 +304,7 @@ def test_backup_codes_alone_are_a_factor_the_set_up_page_asks_for_first():
         client.get("/accounts/mfa/")["Location"]
         == "/accounts/mfa/verify/?next=%2Faccounts%2Fmfa%2F"
     )
-    assert not TOTPDevice.objects.filter(user=membership.user).exists()
+    assert not AuthenticatorDevice.objects.filter(user=membership.user).exists()
 
     # once a backup code is passed, the set-up page offers a new authenticator
     client.post("/accounts/mfa/verify/", {"code": codes[0]})
@@ -333,24 +333,24 @@ def test_each_session_sets_up_its_own_key_and_the_first_confirmed_wins():
         client.get("/accounts/mfa/")
         sessions.append(client)
     keys = [
-        TOTPDevice.objects.get(pk=client.session["mfa_pending_device"]).bin_key
+        AuthenticatorDevice.objects.get(pk=client.session["mfa_pending_device"]).bin_key
         for client in sessions
     ]
     # each saw a key of its own, and reloading shows the same one again
     assert keys[0] != keys[1]
     sessions[0].get("/accounts/mfa/")
-    assert TOTPDevice.objects.filter(user=membership.user, confirmed=False).count() == 2
+    assert AuthenticatorDevice.objects.filter(user=membership.user, confirmed=False).count() == 2
 
     # when the first confirms its key, the other set-up is dropped
-    first = TOTPDevice.objects.get(pk=sessions[0].session["mfa_pending_device"])
+    first = AuthenticatorDevice.objects.get(pk=sessions[0].session["mfa_pending_device"])
     sessions[0].post("/accounts/mfa/", {"token": _code(first)})
-    other = TOTPDevice(key=keys[1].hex())
+    other = AuthenticatorDevice(key_encrypted=pii_encrypt(keys[1].hex()))
     late = sessions[1].post("/accounts/mfa/", {"token": _code(other)})
 
     # and the second session is asked for the first one's code instead
     assert late.status_code == 302
     assert late["Location"].startswith("/accounts/mfa/verify/")
-    confirmed = TOTPDevice.objects.get(user=membership.user)
+    confirmed = AuthenticatorDevice.objects.get(user=membership.user)
     assert (confirmed.confirmed, confirmed.bin_key) == (True, keys[0])
 
 

@@ -14,9 +14,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts.models import Membership
+from apps.accounts.models import AuthenticatorDevice, Membership
 from apps.accounts.signin import LAST_SEEN_KEY
 from tests.api.calls import error_of, send_json
 from tests.booking_site.catalogue import generous_rates
@@ -39,7 +38,7 @@ def _lockout_ends() -> None:
     )
 
 
-def _code(device: TOTPDevice) -> str:
+def _code(device: AuthenticatorDevice) -> str:
     code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     return f"{code:0{device.digits}d}"
 
@@ -103,7 +102,7 @@ def test_a_lockout_needs_no_redis(monkeypatch):
 @pytest.fixture
 def agent():
     user = UserFactory.create(email="agent@timenest.test", is_staff=True, is_superuser=True)
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    device = AuthenticatorDevice.objects.create(user=user, name="phone", confirmed=True)
     return user, device
 
 
@@ -149,10 +148,10 @@ def test_admin_codes_count_towards_the_lockout(agent):
     user, device = agent
     for _ in range(settings.AXES_FAILURE_LIMIT):
         # the right password with a wrong code is a failed sign-in too
-        TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
+        AuthenticatorDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
         _admin_login(Client(HTTP_HOST="localhost"), user.email, PASSWORD, "000000")
 
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
+    AuthenticatorDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
     locked = _admin_login(Client(HTTP_HOST="localhost"), user.email, PASSWORD, _code(device))
     assert locked.status_code == 429
 
@@ -275,12 +274,12 @@ def test_the_staff_token_endpoint_locks_out_like_the_login_page(acme_host, setti
 def test_a_wrong_code_on_the_token_endpoint_counts_towards_the_lockout(acme_host, settings):
     settings.REST_FRAMEWORK = generous_rates()
     membership = MembershipFactory.create(role=Membership.Role.ADMIN)
-    device = TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+    device = AuthenticatorDevice.objects.create(user=membership.user, name="phone", confirmed=True)
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
+        AuthenticatorDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
         _api_token(Client(HTTP_HOST=acme_host), membership.user.email, PASSWORD, otp="000000")
 
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
+    AuthenticatorDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
     locked = _api_token(
         Client(HTTP_HOST=acme_host), membership.user.email, PASSWORD, otp=_code(device)
     )

@@ -12,10 +12,9 @@ import pytest
 from auditlog.models import LogEntry
 from django.test import Client
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
-from apps.accounts.models import Membership
+from apps.accounts.models import AuthenticatorDevice, Membership
 from apps.bookings.models import Booking, Customer
 from apps.bookings.services import customer_get_or_create
 from apps.core.tenancy import use_tenant
@@ -175,7 +174,7 @@ def test_erase_with_a_bad_reason_is_400_and_changes_nothing(admin_client, booked
 def test_an_admin_with_a_staff_jwt_erases_and_is_the_entrys_actor(acme, anon_client, booked):
     user = UserFactory(email="boss@acme.test", password=PASSWORD)
     MembershipFactory(tenant=acme, role=Membership.Role.ADMIN, user=user)
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    device = AuthenticatorDevice.objects.create(user=user, name="phone", confirmed=True)
     code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     token = send_json(
         anon_client,

@@ -14,11 +14,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from apps.accounts.models import Membership
+from apps.accounts.models import AuthenticatorDevice, Membership
 from apps.accounts.team import membership_change_role
 from apps.api.models import ApiKey
 from apps.api.services import api_key_authenticate, api_key_create, api_key_revoke
@@ -204,7 +203,7 @@ def test_jwt_for_admins_requires_a_totp_code(acme, anon_client):
     membership = _member(acme, role=Membership.Role.ADMIN, email="boss@acme.test")
 
     no_device = _token(anon_client, email="boss@acme.test")
-    device = TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+    device = AuthenticatorDevice.objects.create(user=membership.user, name="phone", confirmed=True)
     no_code = _token(anon_client, email="boss@acme.test")
     code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     good = _token(anon_client, email="boss@acme.test", otp=f"{code:06d}")
@@ -277,7 +276,7 @@ def test_jwt_refresh_of_a_chain_without_a_code_refused_after_a_factor_is_set_up(
     membership_change_role(membership=membership, role=Membership.Role.ADMIN)
 
     # when they set up an authenticator: a sign-in now needs its code
-    device = TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+    device = AuthenticatorDevice.objects.create(user=membership.user, name="phone", confirmed=True)
     refused = _refresh(anon_client, pair["refresh"])
     signin_without_code = _token(anon_client, email="mgr@acme.test")
     signin = _token(anon_client, email="mgr@acme.test", otp=_code(device))
@@ -297,7 +296,7 @@ def test_jwt_refresh_refused_for_a_frontdesk_who_sets_up_a_factor_after_signing_
     membership = _member(acme)
     pair = _token(anon_client).json()
 
-    TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+    AuthenticatorDevice.objects.create(user=membership.user, name="phone", confirmed=True)
     refused = _refresh(anon_client, pair["refresh"])
 
     assert refused.status_code == 401
@@ -307,7 +306,7 @@ def test_jwt_refresh_refused_for_a_frontdesk_who_sets_up_a_factor_after_signing_
 def test_jwt_refresh_goes_on_for_a_promoted_admin_who_signed_in_with_a_code(acme, anon_client):
     # given a manager with an authenticator, signed in with its code, then made admin
     membership = _member(acme, role=Membership.Role.MANAGER, email="mgr@acme.test")
-    device = TOTPDevice.objects.create(user=membership.user, name="phone", confirmed=True)
+    device = AuthenticatorDevice.objects.create(user=membership.user, name="phone", confirmed=True)
     pair = _token(anon_client, email="mgr@acme.test", otp=_code(device)).json()
     membership_change_role(membership=membership, role=Membership.Role.ADMIN)
 

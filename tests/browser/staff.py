@@ -6,10 +6,9 @@ import base64
 import re
 
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page
 
-from apps.accounts.models import Membership, Tenant, User
+from apps.accounts.models import AuthenticatorDevice, Membership, Tenant, User
 
 
 def code_for_key(key: bytes) -> str:
@@ -24,7 +23,7 @@ def staff_member(tenant: Tenant, role: str, password: str) -> str:
     user = User.objects.create_user(email=email, password=password)
     Membership.objects.create(user=user, tenant=tenant, role=role)
     if role == Membership.Role.ADMIN:
-        TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        AuthenticatorDevice.objects.create(user=user, name="phone", confirmed=True)
     return email
 
 
@@ -36,7 +35,7 @@ def log_in(page: Page, base: str, email: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/(dashboard|accounts/mfa/verify)/"))
     if "/accounts/mfa/verify/" in page.url:
-        device = TOTPDevice.objects.get(user__email=email, confirmed=True)
+        device = AuthenticatorDevice.objects.get(user__email=email, confirmed=True)
         page.get_by_label("Code").fill(code_for_key(device.bin_key))
         page.get_by_role("button", name="Continue").click()
     page.wait_for_url(base + "/dashboard/")

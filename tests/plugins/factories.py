@@ -3,10 +3,9 @@ from __future__ import annotations
 import factory
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.admin_sites import support_reason_session_key
-from apps.accounts.models import Membership, Tenant, User
+from apps.accounts.models import AuthenticatorDevice, Membership, Tenant, User
 from apps.resources.models import Location, Resource, Service
 
 
@@ -47,10 +46,12 @@ class TenantFactory(factory.Factory[Tenant]):
         return tenant_create(**kwargs)  # type: ignore[arg-type]
 
 
-def signed_in_with_mfa(client: Client, user: User) -> TOTPDevice:
+def signed_in_with_mfa(client: Client, user: User) -> AuthenticatorDevice:
     """Signs `user` in on `client` as after password + authenticator code: a confirmed
     authenticator, and a session that has passed it."""
-    device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    device = AuthenticatorDevice.objects.create(
+        user=user, name="Test authenticator", confirmed=True
+    )
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id

@@ -13,9 +13,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts.models import Membership
+from apps.accounts.models import AuthenticatorDevice, Membership
 from apps.accounts.selectors import tenant_current
 from apps.accounts.services import tenant_settings_update
 from apps.accounts.team import membership_change_role, membership_invite, membership_remove
@@ -36,7 +35,9 @@ def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -
         .select_related("user")
         .annotate(
             # As apps.accounts.mfa.mfa_has_factor: an authenticator or an unused backup code.
-            two_step=Exists(TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True))
+            two_step=Exists(
+                AuthenticatorDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True)
+            )
             | Exists(
                 StaticToken.objects.filter(
                     device__user_id=OuterRef("user_id"), device__confirmed=True

@@ -19,13 +19,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
 from apps.accounts.mfa import backup_code_digests, backup_code_new
-from apps.accounts.models import Tenant, User
+from apps.accounts.models import AuthenticatorDevice, Tenant, User
 from apps.accounts.services import tenant_create
 from apps.calendars.demo_schedule import demo_schedule_load
+from apps.core.encryption import pii_encrypt
 
 CREDENTIALS_FILE = "demo-credentials.json"
 PRODUCTION_SETTINGS = ("config.settings.prod", "config.settings.bench")
@@ -73,10 +73,10 @@ def _second_factors(user: User, spec: dict[str, Any], *, replace: bool) -> str:
     """The person's authenticator (this machine's key) and backup codes: topped up on
     every run since each code works once, replaced when the credentials are new. Returns
     the key in the base32 form authenticator apps take."""
-    device, _ = TOTPDevice.objects.update_or_create(
+    device, _ = AuthenticatorDevice.objects.update_or_create(
         user=user,
         name="Demo authenticator",
-        defaults={"key": spec["totp_key"], "confirmed": True},
+        defaults={"key_encrypted": pii_encrypt(spec["totp_key"]), "confirmed": True},
     )
     backup, _ = StaticDevice.objects.get_or_create(
         user=user, name="Demo backup codes", defaults={"confirmed": True}
