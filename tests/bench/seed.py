@@ -188,10 +188,11 @@ def _drop_database(conn: psycopg.Connection[Any], name: str) -> None:
 
 def _database_create(name: str) -> str:
     """A migrated copy of the development database stripped of its tenants when that
-    database is idle (seconds), else an empty one that `database_setup` migrates."""
+    database is idle and made by the bench's own role (seconds), else an empty one that
+    `database_setup` migrates."""
     with admin() as conn:
         _drop_database(conn, name)
-        if _database_exists(conn, DEV_DATABASE):
+        if _database_exists(conn, DEV_DATABASE) and _single_role(DEV_DATABASE):
             try:
                 conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{DEV_DATABASE}"')
             except psycopg.Error as exc:
@@ -201,6 +202,19 @@ def _database_create(name: str) -> str:
                 return "cloned from the development database"
         conn.execute(f'CREATE DATABASE "{name}"')
     return "migrated from zero"
+
+
+def _single_role(name: str) -> bool:
+    """Whether the bench's own role owns `name`'s template schema. A development
+    database with the owner and serving roles split (ARCHITECTURE.md "Database roles")
+    carries their grants and default privileges, which the bench, one role doing both,
+    would not give the schemas it makes: such a database is not copied."""
+    with psycopg.connect(**admin_conninfo(name)) as conn:
+        row = conn.execute(
+            "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s",
+            [settings.TENANT_BASE_SCHEMA],
+        ).fetchone()
+    return row is not None and row[0] == settings.DATABASES["default"]["USER"]
 
 
 def _strip_tenants(name: str) -> None:
