@@ -58,6 +58,7 @@ from apps.accounts.selectors import tenant_current
 from apps.bookings import pii, signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.audit import audit_actor, audit_content_types_load
+from apps.bookings.exports import csv_cell
 from apps.bookings.models import Actor, Booking, BookingEvent, Customer, IdempotencyRecord, Payment
 from apps.bookings.selectors import customer_bookings, customer_future_bookings
 from apps.bookings.services import booking_cancel
@@ -70,7 +71,6 @@ EXPORT_VERSION = 1
 EXPORT_FORMATS = ("json", "csv")
 REASON_MAX_LENGTH = 500
 # What a spreadsheet would run as a formula at the start of a cell (CSV injection).
-_CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- Export --------------------------------------------------------------------------
@@ -273,15 +273,9 @@ def csv_sections(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
-    text = str(value)
-    # A spreadsheet would run a cell starting like a formula (CSV injection).
-    return f"'{text}" if text.startswith(_CSV_FORMULA_STARTS) else text
+    return csv_cell(value)
 
 
 def _flat(row: dict[str, Any]) -> dict[str, str]:

@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern] = [
     path("", views.dashboard_today, name="home"),
     path("calendar/", views.calendar, name="calendar"),
     path("bookings/", views.bookings, name="bookings"),
+    path("bookings/export.csv", views.bookings_export, name="bookings_export"),
     path("bookings/<uuid:booking_id>/", views.booking, name="booking"),
     path("bookings/<uuid:booking_id>/confirm/", views.booking_confirm_view, name="booking_confirm"),
     path("bookings/<uuid:booking_id>/cancel/", views.booking_cancel_view, name="booking_cancel"),

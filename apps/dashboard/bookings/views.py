@@ -15,17 +15,21 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import Membership
 from apps.accounts.selectors import tenant_current
 from apps.billing.refunds import RefundChoice, RefundMode, refund_choice_check, refund_decided
 from apps.bookings.actors import ActorRef
+from apps.bookings.exports import bookings_csv, export_filename
 from apps.bookings.models import Booking
 from apps.bookings.selectors import booking_get
 from apps.bookings.services import (
@@ -56,11 +60,13 @@ from apps.dashboard.bookings.selectors import (
     today_summary,
     week_start,
 )
+from apps.dashboard.downloads import csv_download
 from apps.resources.models import Location, Resource
 from apps.resources.selectors import location_list, resource_get, resource_list
 
 FRONTDESK = Membership.Role.FRONTDESK
 SCHEDULER = Membership.Role.SCHEDULER
+MANAGER = Membership.Role.MANAGER
 BOOKINGS_PER_PAGE = 25
 
 
@@ -200,18 +206,18 @@ def calendar(request: HttpRequest) -> HttpResponse:
 # --- Bookings list -----------------------------------------------------------------
 
 
-@require_GET
-@membership_required(FRONTDESK)
-def bookings(request: HttpRequest) -> HttpResponse:
-    """Filters: status, resource, date_from/date_to (the business's calendar days),
-    email (exact customer address); page. Upcoming bookings unless asked otherwise."""
+def _bookings_filtered(request: HttpRequest) -> tuple[BookingFilterForm, Any, QuerySet[Booking]]:
+    """The list's filters (status, resource, date_from/date_to as the business's calendar
+    days, email: the exact customer address) and the bookings they choose; upcoming
+    bookings unless asked otherwise. Invalid filters are reported and left out."""
     tenant = tenant_current()
     resources = list(resource_list(include_inactive=True))
     params = request.GET.copy()
+    params.pop("page", None)
     if not params:
         params["date_from"] = local_date(timezone.now(), zone(tenant.timezone)).isoformat()
     form = BookingFilterForm(params, resources=resources)
-    form.is_valid()  # invalid filters are reported and left out
+    form.is_valid()
     chosen = form.cleaned_data
     found = bookings_search(
         tz_name=tenant.timezone,
@@ -221,14 +227,49 @@ def bookings(request: HttpRequest) -> HttpResponse:
         last_day=chosen.get("date_to"),
         customer_email=chosen.get("email"),
     )
+    return form, params, found
+
+
+def _bookings_screen(
+    request: HttpRequest, form: BookingFilterForm, params: Any, found: QuerySet[Booking]
+) -> HttpResponse:
     page = Paginator(found, BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
-    params.pop("page", None)
+    membership = request_membership(request)
     return render_page_or_partial(
         request,
         page="dashboard/bookings.html",
         partial="dashboard/_bookings.html",
-        context={"form": form, "page": page, "query": params.urlencode()},
+        context={
+            "form": form,
+            "page": page,
+            "query": params.urlencode(),
+            "can_export": membership.has_role(MANAGER),
+            "can_export_customers": membership.has_role(Membership.Role.ADMIN),
+        },
         status=400 if form.errors else 200,
+    )
+
+
+@require_GET
+@membership_required(FRONTDESK)
+def bookings(request: HttpRequest) -> HttpResponse:
+    return _bookings_screen(request, *_bookings_filtered(request))
+
+
+@require_GET
+@never_cache
+@membership_required(MANAGER)
+def bookings_export(request: HttpRequest) -> HttpResponseBase:
+    """The bookings the list's filters choose, every page of them, as a CSV download
+    (streamed; recorded in the business's history). Invalid filters: the list with
+    their errors, and no file."""
+    form, params, found = _bookings_filtered(request)
+    if form.errors:
+        return _bookings_screen(request, form, params, found)
+    filters = {key: value for key, value in params.items() if value}
+    return csv_download(
+        bookings_csv(found, actor=_staff(request), filters=filters),
+        filename=export_filename("bookings"),
     )
 
 

@@ -6,6 +6,7 @@ from django.urls import URLPattern, path
 from apps.dashboard.customers import views
 
 urlpatterns: list[URLPattern] = [
+    path("bookings/customers/export.csv", views.customers_export, name="customers_export"),
     path("bookings/customers/<uuid:customer_id>/", views.customer, name="customer"),
     path(
         "bookings/customers/<uuid:customer_id>/export/",

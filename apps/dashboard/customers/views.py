@@ -9,6 +9,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -21,12 +22,14 @@ from apps.bookings.customer_data import (
     customer_erasure_preview,
     customer_export_file,
 )
+from apps.bookings.exports import customers_csv, export_filename
 from apps.bookings.models import Customer
 from apps.bookings.selectors import customer_bookings, customer_get
 from apps.core.errors import DomainError
 from apps.core.htmx import redirect_after_post, render_page_or_partial
 from apps.dashboard.access import membership_required
 from apps.dashboard.customers.forms import EraseForm
+from apps.dashboard.downloads import csv_download
 
 ADMIN = Membership.Role.ADMIN
 BOOKINGS_SHOWN = 100
@@ -78,6 +81,15 @@ def customer_export_view(request: HttpRequest, customer_id: UUID) -> HttpRespons
     response = HttpResponse(export.content, content_type=export.content_type)
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
+
+
+@require_GET
+@never_cache
+@membership_required(ADMIN)
+def customers_export(request: HttpRequest) -> HttpResponseBase:
+    """Every customer of the business with contact details in clear, as a CSV download
+    (streamed; recorded in the business's history)."""
+    return csv_download(customers_csv(actor=_staff(request)), filename=export_filename("customers"))
 
 
 @require_http_methods(["GET", "POST"])
