@@ -4,7 +4,18 @@ and the Celery broker answer) for load balancers and orchestrators.
 `/readyz` tells everybody which dependency failed (by name) and keeps its status code;
 why it failed (error text, which names internal hosts and addresses) and how long each
 check took go only to clients in HEALTH_DETAIL_ALLOWED_NETS (loopback by default: an
-operator on the machine or a sidecar), and always to the log."""
+operator on the machine or a sidecar), and always to the log.
+
+Both are answered by `HealthCheckMiddleware`, above tenant routing in MIDDLEWARE: host
+routing reads the database, and a probe must learn that the database is down (`/readyz`
+503) rather than fail with it (a 500 from the tenant lookup). They are answered on any
+host, whether or not it is in ALLOWED_HOSTS: an orchestrator probes a pod by its IP
+(`Host: 10.1.2.3:8000`), which no host list names. Nothing else in this project bypasses
+the host check this way; it is safe here because neither answer is built from the Host
+header nor cached (the attacks the check stops: poisoned absolute links, poisoned
+caches). Nor are they redirected to https (SecurityMiddleware comes later): probes speak
+plain HTTP to the pod.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +27,7 @@ from collections.abc import Callable
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from apps.core.rate_limits import client_address
@@ -97,3 +108,22 @@ def readyz(request: HttpRequest) -> JsonResponse:
         if failures:
             body["reason"] = "; ".join(failures)
     return JsonResponse(body, status=status)
+
+
+_ENDPOINTS: dict[str, Callable[[HttpRequest], JsonResponse]] = {
+    "/healthz": healthz,
+    "/readyz": readyz,
+}
+
+
+class HealthCheckMiddleware:
+    """Answers `/healthz` and `/readyz` before tenant routing, on any host (module doc)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        endpoint = _ENDPOINTS.get(request.path_info)
+        if endpoint is not None:
+            return endpoint(request)
+        return self.get_response(request)

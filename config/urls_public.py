@@ -1,4 +1,5 @@
-"""The root domain: landing, signup, login, platform admin, Stripe's webhooks, health."""
+"""The root domain: landing, signup, login, platform admin, Stripe's webhooks. (`/healthz`
+and `/readyz` are answered on every host before routing: config/health.py.)"""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -6,7 +7,6 @@ from django.urls import include, path
 from apps.accounts import views
 from apps.accounts.urls_auth import auth_patterns
 from apps.billing import views as billing_views
-from config import health
 
 account_patterns = (
     [
@@ -28,6 +28,4 @@ urlpatterns = [
         billing_views.stripe_connect_webhook,
         name="stripe_connect_webhook",
     ),
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
 ]

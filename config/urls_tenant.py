@@ -1,5 +1,5 @@
 """A tenant's domain: its booking home, staff login, dashboard, tenant admin, integrator
-API, health."""
+API. (`/healthz` and `/readyz` are answered on every host before routing: config/health.py.)"""
 
 from django.urls import include, path
 
@@ -9,7 +9,6 @@ from apps.api import urls as api_urls
 from apps.booking_site import urls as booking_site_urls
 from apps.booking_site import views as booking_site_views
 from apps.dashboard import urls as dashboard_urls
-from config import health
 
 account_patterns = (auth_patterns(after_login="dashboard:home"), "accounts")
 
@@ -22,6 +21,4 @@ urlpatterns = [
     path("admin/", tenant_admin_site.urls),
     # /api/v1/…, /api/schema/, /api/docs/, /api/redoc/ (unknown /api/ paths: JSON 404).
     path("api/", include((api_urls.urlpatterns, "api"))),
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
 ]

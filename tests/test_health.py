@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 import redis
+from django import db
 from django.conf import settings
 from django.test import Client, override_settings
+from django_tenants.middleware.main import TenantMainMiddleware
+
+from config import health
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +141,44 @@ def test_request_id_is_echoed_or_created():
     assert given["X-Request-Id"] == "abc-123"
     assert len(made["X-Request-Id"]) == 32
     assert hostile["X-Request-Id"] != "a b\n<script>"
+
+
+@pytest.mark.parametrize("host", ["10.1.2.3:8000", "[fd00::7]:8000", "not a host"])
+def test_probes_answer_on_hosts_outside_allowed_hosts(host):
+    # given: an orchestrator probing a pod by its address, which no host list names
+    client = Client()
+
+    # when
+    live = client.get("/healthz", HTTP_HOST=host)
+    ready = client.get("/readyz", HTTP_HOST=host)
+
+    # then
+    assert live.status_code == 200
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_readyz_is_503_naming_the_database_when_routing_would_fail_too(monkeypatch):
+    # given: the database is out of reach, for host routing as for the check
+    def refused(*args: object, **kwargs: object) -> None:
+        raise db.OperationalError("connection failed: Connection refused")
+
+    monkeypatch.setattr(TenantMainMiddleware, "get_tenant", refused)
+    monkeypatch.setattr(health, "_check_database", refused)
+    client = Client(raise_request_exception=False)
+
+    # when
+    live = client.get("/healthz", HTTP_HOST="acme.localhost")
+    ready = client.get("/readyz", HTTP_HOST="acme.localhost", REMOTE_ADDR="203.0.113.9")
+
+    # then
+    assert live.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "failed": ["database"]}
+
+
+def test_probe_paths_are_answered_exactly_and_nothing_else_is():
+    response = Client().get("/readyz/extra", HTTP_HOST="10.1.2.3:8000")
+
+    # anything else goes through the host check as before (django-tenants: 404)
+    assert response.status_code == 404

@@ -5,8 +5,10 @@
 
 Domain errors keep their stable `code` and HTTP status (they are translated here and
 nowhere else); DRF's own errors (parse errors, authentication, permissions, unknown
-methods, throttling) get codes of their own; an unexpected exception is logged and
-answered 500 INTERNAL_ERROR without internals.
+methods, throttling) get codes of their own; PostgreSQL or Redis out of reach is 503
+SERVICE_UNAVAILABLE with Retry-After (config/service_unavailable.py answers the same when
+the failure comes before the view, in host routing or a middleware); any other unexpected
+exception is logged and answered 500 INTERNAL_ERROR without internals.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from apps.core.errors import DomainError, FieldError
+from apps.core.outages import RETRY_AFTER_SECONDS, outage_dependency
 from config.request_id import get_request_id
 
 logger = logging.getLogger(__name__)
@@ -72,6 +76,10 @@ def error_response(
         status=http_status,
         headers=dict(headers or {}),
     )
+
+
+def service_unavailable_message() -> str:
+    return gettext("The service is temporarily unavailable. Please try again in a moment.")
 
 
 def _flatten(detail: Any, path: str = "") -> list[FieldError]:
@@ -157,6 +165,23 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     if isinstance(exc, exceptions.APIException):
         return _drf_error(exc)
     request = context.get("request")
+    dependency = outage_dependency(exc)
+    if dependency is not None:
+        logger.warning(
+            "service.unavailable",
+            extra={
+                "dependency": dependency,
+                "error": f"{exc.__class__.__name__}: {exc}"[:500],
+                "path": getattr(request, "path", ""),
+                "method": getattr(request, "method", ""),
+            },
+        )
+        return error_response(
+            code="SERVICE_UNAVAILABLE",
+            message=service_unavailable_message(),
+            http_status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+        )
     logger.exception(
         "api.unexpected_error",
         extra={"path": getattr(request, "path", ""), "method": getattr(request, "method", "")},
