@@ -37,6 +37,7 @@ from apps.billing.models import StripeEvent
 from apps.billing.services import subscription_apply
 from apps.billing.stripe_api import secret_key, stripe_call
 from apps.billing.subscriptions import LIVE_STATUSES, plan_of_subscription
+from apps.core import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,12 @@ def stripe_event_receive(*, payload: bytes, signature: str, secret: str | None =
     SignatureInvalid (nothing recorded) or the handler's error (kept on the row)."""
     if secret is None:
         secret = settings.STRIPE_WEBHOOK_SECRET
-    data = _verified(payload, signature, secret)
+    try:
+        data = _verified(payload, signature, secret)
+    except SignatureInvalid:
+        # The type of an unverified body is whatever its sender wrote: not a label.
+        metrics.stripe_events_total.labels(type="unverified", result="signature_invalid").inc()
+        raise
     try:
         with transaction.atomic():
             StripeEvent.objects.create(
@@ -112,6 +118,9 @@ def stripe_event_process(*, event_id: str) -> str:
             event.last_error = ""
             event.processed_at = timezone.now()
             event.save(update_fields=["outcome", "note", "last_error", "attempts", "processed_at"])
+    metrics.stripe_events_total.labels(
+        type=_type_label(event.type), result=str(event.outcome)
+    ).inc()
     if failure is not None:
         logger.error(
             "billing.stripe_event_failed",
@@ -123,6 +132,11 @@ def stripe_event_process(*, event_id: str) -> str:
         extra={"event_id": event_id, "type": event.type, "outcome": event.outcome},
     )
     return str(event.outcome)
+
+
+def _type_label(event_type: str) -> str:
+    """The types billing follows by name; any other (Stripe has hundreds) as one."""
+    return event_type if event_type in HANDLERS or event_type in CONNECT_HANDLERS else "other"
 
 
 def stripe_events_retry(*, now: Any = None) -> int:

@@ -52,6 +52,7 @@ from apps.bookings.slot_sessions import (
     slots_covering,
     slots_lock,
 )
+from apps.core import metrics
 from apps.core.entitlements import Limit, entitlement_require, tenant_active_require
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.ids import uuid7
@@ -266,6 +267,7 @@ def booking_confirm(*, booking: Booking, actor: ActorRef) -> Booking:
             locked.hold_expires_at = None
             locked.save(update_fields=["status", "hold_expires_at", "updated_at"])
             _announce(locked, BookingEvent.Kind.CONFIRMED, actor, signals.booking_confirmed)
+            _hold_confirmed_count(held_for=now - locked.created_at)
     if hold_elapsed:
         raise HoldExpired()
     _log("booking.confirmed", locked)
@@ -764,6 +766,46 @@ def _announce(
         **(event_fields or {}),
     )
     signal.send(sender=Booking, booking=booking, actor=actor, **(signal_kwargs or {}))
+    _transition_count(kind=kind, status=booking.status, source=booking.source)
+
+
+# Kinds of event that move a booking into a new status (a reschedule keeps it).
+_STATUS_KINDS = frozenset(
+    {
+        BookingEvent.Kind.HELD,
+        BookingEvent.Kind.CONFIRMED,
+        BookingEvent.Kind.CANCELLED,
+        BookingEvent.Kind.EXPIRED,
+        BookingEvent.Kind.COMPLETED,
+        BookingEvent.Kind.NO_SHOW,
+    }
+)
+
+
+def _transition_count(*, kind: str, status: str, source: str) -> None:
+    """Counts a transition once its transaction commits (apps/core/metrics.py)."""
+    if kind not in _STATUS_KINDS:
+        return
+
+    def record() -> None:
+        metrics.bookings_total.labels(status=status, source=source).inc()
+        if kind == BookingEvent.Kind.HELD:
+            metrics.holds_placed_total.inc()
+        elif kind == BookingEvent.Kind.EXPIRED:
+            metrics.holds_expired_total.inc()
+
+    metrics.count_after_commit(record)
+
+
+def _hold_confirmed_count(*, held_for: timedelta) -> None:
+    """A live hold became a booking (a reinstated expired hold is not counted here)."""
+    milliseconds = max(held_for.total_seconds() * 1000, 0.0)
+
+    def record() -> None:
+        metrics.holds_confirmed_total.inc()
+        metrics.hold_to_confirm_ms.observe(milliseconds)
+
+    metrics.count_after_commit(record)
 
 
 def _log(event: str, booking: Booking) -> None:

@@ -29,6 +29,7 @@ from django.http import HttpRequest
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
+from apps.core.metrics import rate_limit_refusals_total
 from apps.core.tenancy import current_schema
 
 logger = logging.getLogger(__name__)
@@ -211,4 +212,5 @@ def rate_limit_wait(
         count = _process_windows.hit(key, window_end=(window + 1) * period, now=now)
     if count <= limit:
         return None
+    rate_limit_refusals_total.labels(scope=scope).inc()
     return max(1, math.ceil((window + 1) * period - now))

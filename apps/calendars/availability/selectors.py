@@ -46,6 +46,7 @@ from apps.calendars.timezones import (
     local_day_start,
     zone,
 )
+from apps.core import metrics
 from apps.core.cache_values import model_cache_value, model_from_cache_value
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.timezones import is_timezone
@@ -593,7 +594,9 @@ def _resolved(*, ids: AvailabilityScope, resolve: Resolve) -> _Resolved:
     if cached is not None:
         from_cache = _resolved_from_cache_value(cached)
         if from_cache is not None:
+            _cache_lookup_count("scope", hit=True)
             return from_cache
+    _cache_lookup_count("scope", hit=False)
     resolved = fresh()
     if current is not None:
         availability_cache.entry_put(
@@ -682,7 +685,9 @@ def _computed(
     entry, current = availability_cache.entry_get(name, tokens)
     cached = None if entry is None else _Computed.from_cache_value(entry)
     if cached is not None and _still_holds(cached, first, last, now=now, tenant=tenant):
+        _cache_lookup_count("answer", hit=True)
         return cached
+    _cache_lookup_count("answer", hit=False)
     computed = _compute(
         ids=scope, resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant
     )
@@ -692,6 +697,12 @@ def _computed(
             seconds = min(seconds, (valid_until - now).total_seconds())
         availability_cache.entry_put(name, computed.cache_value(), tokens=current, seconds=seconds)
     return computed
+
+
+def _cache_lookup_count(entry: str, *, hit: bool) -> None:
+    metrics.availability_cache_lookups_total.labels(
+        entry=entry, result="hit" if hit else "miss"
+    ).inc()
 
 
 def _still_holds(
@@ -868,6 +879,7 @@ def availability_slots_of(
             now=now,
             bucket_tz=zone(computed.timezone),
         )
+        metrics.exposed_slots_count.labels(variant="curated").observe(len(exposure.slots))
         return AvailableSlots(
             slots=exposure.slots,
             total=exposure.total,
@@ -875,6 +887,7 @@ def availability_slots_of(
             timezone=computed.timezone,
             display_timezone=computed.display_timezone,
         )
+    metrics.exposed_slots_count.labels(variant="all").observe(len(free))
     return AvailableSlots(
         slots=free,
         total=len(free),

@@ -37,6 +37,7 @@ from django.utils import timezone
 from apps.accounts.addresses import tenant_domain
 from apps.accounts.models import Tenant
 from apps.accounts.selectors import tenant_current
+from apps.core import metrics
 from apps.core.entitlements import Limit, PlanLimitReached, entitlement_require
 from apps.notifications.messages.content import MessageFacts, message_facts, sms_text
 from apps.notifications.messages.emails import notification_email, notification_message_id
@@ -212,6 +213,15 @@ def notification_send(
 ) -> SendOutcome:
     """Sends one due notification at most once. Safe to call any number of times, from
     any number of workers, for the same row."""
+    outcome = _notification_send(notification_id=notification_id, now=now, tenant=tenant)
+    if outcome != SendOutcome.SKIPPED:
+        metrics.notifications_total.labels(result=outcome.value).inc()
+    return outcome
+
+
+def _notification_send(
+    *, notification_id: UUID | str, now: datetime | None, tenant: Tenant | None
+) -> SendOutcome:
     clock_injected = now is not None
     now = now or timezone.now()
     notification = _load(notification_id)

@@ -37,6 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.bookings import pii
+from apps.core import metrics
 from apps.core.errors import ValidationFailed
 from apps.notifications.outbox import (
     outbox_claim,
@@ -289,6 +290,13 @@ def webhook_delivery_send(
     """Makes one attempt of a due delivery. Safe to call any number of times, from any
     number of workers: only the caller that claims the row sends. `now` (tests) stands
     for the clock everywhere: due checks, the signed timestamp and the log."""
+    outcome = _webhook_delivery_send(delivery_id=delivery_id, now=now)
+    if outcome != DeliveryOutcome.SKIPPED:
+        metrics.webhook_deliveries_total.labels(result=outcome.value).inc()
+    return outcome
+
+
+def _webhook_delivery_send(*, delivery_id: UUID | str, now: datetime | None) -> DeliveryOutcome:
     clock_injected = now is not None
     now = now or timezone.now()
     delivery = (
