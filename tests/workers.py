@@ -47,9 +47,17 @@ def unique_queue(prefix: str = "test") -> str:
 
 class CeleryProcess:
     def __init__(
-        self, args: list[str], *, queue: str, log_path: Path, env: Mapping[str, str] | None = None
+        self,
+        args: list[str],
+        *,
+        queue: str,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        quiet: bool = False,
     ) -> None:
         self.args = args
+        # `celery --quiet`: no start-up banner, so every line of the log is a log record
+        self.global_args = ["--quiet"] if quiet else []
         self.queue = queue
         self.log_path = log_path
         self.env = process_environment(queue, **(env or {}))
@@ -63,24 +71,30 @@ class CeleryProcess:
         log_path: Path,
         concurrency: int = 2,
         env: Mapping[str, str] | None = None,
+        quiet: bool = False,
     ) -> CeleryProcess:
         args = [
             "worker", "-Q", queue, "--concurrency", str(concurrency), "--pool", "prefork",
             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
-        return cls(args, queue=queue, log_path=log_path, env=env)
+        return cls(args, queue=queue, log_path=log_path, env=env, quiet=quiet)
 
     @classmethod
     def beat(
-        cls, *, queue: str, log_path: Path, env: Mapping[str, str] | None = None
+        cls,
+        *,
+        queue: str,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        quiet: bool = False,
     ) -> CeleryProcess:
         args = ["beat", "--loglevel", "INFO", "--schedule", str(log_path.with_suffix(".db"))]
-        return cls(args, queue=queue, log_path=log_path, env=env)
+        return cls(args, queue=queue, log_path=log_path, env=env, quiet=quiet)
 
     def start(self) -> CeleryProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", *self.args],
+            [sys.executable, "-m", "celery", "-A", "config", *self.global_args, *self.args],
             cwd=ROOT,
             env=self.env,
             stdout=log,
