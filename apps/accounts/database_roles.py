@@ -274,23 +274,27 @@ WHERE r.is_template
 """
 
 
-def database_grants_ensure() -> int:
+def database_grants_ensure(cursor: Any = None) -> int:
     """The serving role's privileges on what exists (see the module's docstring), and the
     owner's default privileges for what its migrations create later, in any schema.
-    Run as the owner (or a superuser). Returns how many grants and revokes it made."""
+    Run as the owner (or a superuser), on this database or on the one `cursor` (a
+    psycopg cursor: a restore's target) is connected to. Returns how many grants and
+    revokes it made."""
     if not roles_split():
         return 0
+    if cursor is None:
+        with connection.cursor() as django_cursor:
+            return database_grants_ensure(django_cursor)
     owner, serving = settings.DATABASE_OWNER_USER, settings.DATABASE_SERVING_USER
-    with connection.cursor() as cursor:
-        _run_generated(
-            cursor,
-            "SELECT format('ALTER DEFAULT PRIVILEGES FOR ROLE %%I GRANT "
-            "SELECT, INSERT, UPDATE, DELETE ON TABLES TO %%I', %s::text, %s::text) "
-            "UNION ALL SELECT format('ALTER DEFAULT PRIVILEGES FOR ROLE %%I GRANT "
-            "USAGE, SELECT, UPDATE ON SEQUENCES TO %%I', %s::text, %s::text)",
-            [owner, serving, owner, serving],
-        )
-        changed = _run_generated(cursor, _GRANTS_SQL, [serving, settings.TENANT_BASE_SCHEMA])
+    _run_generated(
+        cursor,
+        "SELECT format('ALTER DEFAULT PRIVILEGES FOR ROLE %%I GRANT "
+        "SELECT, INSERT, UPDATE, DELETE ON TABLES TO %%I', %s::text, %s::text) "
+        "UNION ALL SELECT format('ALTER DEFAULT PRIVILEGES FOR ROLE %%I GRANT "
+        "USAGE, SELECT, UPDATE ON SEQUENCES TO %%I', %s::text, %s::text)",
+        [owner, serving, owner, serving],
+    )
+    changed = _run_generated(cursor, _GRANTS_SQL, [serving, settings.TENANT_BASE_SCHEMA])
     if changed:
         logger.info("database.grants_changed", extra={"role": serving, "statements": changed})
     return changed

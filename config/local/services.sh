@@ -58,6 +58,47 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# The cluster's settings, kept in $PGDATA/timenest.conf (included last by
+# postgresql.conf) and rewritten by every `up`, so an existing cluster follows changes.
+# Durable: fsync, synchronous_commit and full_page_writes are PostgreSQL's defaults (on),
+# so the data of `make run` survives a crash of PostgreSQL or of the machine. The test
+# databases turn synchronous_commit off for themselves (tests/plugins/database.py).
+CONF_FILE=timenest.conf
+pg_conf() {
+  cat <<CONF
+# Written by config/local/services.sh on every \`up\`: edit that script, not this file.
+listen_addresses = ''
+unix_socket_directories = '$RUN'
+unix_socket_permissions = 0700
+port = $PG_PORT
+max_connections = 200
+shared_buffers = 256MB
+# pg_dump (manage.py backup) locks every table at once: 512 x 200 connections holds
+# some 4,000 businesses' tables (OPERATIONS.md "Backups and recovery").
+max_locks_per_transaction = 512
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+CONF
+}
+
+# Writes the settings; true (0) when they changed. Clusters made by earlier versions of
+# this script had them appended to postgresql.conf, durability off: those lines go.
+pg_conf_write() {
+  local conf="$PGDATA/postgresql.conf" wanted current=""
+  wanted=$(pg_conf)
+  [ -f "$PGDATA/$CONF_FILE" ] && current=$(cat "$PGDATA/$CONF_FILE")
+  local stale=0
+  grep -qE '^(fsync|synchronous_commit|full_page_writes) = off$' "$conf" && stale=1
+  grep -qx "include_if_exists = '$CONF_FILE'" "$conf" || stale=1
+  [ "$wanted" = "$current" ] && [ "$stale" = 0 ] && return 1
+  as_pg sed -i -E '/^(fsync|synchronous_commit|full_page_writes) = off$/d' "$conf"
+  grep -qx "include_if_exists = '$CONF_FILE'" "$conf" \
+    || echo "include_if_exists = '$CONF_FILE'" | as_pg tee -a "$conf" >/dev/null
+  printf '%s\n' "$wanted" | as_pg tee "$PGDATA/$CONF_FILE" >/dev/null
+  return 0
+}
+
 pg_up() {
   mkdir -p "$LOCAL/pg" "$RUN" "$LOCAL/log"
   if [ "$(id -u)" = 0 ]; then
@@ -71,23 +112,23 @@ pg_up() {
   if [ ! -f "$PGDATA/PG_VERSION" ]; then
     as_pg "$(pg_bin initdb)" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 \
       --locale=C.UTF-8 >/dev/null
-    cat >>"$PGDATA/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$RUN'
-unix_socket_permissions = 0700
-port = $PG_PORT
-max_connections = 200
-shared_buffers = 256MB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-CONF
   fi
-  # Clusters made before the socket was private get it at their next start.
-  grep -q '^unix_socket_permissions' "$PGDATA/postgresql.conf" \
-    || echo "unix_socket_permissions = 0700" | as_pg tee -a "$PGDATA/postgresql.conf" >/dev/null
+  local changed=0
+  pg_conf_write && changed=1
   if ! as_pg "$(pg_bin pg_ctl)" -D "$PGDATA" status >/dev/null 2>&1; then
     as_pg "$(pg_bin pg_ctl)" -D "$PGDATA" -l "$LOCAL/log/postgres.log" -w -t 30 start >/dev/null
+  elif [ "$changed" = 1 ]; then
+    # Every setting written here takes effect on a reload but the socket's place, port,
+    # max_connections, shared_buffers and max_locks_per_transaction, which wait for a
+    # restart (said below): a running `make run` is not cut off.
+    as_pg "$(pg_bin pg_ctl)" -D "$PGDATA" reload >/dev/null
+    echo "PostgreSQL: settings changed, reloaded ($PGDATA/$CONF_FILE)"
+    sleep 0.5
+    local pending
+    pending=$("$(pg_bin psql)" -h "$RUN" -p "$PG_PORT" -U "$DB_USER" -d postgres -tAc \
+      "SELECT string_agg(name, ', ') FROM pg_settings WHERE pending_restart")
+    [ -z "$pending" ] \
+      || echo "PostgreSQL: $pending take effect at the next restart (make services-down services)"
   fi
   if ! "$(pg_bin psql)" -h "$RUN" -p "$PG_PORT" -U "$DB_USER" -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1; then
@@ -113,10 +154,14 @@ redis_up() {
   echo "Redis: 127.0.0.1:$REDIS_PORT"
 }
 
-down() {
+pg_down() {
   if [ -f "$PGDATA/PG_VERSION" ]; then
     as_pg "$(pg_bin pg_ctl)" -D "$PGDATA" -m fast stop >/dev/null 2>&1 || true
   fi
+}
+
+down() {
+  pg_down
   if command -v redis-cli >/dev/null; then
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
   fi
@@ -126,9 +171,14 @@ down() {
 case "${1:-up}" in
   up) pg_up; redis_up ;;
   down) down ;;
+  # PostgreSQL alone (tests start a cluster of their own this way, under another
+  # TIMENEST_LOCAL_DIR), and the settings it is given.
+  pg-up) pg_up ;;
+  pg-down) pg_down ;;
+  pg-conf) pg_conf ;;
   status)
     as_pg "$(pg_bin pg_ctl)" -D "$PGDATA" status || true
     redis-cli -p "$REDIS_PORT" ping || true
     ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|pg-up|pg-down|pg-conf" >&2; exit 2 ;;
 esac

@@ -41,7 +41,6 @@ import logging
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -49,7 +48,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -61,6 +59,7 @@ from django.utils import timezone
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import tenant_context
 
+from apps.accounts.backups.postgres_clients import client_program
 from apps.accounts.models import Domain, Membership, Tenant, User
 from apps.accounts.provisioning import database_setup
 from apps.accounts.services import tenant_create
@@ -362,16 +361,11 @@ def _bookings_seed(
 MODEL_SCHEMA = "bench_clone_model"
 
 
-def pg_dump_path() -> str:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"), reverse=True)
-    return str(found[0]) if found else (shutil.which("pg_dump") or "pg_dump")
-
-
 def schema_dump(schema: str, *, dbname: str) -> str:
     """pg_dump of one schema (structure, owners, grants and rows as INSERTs), without
     comments and psql commands: SQL a plain connection can run."""
     db = settings.DATABASES["default"]
-    command = [pg_dump_path(), "-h", str(db["HOST"]), "-p", str(db["PORT"])]
+    command = [client_program("pg_dump"), "-h", str(db["HOST"]), "-p", str(db["PORT"])]
     command += ["-U", str(db["USER"]), "-d", dbname, "-n", schema]
     command += ["--inserts", "--rows-per-insert=1000"]
     dump = subprocess.run(command, capture_output=True, text=True, check=True).stdout

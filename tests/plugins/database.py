@@ -113,6 +113,19 @@ def _clone_development_database(test_name: str) -> bool:
     return True
 
 
+def _commits_asynchronous(test_name: str) -> None:
+    """The local cluster is durable (config/local/services.sh); a test database need
+    not be. With synchronous_commit off a commit does not wait for its WAL to reach the
+    disk: a crash could lose the last commits, never corrupt anything, and tests commit
+    often. Set on the database, so every connection gets it (a worker's, a live
+    server's); this session's connection is closed to pick it up too."""
+    from django.db import connections
+
+    with psycopg.connect(**_admin_conninfo("postgres")) as admin:  # type: ignore[arg-type]
+        admin.execute(f'ALTER DATABASE "{test_name}" SET synchronous_commit = off')
+    connections["default"].close()
+
+
 def _test_database_name() -> str:
     from django.db import connections
 
@@ -137,6 +150,7 @@ def django_db_setup(django_db_blocker: pytest.FixtureRequest) -> None:
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         _clone_development_database(_test_database_name())
         setup_databases(verbosity=0, interactive=False, keepdb=True)
+        _commits_asynchronous(_test_database_name())
         database_setup(verbosity=0)
         ensure_test_tenants()
 
