@@ -13,7 +13,7 @@ LOCAL_SETTINGS := DJANGO_SETTINGS_MODULE=config.settings.dev
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test setup venv services services-down lint typecheck pytest measure bench browser-deps clean lock
+.PHONY: run test setup venv services services-down lint typecheck pytest measure bench browser-deps promtool-deps clean lock roles drill drill-deps
 
 $(VENV)/.installed: requirements/dev.txt requirements/base.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required."; exit 1; }
@@ -59,6 +59,13 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Debian's chromium (sudo apt-get install -y chromium)"; exit 1; fi; }
 
+# promtool checks the alert rules (tests/test_metrics.py skips that check without it).
+# RUNLEVEL=1: install the package without starting a Prometheus server.
+promtool-deps:
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else echo "promtool is missing; the alert rules' check is skipped (sudo apt-get install -y prometheus)"; fi; }
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -67,7 +74,7 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy .
 
-pytest: venv services browser-deps
+pytest: venv services browser-deps promtool-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: setup browser-deps lint typecheck pytest
@@ -83,6 +90,24 @@ bench: setup
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	  else echo "Install Debian's wrk (sudo apt-get install -y wrk)"; exit 1; fi; }
 	$(PY) -m tests.bench $(BENCH_ARGS)
+
+# The scale-out drill (OPERATIONS.md "Scale-out"): 2 gunicorn behind HAProxy, PgBouncer
+# (session pooling), 2 Celery workers and beat, loaded for a minute while one web instance
+# and one worker are killed (minutes, not part of `make test`). DRILL_ARGS=--rate 30 --duration 60.
+DRILL_ARGS ?=
+# RUNLEVEL=1: install the packages without starting their system services.
+drill-deps:
+	@command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy pgbouncer >/dev/null; \
+	  else echo "Install Debian's haproxy and pgbouncer (sudo apt-get install -y haproxy pgbouncer)"; exit 1; fi; }
+
+drill: setup drill-deps
+	$(PY) -m tests.drill $(DRILL_ARGS)
+
+# The Docker image's roles without Docker: migrate, then web (gunicorn), worker and beat
+# through docker/entrypoint.sh, production settings, local services (docker/run-roles.sh).
+roles: venv services
+	@bash docker/run-roles.sh
 
 lock: venv
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links requirements/base.in -o requirements/base.txt

@@ -3,16 +3,32 @@ so a task sent inside `schema_context("acme")` runs in acme. The request id trav
 
 A worker or beat never guesses its settings: without DJANGO_SETTINGS_MODULE it stops
 with a message (development settings, for one, let webhooks reach private addresses).
-`make run` names config.settings.dev, the Docker image config.settings.prod."""
+`make run` names config.settings.dev, the Docker image config.settings.prod.
+
+Worker and beat log with the project's LOGGING (JSON lines: config/logging.py), not
+Celery's own format, and trace like the web (config/tracing.py): each pool process sets
+up its own tracing after the fork; the trace context travels in task headers."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import (
+    beat_init,
+    before_task_publish,
+    celeryd_init,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+)
 from tenant_schemas_celery.app import CeleryApp
 
+from config.metrics_files import celery_process_shutdown, celery_worker_init
 from config.request_id import get_request_id, set_request_id
 
 SETTINGS_MISSING = (
@@ -38,6 +54,11 @@ app.autodiscover_tasks()
 
 REQUEST_ID_HEADER = "request_id"
 
+# Metrics' multiprocess files (PROMETHEUS_MULTIPROC_DIR, config/metrics.py): a fresh
+# directory when the worker starts, live gauges dropped when a pool process ends.
+worker_init.connect(celery_worker_init, weak=False)
+worker_process_shutdown.connect(celery_process_shutdown, weak=False)
+
 
 @before_task_publish.connect
 def _attach_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
@@ -59,3 +80,45 @@ def _adopt_request_id(task: Any = None, **_: Any) -> None:
 @task_postrun.connect
 def _forget_request_id(**_: Any) -> None:
     set_request_id("-")
+
+
+@setup_logging.connect
+@celeryd_init.connect
+def _logging_from_settings(**_: Any) -> None:
+    # A receiver of setup_logging makes Celery leave logging alone (no root-logger
+    # hijack, no redirected stdout) in worker and beat; they take Django's LOGGING like
+    # the web. In a worker that happens late: configured at celeryd_init too, the
+    # warnings it gives before (running as root, say) are log lines as well.
+    from django.conf import settings
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    logging.captureWarnings(True)
+
+
+@worker_process_init.connect
+def _trace_pool_process(**_: Any) -> None:
+    from config.tracing import tracing_setup
+
+    tracing_setup(service="worker")
+
+
+@worker_init.connect
+def _trace_worker(sender: Any = None, **_: Any) -> None:
+    # A prefork pool's processes set up their own after the fork (above), so that the
+    # exporter's thread and connections belong to them; other pools run tasks here.
+    from celery import concurrency
+    from celery.concurrency.prefork import TaskPool
+
+    from config.tracing import tracing_setup
+
+    pool = concurrency.get_implementation(getattr(sender, "pool_cls", None))
+    if not (isinstance(pool, type) and issubclass(pool, TaskPool)):
+        tracing_setup(service="worker")
+
+
+@beat_init.connect
+def _trace_beat(**_: Any) -> None:
+    from config.tracing import tracing_setup
+
+    tracing_setup(service="beat")

@@ -102,8 +102,17 @@ MIDDLEWARE = [
     # First, so that every response carries the policy, the tenant middleware's own
     # (unknown host) included; it reads no database (config/content_security.py).
     "config.content_security.ContentSecurityPolicyMiddleware",
-    "apps.accounts.middleware.TenantMiddleware",
+    # Answers /metrics before tenant routing and times every other request (config/metrics.py).
+    "config.metrics.MetricsMiddleware",
+    # The request id next, so that every answer below carries it (probes and 503s too).
     "config.request_id.RequestIdMiddleware",
+    # /healthz and /readyz on any host, before host routing reads the database
+    # (config/health.py).
+    "config.health.HealthCheckMiddleware",
+    # PostgreSQL or Redis out of reach anywhere below (host routing, session, views):
+    # 503 with Retry-After instead of a 500 (config/service_unavailable.py).
+    "config.service_unavailable.ServiceUnavailableMiddleware",
+    "apps.accounts.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -293,7 +302,33 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A task is told to stop (SoftTimeLimitExceeded) after the soft limit and its process is
+# replaced after the hard one, so that a call that never returns cannot hold a worker
+# slot for good. Tasks known to be long have their own limits below. Every hard limit
+# stays under the broker's visibility timeout, after which Redis would hand a task that
+# is still running to a second worker.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=150)
+_LONG_TASK_LIMITS = {"soft_time_limit": 600, "time_limit": 660}
+CELERY_TASK_ANNOTATIONS = {
+    # A whole business's slot grid to the horizon, or a batch of resources' grids.
+    "calendars.materialize_tenant": _LONG_TASK_LIMITS,
+    "calendars.materialize_resource": _LONG_TASK_LIMITS,
+    # Nightly deletions and the daily pass over every business's standing.
+    "calendars.prune_slots": _LONG_TASK_LIMITS,
+    "webhooks.purge": _LONG_TASK_LIMITS,
+    "billing.lifecycle_check": _LONG_TASK_LIMITS,
+    # One message per ready business.
+    "accounts.run_in_every_tenant": {"soft_time_limit": 300, "time_limit": 330},
+}
+# Only one beat sends periodic tasks, whichever number runs: the others wait for its
+# Redis lock (config/beat_scheduler.py). The key defaults to one under the cache prefix.
+CELERY_BEAT_SCHEDULER = "config.beat_scheduler:SingleBeatScheduler"
+CELERY_BEAT_LOCK_URL = env("CELERY_BEAT_LOCK_URL", default=REDIS_URL)
+CELERY_BEAT_LOCK_KEY = env("CELERY_BEAT_LOCK_KEY", default="")
+CELERY_BEAT_LOCK_SECONDS = env_int("CELERY_BEAT_LOCK_SECONDS", default=30)
+# Worker and beat log through LOGGING below, not Celery's handlers (config/celery.py).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Each task would otherwise re-read its tenant row.
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 # Periodic work. Entries whose task is `accounts.run_in_every_tenant` fan out to every
@@ -545,7 +580,11 @@ BOOKING_LINK_GRACE_DAYS = env_int("BOOKING_LINK_GRACE_DAYS", default=30)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "config.request_id.RequestIdLogFilter"},
+        # trace_id and span_id of the current span, task_id and task_name in a task.
+        "context": {"()": "config.logging.LogContextFilter"},
+    },
     "formatters": {
         "json": {"()": "config.logging.JsonFormatter"},
         # Both leave secrets out of logged paths: manage-link tokens (config/log_redaction.py).
@@ -558,7 +597,7 @@ LOGGING = {
         "stdout": {
             "class": "logging.StreamHandler",
             "formatter": env("LOG_FORMAT", default="json"),
-            "filters": ["request_id"],
+            "filters": ["request_id", "context"],
         },
     },
     "root": {"handlers": ["stdout"], "level": env("LOG_LEVEL", default="INFO")},
@@ -603,5 +642,15 @@ HEALTH_DETAIL_ALLOWED_NETS = env_list(
     "HEALTH_DETAIL_ALLOWED_NETS", default=["127.0.0.0/8", "::1/128"]
 )
 
+# /metrics (config/metrics.py): with a token, only `Authorization: Bearer <token>`
+# scrapes; without one, only loopback clients. PROMETHEUS_MULTIPROC_DIR (read by
+# prometheus-client itself) is set for gunicorn and Celery, never for runserver or tests.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
 # Data kept under `.local/` (PostgreSQL cluster, Redis, mail drops) in local runs.
 LOCAL_DIR = Path(os.environ.get("TIMENEST_LOCAL_DIR", BASE_DIR / ".local"))
+
+# Where `manage.py backup` writes its archives and manifests unless told (--output-dir);
+# OPERATIONS.md "Backups and recovery". Production points it at a volume that is copied
+# off the machine.
+BACKUP_DIR = Path(env("BACKUP_DIR", default="") or LOCAL_DIR / "backups")
