@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -41,7 +42,8 @@ class ApiRateThrottle(BaseThrottle):
         rate = None
         if scope == "api_key":
             # The business's plan sets its keys' rate; the configured one is a ceiling.
-            rate = stricter_rate(configured_rate(scope), plan_api_rate())
+            plan_rate = plan_api_rate() if settings.API_RATE_PLAN_LIMITS else None
+            rate = stricter_rate(configured_rate(scope), plan_rate)
         fail_closed = principal_of(request) is None and request.method not in SAFE_METHODS
         wait = rate_limit_wait(scope=scope, ident=ident, rate=rate, fail_closed=fail_closed)
         self.wait_seconds = wait

@@ -436,6 +436,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Each API key's rate is its business's plan's (apps/billing/plans.py) under the ceiling
+# above. Only the benchmark, one key sending hundreds of requests a second, turns it off.
+API_RATE_PLAN_LIMITS = env_bool("API_RATE_PLAN_LIMITS", default=True)
 # Lists: `?page=&per_page=`; per_page is capped.
 API_DEFAULT_PER_PAGE = 20
 API_MAX_PER_PAGE = 100

@@ -224,6 +224,18 @@ def test_each_plan_sets_its_keys_rate_under_the_configured_ceiling(acme, acme_ho
     assert client.get("/api/v1/services").status_code == 200
 
 
+def test_the_plan_rate_can_be_lifted_only_by_turning_plan_limits_off(acme, acme_host, settings):
+    """The benchmark's one key sends hundreds of requests a second (config/settings/bench.py)."""
+    settings.REST_FRAMEWORK = rates(api_key="1000/min")
+    settings.API_RATE_PLAN_LIMITS = False
+    _on_plan(acme, "free")
+    client = key_client(acme_host, "readonly")
+
+    answers = [client.get("/api/v1/services").status_code for _ in range(101)]
+
+    assert answers == [200] * 101
+
+
 def test_usage_counts_what_each_app_owns(acme):
     _on_plan(acme, "pro")
     location = LocationFactory.create()
