@@ -22,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import redis
 from django.conf import settings
@@ -31,6 +31,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from apps.core.rate_limits import client_address
+from config.request_id import HEADER as REQUEST_ID_HEADER
+from config.request_id import set_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -69,18 +71,36 @@ def _checks() -> dict[str, Callable[[], None]]:
     return checks
 
 
-def detail_allowed(request: HttpRequest) -> bool:
-    """Whether this client may read why a check failed: its address (behind the trusted
-    proxies, as the rate limiter finds it) lies in HEALTH_DETAIL_ALLOWED_NETS. Anything
-    that is not a plain address (a proxy that wrote a port, garbage) gets no detail."""
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(client_address(request).strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
-        return False
+        return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    nets = getattr(settings, "HEALTH_DETAIL_ALLOWED_NETS", DEFAULT_DETAIL_ALLOWED_NETS)
-    return any(address in ipaddress.ip_network(net, strict=False) for net in nets)
+        return address.ipv4_mapped
+    return address
+
+
+def request_from(request: HttpRequest, nets: Iterable[str]) -> bool:
+    """Whether the client (behind the trusted proxies, as the rate limiter finds it) AND
+    the peer that connected (the proxy, or the client itself) both lie in `nets`. The
+    peer is asked too because a client that reaches the app port directly, past the
+    proxies, writes X-Forwarded-For itself. Anything that is not a plain address (a
+    proxy that wrote a port, garbage) is not in any net."""
+    networks = [ipaddress.ip_network(net, strict=False) for net in nets]
+    for text in (client_address(request), str(request.META.get("REMOTE_ADDR") or "")):
+        address = _address(text)
+        if address is None or not any(address in network for network in networks):
+            return False
+    return True
+
+
+def detail_allowed(request: HttpRequest) -> bool:
+    """Whether this client may read why a check failed: it comes from
+    HEALTH_DETAIL_ALLOWED_NETS (`request_from`)."""
+    return request_from(
+        request, getattr(settings, "HEALTH_DETAIL_ALLOWED_NETS", DEFAULT_DETAIL_ALLOWED_NETS)
+    )
 
 
 @never_cache
@@ -124,6 +144,11 @@ class HealthCheckMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         endpoint = _ENDPOINTS.get(request.path_info)
-        if endpoint is not None:
-            return endpoint(request)
-        return self.get_response(request)
+        if endpoint is None:
+            return self.get_response(request)
+        # Above the request id's middleware (and the span of an exported trace, whose
+        # middleware refuses a Host outside ALLOWED_HOSTS): a probe gets its id here.
+        request_id = set_request_id(request.headers.get(REQUEST_ID_HEADER))
+        response = endpoint(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response

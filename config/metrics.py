@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import ipaddress
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -45,7 +44,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from apps.core import metrics
-from apps.core.rate_limits import client_address
+from config.health import request_from
 from config.metrics_files import ProcessFiles, multiproc_dir
 
 logger = logging.getLogger(__name__)
@@ -235,13 +234,12 @@ def metrics_exposition() -> bytes:
 
 
 def _loopback(request: HttpRequest) -> bool:
-    try:
-        address = ipaddress.ip_address(client_address(request).strip())
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+    """The client and the peer that connected are both on this machine (config/health.py
+    `request_from`: a client past the proxies cannot claim loopback in X-Forwarded-For)."""
+    return request_from(request, _LOOPBACK_NETS)
+
+
+_LOOPBACK_NETS = ("127.0.0.0/8", "::1/128")
 
 
 def _refusal(status: int, message: str) -> HttpResponse:

@@ -28,6 +28,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -87,6 +88,11 @@ def service_unavailable_response(
         response = HttpResponse(html, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     patch_cache_control(response, no_store=True)
+    # Made above the security middleware, whose headers it would otherwise miss (the
+    # policy middleware, above this one, still adds the Content-Security-Policy).
+    response["X-Content-Type-Options"] = "nosniff"
+    response["X-Frame-Options"] = "DENY"
+    response["Referrer-Policy"] = settings.SECURE_REFERRER_POLICY or "same-origin"
     return response
 
 

@@ -45,6 +45,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
+from config.log_redaction import secrets_redact
+
 # The collector's base address, or (OpenTelemetry's other spelling) its traces endpoint.
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 _setup_in_pid: int | None = None
@@ -112,10 +114,12 @@ def _instrumentors(*, exporting: bool) -> Sequence[BaseInstrumentor]:
 
 # The request's span starts after these: the policy middleware, so that every answer has
 # the policy (the instrumentation's middleware answers a disallowed Host with a 400 as
-# the span starts), and /metrics, whose scrapes are not requests worth a trace.
+# the span starts), /metrics, whose scrapes are not requests worth a trace, and the
+# probes, which must answer on any Host (a probe by address) and are not worth one either.
 _BEFORE_THE_SPAN = (
     "config.content_security.ContentSecurityPolicyMiddleware",
     "config.metrics.MetricsMiddleware",
+    "config.health.HealthCheckMiddleware",
 )
 
 
@@ -124,6 +128,20 @@ def _django_middleware_position() -> int:
     # instrumentation would swallow it and configure empty settings).
     middleware = list(settings.MIDDLEWARE)
     return max((middleware.index(m) + 1 for m in _BEFORE_THE_SPAN if m in middleware), default=0)
+
+
+# What the instrumentation records of the URL: the path, with the tokens of manage,
+# sign-up and reset links redacted as in the logs, and no query string (a typed email).
+_URL_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full")
+
+
+def _span_url_redacted(span: trace.Span, request: HttpRequest) -> None:
+    if not span.is_recording():
+        return
+    path = secrets_redact(request.path)
+    for name in _URL_ATTRIBUTES:
+        span.set_attribute(name, path)
+    span.set_attribute("url.query", "")
 
 
 def _span_named_by_route(span: trace.Span, request: HttpRequest, response: HttpResponse) -> None:
@@ -152,6 +170,7 @@ def tracing_instrument(*, tracer_provider: TracerProvider, exporting: bool) -> N
             instrumentor.instrument(
                 tracer_provider=tracer_provider,
                 middleware_position=_django_middleware_position(),
+                request_hook=_span_url_redacted,
                 response_hook=_span_named_by_route,
             )
         else:

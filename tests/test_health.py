@@ -121,8 +121,13 @@ def test_readyz_judges_the_client_behind_trusted_proxies_not_the_proxy():
             REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
         )
         operator = _readyz_with_redis_down(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="::1")
+        # a remote client reaching the app port past the proxy, claiming to be loopback
+        spoofed = _readyz_with_redis_down(
+            REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="127.0.0.1"
+        )
 
     assert outside == {"status": "unavailable", "failed": ["redis", "broker"]}
+    assert spoofed == {"status": "unavailable", "failed": ["redis", "broker"]}
     assert "reason" in operator
 
 

@@ -228,10 +228,13 @@ def test_metrics_without_a_token_serve_loopback_clients_only(settings):
     # a proxy on this machine passing on a remote client's request
     proxied = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
     local = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="::1")
+    # a remote client reaching the app port past the proxy, claiming to be loopback
+    spoofed = client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="127.0.0.1")
 
     assert remote.status_code == 403
     assert proxied.status_code == 403
-    assert b"timenest_" not in remote.content + proxied.content
+    assert spoofed.status_code == 403
+    assert b"timenest_" not in remote.content + proxied.content + spoofed.content
     assert local.status_code == 200
 
 

@@ -117,6 +117,10 @@ def _assert_page(response: Any) -> None:
     assert response["Content-Type"].startswith("text/html")
     assert "no-store" in response["Cache-Control"]
     assert "Temporarily unavailable" in response.content.decode()
+    # the security middleware's headers, which a 503 made above it would miss
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"]
 
 
 def test_a_failed_tenant_lookup_answers_the_api_in_its_envelope_and_pages_plainly(

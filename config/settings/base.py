@@ -104,11 +104,11 @@ MIDDLEWARE = [
     "config.content_security.ContentSecurityPolicyMiddleware",
     # Answers /metrics before tenant routing and times every other request (config/metrics.py).
     "config.metrics.MetricsMiddleware",
-    # The request id next, so that every answer below carries it (probes and 503s too).
-    "config.request_id.RequestIdMiddleware",
-    # /healthz and /readyz on any host, before host routing reads the database
-    # (config/health.py).
+    # /healthz and /readyz on any host, before host routing reads the database and before
+    # a request's span starts (config/health.py; they give their own request id).
     "config.health.HealthCheckMiddleware",
+    # The request id next, so that every answer below carries it (503s too).
+    "config.request_id.RequestIdMiddleware",
     # PostgreSQL or Redis out of reach anywhere below (host routing, session, views):
     # 503 with Retry-After instead of a 500 (config/service_unavailable.py).
     "config.service_unavailable.ServiceUnavailableMiddleware",
@@ -437,8 +437,9 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Each API key's rate is its business's plan's (apps/billing/plans.py) under the ceiling
-# above. Only the benchmark, one key sending hundreds of requests a second, turns it off.
-API_RATE_PLAN_LIMITS = env_bool("API_RATE_PLAN_LIMITS", default=True)
+# above. Only the benchmark's settings, one key sending hundreds of requests a second,
+# turn it off (no environment variable can).
+API_RATE_PLAN_LIMITS = True
 # Lists: `?page=&per_page=`; per_page is capped.
 API_DEFAULT_PER_PAGE = 20
 API_MAX_PER_PAGE = 100

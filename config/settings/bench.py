@@ -34,8 +34,7 @@ os.environ.setdefault("API_NUM_PROXIES", "0")
 # still runs (one Redis round trip per request), only its ceiling is raised.
 for _scope in ("API_RATE_API_KEY", "API_RATE_ANON_READ", "API_RATE_ANON_BOOKING"):
     os.environ.setdefault(_scope, "1000000/min")
-# Nor may the plan's rate for each key (1,000/min on the top plan) stand in for it.
-os.environ.setdefault("API_RATE_PLAN_LIMITS", "false")
+
 
 from config.settings.prod import *  # noqa: E402,F403
 
@@ -49,3 +48,6 @@ STORAGES = {
 }
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# The plan's rate for each key (1,000/min on the top plan) is lifted too, like the
+# configured ceilings above.
+API_RATE_PLAN_LIMITS = False

@@ -23,6 +23,8 @@ from tests.workers import process_environment, unique_queue, wait_for
 
 pytestmark = [pytest.mark.slow]
 
+MANAGE_PREFIX = "/manage/"
+
 
 class Collector:
     """An OTLP/HTTP traces endpoint on 127.0.0.1 that keeps what it is sent."""
@@ -103,6 +105,25 @@ def test_a_web_process_with_a_collector_sends_it_the_spans_of_a_booking_request(
                 return [s for _, s in collector.spans() if s.name == "POST api/v1/bookings"]
 
             assert wait_for(request_span, timeout=30), collector.spans()
+
+            # and a manage link with a typed email in its query, and a probe by address
+            token = "eyJiIjoiMDFhMjRlZDIiLCJzIjoidF9hY21lIn0:1xaQgm:LEqxcJJb6OBT3venRE8"
+            requests.get(
+                f"{base}{MANAGE_PREFIX}{token}/?email=ann.lee%40example.test",
+                headers={"Host": business.host},
+                timeout=30,
+            )
+            probe = requests.get(f"{base}/healthz", headers={"Host": "10.1.2.3:8000"}, timeout=30)
+            assert probe.status_code == 200  # the span's middleware would refuse that Host
+
+            def manage_span() -> list[Any]:
+                return [
+                    s
+                    for _, s in collector.spans()
+                    if s.name.startswith("GET") and s.trace_id != request_span()[0].trace_id
+                ]
+
+            assert wait_for(manage_span, timeout=30), collector.spans()
     finally:
         with app.connection_for_write() as connection:
             connection.default_channel.queue_delete(queue)
@@ -124,3 +145,8 @@ def test_a_web_process_with_a_collector_sends_it_the_spans_of_a_booking_request(
         if '"gunicorn.access"' in line and '"POST"' in line
     ]
     assert [line["trace_id"] for line in access] == [request.trace_id.hex()]
+    # and no span carries a link's token or anything typed in a query string
+    exported = repr([s for _, s in collector.spans()])
+    assert "LEqxcJJb6OBT3venRE8" not in exported
+    assert "ann.lee" not in exported
+    assert "/healthz" not in exported  # probes are not traced
