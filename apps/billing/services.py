@@ -376,19 +376,8 @@ def tenant_suspend(*, tenant: Tenant, reason: str, agent: User) -> Tenant:
         previous = locked.status
         locked.support_suspended_at = timezone.now()
         locked.support_suspended_reason = reason
-        with disable_auditlog():
-            locked.save(
-                update_fields=["support_suspended_at", "support_suspended_reason", "updated_at"]
-            )
-            # Billing's standing stays as it is; the flag makes the status suspended.
-            _record(
-                locked,
-                plan=locked.plan,
-                status=previous,
-                cause=PlanChange.Cause.SUPPORT,
-                actor=agent.email,
-                note=reason,
-            )
+        # Billing's standing stays as it is; the flag makes the status suspended.
+        _support_flag_save(locked, standing=previous, agent=agent, reason=reason)
         _support_audit(
             locked,
             agent=agent,
@@ -402,6 +391,24 @@ def tenant_suspend(*, tenant: Tenant, reason: str, agent: User) -> Tenant:
         extra={"tenant": locked.slug, "by": str(agent.pk), "from_status": previous},
     )
     return locked
+
+
+def _support_flag_save(locked: Tenant, *, standing: str, agent: User, reason: str) -> None:
+    """Saves support's suspension flag as set on `locked` and records the change in the
+    plan history with billing's `standing` (the model history gets `_support_audit`'s
+    entry instead of auditlog's)."""
+    with disable_auditlog():
+        locked.save(
+            update_fields=["support_suspended_at", "support_suspended_reason", "updated_at"]
+        )
+        _record(
+            locked,
+            plan=locked.plan,
+            status=standing,
+            cause=PlanChange.Cause.SUPPORT,
+            actor=agent.email,
+            note=reason,
+        )
 
 
 def tenant_reactivate(*, tenant: Tenant, reason: str, agent: User) -> Tenant:
@@ -428,18 +435,7 @@ def tenant_reactivate(*, tenant: Tenant, reason: str, agent: User) -> Tenant:
         standing = _standing_after_support(locked, now=timezone.now())
         locked.support_suspended_at = None
         locked.support_suspended_reason = ""
-        with disable_auditlog():
-            locked.save(
-                update_fields=["support_suspended_at", "support_suspended_reason", "updated_at"]
-            )
-            _record(
-                locked,
-                plan=locked.plan,
-                status=standing,
-                cause=PlanChange.Cause.SUPPORT,
-                actor=agent.email,
-                note=reason,
-            )
+        _support_flag_save(locked, standing=standing, agent=agent, reason=reason)
         _support_audit(
             locked,
             agent=agent,

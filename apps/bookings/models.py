@@ -19,7 +19,33 @@ class TsTzRange(Func):
     output_field = models.DateTimeField()  # only used inside the exclusion constraint
 
 
-class Customer(models.Model):
+class ContactDetails:
+    """Email and phone of a person, read from their encrypted columns (apps/bookings/
+    pii.py): a customer's, or the contact given with one booking."""
+
+    email_encrypted: str
+    phone_encrypted: str
+
+    @property
+    def email(self) -> str:
+        """Clear-text email (decrypted on access); never log it, use `masked_email`."""
+        return pii.pii_decrypt(self.email_encrypted)
+
+    @property
+    def phone(self) -> str:
+        """Clear-text E.164 phone (decrypted on access); never log it."""
+        return pii.pii_decrypt(self.phone_encrypted)
+
+    @property
+    def masked_email(self) -> str:
+        return pii.mask_email(self.email)
+
+    @property
+    def masked_phone(self) -> str:
+        return pii.mask_phone(self.phone)
+
+
+class Customer(ContactDetails, models.Model):
     """A person who books. Email and phone are encrypted at rest (apps/bookings/pii.py);
     `*_hash` columns hold a keyed hash of the normalized value for exact lookups."""
 
@@ -50,27 +76,9 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def email(self) -> str:
-        """Clear-text email (decrypted on access); never log it, use `masked_email`."""
-        return pii.pii_decrypt(self.email_encrypted)
-
-    @property
-    def phone(self) -> str:
-        """Clear-text E.164 phone (decrypted on access); never log it."""
-        return pii.pii_decrypt(self.phone_encrypted)
-
-    @property
-    def masked_email(self) -> str:
-        return pii.mask_email(self.email)
-
-    @property
-    def masked_phone(self) -> str:
-        return pii.mask_phone(self.phone)
-
 
 @dataclass(frozen=True)
-class Contact:
+class Contact(ContactDetails):
     """Where to reach the person a booking is for: a name, and email and phone encrypted
     as on Customer. Read it through `Booking.contact`."""
 
@@ -80,20 +88,6 @@ class Contact:
 
     def __repr__(self) -> str:  # keeps contact data out of tracebacks and logs
         return "Contact(…)"
-
-    @property
-    def email(self) -> str:
-        """Clear-text email (decrypted on access); never log it."""
-        return pii.pii_decrypt(self.email_encrypted)
-
-    @property
-    def phone(self) -> str:
-        """Clear-text E.164 phone (decrypted on access); never log it."""
-        return pii.pii_decrypt(self.phone_encrypted)
-
-    @property
-    def masked_email(self) -> str:
-        return pii.mask_email(self.email)
 
 
 class Actor(models.TextChoices):
