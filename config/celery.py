@@ -5,6 +5,9 @@ A worker or beat never guesses its settings: without DJANGO_SETTINGS_MODULE it s
 with a message (development settings, for one, let webhooks reach private addresses).
 `make run` names config.settings.dev, the Docker image config.settings.prod.
 
+Each worker and beat serves its own Prometheus endpoint and counts tasks
+(config/celery_metrics.py).
+
 Worker and beat log with the project's LOGGING (JSON lines: config/logging.py), not
 Celery's own format, and trace like the web (config/tracing.py): each pool process sets
 up its own tracing after the fork; the trace context travels in task headers."""
@@ -25,9 +28,18 @@ from celery.signals import (
     worker_init,
     worker_process_init,
     worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
 )
 from tenant_schemas_celery.app import CeleryApp
 
+from config.celery_metrics import (
+    close_inherited_server,
+    serve_from_environment,
+    serve_stop,
+    task_finished,
+    task_started,
+)
 from config.metrics_files import celery_process_shutdown, celery_worker_init
 from config.request_id import get_request_id, set_request_id
 
@@ -58,6 +70,14 @@ REQUEST_ID_HEADER = "request_id"
 # directory when the worker starts, live gauges dropped when a pool process ends.
 worker_init.connect(celery_worker_init, weak=False)
 worker_process_shutdown.connect(celery_process_shutdown, weak=False)
+# Each worker and beat serves its own metrics (config/celery_metrics.py): started in the
+# main process once the pool runs, let go of by pool processes forked after that.
+worker_ready.connect(serve_from_environment, weak=False)
+beat_init.connect(serve_from_environment, weak=False)
+worker_process_init.connect(close_inherited_server, weak=False)
+worker_shutdown.connect(serve_stop, weak=False)
+task_prerun.connect(task_started, weak=False)
+task_postrun.connect(task_finished, weak=False)
 
 
 @before_task_publish.connect

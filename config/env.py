@@ -35,6 +35,16 @@ def env_int(name: str, *, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from exc
 
 
+def env_float(name: str, *, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from exc
+
+
 def env_list(name: str, *, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:

@@ -16,8 +16,14 @@ What is exported:
   registry is exported;
 - figures read at scrape time from PostgreSQL (the outboxes of every business: due rows,
   the age of the oldest, failed rows) and from the broker (queue lengths), each with
-  short timeouts. A source that does not answer is left out and said so by
-  `timenest_metrics_source_up{source=...} 0`: a scrape never hangs on it or fails.
+  short timeouts, the database's read within one budget for all its statements
+  (METRICS_DATABASE_BUDGET_SECONDS). A source that does not answer in time is said so by
+  `timenest_metrics_source_up{source=...} 0` and counted in
+  `timenest_metrics_scrape_errors_total{source, reason}`; its figures keep the values of
+  this process's last good read (left out until there was one): a scrape never hangs on
+  it or fails. These figures are the same whichever process reads them, so only the web
+  serves them (the `timenest-web` job of docker/prometheus/prometheus.yml); a Celery
+  worker's own endpoint (config/celery_metrics.py) serves its process counters only.
 
 The multiprocess files themselves (cleaning them at start, a process's exit, the
 gunicorn and Celery hooks) are config/metrics_files.py's.
@@ -26,16 +32,17 @@ gunicorn and Celery hooks) are config/metrics_files.py's.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +52,7 @@ from prometheus_client.registry import Collector
 
 from apps.core import metrics
 from config.health import request_from
+from config.metrics_access import scrape_refusal
 from config.metrics_files import ProcessFiles, multiproc_dir
 
 logger = logging.getLogger(__name__)
@@ -54,6 +62,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # A scrape's statements in PostgreSQL and its Redis calls give up after this long (a new
 # database connection waits as long as any request's: the `connect_timeout` of DATABASES).
 SOURCE_TIMEOUT_SECONDS = 2.0
+# All the statements of one scrape's database read together, unless the setting
+# METRICS_DATABASE_BUDGET_SECONDS says otherwise: well inside Prometheus' default scrape
+# timeout (10 s), with room for the broker's read after it.
+DATABASE_BUDGET_SECONDS = 5.0
 # Business schemas per statement when reading every business's outbox.
 SCHEMAS_PER_STATEMENT = 200
 # kombu's Redis transport keeps a queue's priorities in these lists beside it.
@@ -66,27 +78,58 @@ _ANSWERED_BEFORE_ROUTING = {"/healthz": "healthz", "/readyz": "readyz"}
 # --- Figures read at scrape time -----------------------------------------------------------
 
 
+class SourceDeadline(Exception):
+    """The scrape's budget for a source ran out before its read was complete."""
+
+
+# The clock of the budgets (tests replace it to place the cut-off deterministically).
+_clock = time.monotonic
+
+
 class DependencyCollector(Collector):
     """Outbox lag and failures from PostgreSQL, queue lengths from the broker: read when
-    scraped, never cached, each source bounded by SOURCE_TIMEOUT_SECONDS."""
+    scraped, each statement bounded by SOURCE_TIMEOUT_SECONDS and the database's whole
+    read by its budget. A source that fails or runs out of time is reported down and
+    counted; its figures are then this process's last good read of it (a cut-off read
+    is never served half-done)."""
+
+    def __init__(self) -> None:
+        self._last_good: dict[str, list[Metric]] = {}
+        self._lock = threading.Lock()
+
+    def forget(self) -> None:
+        """Drops the last good reads (tests start from none)."""
+        with self._lock:
+            self._last_good.clear()
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
             "timenest_metrics_source_up",
             "Whether a source of scrape-time figures answered this scrape (1) or not (0: "
-            "its figures are left out).",
+            "its figures are those of the last good read, or left out before one).",
             labels=["source"],
         )
         for source, read in (("database", _outbox_families), ("broker", _queue_families)):
             try:
                 families = list(read())
             except Exception as exc:  # a scrape reports the source down, never fails
+                reason = "deadline" if isinstance(exc, SourceDeadline) else "error"
                 logger.warning(
                     "metrics.source_unavailable",
-                    extra={"source": source, "error": f"{type(exc).__name__}: {exc}"},
+                    extra={
+                        "source": source,
+                        "reason": reason,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    },
                 )
+                metrics.metrics_scrape_errors_total.labels(source=source, reason=reason).inc()
                 up.add_metric([source], 0)
+                with self._lock:
+                    kept = self._last_good.get(source, [])
+                yield from kept
                 continue
+            with self._lock:
+                self._last_good[source] = families
             up.add_metric([source], 1)
             yield from families
         yield up
@@ -117,11 +160,30 @@ def _outbox_families() -> list[Metric]:
     outboxes = {kind: _Outbox() for kind in tables}
     quote = connection.ops.quote_name
     now = timezone.now()  # the clock the rows' times were written with
+    budget = float(getattr(settings, "METRICS_DATABASE_BUDGET_SECONDS", DATABASE_BUDGET_SECONDS))
+    deadline = _clock() + budget
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SET LOCAL statement_timeout = %s", [str(int(SOURCE_TIMEOUT_SECONDS * 1000))]
-        )
-        cursor.execute(
+
+        def bounded(sql: str, params: list[Any] | None = None) -> None:
+            # Each statement may take SOURCE_TIMEOUT_SECONDS, and never past the deadline
+            # of the whole read: the chunks of a slow database cannot add up to a hung
+            # scrape.
+            remaining = deadline - _clock()
+            if remaining <= 0:
+                raise SourceDeadline(f"the database's {budget:g} s for this scrape ran out")
+            limit_ms = max(1, int(min(SOURCE_TIMEOUT_SECONDS, remaining) * 1000))
+            cursor.execute("SET LOCAL statement_timeout = %s", [str(limit_ms)])
+            try:
+                cursor.execute(sql, params)
+            except DatabaseError as exc:
+                cancelled = isinstance(exc.__cause__, psycopg.errors.QueryCanceled)
+                if cancelled and _clock() >= deadline:
+                    raise SourceDeadline(
+                        f"the database's {budget:g} s for this scrape ran out"
+                    ) from exc
+                raise
+
+        bounded(
             f"SELECT schema_name FROM public.{quote(Tenant._meta.db_table)} "  # noqa: S608
             "WHERE is_ready AND schema_name <> 'public' ORDER BY schema_name"
         )
@@ -145,7 +207,7 @@ def _outbox_families() -> list[Metric]:
                         "WHERE status = 'failed'"
                     )
                     values += [kind, now, kind]
-            cursor.execute(" UNION ALL ".join(selects), values)
+            bounded(" UNION ALL ".join(selects), values)
             for kind, due_count, oldest_due, failed in cursor.fetchall():
                 outboxes[kind].add(int(due_count), oldest_due, int(failed))
     pending = GaugeMetricFamily(
@@ -211,13 +273,21 @@ def _queue_families() -> list[Metric]:
     return [depth]
 
 
+dependency_figures = DependencyCollector()
 _dependencies = CollectorRegistry(auto_describe=False)
-_dependencies.register(DependencyCollector())
+_dependencies.register(dependency_figures)
 _process_registries: dict[str, CollectorRegistry] = {}
+
+
+_SCRAPE_ERROR_LABELS = [(s, r) for s in ("database", "broker") for r in ("deadline", "error")]
 
 
 def metrics_exposition() -> bytes:
     """Every figure, in Prometheus' text format."""
+    # The error counters exist at 0 from the first scrape on, so that rates and
+    # increases see their first error.
+    for source, reason in _SCRAPE_ERROR_LABELS:
+        metrics.metrics_scrape_errors_total.labels(source=source, reason=reason)
     path = multiproc_dir()
     if path:
         registry = _process_registries.get(path)
@@ -227,7 +297,10 @@ def metrics_exposition() -> bytes:
             _process_registries[path] = registry
     else:
         registry = REGISTRY
-    return generate_latest(registry) + generate_latest(_dependencies)
+    # The scrape-time figures first: a failed read counts itself in the error counter,
+    # which this very scrape then serves.
+    read_at_scrape_time = generate_latest(_dependencies)
+    return generate_latest(registry) + read_at_scrape_time
 
 
 # --- The endpoint and request timing -------------------------------------------------------
@@ -251,15 +324,11 @@ def _refusal(status: int, message: str) -> HttpResponse:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    token = str(getattr(settings, "METRICS_TOKEN", "") or "")
-    if token:
-        scheme, _space, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode(), token.encode()
-        ):
-            return _refusal(401, _("A valid metrics token is required."))
-    elif not _loopback(request):
-        return _refusal(403, _("Metrics are served to this machine only."))
+    refused = scrape_refusal(
+        request.headers.get("Authorization", ""), loopback=lambda: _loopback(request)
+    )
+    if refused is not None:
+        return _refusal(*refused)
     if request.method not in ("GET", "HEAD"):
         response = _refusal(405, _("Metrics are read with GET."))
         response["Allow"] = "GET, HEAD"

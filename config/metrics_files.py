@@ -1,15 +1,16 @@
 """The multiprocess files of the metrics (prometheus-client's multiprocess mode).
 
 With PROMETHEUS_MULTIPROC_DIR set, every process writes its counters and histograms to
-files named after its pid in that directory, and a scrape adds up the files
-(config/metrics.py). One directory per group of processes that share a pid namespace
-and start together: gunicorn's workers use the directory itself, a Celery worker a
-subdirectory of it (`<dir>/celery`; one per worker host or container sharing the
-directory, e.g. `<dir>/celery-<hostname>`, as their pids may collide), which the scrape
-reads too. Each
-group cleans its own directory when it starts (the counts of a previous run are gone
-with it) and marks a process dead when it ends (its live gauges go; its counts stay in
-the sums until the next start).
+files named after its pid in that directory, and a scrape adds up the files. One
+directory per group of processes that share a pid namespace and start together, and
+each group serves its own directory and nothing else: gunicorn's workers use the
+directory itself, served by the web's /metrics (config/metrics.py); a Celery worker a
+directory of its own (the image: `<dir>/celery`), served by the worker's own endpoint
+(config/celery_metrics.py). So a count is served by exactly one Prometheus target,
+whichever machines or containers the groups run on, and sums across targets never count
+it twice. Each group cleans its own directory when it starts (the counts of a previous
+run are gone with it) and marks a process dead when it ends (its live gauges go; its
+counts stay in the sums until the next start).
 
 - gunicorn: `on_starting = gunicorn_on_starting`, `child_exit = gunicorn_child_exit` in
   its configuration (config/gunicorn_conf_metrics.py);
@@ -83,13 +84,12 @@ def celery_process_shutdown(pid: int | None = None, **_: Any) -> None:
 
 
 class ProcessFiles(Collector):
-    """prometheus-client's MultiProcessCollector over a directory and its subdirectories
-    (one per group of processes: gunicorn's workers at the top, Celery's below)."""
+    """prometheus-client's MultiProcessCollector over one group's directory: its own
+    files, never a subdirectory's (another group's, served by that group)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
 
     def collect(self) -> Iterable[Metric]:
         files = glob.glob(os.path.join(self.path, "*.db"))
-        files += glob.glob(os.path.join(self.path, "*", "*.db"))
         return MultiProcessCollector.merge(files, accumulate=True)

@@ -14,10 +14,15 @@ worker_name="${CELERY_WORKER_NAME:-worker@$(uname -n)}"
 beat_name="${CELERY_BEAT_NAME:-celerybeat@$(uname -n)}"
 # Metrics' multiprocess files (config/metrics_files.py): gunicorn's workers use the
 # directory, a Celery worker a subdirectory of it (made before Python starts: each
-# metric opens its file when its module is imported). Every other process keeps its
-# metrics in its memory, nobody scrapes them.
+# metric opens its file when its module is imported); each group serves its own. Beat
+# (one process) and one-off commands keep their metrics in memory.
 metrics_dir="${PROMETHEUS_MULTIPROC_DIR:-/tmp/timenest-metrics}"
 unset PROMETHEUS_MULTIPROC_DIR
+# A worker's and beat's own metrics endpoint (config/celery_metrics.py), on every
+# interface of the container unless BIND_ADDRESS says otherwise (docker/run-roles.sh:
+# loopback); compose does not publish it, Prometheus reaches it on compose's network.
+unset CELERY_METRICS_PORT CELERY_METRICS_ADDRESS
+metrics_address="${BIND_ADDRESS:-0.0.0.0}"
 # The image's HEALTHCHECK reads which long-running role this container is.
 case "$role" in
   web|worker|beat)
@@ -34,7 +39,12 @@ case "$role" in
     ;;
   worker)
     export PROMETHEUS_MULTIPROC_DIR="$metrics_dir/celery"
+    # This container's counts start from zero, as gunicorn's do (a previous run's files
+    # would be added in, their pids maybe reused).
     mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
+    export CELERY_METRICS_PORT="${WORKER_METRICS_PORT:-9808}"
+    export CELERY_METRICS_ADDRESS="$metrics_address"
     # Time limits come from the settings (CELERY_TASK_SOFT_TIME_LIMIT / _TIME_LIMIT and
     # per-task annotations). A pool process is replaced after this many tasks, giving
     # back what they leaked. Gossip and mingle only exchange worker state with other
@@ -49,6 +59,8 @@ case "$role" in
   beat)
     # The scheduler is the setting's (config/beat_scheduler.py): any number of beats may
     # run, one sends. Remote control answers `inspect ping` only while beat ticks.
+    export CELERY_METRICS_PORT="${BEAT_METRICS_PORT:-9808}"
+    export CELERY_METRICS_ADDRESS="$metrics_address"
     exec celery -A config beat --loglevel=INFO \
       --hostname "$beat_name" --enable-remote-control
     ;;

@@ -9,7 +9,8 @@
 #
 # In places of its own: database `timenest_roles` (created when missing), Redis database
 # 9 with cache prefix `roles`, Celery queue `timenest-roles`. Every value below can be
-# given instead; PORT (8001) is web's port.
+# given instead; PORT (8001) is web's port, WORKER_METRICS_PORT (9808) and
+# BEAT_METRICS_PORT (9809) the worker's and beat's metrics.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -40,10 +41,15 @@ export PATH="$root/.venv/bin:$PATH"
 : "${PII_ENCRYPTION_KEYS:=RoAQB2Ycd6LAf6M6-6HZX1O2Uh4HQFVXs5uHzPVKqfY=}"
 : "${PII_LOOKUP_KEY:=roles-only-pii-lookup-key-not-for-production-0123456789}"
 : "${PROMETHEUS_MULTIPROC_DIR:=$local_dir/roles/metrics}"
+# The worker's and beat's own metrics endpoints (on BIND_ADDRESS, loopback here): two
+# ports, as both run on this machine (in compose each container has its own 9808).
+: "${WORKER_METRICS_PORT:=9808}"
+: "${BEAT_METRICS_PORT:=9809}"
 export PORT DJANGO_SETTINGS_MODULE DJANGO_SECRET_KEY DJANGO_ALLOWED_HOSTS \
   DJANGO_SECURE_SSL_REDIRECT DJANGO_SECURE_COOKIES DJANGO_HSTS_SECONDS API_NUM_PROXIES \
   BIND_ADDRESS POSTGRES_HOST POSTGRES_PORT POSTGRES_DB POSTGRES_USER POSTGRES_OWNER_USER \
-  REDIS_URL CACHE_KEY_PREFIX CELERY_QUEUE EMAIL_BACKEND PII_ENCRYPTION_KEYS PII_LOOKUP_KEY
+  REDIS_URL CACHE_KEY_PREFIX CELERY_QUEUE EMAIL_BACKEND PII_ENCRYPTION_KEYS PII_LOOKUP_KEY \
+  WORKER_METRICS_PORT BEAT_METRICS_PORT
 # Given to the entrypoint only, which hands it to gunicorn and the worker (a process
 # importing the metrics with it set needs the directory to exist).
 metrics_dir="$PROMETHEUS_MULTIPROC_DIR"

@@ -1,7 +1,9 @@
 """The Docker deployment, read and tried without Docker: what compose starts and in which
-order, what the entrypoint runs for each role (run for real, with `gunicorn`, `celery`
-and `python` standing in on PATH to record their arguments), what the image copies and
-installs, and the Celery limits the worker applies."""
+order, where each container's settings come from (compose's precedence, as its
+documentation states it, applied to the file), what the entrypoint runs for each role
+(run for real, with `gunicorn`, `celery` and `python` standing in on PATH to record
+their arguments), what the image copies and installs, and the Celery limits the worker
+applies."""
 
 from __future__ import annotations
 
@@ -62,6 +64,8 @@ def _run_entrypoint(tmp_path: Path, *args: str, **env: str) -> list[str]:
             f'#!/bin/sh\nprintf "%s\\n" "{program}" "$@" > "{record}"\n'
             'printf "%s\\n" "PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-}" '
             f'>> "{record}.env"\n'
+            'printf "%s\\n" "${CELERY_METRICS_ADDRESS:-}:${CELERY_METRICS_PORT:-}" '
+            f'>> "{record}.metrics"\n'
         )
         stand_in.chmod(0o755)
     record.unlink(missing_ok=True)
@@ -145,6 +149,269 @@ def test_migrations_run_in_the_migrate_service_only_and_as_the_owner():
         assert "POSTGRES_ADMIN_PASSWORD" not in env and "POSTGRES_OWNER_PASSWORD" not in env
 
 
+# --- where the settings come from
+
+# Given to `docker compose` itself (its shell or docker/.env) and set in migrate's
+# `environment:` from there: they must not reach web, worker and beat, as everything in
+# ../.env does, and postgres cannot read ../.env (its image takes its superuser from
+# POSTGRES_USER / POSTGRES_PASSWORD, the names the application gives the serving role).
+# Everything else, POSTGRES_PASSWORD and METRICS_TOKEN included, is a setting of ../.env.
+OWNER_AND_ADMIN = {"POSTGRES_OWNER_PASSWORD", "POSTGRES_ADMIN_USER", "POSTGRES_ADMIN_PASSWORD"}
+# What a service is rather than how a deployment is configured, and the above.
+SERVICE_OWN = {"migrate": {"DATABASE_ROLE"} | OWNER_AND_ADMIN}
+# Read by the application and by Prometheus: from ../.env alone, never a default.
+METRICS_READERS = ("web", "worker", "beat", "prometheus")
+_INTERPOLATED = re.compile(r"^\$\{(?P<name>[A-Z0-9_]+)(?:(?P<op>:?[-?])(?P<default>[^}]*))?\}$")
+
+
+def _dotenv(text: str) -> dict[str, str]:
+    """An env file of plain `KEY=VALUE` lines (comments on lines of their own)."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _sep, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _env_files(service: dict[str, object]) -> list[tuple[Path, bool]]:
+    entries = service.get("env_file") or []
+    assert isinstance(entries, list)
+    files = []
+    for entry in entries:
+        if isinstance(entry, str):
+            files.append(((DOCKER / entry).resolve(), True))
+        else:
+            assert isinstance(entry, dict)
+            files.append(((DOCKER / entry["path"]).resolve(), bool(entry.get("required", True))))
+    return files
+
+
+def _interpolate(value: str, shell: dict[str, str]) -> str:
+    match = _INTERPOLATED.match(value)
+    if match is None:
+        return value
+    given = shell.get(match["name"])
+    if match["op"] == ":-":
+        return given or match["default"]
+    return given or ""
+
+
+def _container_environment(
+    service: dict[str, object], files: dict[Path, str], shell: dict[str, str]
+) -> dict[str, str]:
+    """A container's environment by compose's documented precedence (docs.docker.com,
+    "Environment variables precedence"): the `env_file` files in order, a later one
+    replacing an earlier one's values; then `environment:`, which beats every env file,
+    its `${VAR:-default}` read from compose's own environment (`shell`), never from an
+    env_file. `files` holds the files that exist (a missing optional one is skipped)."""
+    resolved: dict[str, str] = {}
+    for path, required in _env_files(service):
+        if path in files:
+            resolved.update(_dotenv(files[path]))
+        else:
+            assert not required, f"{path} is required and missing"
+    environment = service.get("environment") or {}
+    assert isinstance(environment, dict)
+    for key, value in environment.items():
+        resolved[key] = _interpolate(str(value), shell)
+    return resolved
+
+
+DEFAULTS_ENV = DOCKER / "defaults.env"
+ROOT_ENV = (ROOT / ".env").resolve()
+
+
+def _env_file_readers() -> dict[str, dict[str, object]]:
+    """The services that read the env files (docker/defaults.env, then ../.env)."""
+    return {name: service for name, service in _compose().items() if "env_file" in service}
+
+
+def test_compose_environment_sets_no_setting_that_would_shadow_the_env_file():
+    # `environment:` beats `env_file`: a value written there (even `${X:-default}` or
+    # `${X:?}`, read from compose's shell or docker/.env, never from ../.env) would
+    # silently replace the deployment's. No exception for METRICS_TOKEN or
+    # POSTGRES_PASSWORD: both come from ../.env.
+    settings_listed = set(_dotenv((ROOT / ".env.example").read_text()))
+    readers = _env_file_readers()
+
+    assert set(APP_ROLES) | {"migrate", "prometheus"} <= set(readers)
+    for name, service in readers.items():
+        environment = service.get("environment") or {}
+        assert isinstance(environment, dict), name
+        allowed = SERVICE_OWN.get(name, set())
+        assert set(environment) - allowed == set(), name
+        for key in set(environment) & OWNER_AND_ADMIN:
+            match = _INTERPOLATED.match(str(environment[key]))
+            assert match is not None and match["name"] == key, (name, key)
+    assert {"DJANGO_ALLOWED_HOSTS", "BASE_DOMAIN", "PII_ENCRYPTION_KEYS"} <= settings_listed
+    assert {"METRICS_TOKEN", "POSTGRES_PASSWORD"} <= settings_listed
+    assert "DATABASE_ROLE" in settings_listed  # one of the service's own, never configured
+
+
+def test_a_value_in_the_env_file_wins_over_the_trial_defaults():
+    defaults = _dotenv(DEFAULTS_ENV.read_text())
+    listed = set(_dotenv((ROOT / ".env.example").read_text())) | set(defaults)
+    configurable = listed - OWNER_AND_ADMIN - {"DATABASE_ROLE"}
+    deployment = {key: f"from-dotenv-{key.lower()}" for key in configurable}
+    dotenv_text = "".join(f"{key}={value}\n" for key, value in deployment.items())
+    # what compose itself is given changes none of them
+    shell = {key: f"from-shell-{key.lower()}" for key in listed}
+
+    assert {"METRICS_TOKEN", "POSTGRES_PASSWORD"} <= configurable
+    for name, service in _env_file_readers().items():
+        # the defaults first, then ../.env (optional), which wins
+        assert _env_files(service) == [(DEFAULTS_ENV, True), (ROOT_ENV, False)], name
+
+        trial = _container_environment(service, {DEFAULTS_ENV: DEFAULTS_ENV.read_text()}, shell)
+        configured = _container_environment(
+            service, {DEFAULTS_ENV: DEFAULTS_ENV.read_text(), ROOT_ENV: dotenv_text}, shell
+        )
+
+        assert {key: trial[key] for key in defaults} == defaults, name
+        assert {key: configured[key] for key in configurable} == deployment, name
+    assert defaults["DJANGO_SETTINGS_MODULE"] == "config.settings.prod"
+    assert defaults["POSTGRES_HOST"] == "postgres" and "redis://redis:" in defaults["REDIS_URL"]
+
+
+def test_the_metrics_token_and_serving_password_come_from_dotenv_whatever_compose_is_given():
+    services = _compose()
+    shell = {"METRICS_TOKEN": "token-from-compose", "POSTGRES_PASSWORD": "serving-from-compose"}
+    dotenv = "METRICS_TOKEN=operator-token\nPOSTGRES_PASSWORD=operator-password\n"
+    configured = {DEFAULTS_ENV: DEFAULTS_ENV.read_text(), ROOT_ENV: dotenv}
+    trial = {DEFAULTS_ENV: DEFAULTS_ENV.read_text()}
+
+    for name in METRICS_READERS:
+        assert _container_environment(services[name], configured, shell)["METRICS_TOKEN"] == (
+            "operator-token"
+        ), name
+        # no ../.env: no token at all (/metrics answers its own container only)
+        assert not _container_environment(services[name], trial, shell).get("METRICS_TOKEN"), name
+    for name in (*APP_ROLES, "migrate"):
+        env = _container_environment(services[name], configured, shell)
+        assert env["POSTGRES_PASSWORD"] == "operator-password", name
+        assert "POSTGRES_OWNER_PASSWORD" not in env or name == "migrate", name
+    # web, worker and beat see both the same way migrate, which sets the role's password, does
+    web = _container_environment(services["web"], trial, shell)
+    migrate = _container_environment(services["migrate"], trial, shell)
+    assert web["POSTGRES_PASSWORD"] == migrate["POSTGRES_PASSWORD"]
+
+
+def _repository_files() -> list[str]:
+    """Tracked files and new ones not ignored (what a commit could hold)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return [path for path in listed if (ROOT / path).is_file()]
+
+
+_COMPOSE_FILE = re.compile(r"(^|/)(docker-)?compose[^/]*\.ya?ml$")
+_TOKEN_ASSIGNED = re.compile(r"^\s*(-\s*)?[\"']?METRICS_TOKEN[\"']?\s*[:=]", re.MULTILINE)
+_TOKEN_INTERPOLATED = re.compile(r"\$\{METRICS_TOKEN\b")
+
+
+def test_no_compose_file_or_its_env_files_hold_a_metrics_token():
+    compose_files = [path for path in _repository_files() if _COMPOSE_FILE.search(path)]
+
+    assert "docker/compose.yaml" in compose_files
+    for path in compose_files:
+        text = (ROOT / path).read_text()
+        code = "\n".join(
+            line.split(" #")[0] for line in text.splitlines() if not line.lstrip().startswith("#")
+        )
+        # neither a value nor `${METRICS_TOKEN...}` (compose's shell, shadowing ../.env)
+        assert not _TOKEN_ASSIGNED.search(code), path
+        assert not _TOKEN_INTERPOLATED.search(code), path
+        for name, service in (yaml.safe_load(text).get("services") or {}).items():
+            environment = service.get("environment") or {}
+            keys = (
+                set(environment)
+                if isinstance(environment, dict)
+                else {str(item).partition("=")[0] for item in environment}
+            )
+            assert "METRICS_TOKEN" not in keys, (path, name)
+            for env_file, _required in _env_files(service):
+                # the repository's env files (../.env is the deployment's, never committed)
+                if env_file.is_file() and env_file != ROOT_ENV:
+                    assert not _dotenv(env_file.read_text()).get("METRICS_TOKEN"), env_file
+    assert "METRICS_TOKEN" not in _dotenv(DEFAULTS_ENV.read_text())
+    assert _dotenv((ROOT / ".env.example").read_text())["METRICS_TOKEN"].split("#")[0].strip() == ""
+
+
+def test_prometheus_sends_the_token_file_its_start_writes():
+    prometheus = _compose()["prometheus"]
+    config = yaml.safe_load((DOCKER / "prometheus" / "prometheus.yml").read_text())
+
+    assert prometheus["entrypoint"] == ["/bin/sh", "/etc/prometheus/start.sh"]
+    assert "./prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    (token_file,) = prometheus["command"]
+    for job in config["scrape_configs"]:
+        assert job["authorization"] == {"type": "Bearer", "credentials_file": token_file}, job
+
+
+def _run_prometheus_start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Runs docker/prometheus/start.sh with a stand-in `prometheus` that records its
+    arguments and its environment."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    stand_in = bin_dir / "prometheus"
+    stand_in.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path}/argv"\n/usr/bin/env > "{tmp_path}/env"\n'
+    )
+    stand_in.chmod(0o755)
+    return subprocess.run(
+        ["/bin/sh", str(DOCKER / "prometheus" / "start.sh"), str(tmp_path / "metrics-token")],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_prometheus_starts_with_the_token_in_a_file_only_it_reads_and_nothing_else(tmp_path):
+    started = _run_prometheus_start(
+        tmp_path, METRICS_TOKEN="operator-token", DJANGO_SECRET_KEY="app-secret"
+    )
+
+    assert started.returncode == 0, started.stderr
+    token_file = tmp_path / "metrics-token"
+    assert token_file.read_text() == "operator-token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    argv = (tmp_path / "argv").read_text().splitlines()
+    assert "--config.file=/etc/prometheus/prometheus.yml" in argv
+    assert "--storage.tsdb.path=/prometheus" in argv
+    # the application's settings the container was handed stay out of Prometheus
+    environment = (tmp_path / "env").read_text()
+    assert "app-secret" not in environment and "operator-token" not in environment
+
+
+@pytest.mark.parametrize("token", [None, ""])
+def test_prometheus_without_a_token_stops_and_says_why(tmp_path, token):
+    stale = tmp_path / "metrics-token"
+    stale.write_text("a-previous-token")
+    env = {} if token is None else {"METRICS_TOKEN": token}
+
+    started = _run_prometheus_start(tmp_path, **env)
+
+    assert started.returncode == 1
+    assert "METRICS_TOKEN is not set" in started.stderr and ".env" in started.stderr
+    assert not (tmp_path / "argv").exists()  # Prometheus never started
+    assert not stale.exists()
+
+
+def test_the_defaults_file_is_plain_key_value_lines():
+    # compose does not interpolate env_file contents; an inline comment would be part of
+    # the value in some versions
+    for line in DEFAULTS_ENV.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert re.fullmatch(r"[A-Z][A-Z0-9_]*=[^\s#$]*", line), line
+
+
 # --- the entrypoint, run
 
 
@@ -214,6 +481,44 @@ def test_only_gunicorn_and_the_worker_write_metrics_files_each_in_its_directory(
         "PROMETHEUS_MULTIPROC_DIR=",
     ]
     assert (metrics / "celery").is_dir()  # made before the process imports its metrics
+
+
+def test_worker_and_beat_serve_their_metrics_on_the_port_prometheus_scrapes(tmp_path):
+    metrics = tmp_path / "metrics"
+    (metrics / "celery").mkdir(parents=True)
+    (metrics / "celery" / "counter_4242.db").write_bytes(b"")  # a previous run's
+    (metrics / "counter_77.db").write_bytes(b"")  # the web's: gunicorn's to clean
+
+    for role in ("web", "worker", "beat", "migrate"):
+        _run_entrypoint(tmp_path, role, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    _run_entrypoint(tmp_path, "worker", BIND_ADDRESS="127.0.0.1", WORKER_METRICS_PORT="9911")
+    _run_entrypoint(tmp_path, "beat", BIND_ADDRESS="127.0.0.1", BEAT_METRICS_PORT="9912")
+    _run_entrypoint(tmp_path, "health", "worker", CELERY_METRICS_PORT="9808")
+
+    served = (tmp_path / "argv.metrics").read_text().splitlines()
+    # every interface of the container by default; the port of prometheus.yml's jobs
+    assert served == [
+        ":",
+        "0.0.0.0:9808",
+        "0.0.0.0:9808",
+        ":",
+        "127.0.0.1:9911",
+        "127.0.0.1:9912",
+        ":",  # a one-off command never serves (a port set outside is dropped)
+    ]
+    assert not (metrics / "celery" / "counter_4242.db").exists()
+    assert (metrics / "counter_77.db").exists()
+    prometheus = yaml.safe_load((DOCKER / "prometheus" / "prometheus.yml").read_text())
+    ports = {
+        job["job_name"]: job["dns_sd_configs"][0]["port"] for job in prometheus["scrape_configs"]
+    }
+    assert ports == {"timenest-web": 8000, "timenest-worker": 9808, "timenest-beat": 9808}
+    # reachable on compose's network, never published on the host
+    services = _compose()
+    for role in ("worker", "beat"):
+        assert services[role]["expose"] == ["9808"], role
+        assert "ports" not in services[role], role
+    assert services["web"]["ports"] == ["8000:8000"]
 
 
 # --- the image

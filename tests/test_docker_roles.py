@@ -1,7 +1,7 @@
 """The image's roles without Docker (docker/run-roles.sh): on a fresh database of its
 own, `migrate` runs first, then web, worker and beat start through docker/entrypoint.sh
-under honcho with the production settings; the checks compose runs pass for each, and
-SIGTERM stops them all cleanly."""
+under honcho with the production settings; the checks compose runs pass for each, the
+worker and beat serve their own metrics, and SIGTERM stops them all cleanly."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
+from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 
 from tests.workers import wait_for
@@ -70,6 +71,8 @@ def roles_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     inherited = ("PATH", "HOME", "LANG", "TMPDIR", "TIMENEST_LOCAL_DIR", "TIMENEST_PG_PORT")
     env = {key: os.environ[key] for key in inherited if key in os.environ} | {
         "PORT": str(_free_port()),
+        "WORKER_METRICS_PORT": str(_free_port()),
+        "BEAT_METRICS_PORT": str(_free_port()),
         "POSTGRES_DB": database,
         "REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": f"test-roles-{run_id}",
@@ -104,6 +107,22 @@ def _get(env: dict[str, str], path: str) -> tuple[int, dict[str, object]]:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+def _metrics(port: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        assert answer.status == 200
+        text: str = answer.read().decode()
+        return text
+
+
+def _tasks_counted(text: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "timenest_celery_tasks_total"
+    )
 
 
 def _group_alive(pgid: int) -> bool:
@@ -161,6 +180,16 @@ def test_run_roles_migrates_then_serves_and_every_health_check_passes(roles_env,
         ]
         assert pool["max-tasks-per-child"] == 1000
         assert "beat.lock.acquired" in log_text()
+
+        # the worker serves the tasks beat sent it on its own port, the web does not
+        # serve them again; beat serves its own process
+        worker_port = roles_env["WORKER_METRICS_PORT"]
+        counted = wait_for(lambda: _tasks_counted(_metrics(worker_port)), timeout=120, interval=2.0)
+        assert counted > 0, log_text()[-4000:]
+        assert _tasks_counted(_metrics(roles_env["PORT"])) == 0
+        assert "timenest_outbox_pending{" in _metrics(roles_env["PORT"])
+        assert "timenest_outbox_pending{" not in _metrics(worker_port)
+        assert "process_start_time_seconds" in _metrics(roles_env["BEAT_METRICS_PORT"])
     finally:
         # SIGTERM to honcho alone: it passes it on to web, worker and beat
         with contextlib.suppress(ProcessLookupError):

@@ -1,6 +1,7 @@
 """`/metrics` (config/metrics.py): what a booking makes it say, who may read it, how it
-behaves when PostgreSQL or the broker does not answer, and whether the Grafana dashboard
-and the alert rules name only series it exports."""
+behaves when PostgreSQL or the broker does not answer or its time runs out, and whether
+the Grafana dashboard and the alert rules name only series that the job they read them
+from exports (the web's /metrics, a worker's own endpoint: config/celery_metrics.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import re
 import shutil
 import socket
 import subprocess
+import time
+import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +22,7 @@ import redis
 import yaml
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
@@ -26,6 +30,8 @@ from apps.bookings.models import Booking
 from apps.notifications.models import Notification
 from apps.notifications.webhooks.models import WebhookDelivery
 from config import metrics as metrics_endpoint
+from config.celery import app
+from config.celery_metrics import metrics_server_start
 from tests.api.calls import Catalogue, hold, rates
 from tests.api.factories import (
     LocationFactory,
@@ -34,7 +40,14 @@ from tests.api.factories import (
     future_start,
     slots_create,
 )
-from tests.metrics import booking_flow, names, outbox_figures_by_orm, scrape, value
+from tests.metrics import (
+    booking_flow,
+    names,
+    outbox_figures_by_orm,
+    samples_parse,
+    scrape,
+    value,
+)
 from tests.notifications.webhooks.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
@@ -42,13 +55,17 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = ROOT / "docker" / "grafana" / "timenest.json"
 ALERTS = ROOT / "docker" / "prometheus" / "alerts.yml"
+PROMETHEUS = ROOT / "docker" / "prometheus" / "prometheus.yml"
 REQUESTS = "timenest_http_request_duration_seconds"
+SCRAPE_ERRORS = "timenest_metrics_scrape_errors_total"
 
 
 @pytest.fixture(autouse=True)
 def _scrape_settings(settings):
     settings.METRICS_TOKEN = ""
     settings.REST_FRAMEWORK = rates()
+    # each test starts with no last good read of the scrape-time figures
+    metrics_endpoint.dependency_figures.forget()
 
 
 @pytest.fixture
@@ -261,6 +278,7 @@ def test_scrape_leaves_out_the_broker_when_it_does_not_answer(settings):
 def test_scrape_gives_up_on_the_database_after_its_timeout(monkeypatch):
     # given a table of the outbox locked by another session (every read of it waits)
     monkeypatch.setattr(metrics_endpoint, "SOURCE_TIMEOUT_SECONDS", 0.3)
+    before = samples_parse(metrics_endpoint.generate_latest().decode())
     acme = Tenant.objects.get(slug="acme")
     table = f'"{acme.schema_name}"."{Notification._meta.db_table}"'
     database = connection.settings_dict
@@ -276,11 +294,78 @@ def test_scrape_gives_up_on_the_database_after_its_timeout(monkeypatch):
         # when
         samples = scrape()
 
-        # then the scrape answers, without the database's figures
+        # then the scrape answers, without the database's figures (no good read yet)
         assert value(samples, "timenest_metrics_source_up", source="database") == 0
         assert "timenest_outbox_pending" not in names(samples)
         assert "timenest_holds_placed_total" in names(samples)
+        assert value(samples, SCRAPE_ERRORS, source="database", reason="error") == 1 + value(
+            before, SCRAPE_ERRORS, source="database", reason="error"
+        )
         locker.rollback()
+
+
+class _StepClock:
+    """A clock that moves one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_scrape_cut_off_by_its_database_budget_keeps_the_last_good_figures(
+    catalogue, acme_host, settings, monkeypatch, django_assert_max_num_queries
+):
+    # given a good read (no message due anywhere yet), then a confirmed booking whose
+    # confirmation message is due in acme
+    assert Tenant.objects.filter(is_ready=True).exclude(schema_name="public").count() >= 2
+    good = scrape()
+    assert value(good, "timenest_metrics_source_up", source="database") == 1
+    assert value(good, "timenest_outbox_pending", kind="notification") == 0
+    client = Client(HTTP_HOST=acme_host)
+    held = hold(client, catalogue, key=f"budget-{uuid.uuid4().hex}")
+    assert held.status_code == 201, held.content
+    booking = held.json()
+    confirmed = client.post(
+        f"/api/v1/bookings/{booking['id']}/confirm", HTTP_X_BOOKING_TOKEN=booking["token"]
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    due = outbox_figures_by_orm(Notification).due
+    assert due >= 1
+
+    # when the database's budget (2.5 s) runs out after the first of several chunks:
+    # one business per statement, and a clock that moves 1 s per reading (the start,
+    # the list of businesses, the first chunk: the second finds the budget spent)
+    settings.METRICS_DATABASE_BUDGET_SECONDS = 2.5
+    monkeypatch.setattr(metrics_endpoint, "SCHEMAS_PER_STATEMENT", 1)
+    monkeypatch.setattr(metrics_endpoint, "_clock", _StepClock())
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().get("/metrics", HTTP_HOST="localhost")
+
+    # then /metrics answers, says the database was cut off, and serves the last good
+    # figures rather than the half-read ones (acme's due message is not in them)
+    assert response.status_code == 200
+    cut = samples_parse(response.content.decode())
+    chunks = [q for q in queries.captured_queries if "UNION ALL" in q["sql"]]
+    assert len(chunks) == 1
+    assert value(cut, "timenest_metrics_source_up", source="database") == 0
+    assert value(cut, SCRAPE_ERRORS, source="database", reason="deadline") == 1 + value(
+        good, SCRAPE_ERRORS, source="database", reason="deadline"
+    )
+    for kind in ("notification", "webhook"):
+        for name in ("timenest_outbox_pending", "timenest_outbox_dead"):
+            assert (name, frozenset({("kind", kind)})) in cut, (name, kind)
+            assert value(cut, name, kind=kind) == value(good, name, kind=kind), (name, kind)
+    assert value(cut, "timenest_metrics_source_up", source="broker") == 1
+
+    # and once the database answers within its budget again, the figures are fresh
+    monkeypatch.setattr(metrics_endpoint, "_clock", time.monotonic)
+    settings.METRICS_DATABASE_BUDGET_SECONDS = 30
+    fresh = scrape()
+    assert value(fresh, "timenest_metrics_source_up", source="database") == 1
+    assert value(fresh, "timenest_outbox_pending", kind="notification") == due
 
 
 # --- The dashboard and the alert rules --------------------------------------------------------
@@ -312,6 +397,43 @@ def _rule_expressions() -> list[str]:
     return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
 
 
+_SELECTOR = re.compile(r"\b(timenest_[a-zA-Z0-9_]+)(\{[^}]*\})?")
+_JOB = re.compile(r'\bjob\s*=(~?)\s*"([^"]*)"')
+
+
+def _selectors(expr: str) -> list[tuple[str, str | None]]:
+    """Each series an expression reads, with the job its selector names (None: any)."""
+    found: list[tuple[str, str | None]] = []
+    for name, matchers in _SELECTOR.findall(expr):
+        jobs = [job for regex, job in _JOB.findall(matchers) if not regex]
+        found.append((name, jobs[0] if jobs else None))
+    return found
+
+
+def _scrape_jobs() -> dict[str, dict[str, object]]:
+    config = yaml.safe_load(PROMETHEUS.read_text())
+    return {job["job_name"]: job for job in config["scrape_configs"]}
+
+
+@app.task(name="tests.metrics.noop")
+def _noop_task() -> str:
+    return "done"
+
+
+def _worker_endpoint_names() -> set[str]:
+    """What a worker's own endpoint (config/celery_metrics.py) serves, over HTTP: this
+    process's registry, as a beat or a worker without multiprocess files serves it."""
+    server = metrics_server_start(port=0, address="127.0.0.1")
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            assert answer.status == 200
+            return names(samples_parse(answer.read().decode()))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_dashboard_and_alert_rules_name_only_exported_series(
     catalogue, acme_host, receiver, django_capture_on_commit_callbacks, rate_clock
 ):
@@ -322,16 +444,49 @@ def test_dashboard_and_alert_rules_name_only_exported_series(
         receiver_url=receiver.url,
         capture=django_capture_on_commit_callbacks,
     )
-    exported = names(scrape())
+    assert _noop_task.apply().get() == "done"  # a task run, as a worker runs it
+    exported = {
+        "timenest-web": names(scrape()),
+        "timenest-worker": _worker_endpoint_names(),
+    }
+    exported["timenest-beat"] = exported["timenest-worker"]  # the same endpoint's code
+    # the figures read at scrape time, the same whichever process reads them
+    scrape_time = names(samples_parse(metrics_endpoint.generate_latest(
+        metrics_endpoint._dependencies
+    ).decode()))  # fmt: skip
 
     # when
+    expressions = _dashboard_expressions() + _rule_expressions()
     dashboard = {name for expr in _dashboard_expressions() for name in _NAME.findall(expr)}
     rules = {name for expr in _rule_expressions() for name in _NAME.findall(expr)}
+    selectors = {selector for expr in expressions for selector in _selectors(expr)}
+    jobs_named = {job for expr in expressions for _regex, job in _JOB.findall(expr)}
 
-    # then
+    # then every series is exported by the job it is read from; a series read from any
+    # job (summed across all) is a count each process group makes of its own
     assert len(dashboard) >= 10 and len(rules) >= 4
-    assert dashboard - exported == set()
-    assert rules - exported == set()
+    assert set(exported) == set(_scrape_jobs())
+    assert jobs_named - set(exported) - {"timenest-.*"} == set()
+    everywhere = set().union(*exported.values())
+    for name, job in selectors:
+        if job is not None:
+            assert name in exported[job], (name, job)
+        else:
+            assert name in everywhere, name
+            assert name not in scrape_time, f"{name} must be read from one job only"
+    # the scrape-time figures are served by the web's job alone, and read from it
+    assert {"timenest_outbox_pending", "timenest_celery_queue_length"} <= scrape_time
+    assert scrape_time <= exported["timenest-web"]
+    assert scrape_time & exported["timenest-worker"] == set()
+    for name, job in selectors:
+        if name in scrape_time:
+            assert job == "timenest-web", name
+    # the worker's counts of its tasks are served by its endpoint
+    task = {"task": "tests.metrics.noop", "outcome": "succeeded"}
+    assert value(scrape(), "timenest_celery_tasks_total", **task) >= 1
+    assert {"timenest_celery_tasks_total", "timenest_celery_task_duration_seconds_bucket"} <= (
+        exported["timenest-worker"] & dashboard
+    )
     groups = yaml.safe_load(ALERTS.read_text())["groups"]
     alerts = {rule["alert"] for group in groups for rule in group["rules"]}
     assert {
@@ -340,6 +495,7 @@ def test_dashboard_and_alert_rules_name_only_exported_series(
         "TimenestDeadDeliveriesRising",
         "TimenestCeleryQueueDeep",
         "TimenestServerErrorRateHigh",
+        "TimenestWorkersDown",
     } <= alerts
 
 
@@ -362,5 +518,46 @@ def test_alert_rules_pass_promtool_and_fire_when_they_should():
     )
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 6 rules found" in checked.stdout
+    assert "SUCCESS: 7 rules found" in checked.stdout
     assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_prometheus_configuration_passes_promtool(tmp_path):
+    # the compose stack's configuration, its token file where it is written at start
+    token = tmp_path / "metrics-token"
+    token.write_text("a-token")
+    config = PROMETHEUS.read_text().replace("/prometheus/metrics-token", str(token))
+    (tmp_path / "prometheus.yml").write_text(config)
+    shutil.copy(ALERTS, tmp_path / "alerts.yml")
+
+    checked = subprocess.run(
+        ["promtool", "check", "config", str(tmp_path / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 7 rules found" in checked.stdout
+
+
+def test_each_job_finds_every_replica_of_its_compose_service_on_its_port():
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"]
+    ports = {"timenest-web": 8000, "timenest-worker": 9808, "timenest-beat": 9808}
+
+    for job, scrape_config in _scrape_jobs().items():
+        # DNS on the service's name: one A record, one target, per container
+        (discovery,) = scrape_config["dns_sd_configs"]
+        (service,) = discovery["names"]
+        assert service in compose, job
+        assert discovery["type"] == "A" and discovery["port"] == ports[job], job
+        assert scrape_config["authorization"]["credentials_file"], job
+        assert "static_configs" not in scrape_config, job
+    assert {
+        job: config["dns_sd_configs"][0]["names"][0] for job, config in _scrape_jobs().items()
+    } == {
+        "timenest-web": "web",
+        "timenest-worker": "worker",
+        "timenest-beat": "beat",
+    }

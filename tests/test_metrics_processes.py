@@ -1,8 +1,9 @@
 """Metrics across processes (prometheus-client's multiprocess mode,
 config/metrics_files.py). Under gunicorn with two workers: requests served by either
 worker add up in one scrape, the counts of a worker that died stay in the sums, the files
-of an earlier run are gone, and a Celery worker's files in the subdirectory are added
-in. A real Celery worker: what it counts reaches the scrape of the shared directory."""
+of an earlier run are gone, and a Celery worker's files in the subdirectory are not the
+web's to serve. A real Celery worker serves what its pool counted on its own port
+(config/celery_metrics.py), from its main process only, to the token's bearer only."""
 
 from __future__ import annotations
 
@@ -187,9 +188,10 @@ def test_request_counts_add_up_across_gunicorn_workers(server, metrics_dir):
     assert all(count > 0 for count in by_worker.values())
     assert sum(by_worker.values()) == sent
     assert value(samples, COUNT, **HEALTHZ) == sent
-    # the earlier run's file is gone; the Celery worker's is added in
+    # the earlier run's file is gone; the Celery worker's is its own endpoint's to serve
     assert not (metrics_dir / "counter_999999.db").exists()
-    assert value(samples, "timenest_holds_placed_total") == 7
+    assert (metrics_dir / "celery" / "counter_999998.db").exists()
+    assert value(samples, "timenest_holds_placed_total") == 0
 
     # when a worker dies and gunicorn starts another
     workers = _children(server.process.pid)
@@ -203,19 +205,59 @@ def test_request_counts_add_up_across_gunicorn_workers(server, metrics_dir):
     assert value(samples, COUNT, **HEALTHZ) == sent + 10
 
 
+def _listening_inode(port: int) -> str:
+    """The inode of the socket listening on 127.0.0.1:`port` (/proc/net/tcp)."""
+    wanted = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == wanted and fields[3] == "0A":  # LISTEN
+            return fields[9]
+    return ""
+
+
+def _holders(inode: str, pids: set[int]) -> set[int]:
+    """Which of `pids` hold a descriptor of the socket `inode`."""
+    holders = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    holders.add(pid)
+            except FileNotFoundError:
+                continue
+    return holders
+
+
+def _scrape(port: int, token: str | None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
 @pytest.mark.worker
-def test_celery_worker_counts_reach_the_scrape_of_the_shared_directory(
+def test_celery_worker_serves_its_own_counts_on_its_metrics_port(
     django_db_setup, django_db_blocker, metrics_dir, tmp_path, monkeypatch
 ):
-    # given a Celery worker writing to the subdirectory (an earlier run's file in it)
+    # given a Celery worker (two pool processes) writing to a directory of its own (an
+    # earlier run's file in it), serving on a port of its own, with a token set
     celery_dir = metrics_dir / "celery"
     _holds_placed_file(celery_dir / "counter_999997.db", 5)
+    port = _free_port()
+    token = f"worker-scrape-{uuid.uuid4().hex}"
     queue = unique_queue("metrics")
     worker = CeleryProcess.worker(
         queue=queue,
         log_path=tmp_path / "worker.log",
-        concurrency=1,
-        env={"PROMETHEUS_MULTIPROC_DIR": str(celery_dir)},
+        concurrency=2,
+        env={
+            "PROMETHEUS_MULTIPROC_DIR": str(celery_dir),
+            "CELERY_METRICS_PORT": str(port),
+            "METRICS_TOKEN": token,
+        },
     ).start()
     event_id = f"evt_metrics_{uuid.uuid4().hex}"
     with django_db_blocker.unblock():
@@ -230,6 +272,8 @@ def test_celery_worker_counts_reach_the_scrape_of_the_shared_directory(
             received_at=timezone.now() - timedelta(minutes=10)
         )
         try:
+            assert wait_for(lambda: _listening_inode(port), timeout=60), worker.log()
+
             # when the worker runs the sweep
             with schema_context("public"):
                 app.send_task("billing.stripe_events_retry", queue=queue)
@@ -237,14 +281,44 @@ def test_celery_worker_counts_reach_the_scrape_of_the_shared_directory(
             assert wait_for(swept.exists, timeout=60), worker.log()
             assert swept.get().outcome == "ignored"
 
-            # then a scrape of the web's directory counts it (and not the earlier run's)
-            monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
-            samples = samples_parse(metrics_exposition().decode())
+            # then the worker's endpoint counts the task and what it did (and not the
+            # earlier run's file), to the token's bearer only
+            task = {"task": "billing.stripe_events_retry", "outcome": "succeeded"}
+
+            def counted() -> str:
+                status, text = _scrape(port, token)
+                assert status == 200, text
+                samples = samples_parse(text)
+                return text if value(samples, "timenest_celery_tasks_total", **task) else ""
+
+            # (the count is written just after the task's commit, which the wait saw)
+            samples = samples_parse(wait_for(counted, timeout=30) or _scrape(port, token)[1])
+            assert value(samples, "timenest_celery_tasks_total", **task) == 1
+            duration = "timenest_celery_task_duration_seconds_count"
+            assert value(samples, duration, task="billing.stripe_events_retry") == 1
             assert (
                 value(samples, "timenest_stripe_events_total", type="other", result="ignored") == 1
             )
             assert value(samples, "timenest_holds_placed_total") == 0
             assert not (celery_dir / "counter_999997.db").exists()
+            # the web's scrape-time figures are the web's alone
+            assert "timenest_outbox_pending" not in {name for name, _labels in samples}
+            assert _scrape(port, None)[0] == 401
+            assert _scrape(port, "not-the-token")[0] == 401
+
+            # the main process serves; no pool process holds the listening socket
+            assert worker.process is not None
+            main = worker.process.pid
+            pool = _children(main)
+            assert len(pool) == 2
+            inode = _listening_inode(port)
+            assert _holders(inode, {main, *pool}) == {main}
+
+            # and a scrape of the web's directory does not count the worker's tasks twice
+            monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+            web = samples_parse(metrics_exposition().decode())
+            assert value(web, "timenest_stripe_events_total", type="other", result="ignored") == 0
+            assert value(web, "timenest_celery_tasks_total", **task) == 0
         finally:
             StripeEvent.objects.filter(pk=event_id).delete()
             worker.stop()

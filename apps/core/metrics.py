@@ -30,6 +30,8 @@ HOLD_TO_CONFIRM_MS_BUCKETS = (
     3_600_000,
 )  # fmt: skip
 EXPOSED_SLOTS_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144)
+# A Celery task's run in seconds (the default soft time limit is 120 s).
+TASK_SECONDS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 http_request_seconds = Histogram(
     "timenest_http_request_duration_seconds",
@@ -92,6 +94,27 @@ stripe_events_total = Counter(
     "Stripe events processed, by type (types billing does not follow: other) and result "
     "(applied, ignored, failed, signature_invalid).",
     ["type", "result"],
+)
+
+celery_tasks_total = Counter(
+    "timenest_celery_tasks",
+    "Celery tasks run, by task name and outcome (succeeded, failed, retried; other final "
+    "states in lower case), counted in the process that ran them.",
+    ["task", "outcome"],
+)
+celery_task_seconds = Histogram(
+    "timenest_celery_task_duration_seconds",
+    "Time a Celery task ran, by task name.",
+    ["task"],
+    buckets=TASK_SECONDS_BUCKETS,
+)
+
+metrics_scrape_errors_total = Counter(
+    "timenest_metrics_scrape_errors",
+    "Scrapes whose read of a source of scrape-time figures (database | broker) failed, by "
+    "reason: deadline (its time budget ran out) or error; the figures kept the last good "
+    "read's values.",
+    ["source", "reason"],
 )
 
 

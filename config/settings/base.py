@@ -15,7 +15,7 @@ from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env, env_bool, env_int, env_list
+from config.env import env, env_bool, env_float, env_int, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -658,3 +658,7 @@ LOCAL_DIR = Path(os.environ.get("TIMENEST_LOCAL_DIR", BASE_DIR / ".local"))
 # OPERATIONS.md "Backups and recovery". Production points it at a volume that is copied
 # off the machine.
 BACKUP_DIR = Path(env("BACKUP_DIR", default="") or LOCAL_DIR / "backups")
+# One scrape's whole read of the outboxes in PostgreSQL (every statement of it, each
+# also bounded by 2 s): past it the figures keep their last good values, and
+# timenest_metrics_scrape_errors_total{reason="deadline"} counts the cut-off.
+METRICS_DATABASE_BUDGET_SECONDS = env_float("METRICS_DATABASE_BUDGET_SECONDS", default=5.0)
