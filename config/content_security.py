@@ -18,14 +18,16 @@ The dashboard's calendar adds style attributes for its own responses only
 (apps/dashboard/bookings/views.py: a booking's place in the grid is computed).
 
 Framing: `frame-ancestors 'none'` unless FRAME_ANCESTORS_FUNCTION (a dotted path to a
-callable taking the request) names origins for the request's business; the default
-names none. When it does, X-Frame-Options (which cannot name origins) is dropped.
+callable taking the request) names origins for the request's business: the booking
+pages under /embed/ name the sites the business lists (apps/booking_site/embed.py), no
+other page any. When it does, X-Frame-Options (which cannot name origins) is dropped.
+Only origins `apps.core.frame_ancestors.frame_ancestor_valid` allows reach the header:
+the same rule the business's list is validated by (apps/accounts/embed_origins.py).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 
 from csp.constants import UNSAFE_INLINE
@@ -33,6 +35,8 @@ from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
+
+from apps.core.frame_ancestors import frame_ancestor_valid
 
 logger = logging.getLogger(__name__)
 
@@ -50,19 +54,16 @@ WIDER_BY_PREFIX: dict[str, dict[str, list[str]]] = {
     },
 }
 
-# An origin a business may be framed by: https, a host name, an optional port. Nothing
-# else reaches the header (a value with a space or `;` would add sources or directives).
-_ORIGIN = re.compile(r"https://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?")
-
 
 def frame_ancestors_none(request: HttpRequest) -> Sequence[str]:
-    """The default FRAME_ANCESTORS_FUNCTION: no business may be framed."""
+    """A FRAME_ANCESTORS_FUNCTION for a deployment where nothing may be framed."""
     return ()
 
 
 def frame_ancestors(request: HttpRequest) -> list[str]:
     """The origins allowed to frame this response, as FRAME_ANCESTORS_FUNCTION names them;
-    values that are not an https origin are left out (and logged)."""
+    values that are not an origin `frame_ancestor_valid` allows (the rule the business's
+    list is validated by) are left out (and logged)."""
     path = getattr(settings, "FRAME_ANCESTORS_FUNCTION", "")
     if not path:
         return []
@@ -70,7 +71,7 @@ def frame_ancestors(request: HttpRequest) -> list[str]:
     allowed = []
     for origin in named:
         value = str(origin).strip().lower().rstrip("/")
-        if _ORIGIN.fullmatch(value):
+        if frame_ancestor_valid(value):
             allowed.append(value)
         else:
             logger.warning("csp.frame_ancestor_refused", extra={"origin": str(origin)[:200]})

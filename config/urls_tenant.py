@@ -8,6 +8,7 @@ from apps.accounts.urls_auth import auth_patterns
 from apps.api import urls as api_urls
 from apps.booking_site import urls as booking_site_urls
 from apps.booking_site import views as booking_site_views
+from apps.booking_site import embed_urls as booking_site_embed_urls
 from apps.dashboard import urls as dashboard_urls
 
 account_patterns = (auth_patterns(after_login="dashboard:home"), "accounts")
@@ -17,6 +18,8 @@ urlpatterns = [
     path("", include((booking_site_urls.urlpatterns, "booking"))),
     path("accounts/", include(account_patterns)),
     path("dashboard/", include(dashboard_urls.urlpatterns)),
+    # The same pages in a frame on the business's site (apps/booking_site/embed.py).
+    path("embed/", include((booking_site_embed_urls.urlpatterns, "embed"))),
     *dashboard_urls.feed_patterns,
     path("admin/", tenant_admin_site.urls),
     # /api/v1/…, /api/schema/, /api/docs/, /api/redoc/ (unknown /api/ paths: JSON 404).

@@ -13,7 +13,7 @@ from apps.accounts.models import AuthenticatorDevice
 from apps.accounts.signin import signin_failed_report
 from apps.accounts.subdomains import MAX_LENGTH
 from apps.core.errors import ValidationFailed
-from apps.core.timezones import timezone_choices
+from apps.core.timezone_field import TimeZoneField
 
 
 class BusinessForm(forms.Form):
@@ -25,7 +25,8 @@ class BusinessForm(forms.Form):
         max_length=MAX_LENGTH + 20,  # longer input gets the friendly length message
         help_text="Your booking page lives at this address. Lowercase letters, digits, hyphens.",
     )
-    timezone = forms.ChoiceField(label="Time zone", choices=timezone_choices, initial="UTC")
+    # No initial zone: the picker proposes the browser's (UTC without JavaScript).
+    timezone = TimeZoneField(label="Time zone")
 
     FIELD_FOR = {"name": "business_name"}
 

@@ -4,7 +4,10 @@ after the password; so do the tenant dashboard and the staff API token.
 
 Who must pass one (PRODUCT.md §4.8): a business's admins always (an admin without a factor
 sets one up before the dashboard opens), and anybody who has set one up. A session
-passes once; logging out forgets it."""
+passes once; logging out forgets it. One exception: while a business has not gone live,
+its admins may open the dashboard's set-up screens before setting one up
+(`mfa_enrol_deferred`); the first-day checklist asks for it before the business goes live
+or another admin is invited."""
 
 from __future__ import annotations
 
@@ -61,6 +64,14 @@ def mfa_step_pending(*, user: User, membership: Membership) -> str | None:
     if membership.role == Membership.Role.ADMIN:
         return MFA_ENROL
     return None
+
+
+def mfa_enrol_deferred(*, membership: Membership) -> bool:
+    """Whether an admin who owes `MFA_ENROL` may still open the dashboard's set-up screens:
+    only while the business has not gone live (it takes no bookings, holds no customers).
+    Going live and inviting another admin both require the factor first; a factor set
+    up is always asked for (`MFA_VERIFY` is never deferred)."""
+    return membership.role == Membership.Role.ADMIN and membership.tenant.live_at is None
 
 
 def mfa_verify(*, user: User, code: str) -> Device:

@@ -70,6 +70,13 @@ class Tenant(TenantMixin):
     # whatever billing says (a payment, the daily check) until support reactivates it.
     support_suspended_at = models.DateTimeField(null=True, blank=True)
     support_suspended_reason = models.TextField(blank=True)
+    # A business opened by self-serve signup starts not live: its booking pages take no
+    # bookings and its admins may open the dashboard before setting up two-step sign-in,
+    # which the first-day checklist asks for before going live (apps/calendars/first_day.py).
+    live_at = models.DateTimeField(null=True, blank=True)
+    # When an admin answered the checklist's public-holidays offer (closures made or
+    # declined): a decision, so it is recorded rather than computed.
+    holidays_decided_at = models.DateTimeField(null=True, blank=True)
 
     # Booking policy (PRODUCT.md §3 "settings").
     exposure_mode = models.CharField(
@@ -92,6 +99,9 @@ class Tenant(TenantMixin):
     # Branding shown on the booking pages and emails.
     accent_color = models.CharField(max_length=7, default="#1d4ed8")
     logo_url = models.URLField(blank=True)
+    # The websites that may show the booking pages in a frame (the embeddable widget):
+    # origins as apps/accounts/embed_origins.py normalizes them; none: no framing.
+    embed_origins = ArrayField(models.CharField(max_length=255), default=list, blank=True)
 
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -106,6 +116,10 @@ class Tenant(TenantMixin):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.live_at is not None
 
     def create_schema(
         self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
@@ -192,6 +206,9 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     # before no longer matches (0 keeps the hash Django computes, so no one was signed
     # out by this field's arrival).
     sessions_generation = models.PositiveIntegerField(default=0)
+    # Set when the person opened a link sent to `email` (the signup link, a password
+    # reset or an invitation's link): the first-day checklist's "confirmed email".
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -14,11 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone as django_timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Domain, Membership, SignupRequest, Tenant, User
@@ -50,11 +52,20 @@ def _tenant_field_errors(*, slug: str, name: str, timezone: str) -> list[FieldEr
 
 @transaction.atomic
 def tenant_create(
-    *, slug: str, name: str, owner: User, timezone: str = "UTC", locale: str = "en"
+    *,
+    slug: str,
+    name: str,
+    owner: User,
+    timezone: str = "UTC",
+    locale: str = "en",
+    live: bool = True,
 ) -> Tenant:
     """Create a tenant whole or not at all: schema (cloned from the template), primary
     domain and the owner's admin membership commit together. PostgreSQL DDL is
-    transactional, so a failure anywhere also rolls back the new schema."""
+    transactional, so a failure anywhere also rolls back the new schema.
+
+    `live=False` (self-serve signup) opens it not live: it takes no bookings until an
+    admin goes live from the first-day checklist (apps/calendars/first_day.py)."""
     slug = slug.strip().lower()
     errors = _tenant_field_errors(slug=slug, name=name, timezone=timezone)
     if errors:
@@ -70,6 +81,7 @@ def tenant_create(
         timezone=timezone,
         locale=locale,
         trial_ends_at=django_timezone.now() + timedelta(days=settings.BILLING_TRIAL_DAYS),
+        live_at=django_timezone.now() if live else None,
     )
     try:
         with transaction.atomic():
@@ -197,12 +209,98 @@ def signup_confirm(*, token: str) -> tuple[Tenant, User]:
         raise SignupLinkInvalid(
             _("An account now uses this address: sign in, then add the business from there.")
         )
-    user = User(email=pending.email, password=pending.password_hash)
+    # Opening the emailed link is what confirms the address.
+    user = User(
+        email=pending.email,
+        password=pending.password_hash,
+        email_confirmed_at=pending.confirmed_at,
+    )
     user.save()
     tenant = tenant_create(
-        slug=pending.slug, name=pending.business_name, owner=user, timezone=pending.timezone
+        slug=pending.slug,
+        name=pending.business_name,
+        owner=user,
+        timezone=pending.timezone,
+        live=False,
     )
     return tenant, user
+
+
+# The signup link is opened on the root domain, whose session cookie the business's own
+# host never sees (sessions are host-only). The owner crosses over with a short-lived
+# token: signed, naming the person and the business, and spent by the sign-in it makes,
+# because it hashes the person's last sign-in time (as Django's password-reset tokens do).
+_WELCOME_SALT = "timenest.accounts.signup-welcome"
+WELCOME_TOKEN_SECONDS = 300
+
+
+def _welcome_fingerprint(user: User) -> str:
+    last_login = "" if user.last_login is None else user.last_login.isoformat()
+    return salted_hmac(
+        _WELCOME_SALT, f"{user.pk}:{user.password}:{last_login}", algorithm="sha256"
+    ).hexdigest()[:32]
+
+
+def signup_welcome_token(*, user: User, tenant: Tenant) -> str:
+    """A token that signs `user` in once on `tenant`'s own host, for a few minutes."""
+    return signing.dumps(
+        {"user": str(user.pk), "schema": tenant.schema_name, "fp": _welcome_fingerprint(user)},
+        salt=_WELCOME_SALT,
+        compress=True,
+    )
+
+
+def signup_welcome_read(*, token: str, tenant: Tenant) -> User:
+    """The person a welcome token signs in on `tenant`; SignupLinkInvalid when it is
+    altered, too old, for another business, or already used."""
+    refused = SignupLinkInvalid(
+        _("This sign-in link has expired or was already used. Sign in with your password.")
+    )
+    try:
+        data = signing.loads(token, salt=_WELCOME_SALT, max_age=WELCOME_TOKEN_SECONDS)
+    except signing.BadSignature:
+        raise refused from None
+    if not isinstance(data, dict) or data.get("schema") != tenant.schema_name:
+        raise refused
+    user = User.objects.filter(pk=str(data.get("user")), is_active=True).first()
+    if user is None or not constant_time_compare(
+        str(data.get("fp", "")), _welcome_fingerprint(user)
+    ):
+        raise refused
+    if not Membership.objects.filter(user=user, tenant=tenant).exists():
+        raise refused
+    return user
+
+
+def user_email_confirmed(*, user: User) -> None:
+    """The person opened a link sent to their address (kept once; later links change
+    nothing)."""
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = django_timezone.now()
+        user.save(update_fields=["email_confirmed_at"])
+
+
+@transaction.atomic
+def tenant_live_mark(*, tenant: Tenant) -> bool:
+    """Marks the business live (once; False when it already was). Callers check that it
+    is ready first: apps/calendars/first_day.py `business_go_live`."""
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if locked.live_at is not None:
+        tenant.live_at = locked.live_at
+        return False
+    locked.live_at = tenant.live_at = django_timezone.now()
+    locked.save(update_fields=["live_at", "updated_at"])
+    logger.info("tenant.went_live", extra={"tenant": tenant.slug})
+    return True
+
+
+def tenant_holidays_decided(*, tenant: Tenant) -> None:
+    """Records that an admin answered the first-day offer of public holidays."""
+    if tenant.holidays_decided_at is None:
+        # Saved (not a bare UPDATE) so the tenant routing caches forget the old row.
+        fresh = Tenant.objects.get(pk=tenant.pk)
+        fresh.holidays_decided_at = tenant.holidays_decided_at = django_timezone.now()
+        fresh.save(update_fields=["holidays_decided_at", "updated_at"])
 
 
 POLICY_FIELDS = (

@@ -11,8 +11,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
+from apps.accounts.mfa import mfa_has_factor
 from apps.accounts.models import Membership, Tenant, User
 from apps.core.entitlements import Limit, entitlement_require
 from apps.core.errors import FieldError, ValidationFailed
@@ -33,6 +35,24 @@ def _check_role(role: str) -> None:
         raise ValidationFailed("Unknown role.", [FieldError("role", "Choose one of the roles.")])
 
 
+def _admin_grant_check(*, role: str, granted_by: User) -> None:
+    """Before going live an admin may work without a second factor (apps.accounts.mfa.
+    mfa_enrol_deferred); making someone else an admin is not part of that."""
+    if role == Membership.Role.ADMIN and not mfa_has_factor(granted_by):
+        raise ValidationFailed(
+            _("Set up two-step sign-in before making another admin."),
+            [
+                FieldError(
+                    "role",
+                    _(
+                        "Set up two-step sign-in for your own account first "
+                        "(the checklist on Today links to it), then invite another admin."
+                    ),
+                )
+            ],
+        )
+
+
 @transaction.atomic
 def membership_invite(
     *, tenant: Tenant, email: str, role: str, invited_by: User, base_url: str
@@ -41,6 +61,7 @@ def membership_invite(
     password; someone who already has an account gets a link to log in."""
     email = email.strip().lower()
     _check_role(role)
+    _admin_grant_check(role=role, granted_by=invited_by)
     user = User.objects.filter(email=email).first()
     if user is not None and Membership.objects.filter(tenant=tenant, user=user).exists():
         raise ValidationFailed(
@@ -81,8 +102,14 @@ def membership_invite(
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: str) -> Membership:
+def membership_change_role(
+    *, membership: Membership, role: str, changed_by: User | None = None
+) -> Membership:
+    """`changed_by`: the person making the change (a person promoting someone to admin
+    needs a second factor of their own); None for the platform's own changes."""
     _check_role(role)
+    if changed_by is not None and role != membership.role:
+        _admin_grant_check(role=role, granted_by=changed_by)
     locked = Membership.objects.select_for_update().get(pk=membership.pk)
     if (
         locked.role == Membership.Role.ADMIN

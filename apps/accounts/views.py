@@ -8,17 +8,23 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.accounts.forms import BusinessForm, SignupForm
-from apps.accounts.models import Tenant
+from apps.accounts.models import Tenant, User
 from apps.accounts.selectors import memberships_of
 from apps.accounts.services import signup_confirm as signup_confirm_service
-from apps.accounts.services import signup_request, tenant_create
+from apps.accounts.services import (
+    signup_request,
+    signup_welcome_read,
+    signup_welcome_token,
+    tenant_create,
+)
 from apps.core.errors import ValidationFailed
 from apps.core.rate_limits import client_ident, rate_limit_wait
 
@@ -104,26 +110,14 @@ def _business_add(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["business_name"],
                 owner=request.user,  # type: ignore[arg-type]
                 timezone=form.cleaned_data["timezone"],
+                live=False,
             )
         except ValidationFailed as error:
             form.apply_domain_error(error)
         else:
-            return _signup_done(request, tenant)
+            return _welcome_redirect(request, tenant, request.user)  # type: ignore[arg-type]
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/signup.html", {"form": form}, status=status)
-
-
-def _signup_done(request: HttpRequest, tenant: Tenant) -> HttpResponse:
-    return render(
-        request,
-        "accounts/signup_done.html",
-        {
-            "new_tenant": tenant,
-            "login_url": tenant_url(request, tenant.slug, "/accounts/login/"),
-            "home_url": tenant_url(request, tenant.slug),
-        },
-        status=201,
-    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -147,7 +141,34 @@ def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
         message = " ".join([error.message, *(detail.message for detail in error.details)])
         return render(request, "accounts/signup_confirm.html", {"error": message}, status=400)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    return _signup_done(request, tenant)
+    return _welcome_redirect(request, tenant, user)
+
+
+def _welcome_redirect(request: HttpRequest, tenant: Tenant, user: User) -> HttpResponse:
+    """On to the new business's own host, signed in there too (its session is its own),
+    where the dashboard's first-day checklist opens."""
+    user.refresh_from_db(fields=["last_login", "password"])
+    token = signup_welcome_token(user=user, tenant=tenant)
+    url = tenant_url(request, tenant.slug, reverse("accounts:signup_welcome", args=[token]))
+    return HttpResponseRedirect(url, status=303)
+
+
+@never_cache
+@require_GET
+def signup_welcome(request: HttpRequest, token: str) -> HttpResponse:
+    """On the business's host: the token made by `_welcome_redirect` signs its owner in
+    once, then the dashboard opens on Today."""
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.schema_name == "public":
+        raise Http404("No such page.")
+    try:
+        user = signup_welcome_read(token=token, tenant=tenant)
+    except ValidationFailed as error:
+        return render(
+            request, "accounts/signup_welcome_failed.html", {"error": error.message}, status=400
+        )
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponseRedirect(reverse("dashboard:home"), status=303)
 
 
 @login_required

@@ -15,6 +15,8 @@ from apps.bookings.models import Booking
 from apps.bookings.payments import payment_checkout_current, payment_totals
 from apps.calendars.models import AvailabilityRule
 from apps.calendars.timezones import format_wall_time
+from apps.resources.intake import questions_of
+from apps.resources.models import IntakeQuestion
 
 # --- Envelopes ---------------------------------------------------------------------
 
@@ -74,6 +76,36 @@ class AdminResourceOutput(ResourceOutput):
     user = serializers.UUIDField(source="user_id", allow_null=True)
 
 
+class IntakeQuestionOutput(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The key of this question's answer in `answers`.")
+    kind = serializers.ChoiceField(
+        choices=IntakeQuestion.Kind.choices,
+        help_text="short_text and long_text: text (200 / 5,000 characters at most); "
+        "single_choice: one of `choices`; multiple_choice: a list of `choices`; checkbox: "
+        "true or false; date: YYYY-MM-DD.",
+    )
+    # Fields named like Field's own attributes: DRF moves declared fields off the class.
+    label = serializers.CharField()  # type: ignore[assignment]
+    help_text = serializers.CharField()  # type: ignore[assignment]
+    required = serializers.BooleanField(  # type: ignore[assignment]
+        help_text="A required checkbox must be true (consent); other required questions "
+        "must be answered."
+    )
+    choices = serializers.ListField(child=serializers.CharField())
+
+
+class AnswerOutput(serializers.Serializer):
+    question = serializers.UUIDField(source="question_id")
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="The question as it was asked."
+    )
+    kind = serializers.ChoiceField(choices=IntakeQuestion.Kind.choices)
+    value = serializers.JSONField(
+        help_text="Text, a list of texts (multiple_choice), true/false (checkbox) or a "
+        "YYYY-MM-DD date."
+    )
+
+
 class ServiceOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
@@ -94,11 +126,19 @@ class ServiceOutput(serializers.Serializer):
     )
     deposit_amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
     deposit_percent = serializers.IntegerField(allow_null=True)
+    questions = serializers.SerializerMethodField()
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_resources(self, service: Any) -> list[str]:
         # Prefetched by the views; sorted so the output is stable.
         return sorted(str(resource.pk) for resource in service.resources.all())
+
+    @extend_schema_field(IntakeQuestionOutput(many=True))
+    def get_questions(self, service: Any) -> Any:
+        """The intake questions a booking answers in `answers` (POST bookings), in the
+        order they are asked."""
+        # Prefetched by the list views (`questions_prefetch`); one service's read here.
+        return IntakeQuestionOutput(questions_of(service=service), many=True).data
 
 
 class AdminServiceOutput(ServiceOutput):
@@ -198,7 +238,13 @@ class AdminBookingOutput(BookingOutput):
     # A field named like Field.source: DRF moves declared fields off the class.
     source = serializers.ChoiceField(choices=Booking.Source.choices)  # type: ignore[assignment]
     notes = serializers.CharField()
+    answers = AnswerOutput(
+        many=True, help_text="The answers to the service's intake questions, as asked."
+    )
     cancellation_reason = serializers.CharField()
+    window_override_reason = serializers.CharField(
+        help_text="Why staff booked outside the minimum notice or the horizon."
+    )
     sequence = serializers.IntegerField()
     created_at = InstantField()
     updated_at = InstantField()

@@ -35,6 +35,7 @@ from apps.billing.stripe_api import PaymentRefused, stripe_call
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Booking, Payment
 from apps.bookings.payments import (
+    booking_payment_requested,
     booking_payment_succeeded,
     booking_refund_recorded,
     payment_amount_due,
@@ -132,6 +133,20 @@ def booking_checkout_url(
     )
     logger.info("billing.booking_checkout_opened", extra={"booking_id": str(booking.pk)})
     return str(session.url)
+
+
+def booking_payment_link_send(
+    *, booking: Booking, tenant: Tenant, success_url: str, cancel_url: str, actor: ActorRef
+) -> str:
+    """A held booking staff made for a paid service: its checkout (opened as for any
+    hold, so the hold lasts as long) is emailed to the customer. Call it once the hold
+    has committed (Stripe is never called under the hold's locks). Raises what
+    `booking_checkout_url` raises; nothing is sent then."""
+    url = booking_checkout_url(
+        booking=booking, tenant=tenant, success_url=success_url, cancel_url=cancel_url
+    )
+    booking_payment_requested(booking=booking, url=url, actor=actor)
+    return url
 
 
 # --- Events on connected accounts -----------------------------------------------------

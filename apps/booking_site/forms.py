@@ -4,12 +4,16 @@ decide (and their field errors are shown on these forms)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 
+from apps.booking_site.intake_fields import IntakeAnswersMixin
 from apps.bookings import pii
 from apps.bookings.services import NAME_MAX_LENGTH, NOTES_MAX_LENGTH
 from apps.core.errors import ValidationFailed
@@ -52,9 +56,11 @@ class DescribedForm(forms.Form):
             self.add_error(None, error.message)
 
 
-class DetailsForm(DescribedForm):
-    """Who is booking. `slot` and `idempotency_key` ride along hidden; when the chosen
-    time was taken, the page offers alternatives as radio buttons named `slot`."""
+class DetailsForm(IntakeAnswersMixin, DescribedForm):
+    """Who is booking, and the service's intake questions (`questions=`, see
+    apps/booking_site/intake_fields.py). `slot` and `idempotency_key` ride along hidden;
+    when the chosen time was taken, the page offers alternatives as radio buttons named
+    `slot`."""
 
     name = forms.CharField(
         label="Your name",
@@ -87,13 +93,27 @@ class DetailsForm(DescribedForm):
 
     CUSTOMER_FIELDS = {"name", "email", "phone", "notes"}
 
+    def __init__(self, *args: Any, phone_region: str | None = None, **kwargs: Any) -> None:
+        """`phone_region`: the location's country, whose own way of writing a number is
+        accepted as well as one with its country code."""
+        super().__init__(*args, **kwargs)
+        self.phone_region = phone_region
+        examples = pii.phone_examples(phone_region)
+        if examples is not None:
+            self.fields["phone"].help_text = gettext("For example %(examples)s.") % {
+                "examples": examples
+            }
+
     # The booking services check the contact details again; checking them here too shows
     # every mistake at once (a missing name and a mistyped address together).
     def clean_email(self) -> str:
         return _contact_checked(pii.email_normalize, self.cleaned_data.get("email", ""))
 
     def clean_phone(self) -> str:
-        return _contact_checked(pii.phone_normalize, self.cleaned_data.get("phone", ""))
+        return _contact_checked(
+            functools.partial(pii.phone_normalize, region=self.phone_region),
+            self.cleaned_data.get("phone", ""),
+        )
 
     def clean_slot(self) -> tuple[uuid.UUID, dt.datetime]:
         parsed = slot_parse(self.cleaned_data.get("slot"))
@@ -104,7 +124,11 @@ class DetailsForm(DescribedForm):
     def payload(self) -> dict[str, str]:
         """What the request asks for, as the idempotency record compares it."""
         return {
-            name: str(self.data.get(name, "")) for name in (*sorted(self.CUSTOMER_FIELDS), "slot")
+            **{
+                name: str(self.data.get(name, ""))
+                for name in (*sorted(self.CUSTOMER_FIELDS), "slot")
+            },
+            **self.answers_payload(),
         }
 
 

@@ -112,7 +112,7 @@ def resource_names(*, resource_ids: Iterable[UUID]) -> dict[UUID, str]:
 def service_payment_required(*, service: Service) -> bool:
     """Whether a hold of `service` waits for payment before it can be confirmed (the same
     condition `booking_hold` uses to mark it pending)."""
-    return service.requires_payment and service.price > 0
+    return service.is_paid
 
 
 def hold_is_live(*, booking: Booking, now: dt.datetime | None = None) -> bool:

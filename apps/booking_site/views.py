@@ -44,6 +44,7 @@ from apps.accounts.selectors import tenant_current
 from apps.billing.booking_payments import booking_checkout_url, booking_needs_payment
 from apps.billing.connect import online_payments_on
 from apps.billing.stripe_api import PaymentRefused, PaymentsUnavailable
+from apps.booking_site.embed import embed_form_problem, embed_form_token, embed_of
 from apps.booking_site.forms import DetailsForm, SlotForm, slot_parse, slot_value
 from apps.booking_site.month_grid import (
     WEEKDAYS,
@@ -108,6 +109,7 @@ from apps.core.entitlements import PlanInactive, PlanLimitReached, tenant_active
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.htmx import render_page_or_partial
 from apps.core.rate_limits import client_ident, rate_limit_wait
+from apps.resources.intake import questions_asked
 from apps.resources.models import Resource, Service
 
 logger = logging.getLogger(__name__)
@@ -115,6 +117,7 @@ logger = logging.getLogger(__name__)
 ANYONE = "anyone"
 STEPS = 5
 PAGE = "booking_site/page.html"
+EMBED_BASE = "booking_site/embed_base.html"
 HOLD_ACTOR = ActorRef.customer("", label="booking page")
 # Idempotency keys of the booking form are random per rendered form; this scope keeps
 # them apart from the API's anonymous callers.
@@ -138,9 +141,13 @@ def _page(
     """The screen as a whole page, or only its partial for an htmx swap (a history
     restore after a cache miss needs the whole page). Times render in the display zone."""
     tenant = tenant_current()
+    embed = embed_of(request)
     context = {
         "partial": partial,
         "display": display,
+        # In a frame on the business's site: the page without the site's header.
+        "embed": embed,
+        "base_template": EMBED_BASE if embed is not None else "base.html",
         "carried_tz": _carried_tz(request, display),
         "steps": STEPS,
         **context,
@@ -234,11 +241,20 @@ def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 def taking_bookings(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """The steps towards a new booking are closed while the business is suspended
-    (existing bookings stay manageable)."""
+    (existing bookings stay manageable), and until a new business goes live (its
+    first-day checklist, apps/calendars/first_day.py)."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         tenant_active_require()
+        tenant = tenant_current()
+        if tenant.live_at is None:
+            return _page(
+                request,
+                "booking_site/_not_live.html",
+                {"page_title": gettext("Opening soon"), "tenant_name": tenant.name},
+                status=503,
+            )
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -466,22 +482,35 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
     replay the first one's answer. When the time was taken meanwhile, the form comes back
     with what was typed and the nearest free times to pick from."""
     service = bookable_service_get(service_id=service_id)
+    embedded = embed_of(request) is not None
     chosen_by = _who(service, who)
     asked = slot_parse(request.GET.get("slot"))
     if asked is None:
         raise NotFound("No time was chosen.")
     resource = service_resource_get(service=service, resource_id=asked[0])
     starts_at = asked[1]
+    # Phones may be typed as they are written in the location's country.
+    region = resource.location.country or None
+    questions = list(questions_asked(service=service))
     display = _display(request, service=service, resource=resource)
     status = 200
     lost: BookingError | None = None
     wait: int | None = None
     problem = ""
     if request.method == "POST":
-        form = DetailsForm(request.POST)
+        form = DetailsForm(request.POST, phone_region=region, questions=questions)
         wait = _booking_post_wait(request)
+        # In a frame there is no CSRF cookie: the form's signed token stands in for it.
+        refusal = embed_form_problem(request, service_id=str(service.pk)) if embedded else None
         if wait is not None:
             status = 429
+        elif refusal is not None:
+            problem, status = refusal, 403
+            form = DetailsForm(
+                {**request.POST.dict(), "idempotency_key": uuid.uuid4().hex},
+                phone_region=region,
+                questions=questions,
+            )
         elif form.is_valid():
             chosen_id, chosen_start = form.cleaned_data["slot"]
             chosen = service_resource_get(service=service, resource_id=chosen_id)
@@ -497,7 +526,11 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
                 problem = (
                     "This form was already sent with other details. Check them and send it again."
                 )
-                form = DetailsForm({**request.POST.dict(), "idempotency_key": uuid.uuid4().hex})
+                form = DetailsForm(
+                    {**request.POST.dict(), "idempotency_key": uuid.uuid4().hex},
+                    phone_region=region,
+                    questions=questions,
+                )
                 status = 409
             else:
                 url = reverse("booking:hold", args=[outcome.body])
@@ -508,7 +541,9 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
                 lost = SlotNotFound("Choose one of the times below.")
     else:
         form = DetailsForm(
-            initial={"slot": request.GET.get("slot"), "idempotency_key": uuid.uuid4().hex}
+            initial={"slot": request.GET.get("slot"), "idempotency_key": uuid.uuid4().hex},
+            phone_region=region,
+            questions=questions,
         )
     alternatives: list[Choice] = []
     if lost is not None:
@@ -546,6 +581,11 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
             "back_url": _with_query(
                 back, day=local_day.isoformat(), tz=_carried_tz(request, display)
             ),
+            "embed_token": (
+                embed_form_token(service_id=str(service.pk), key=form["idempotency_key"].value())
+                if embedded
+                else ""
+            ),
             "step": 4,
         },
         status=status,
@@ -569,6 +609,7 @@ def _hold(
             starts_at=starts_at,
             customer=CustomerInput(name=data["name"], email=data["email"], phone=data["phone"]),
             notes=data["notes"],
+            answers=form.answers(),
             source=Booking.Source.PAGE,
             actor=HOLD_ACTOR,
             idempotency_key=key,
@@ -682,15 +723,18 @@ def pay_page(request: HttpRequest, token: str) -> HttpResponse:
     hold_url = _with_query(reverse("booking:hold", args=[token]), tz=_carried_tz(request, display))
     if not booking_needs_payment(booking):
         return _see_other(hold_url)
-    booked_url = _with_query(
-        reverse("booking:booked", args=[token]), tz=_carried_tz(request, display)
-    )
+    # Stripe's page comes back to the pages outside any frame (paying from the widget
+    # opens it in a new tab; the business may also have removed its sites meanwhile).
+    tz = _carried_tz(request, display)
+    back = settings.ROOT_URLCONF
+    booked_url = _with_query(reverse("booking:booked", args=[token], urlconf=back), tz=tz)
+    cancel_url = _with_query(reverse("booking:hold", args=[token], urlconf=back), tz=tz)
     try:
         url = booking_checkout_url(
             booking=booking,
             tenant=tenant_current(),
             success_url=request.build_absolute_uri(booked_url),
-            cancel_url=request.build_absolute_uri(hold_url),
+            cancel_url=request.build_absolute_uri(cancel_url),
         )
     except HoldExpired:
         return _see_other(hold_url)
@@ -748,7 +792,10 @@ def booked_page(request: HttpRequest, token: str) -> HttpResponse:
         {
             **_booking_context(booking, token),
             "page_title": "You are booked",
-            "manage_url": request.build_absolute_uri(reverse("booking:manage", args=[token])),
+            # The link to keep is the one outside any frame, as in the emails.
+            "manage_url": request.build_absolute_uri(
+                reverse("booking:manage", args=[token], urlconf=settings.ROOT_URLCONF)
+            ),
             "deadline": booking_change_deadline(booking=booking, tenant=tenant_current()),
         },
         display=display,

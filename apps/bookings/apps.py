@@ -21,6 +21,7 @@ class BookingsConfig(AppConfig):
             lookup_hashes={"email_hash": "email_encrypted", "phone_hash": "phone_encrypted"},
         )
         encrypted_columns_register(
-            "bookings.Booking", fields=("contact_email_encrypted", "contact_phone_encrypted")
+            "bookings.Booking",
+            fields=("contact_email_encrypted", "contact_phone_encrypted", "answers_encrypted"),
         )
         encrypted_columns_register("bookings.IdempotencyRecord", fields=("response_body",))

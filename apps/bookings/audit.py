@@ -36,6 +36,7 @@ BOOKING_PII_FIELDS = [
     "contact_email_encrypted",
     "contact_phone_encrypted",
     "notes",
+    "answers_encrypted",
 ]
 # A customer's name is blanked rather than left out: the history still shows it changed.
 NAME_MASK = "apps.bookings.audit.audit_value_blank"
@@ -63,6 +64,7 @@ def audit_register() -> None:
         ("resources.Location", {}),
         ("resources.Resource", {}),
         ("resources.Service", {"m2m_fields": ["resources"]}),
+        ("resources.IntakeQuestion", {}),
         ("calendars.AvailabilityRule", {}),
     ]
     for label, options in registrations:

@@ -2,10 +2,11 @@
 person (access, as one JSON document or a zip of CSV files) and its erasure.
 
 Export. `customer_export` reads the customer record (decrypted), every booking made for
-them (times, service, resource, status, the contact given with it, its payments and its
-history), the model history about the customer, its bookings and their payments, and
-the sections the apps above register through `core.personal_data` (notifications: the
-messages sent about their bookings and the webhook events that carried their details).
+them (times, service, resource, status, the contact and the intake answers given with
+it, its payments and its history), the model history about the customer, its bookings
+and their payments, and the sections the apps above register through
+`core.personal_data` (notifications: the messages sent about their bookings and the
+webhook events that carried their details).
 Messages are not stored as sent: they are rendered from the booking when they go out,
 so a message's row says what kind it was, on which channel, when and how it went. The
 CSV form (`customer_export_file(..., file_format="csv")`) is a zip with one CSV per
@@ -26,14 +27,18 @@ Erasure. `customer_erase`, in one transaction:
 4. the contact details are shredded: the customer's name becomes a pseudonym ("Erased
    customer 7f3a"), its email and phone ciphertexts and lookup hashes are emptied (so a
    later booking with the same email creates a new customer), and every booking's own
-   contact and notes are emptied (bookings stay, anonymous, for the business's figures)
-   and the reasons typed for their cancellations and payments lose the person's name;
+   contact, notes and intake answers are emptied (bookings stay, anonymous, for the
+   business's figures) and the reasons typed on the booking rows (its cancellation's,
+   staff's for booking outside the window) and on its payments lose the person's name;
 5. one model-history entry records the erasure with its actor and reason (the reason
    may not name the person: the history is append-only).
 The history rows a booking already has (BookingEvent) hold no contact data (their actor
 labels are masked and a customer's label is never their name), so they stay as they
-are; only a reason someone typed there can name the person, and it stays too (the table
-is append-only). Erasing an erased customer changes nothing.
+are. Only a reason someone typed can name the person, and its copies in the history
+stay as typed: the held event's `reason` (staff's reason to book outside the window),
+the cancelled event's, and the model-history entries that recorded the booking's
+`window_override_reason` and `cancellation_reason` (both tables are append-only).
+Erasing an erased customer changes nothing.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.selectors import tenant_current
-from apps.bookings import pii, signals
+from apps.bookings import intake, pii, signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.audit import audit_actor, audit_content_types_load
 from apps.bookings.exports import csv_cell
@@ -164,7 +169,9 @@ def _booking_export(booking: Booking, events: list[BookingEvent], reader: _Reade
         # The contact typed with this booking (none: older bookings used the customer's).
         "contact": contact,
         "notes": booking.notes,
+        "answers": _answers_export(booking, reader, where=f"{where}.answers"),
         "cancellation_reason": booking.cancellation_reason,
+        "window_override_reason": booking.window_override_reason,
         "payment_status": booking.payment_status,
         "created_at": _instant(booking.created_at),
         "updated_at": _instant(booking.updated_at),
@@ -181,6 +188,15 @@ def _booking_export(booking: Booking, events: list[BookingEvent], reader: _Reade
             for event in events
         ],
     }
+
+
+def _answers_export(booking: Booking, reader: _Reader, *, where: str) -> list[dict[str, Any]]:
+    """The intake answers given with the booking, each with its question as asked."""
+    try:
+        return [answer.as_dict() for answer in intake.answers_read(booking.answers_encrypted)]
+    except pii.InvalidToken:
+        reader.unreadable.append(where)
+        return []
 
 
 def _payment_export(payment: Payment) -> dict[str, Any]:
@@ -446,6 +462,7 @@ def customer_erase(
             contact_email_encrypted="",
             contact_phone_encrypted="",
             notes="",
+            answers_encrypted="",
             updated_at=now,
         )
         # Queryset updates: auditlog would otherwise write the old notes into the
@@ -549,13 +566,19 @@ def _idempotency_answers_scrub(erasure: Erasure) -> int:
 
 
 def _free_texts_scrub(erasure: Erasure, *, booking_ids: list[Any]) -> None:
-    """Reasons typed by staff or the customer (a booking's cancellation, a payment's)
-    may name the person. The booking's history keeps its own copy of a cancellation's
-    reason: it is append-only."""
+    """Reasons typed by staff or the customer (a booking's cancellation, staff's for
+    booking outside the window, a payment's) may name the person. The booking's history
+    keeps its own copy of a cancellation's reason: it is append-only."""
     rows = Booking.objects.filter(pk__in=booking_ids).exclude(cancellation_reason="")
     for pk, text in rows.values_list("pk", "cancellation_reason"):
         if erasure.mentions(text):
             Booking.objects.filter(pk=pk).update(cancellation_reason=erasure.scrub_text(text))
+    overridden = Booking.objects.filter(pk__in=booking_ids).exclude(window_override_reason="")
+    for pk, text in overridden.values_list("pk", "window_override_reason"):
+        if erasure.mentions(text):
+            Booking.objects.filter(pk=pk).update(
+                window_override_reason=erasure.scrub_text(text)[:500]
+            )
     payments = Payment.objects.filter(booking_id__in=booking_ids).exclude(reason="")
     for pk, text in payments.values_list("pk", "reason"):
         if erasure.mentions(text):

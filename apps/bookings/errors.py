@@ -15,6 +15,7 @@ from apps.core.errors import DomainError, FieldError, ValidationFailed
 __all__ = [
     "BookingError",
     "BookingLinkExpired",
+    "BusinessNotLive",
     "FieldError",
     "HoldExpired",
     "IdempotencyKeyReused",
@@ -30,6 +31,16 @@ __all__ = [
 @dataclass
 class BookingError(DomainError):
     message: str = "The booking could not be changed."
+
+
+@dataclass
+class BusinessNotLive(BookingError):
+    """A business opened by signup takes no customer bookings before it goes live (its
+    first-day checklist, apps/calendars/first_day.py); its staff may book."""
+
+    message: str = "This business is not taking bookings online yet."
+    code = "NOT_LIVE"
+    http_status = 403
 
 
 @dataclass

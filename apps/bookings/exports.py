@@ -4,7 +4,10 @@ bookings take the memory of a few thousand (tests/bookings/test_exports.py measu
 
 Bookings: times in the location's zone (what the front desk sees, with the zone's name)
 and in UTC (what another system can compare); the contact given with each booking, else
-the customer's. Customers: contact details in clear, so only admins may export them.
+the customer's; then, for admins only (answers may be health data), one column per
+intake question of the bookings' services (headed by its label; a removed question while
+bookings here answered it), its answer decrypted row by row. Customers: contact details
+in clear, so only admins may export them.
 Every export is recorded in the business's model history (who, which filters), like a
 customer's own data export. Cells that a spreadsheet would run as a formula are quoted
 (CSV injection)."""
@@ -23,11 +26,12 @@ from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from apps.accounts.selectors import tenant_current
-from apps.bookings import pii
+from apps.bookings import intake, pii
 from apps.bookings.actors import ActorRef
 from apps.bookings.audit import audit_actor
 from apps.bookings.models import Booking, Customer
 from apps.calendars.timezones import local_date, zone
+from apps.resources.models import IntakeQuestion
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +90,8 @@ _BOOKING_FIELDS = (
     "cancellation_reason",
     "created_by_type",
     "created_at",
+    "service_id",
+    "answers_encrypted",
 )
 CUSTOMER_COLUMNS = (
     "id",
@@ -139,8 +145,15 @@ def _clear(token: str) -> str:
         return ""
 
 
-def _export_recorded(kind: str, *, actor: ActorRef, filters: Mapping[str, str]) -> None:
-    """An entry in the business's model history: who exported what, with which filters."""
+def _export_recorded(
+    kind: str,
+    *,
+    actor: ActorRef,
+    filters: Mapping[str, str],
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """An entry in the business's model history: who exported what, with which filters
+    (and `details`, such as whether intake answers went with it)."""
     by = {"type": actor.type, "id": actor.id, "label": pii.mask_text(actor.label)[:255]}
     with audit_actor(actor):
         LogEntry.objects.log_create(
@@ -148,13 +161,67 @@ def _export_recorded(kind: str, *, actor: ActorRef, filters: Mapping[str, str]) 
             force_log=True,
             action=LogEntry.Action.ACCESS,
             changes=None,
-            additional_data={"action": f"{kind}.exported", "filters": dict(filters), "by": by},
+            additional_data={
+                "action": f"{kind}.exported",
+                "filters": dict(filters),
+                "by": by,
+                **(details or {}),
+            },
         )
     logger.info(f"{kind}.exported", extra={"filters": sorted(filters)})
 
 
-def _booking_rows(bookings: QuerySet[Booking]) -> Iterator[list[Any]]:
+def _question_columns(bookings: QuerySet[Booking]) -> list[tuple[str, str]]:
+    """(question id, header) of the answer columns: every question the services of
+    these bookings ask, and each removed one that some of these bookings were asked; by
+    service name, then in the order asked. A label that several services use names its
+    service; one that is still taken gets a number."""
+    services = bookings.order_by().values("service_id")
+    candidates = list(
+        IntakeQuestion.objects.filter(service_id__in=services)
+        .select_related("service")
+        .order_by("service__name", "service_id", "position", "id")
+    )
+    questions = [
+        question
+        for question in candidates
+        if question.removed_at is None
+        or bookings.filter(
+            service_id=question.service_id,
+            created_at__gte=question.created_at,
+            created_at__lt=question.removed_at,
+        ).exists()
+    ]
+    services_of: dict[str, set[Any]] = {}
+    for question in questions:
+        services_of.setdefault(question.label, set()).add(question.service_id)
+    taken = set(BOOKING_COLUMNS)
+    columns = []
+    for question in questions:
+        header = question.label
+        if len(services_of[header]) > 1:
+            header = f"{header} ({question.service.name})"
+        unique, number = header, 2
+        while unique in taken:
+            unique, number = f"{header} ({number})", number + 1
+        taken.add(unique)
+        columns.append((str(question.pk), unique))
+    return columns
+
+
+def _answer_cell(answer: intake.Answer | None) -> Any:
+    if answer is None:
+        return None
+    if isinstance(answer.value, list):
+        return "; ".join(answer.value)
+    return answer.value
+
+
+def _booking_rows(
+    bookings: QuerySet[Booking], question_ids: list[str] | None = None
+) -> Iterator[list[Any]]:
     zones: dict[str, Any] = {}
+    question_ids = question_ids or []
     rows = bookings.order_by("starts_at", "pk").values_list(*_BOOKING_FIELDS)
     for values in rows.iterator(chunk_size=CHUNK_ROWS):
         row = dict(zip(_BOOKING_FIELDS, values, strict=True))
@@ -184,16 +251,40 @@ def _booking_rows(bookings: QuerySet[Booking]) -> Iterator[list[Any]]:
             row["cancellation_reason"],
             row["created_by_type"],
             _utc(row["created_at"]),
+            # Decrypted row by row, like the contact details.
+            *_answers_cells(row["answers_encrypted"], question_ids),
         ]
 
 
+def _answers_cells(token: str, question_ids: list[str]) -> list[Any]:
+    if not question_ids:
+        return []
+    given = {answer.question_id: answer for answer in intake.answers_open(token)}
+    return [_answer_cell(given.get(question_id)) for question_id in question_ids]
+
+
 def bookings_csv(
-    bookings: QuerySet[Booking], *, actor: ActorRef, filters: Mapping[str, str]
+    bookings: QuerySet[Booking],
+    *,
+    actor: ActorRef,
+    filters: Mapping[str, str],
+    answers: bool = False,
 ) -> Iterator[str]:
     """The bookings as CSV lines (header first), recorded as exported by `actor` with the
-    `filters` that chose them. Nothing is read until the lines are iterated."""
-    _export_recorded("bookings", actor=actor, filters=filters)
-    return _csv_lines(BOOKING_COLUMNS, _booking_rows(bookings))
+    `filters` that chose them. Nothing is read until the lines are iterated.
+
+    `answers`: with the intake answers' columns. They may be health data, so the caller
+    asks for them only for whom it may show customers' data (admins past the second
+    factor, as for the customers export); the history says whether they went."""
+    _export_recorded("bookings", actor=actor, filters=filters, details={"answers": answers})
+    return _booking_lines(bookings, answers=answers)
+
+
+def _booking_lines(bookings: QuerySet[Booking], *, answers: bool) -> Iterator[str]:
+    questions = _question_columns(bookings) if answers else []
+    # A label is typed by staff: quoted like any cell a spreadsheet could run.
+    header = [*BOOKING_COLUMNS, *(csv_cell(label) for _, label in questions)]
+    yield from _csv_lines(header, _booking_rows(bookings, [pk for pk, _ in questions]))
 
 
 def _customer_rows() -> Iterator[list[Any]]:

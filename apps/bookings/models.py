@@ -9,7 +9,7 @@ from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
 
-from apps.bookings import pii
+from apps.bookings import intake, pii
 from apps.core.ids import uuid7
 from apps.resources.models import Resource, Service
 
@@ -116,6 +116,8 @@ class Booking(models.Model):
     class PaymentStatus(models.TextChoices):
         NOT_REQUIRED = "not_required", "Not required"
         PENDING = "pending", "Pending"
+        # A paid service booked by staff, the customer paying on the day.
+        AT_VENUE = "at_venue", "Pay at venue"
         PAID = "paid", "Paid"
         PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         REFUNDED = "refunded", "Refunded"
@@ -138,6 +140,9 @@ class Booking(models.Model):
     contact_name = models.CharField(max_length=150, blank=True)
     contact_email_encrypted = models.TextField(blank=True)
     contact_phone_encrypted = models.TextField(blank=True)
+    # The answers to the service's intake questions, each with the label and kind it
+    # was asked with: one JSON list encrypted like the contact (apps/bookings/intake.py).
+    answers_encrypted = models.TextField(blank=True)
     payment_status = models.CharField(
         max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.NOT_REQUIRED
     )
@@ -145,6 +150,8 @@ class Booking(models.Model):
     created_by_type = models.CharField(max_length=16, choices=Actor.choices)
     created_by_id = models.CharField(max_length=64, blank=True)
     cancellation_reason = models.TextField(blank=True)
+    # Why staff booked outside the minimum notice or the horizon (also in the held event).
+    window_override_reason = models.CharField(max_length=500, blank=True)
     # Bumped on every reschedule; calendar invitations use it as SEQUENCE.
     sequence = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -177,6 +184,12 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id} @ {self.starts_at.isoformat()} ({self.status})"
+
+    @property
+    def answers(self) -> list[intake.Answer]:
+        """The intake answers given with this booking, in the order they were asked
+        (decrypted on access; none when its key is gone)."""
+        return intake.answers_open(self.answers_encrypted)
 
     @property
     def contact(self) -> Contact:

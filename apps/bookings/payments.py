@@ -131,6 +131,17 @@ def payment_checkout_opened(
     return payment
 
 
+def booking_payment_requested(*, booking: Booking, url: str, actor: ActorRef) -> None:
+    """Staff sent the customer of a held, unpaid booking a checkout to pay it: announced
+    (`booking_payment_requested`) so the customer is emailed the link, which commits or
+    rolls back with the announcement."""
+    with transaction.atomic():
+        signals.booking_payment_requested.send(
+            sender=Booking, booking=booking, actor=actor, url=url
+        )
+    logger.info("booking.payment_requested", extra={"booking_id": str(booking.pk)})
+
+
 def booking_payment_succeeded(
     *,
     booking: Booking,

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from apps.core.encryption import (
     KEY_ID_PATTERN,
@@ -107,11 +108,13 @@ def email_normalize(value: str, *, field: str = "email") -> str:
 
 def phone_normalize(value: str, *, region: str | None = None, field: str = "phone") -> str:
     """E.164 (`+447911123489`). Without `region` the number must start with `+` and its
-    country code; an empty value stays empty (phone is optional)."""
+    country code; with one (ISO 3166 alpha-2, the business's country) it may also be
+    written as in that country ("030 123456" for DE). An empty value stays empty (phone
+    is optional)."""
     raw = (value or "").strip()
     if not raw:
         return ""
-    message = "Enter a valid phone number with its country code, e.g. +44 20 7946 0958."
+    message = phone_format_hint(region)
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -119,6 +122,28 @@ def phone_normalize(value: str, *, region: str | None = None, field: str = "phon
     if not phonenumbers.is_valid_number(number):
         raise ValidationFailed(message, [FieldError(field, message)])
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_examples(region: str | None) -> str | None:
+    """An example number of `region` as written there and with its country code
+    ("030 123456 or +49 30 123456"); None without a region the library knows."""
+    example = phonenumbers.example_number(region.upper()) if region else None
+    if example is None:
+        return None
+    return _("%(national)s or %(international)s") % {
+        "national": phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL),
+        "international": phonenumbers.format_number(
+            example, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        ),
+    }
+
+
+def phone_format_hint(region: str | None) -> str:
+    """How to write a phone number: in `region`'s own format or with a country code."""
+    examples = phone_examples(region)
+    if examples is None:
+        return "Enter a valid phone number with its country code, e.g. +44 20 7946 0958."
+    return _("Enter a valid phone number, e.g. %(examples)s.") % {"examples": examples}
 
 
 def mask_email(email: str) -> str:

@@ -101,6 +101,42 @@ def customer_find_by_phone(*, phone: str) -> Customer | None:
     return Customer.objects.filter(phone_hash=pii.lookup_hash(normalized)).order_by("pk").first()
 
 
+CUSTOMER_SEARCH_LIMIT = 10
+_PHONE_CHARACTERS = frozenset("+0123456789 ()-.")
+
+
+def customers_search(*, query: str, limit: int = CUSTOMER_SEARCH_LIMIT) -> list[Customer]:
+    """Customers staff may book for (erased ones never): by exact email or exact phone,
+    through their lookup hashes (nothing is decrypted to search), or by the start of the
+    name (names are kept in clear for this; case-insensitive), in name order."""
+    query = " ".join(query.split())
+    if not query:
+        return []
+    found: Customer | None
+    if "@" in query:
+        found = customer_find_by_email(email=query)
+        return [found] if found is not None and found.erased_at is None else []
+    if query.startswith("+") and set(query) <= _PHONE_CHARACTERS:
+        found = customer_find_by_phone(phone=query)
+        return [found] if found is not None and found.erased_at is None else []
+    return list(
+        Customer.objects.filter(erased_at__isnull=True, name__istartswith=query).order_by(
+            "name", "pk"
+        )[:limit]
+    )
+
+
+def holds_next_expiry() -> datetime | None:
+    """When the next live hold lapses (the sweeper's next due time), or None."""
+    expiry: datetime | None = (
+        Booking.objects.filter(status=Booking.Status.HELD)
+        .order_by("hold_expires_at")
+        .values_list("hold_expires_at", flat=True)
+        .first()
+    )
+    return expiry
+
+
 def bookings_this_month() -> int:
     """What the plan's monthly allowance counts: bookings made since the month began
     (holds that lapsed are not bookings)."""

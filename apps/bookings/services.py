@@ -21,7 +21,7 @@ import contextlib
 import logging
 import uuid
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,13 +29,15 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.accounts.models import Tenant
 from apps.accounts.selectors import tenant_current
-from apps.bookings import pii, signals
+from apps.bookings import intake, pii, signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.audit import audit_content_types_load
 from apps.bookings.errors import (
+    BusinessNotLive,
     HoldExpired,
     InvalidTransition,
     OutsideBookingWindow,
@@ -158,12 +160,20 @@ def booking_hold(
     starts_at: datetime,
     customer: CustomerInput,
     notes: str = "",
+    answers: Mapping[str, Any] | None = None,
     source: str = Booking.Source.PAGE,
     actor: ActorRef,
     idempotency_key: str = "",
+    window_override_reason: str = "",
+    pay_at_venue: bool = False,
 ) -> Booking:
     """Holds one place for `service` at `starts_at` on `resource` for the tenant's hold
-    TTL. Raises ValidationFailed, SlotNotFound, SlotFull or OutsideBookingWindow."""
+    TTL. Raises ValidationFailed, SlotNotFound, SlotFull or OutsideBookingWindow.
+
+    Staff only: `window_override_reason` books outside the minimum notice and the
+    horizon (never in the past, never over capacity; the held event and the booking
+    keep the reason); `pay_at_venue` marks a paid service as paid on the day."""
+    window_override_reason = window_override_reason.strip()
     tenant = tenant_current()
     now = timezone.now()
     errors: list[FieldError] = []
@@ -173,8 +183,21 @@ def booking_hold(
         errors.append(FieldError("notes", f"Keep notes under {NOTES_MAX_LENGTH} characters."))
     if source not in Booking.Source.values:
         errors.append(FieldError("source", "Unknown booking source."))
+    errors.extend(_staff_options_check(actor, window_override_reason, pay_at_venue=pay_at_venue))
     try:
-        cleaned = _customer_input_clean(customer, phone_region=None)
+        # A phone typed without its country code is read as the location's country's
+        # (the location is read for the booking window below anyway).
+        cleaned = _customer_input_clean(customer, phone_region=resource.location.country or None)
+    except ValidationFailed as exc:
+        errors.extend(exc.details)
+    # The service's intake questions (`answers` keyed by question id), checked with the
+    # rest so a bad answer writes nothing. None means "not asked" (nothing checked or
+    # kept) only for staff booking a phone-in customer; from anyone else it answered
+    # nothing, so required questions are refused.
+    if answers is None and actor.type != Actor.STAFF:
+        answers = {}
+    try:
+        intake_answers = intake.answers_clean(service=service, answers=answers)
     except ValidationFailed as exc:
         errors.extend(exc.details)
     if errors:
@@ -182,10 +205,18 @@ def booking_hold(
 
     ends_at = starts_at + timedelta(minutes=service.duration_minutes)
     tenant_active_require()
+    if tenant.live_at is None and actor.type == Actor.CUSTOMER:
+        raise BusinessNotLive()
     entitlement_require(Limit.BOOKINGS_PER_MONTH)
     _require_bookable(service=service, resource=resource)
     _require_in_window(
-        service=service, resource=resource, starts_at=starts_at, now=now, tenant=tenant, actor=actor
+        service=service,
+        resource=resource,
+        starts_at=starts_at,
+        now=now,
+        tenant=tenant,
+        actor=actor,
+        override_reason=window_override_reason,
     )
     hold_expires_at = now + timedelta(minutes=tenant.hold_ttl_minutes)
 
@@ -204,11 +235,8 @@ def booking_hold(
             hold_expires_at=hold_expires_at,
             source=source,
             notes=notes,
-            payment_status=(
-                Booking.PaymentStatus.PENDING
-                if service.requires_payment and service.price > 0
-                else Booking.PaymentStatus.NOT_REQUIRED
-            ),
+            payment_status=_payment_status_initial(service, pay_at_venue=pay_at_venue),
+            window_override_reason=window_override_reason,
             idempotency_key=idempotency_key,
             created_by_type=actor.type,
             created_by_id=actor.id,
@@ -230,15 +258,28 @@ def booking_hold(
         booking.contact_name = cleaned.name
         booking.contact_email_encrypted = pii.pii_encrypt(cleaned.email)
         booking.contact_phone_encrypted = pii.pii_encrypt(cleaned.phone)
+        booking.answers_encrypted = intake.answers_seal(intake_answers)
         booking.save(force_insert=True)
-        _announce(booking, BookingEvent.Kind.HELD, actor, signals.booking_held)
+        _announce(
+            booking,
+            BookingEvent.Kind.HELD,
+            actor,
+            signals.booking_held,
+            event_fields={"reason": window_override_reason} if window_override_reason else None,
+        )
     _log("booking.held", booking)
     return booking
 
 
-def booking_confirm(*, booking: Booking, actor: ActorRef) -> Booking:
+def booking_confirm(
+    *, booking: Booking, actor: ActorRef, notify: bool = True, hold_timed: bool = True
+) -> Booking:
     """Turns a live hold into a booking. Confirming a confirmed booking changes nothing.
-    An elapsed hold is released (and committed as expired) before HoldExpired is raised."""
+    An elapsed hold is released (and committed as expired) before HoldExpired is raised.
+    `notify=False` (staff who chose not to send a confirmation) travels with
+    `booking_confirmed`: the customer gets no confirmation, reminders still go.
+    `hold_timed=False` (staff confirming in the hold's own transaction): nobody waited
+    on that hold, so it stays out of the hold-to-confirm time (still counted)."""
     now = timezone.now()
     with transaction.atomic():
         locked = _booking_lock(booking_id=booking.pk)
@@ -266,8 +307,15 @@ def booking_confirm(*, booking: Booking, actor: ActorRef) -> Booking:
             locked.status = Booking.Status.CONFIRMED
             locked.hold_expires_at = None
             locked.save(update_fields=["status", "hold_expires_at", "updated_at"])
-            _announce(locked, BookingEvent.Kind.CONFIRMED, actor, signals.booking_confirmed)
-            _hold_confirmed_count(held_for=now - locked.created_at)
+            _announce(
+                locked,
+                BookingEvent.Kind.CONFIRMED,
+                actor,
+                signals.booking_confirmed,
+                # Only a confirmation staff chose not to send says so.
+                signal_kwargs=None if notify else {"notify": False},
+            )
+            _hold_confirmed_count(held_for=now - locked.created_at, timed=hold_timed)
     if hold_elapsed:
         raise HoldExpired()
     _log("booking.confirmed", locked)
@@ -431,6 +479,7 @@ def booking_reschedule(
                 now=now,
                 tenant=tenant,
                 actor=actor,
+                moving=True,
             )
             if locked.status == Booking.Status.CONFIRMED and actor.type != Actor.STAFF:
                 _require_before_cancellation_window(booking=locked, tenant=tenant, now=now)
@@ -563,31 +612,86 @@ def _require_in_window(
     now: datetime,
     tenant: Tenant,
     actor: ActorRef,
+    override_reason: str = "",
+    moving: bool = False,
 ) -> None:
-    """Minimum notice counts from now (staff booking a walk-in skip it, never the past);
-    the horizon ends at the end of the location's local day `horizon_days` after today."""
+    """The one place the booking window is decided. Minimum notice counts from now; the
+    horizon ends at the end of the location's local day `horizon_days` after today; the
+    past is refused to everyone. Staff pass the notice and the horizon only with an
+    `override_reason` (the caller checked it), so every exception is on record. Staff
+    moving a booking that exists (`moving`) pass the notice without one: the booking
+    was already let in, and the reschedule screens have no reason to give."""
     if starts_at <= now:
         raise OutsideBookingWindow(
-            "That time has already passed.", [FieldError("start", "That time has passed.")]
+            gettext("That time has already passed."),
+            [FieldError("start", gettext("That time has passed."))],
         )
+    staff = actor.type == Actor.STAFF
+    if override_reason and staff:
+        return
     min_notice = (
         service.min_notice_minutes
         if service.min_notice_minutes is not None
         else tenant.min_notice_minutes
     )
-    if actor.type != Actor.STAFF and starts_at < now + timedelta(minutes=min_notice):
+    if not (moving and staff) and starts_at < now + timedelta(minutes=min_notice):
         raise OutsideBookingWindow(
-            "That time is too soon to book.",
-            [FieldError("start", f"Book at least {min_notice} minutes ahead.")],
+            gettext("That time is too soon to book."),
+            [
+                FieldError(
+                    "start",
+                    gettext("Book at least %(minutes)s minutes ahead.") % {"minutes": min_notice},
+                )
+            ],
         )
     horizon_days = service.horizon_days if service.horizon_days is not None else tenant.horizon_days
     zone = zoneinfo.ZoneInfo(resource.location.timezone)
     last_day = now.astimezone(zone).date() + timedelta(days=horizon_days)
     if starts_at.astimezone(zone).date() > last_day:
         raise OutsideBookingWindow(
-            "That time is too far ahead to book.",
-            [FieldError("start", f"Book at most {horizon_days} days ahead.")],
+            gettext("That time is too far ahead to book."),
+            [
+                FieldError(
+                    "start", gettext("Book at most %(days)s days ahead.") % {"days": horizon_days}
+                )
+            ],
         )
+
+
+WINDOW_OVERRIDE_REASON_MAX_LENGTH = 500
+
+
+def _staff_options_check(
+    actor: ActorRef, window_override_reason: str, *, pay_at_venue: bool
+) -> list[FieldError]:
+    """What only staff may ask of a hold, and the reason's shape."""
+    errors = []
+    staff = actor.type == Actor.STAFF
+    if window_override_reason and not staff:
+        errors.append(
+            FieldError(
+                "override_reason", gettext("Only staff can book outside the booking window.")
+            )
+        )
+    elif len(window_override_reason) > WINDOW_OVERRIDE_REASON_MAX_LENGTH:
+        errors.append(
+            FieldError(
+                "override_reason",
+                gettext("Keep the reason under %(length)s characters.")
+                % {"length": WINDOW_OVERRIDE_REASON_MAX_LENGTH},
+            )
+        )
+    if pay_at_venue and not staff:
+        errors.append(
+            FieldError("payment", gettext("Only staff can let a customer pay at the venue."))
+        )
+    return errors
+
+
+def _payment_status_initial(service: Service, *, pay_at_venue: bool) -> str:
+    if not service.is_paid:
+        return Booking.PaymentStatus.NOT_REQUIRED
+    return Booking.PaymentStatus.AT_VENUE if pay_at_venue else Booking.PaymentStatus.PENDING
 
 
 def _require_before_cancellation_window(*, booking: Booking, tenant: Tenant, now: datetime) -> None:
@@ -797,13 +901,15 @@ def _transition_count(*, kind: str, status: str, source: str) -> None:
     metrics.count_after_commit(record)
 
 
-def _hold_confirmed_count(*, held_for: timedelta) -> None:
-    """A live hold became a booking (a reinstated expired hold is not counted here)."""
+def _hold_confirmed_count(*, held_for: timedelta, timed: bool = True) -> None:
+    """A live hold became a booking (a reinstated expired hold is not counted here);
+    `timed`: how long it was held joins the hold-to-confirm time."""
     milliseconds = max(held_for.total_seconds() * 1000, 0.0)
 
     def record() -> None:
         metrics.holds_confirmed_total.inc()
-        metrics.hold_to_confirm_ms.observe(milliseconds)
+        if timed:
+            metrics.hold_to_confirm_ms.observe(milliseconds)
 
     metrics.count_after_commit(record)
 

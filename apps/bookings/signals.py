@@ -6,7 +6,11 @@ import the apps that react to them.
 
 Every signal is sent with `booking=` (the saved Booking) and `actor=` (an
 `apps.bookings.actors.ActorRef`); `booking_rescheduled` also carries
-`previous_starts_at=` and `previous_ends_at=`, `booking_cancelled` carries `reason=`.
+`previous_starts_at=` and `previous_ends_at=`, `booking_cancelled` carries `reason=`,
+`booking_confirmed` carries `notify=False` when staff chose not to send the customer a
+confirmation (reminders are still planned; absent means True), and
+`booking_payment_requested` carries `url=` (a checkout staff send the customer to pay a
+held booking).
 
 `customer_erased` is about a customer, not a booking: it is sent with `customer=` (the
 Customer, its contact details still readable), `booking_ids=` (every booking made for
@@ -28,5 +32,6 @@ booking_no_show = Signal()
 # Money: keyword arguments `amount` (Decimal) and `currency` besides `booking`, `actor`.
 booking_paid = Signal()
 booking_refunded = Signal()
+booking_payment_requested = Signal()
 # A customer's data is being erased (GDPR): see the module's docstring.
 customer_erased = Signal()

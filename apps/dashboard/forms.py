@@ -10,7 +10,7 @@ from django.utils.translation import gettext, gettext_lazy
 from apps.accounts.models import Membership, Tenant
 from apps.core.entitlements import PlanLimitReached
 from apps.core.errors import DomainError
-from apps.core.timezones import timezone_choices
+from apps.core.timezone_field import TimeZoneField
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd]?)\s*$")
 _UNIT_MINUTES = {"": 1, "m": 1, "h": 60, "d": 24 * 60}
@@ -90,7 +90,7 @@ class RoleForm(DomainErrorFormMixin):
 
 class TenantSettingsForm(DomainErrorFormMixin):
     name = forms.CharField(label="Business name", max_length=120)
-    timezone = forms.ChoiceField(label="Default time zone", choices=timezone_choices)
+    timezone = TimeZoneField(label="Default time zone")
     exposure_mode = forms.ChoiceField(
         label="Slots shown to customers", choices=Tenant.ExposureMode.choices
     )

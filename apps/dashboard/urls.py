@@ -9,6 +9,8 @@ from apps.dashboard.billing import urls as billing_urls
 from apps.dashboard.bookings import urls as bookings_urls
 from apps.dashboard.catalogue import urls as catalogue_urls
 from apps.dashboard.customers import urls as customers_urls
+from apps.dashboard.embed import urls as embed_urls
+from apps.dashboard.first_day import urls as first_day_urls
 from apps.dashboard.integrations import urls as integrations_urls
 from apps.dashboard.notifications import urls as notifications_urls
 from apps.dashboard.team import views as team_views
@@ -18,11 +20,13 @@ dashboard_patterns: list[URLPattern | URLResolver] = [
     *availability_urls.urlpatterns,
     *catalogue_urls.urlpatterns,
     *customers_urls.urlpatterns,
+    *first_day_urls.urlpatterns,
     *notifications_urls.resource_feed_patterns,
     path("team/", team_views.team, name="team"),
     path("team/<uuid:membership_id>/role/", team_views.team_role, name="team_role"),
     path("team/<uuid:membership_id>/remove/", team_views.team_remove, name="team_remove"),
     path("settings/", team_views.tenant_settings, name="settings"),
+    *embed_urls.urlpatterns,
     *billing_urls.urlpatterns,
     *audit_urls.urlpatterns,
     path("integrations/", include(integrations_urls.urlpatterns)),

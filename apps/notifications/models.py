@@ -34,6 +34,7 @@ class Notification(models.Model):
         HOLD_EXPIRED = "hold_expired", "Hold expired"
         REMINDER = "reminder", "Reminder"
         REFUNDED = "refunded", "Payment refunded"
+        PAYMENT_LINK = "payment_link", "Payment link"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

@@ -11,8 +11,10 @@ contact details (`bookings.signals.customer_erased`):
   pending are cancelled (`customer_erased`);
 - provider errors kept on message rows and webhook delivery logs are scrubbed;
 - the stored body of every webhook event about their bookings is scrubbed: the customer
-  is the pseudonym with no email or phone, and the notes are gone. Deliveries not made
-  yet (the cancellations the erasure just caused) send the scrubbed body.
+  is the pseudonym with no email or phone, and the notes and intake answers are gone.
+  Deliveries not made yet (the cancellations the erasure just caused) send the scrubbed
+  body. The receivers' response excerpts kept for those deliveries are emptied (a
+  receiver may echo anything it was sent).
 """
 
 from __future__ import annotations
@@ -193,6 +195,7 @@ def _webhook_bodies_scrub(booking_ids: list[UUID], erasure: Erasure) -> int:
                 "phone": "",
             }
             booking["notes"] = ""
+            booking["answers"] = []
         body["data"] = erasure.scrub(body.get("data"))
         text = event_body(
             event_id=body["id"],
@@ -207,13 +210,14 @@ def _webhook_bodies_scrub(booking_ids: list[UUID], erasure: Erasure) -> int:
     for pk, error in deliveries.exclude(last_error="").values_list("pk", "last_error"):
         if erasure.mentions(error):
             WebhookDelivery.objects.filter(pk=pk).update(last_error=erasure.scrub_text(error))
-    # A receiver's answer may echo what it was sent.
+    # A receiver's answer may echo what it was sent, intake answers and notes included,
+    # which no scrub of names and contacts can find: the excerpts of these bookings'
+    # deliveries go (they only help debug a receiver; status codes and errors stay).
     attempts = WebhookAttempt.objects.filter(delivery__event__booking_id__in=booking_ids)
-    for pk, excerpt, error in attempts.values_list("pk", "response_excerpt", "error"):
-        if erasure.mentions(excerpt) or erasure.mentions(error):
-            WebhookAttempt.objects.filter(pk=pk).update(
-                response_excerpt=erasure.scrub_text(excerpt), error=erasure.scrub_text(error)
-            )
+    attempts.exclude(response_excerpt="").update(response_excerpt="")
+    for pk, error in attempts.exclude(error="").values_list("pk", "error"):
+        if erasure.mentions(error):
+            WebhookAttempt.objects.filter(pk=pk).update(error=erasure.scrub_text(error))
     return scrubbed
 
 

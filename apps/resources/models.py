@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy
 
 from apps.core.ids import uuid7
 from apps.core.timezones import validate_timezone
@@ -20,6 +21,10 @@ class Location(models.Model):
     name = models.CharField(max_length=120)
     address = models.TextField(blank=True)
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    # ISO 3166 alpha-2 ("DE"): how customers' phone numbers typed without their country
+    # code are read, and whose public holidays the first-day checklist offers. Blank:
+    # numbers need their country code. Defaults to the time zone's country.
+    country = models.CharField(max_length=2, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,6 +88,9 @@ class Service(models.Model):
     deposit_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     deposit_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    # How many intake questions it asks, kept by apps/resources/intake.py's writes under
+    # the service's row lock: a hold of a service asking none skips reading them.
+    questions_asked_count = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -124,10 +132,70 @@ class Service(models.Model):
         return self.name
 
     @property
+    def is_paid(self) -> bool:
+        """Whether a booking of it waits for an online payment (`payment_mode` is not
+        none): the one test of it, for holds, booking pages and staff bookings alike."""
+        return self.requires_payment and self.price > 0
+
+    @property
     def payment_mode(self) -> str:
         """none (paid at the venue, or free), full, or deposit."""
-        if not self.requires_payment or self.price <= 0:
+        if not self.is_paid:
             return "none"
         if self.deposit_amount is not None or self.deposit_percent is not None:
             return "deposit"
         return "full"
+
+
+class IntakeQuestion(models.Model):
+    """A question a service asks when it is booked (apps/bookings/intake.py checks and
+    keeps the answers). Questions are not versioned: each answer keeps the label and
+    kind it was asked with, so editing a question never changes what old bookings say.
+    Removing one sets `removed_at` (it is no longer asked) and keeps the row, so the
+    bookings export still has a column for the answers it got."""
+
+    class Kind(models.TextChoices):
+        SHORT_TEXT = "short_text", gettext_lazy("Short text")
+        LONG_TEXT = "long_text", gettext_lazy("Long text")
+        SINGLE_CHOICE = "single_choice", gettext_lazy("One of several choices")
+        MULTIPLE_CHOICE = "multiple_choice", gettext_lazy("Any of several choices")
+        CHECKBOX = "checkbox", gettext_lazy("Checkbox (consent)")
+        DATE = "date", gettext_lazy("Date")
+
+    CHOICE_KINDS = (Kind.SINGLE_CHOICE, Kind.MULTIPLE_CHOICE)
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="questions")
+    # Asked in this order (gaps allowed); unique among the questions still asked.
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    label = models.CharField(max_length=200)
+    help_text = models.CharField(max_length=500, blank=True)
+    required = models.BooleanField(default=False)
+    # The options of a choice question, in the order they are offered.
+    choices = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "position"],
+                condition=Q(removed_at__isnull=True),
+                name="intake_question_unique_position",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["short_text", "long_text", "checkbox", "date"])
+                | Q(kind__in=["single_choice", "multiple_choice"], choices__len__gte=1),
+                name="intake_question_choices_given",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_choice(self) -> bool:
+        return self.kind in self.CHOICE_KINDS

@@ -21,6 +21,7 @@ from apps.accounts.models import Membership, User
 from apps.core.entitlements import Limit, entitlement_require, payment_currency_refusal
 from apps.core.errors import DomainError
 from apps.core.tenancy import current_schema
+from apps.core.timezones import country_names, zone_country
 from apps.resources import field_checks as check
 from apps.resources.currencies import fits_minor_units, is_currency, minor_units
 from apps.resources.models import MINUTES_PER_DAY, Location, Resource, Service
@@ -49,9 +50,20 @@ class _LocationInput:
     name: Any
     timezone: Any
     address: Any = ""
+    # ISO 3166 alpha-2; None: the time zone's country (apps.core.timezones.zone_country).
+    country: Any = None
 
 
 _LOCATION_FIELDS = frozenset(f.name for f in fields(_LocationInput))
+
+
+def _country_clean(problems: check.Problems, value: Any, *, timezone: Any) -> str:
+    if value is None:
+        return zone_country(timezone) if isinstance(timezone, str) else ""
+    code = str(value).strip().upper()
+    if code and code not in country_names():
+        problems.add("country", "Choose a country from the list (e.g. DE for Germany).")
+    return code
 
 
 def _location_clean(raw: _LocationInput) -> dict[str, Any]:
@@ -60,14 +72,21 @@ def _location_clean(raw: _LocationInput) -> dict[str, Any]:
         "name": check.text(problems, "name", raw.name, max_length=120),
         "address": check.text(problems, "address", raw.address, max_length=500, required=False),
         "timezone": check.timezone_name(problems, "timezone", raw.timezone),
+        "country": _country_clean(problems, raw.country, timezone=raw.timezone),
     }
     problems.raise_if_any("The location could not be saved.")
     return cleaned
 
 
 @transaction.atomic
-def location_create(*, name: str, timezone: str, address: str = "") -> Location:
-    cleaned = _location_clean(_LocationInput(name=name, timezone=timezone, address=address))
+def location_create(
+    *, name: str, timezone: str, address: str = "", country: str | None = None
+) -> Location:
+    """`country` reads customers' phone numbers typed without a country code and names
+    the public holidays offered; by default the time zone's country."""
+    cleaned = _location_clean(
+        _LocationInput(name=name, timezone=timezone, address=address, country=country)
+    )
     location = Location.objects.create(**cleaned)
     logger.info("location.created", extra={"location_id": str(location.id)})
     return location
@@ -81,7 +100,10 @@ def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
     check.only_known_fields(problems, data, _LOCATION_FIELDS)
     problems.raise_if_any("The location could not be saved.")
     current = _LocationInput(
-        name=location.name, timezone=location.timezone, address=location.address
+        name=location.name,
+        timezone=location.timezone,
+        address=location.address,
+        country=location.country,
     )
     cleaned = _location_clean(replace(current, **data))
     timezone_changed = cleaned["timezone"] != location.timezone

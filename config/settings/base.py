@@ -636,8 +636,9 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 # Who may frame a business's pages: a dotted path to a callable taking the request and
-# returning https origins (e.g. read from the request's tenant). The default: nobody.
-FRAME_ANCESTORS_FUNCTION = "config.content_security.frame_ancestors_none"
+# returning https origins (e.g. read from the request's tenant). The booking pages under
+# /embed/ name the sites the business lists; every other page: nobody.
+FRAME_ANCESTORS_FUNCTION = "apps.booking_site.embed.embed_frame_ancestors"
 
 # Who may read why /readyz failed (error text names internal hosts): client addresses in
 # these networks, found behind API_NUM_PROXIES trusted proxies. Everybody else is told

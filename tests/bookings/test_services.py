@@ -187,7 +187,7 @@ def test_booking_hold_too_soon_or_too_far_is_outside_booking_window(acme):
         assert caught.value.details[0].field == "start"
 
 
-def test_booking_hold_uses_the_services_own_notice_and_staff_skip_it(acme):
+def test_booking_hold_uses_the_services_own_notice_and_staff_skip_it_with_a_reason(acme):
     resource = ResourceFactory()
     service = ServiceFactory(resources=[resource], min_notice_minutes=3 * 24 * 60)
     start = future_start(days=2)
@@ -195,9 +195,40 @@ def test_booking_hold_uses_the_services_own_notice_and_staff_skip_it(acme):
 
     with pytest.raises(OutsideBookingWindow):
         _hold(resource, service, start)
-    booking = _hold(resource, service, start, actor=STAFF, source=Booking.Source.ADMIN)
+    # staff too are held to it unless they say why (the exception is then on record)
+    with pytest.raises(OutsideBookingWindow) as staff_refused:
+        _hold(resource, service, start, actor=STAFF, source=Booking.Source.ADMIN)
+    assert staff_refused.value.field_messages() == {"start": ["Book at least 4320 minutes ahead."]}
+    booking = _hold(
+        resource,
+        service,
+        start,
+        actor=STAFF,
+        source=Booking.Source.ADMIN,
+        window_override_reason="Walked in",
+    )
 
     assert booking.status == Booking.Status.HELD
+    assert booking.window_override_reason == "Walked in"
+
+
+def test_booking_reschedule_by_staff_within_the_minimum_notice_needs_no_reason(acme):
+    # given a confirmed booking of a service with a day's notice
+    resource = ResourceFactory()
+    service = ServiceFactory(resources=[resource], min_notice_minutes=24 * 60)
+    start = future_start(days=3)
+    soon = timezone.now().replace(second=0, microsecond=0) + timedelta(hours=3)
+    slots_create(resource=resource, starts_at=start)
+    slots_create(resource=resource, starts_at=soon)
+    booking = booking_confirm(booking=_hold(resource, service, start), actor=CUSTOMER)
+
+    # when it is moved into the notice: the customer cannot, staff can (as they always
+    # could: the booking was let in already, and moving it has no reason to give)
+    with pytest.raises(OutsideBookingWindow):
+        booking_reschedule(booking=booking, starts_at=soon, actor=CUSTOMER)
+    moved = booking_reschedule(booking=booking, starts_at=soon, actor=STAFF)
+
+    assert moved.starts_at == soon
 
 
 def test_booking_hold_refuses_what_cannot_be_booked(acme, room):

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from apps.accounts.models import Tenant
+from apps.accounts.models import Tenant, User
 from apps.bookings.models import Booking
 from apps.calendars.grid.services import resources_materialize
 from apps.calendars.models import AvailabilityRule
@@ -323,3 +323,50 @@ def test_the_calendar_and_a_cancellation_work_without_javascript(
     assert page.url.endswith(f"/dashboard/bookings/{world.bookings[3].pk}/")
     _shot(page, screenshot_dir, "no-js-cancelled")
     context.close()
+
+
+def test_a_phone_in_booking_by_front_desk(page: Page, world: World, screenshot_dir: Path):
+    # given front desk on the day's calendar, a known customer on the phone
+    page.set_viewport_size({"width": 1280, "height": 900})
+    email = _member(world.tenant, "frontdesk")
+    _log_in(page, world.base, email)
+    page.goto(f"{world.base}/dashboard/calendar/?date={world.day.isoformat()}")
+    expect(_day_region(page, world, world.day)).to_be_visible()
+
+    # when they open Dr Jones's free morning from the calendar
+    page.get_by_role("link", name=re.compile(r"^Book 09:30 Dr Jones")).click()
+    expect(page.get_by_role("heading", name="New booking")).to_be_visible()
+    # The heading shows while the page is still loading; htmx (a deferred script) wires
+    # the search and the free times only then, and typing before that is never searched.
+    page.wait_for_load_state("load")
+    expect(page.get_by_label("With", exact=True)).to_have_value(str(world.jones.pk))
+    assert_accessible(page)
+
+    # find the customer by the start of her name, pick the service and a free time
+    # (each answer is swapped in by htmx: pick from it only once it has arrived)
+    with page.expect_response(re.compile(r"/dashboard/bookings/new/customers/\?q=Ada")):
+        page.get_by_label("Find a customer").fill("Ada")
+    page.get_by_role("radio", name=re.compile("Ada Lovelace")).check()
+    times = page.get_by_role("group", name=re.compile("^Free times on"))
+    with page.expect_response(re.compile(r"/dashboard/bookings/new/times/\?")):
+        page.get_by_label("Service", exact=True).select_option(label="Check-up")
+    expect(times.get_by_label("09:30")).to_be_visible()
+    times.get_by_label("09:30").check()
+    expect(page.get_by_role("radio", name=re.compile("Ada Lovelace"))).to_be_checked()
+    page.get_by_role("radio", name="Confirm now").check()
+    _shot(page, screenshot_dir, "booking-new")
+    page.get_by_role("button", name="Book", exact=True).click()
+
+    # then the booking is confirmed for her with Dr Jones, made by this staff member
+    expect(page.get_by_text("The booking is confirmed.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check-up with Ada Lovelace")).to_be_visible()
+    expect(page.get_by_role("region", name="History")).to_contain_text("f***@s***.test")
+    _shot(page, screenshot_dir, "booking-new-done")
+    with tenant_context(world.tenant):
+        booking = Booking.objects.exclude(pk__in=[b.pk for b in world.bookings]).get()
+        assert booking.resource_id == world.jones.pk
+        assert booking.customer_id == world.bookings[0].customer_id
+        assert booking.status == Booking.Status.CONFIRMED
+        assert booking.source == Booking.Source.ADMIN
+        assert booking.starts_at == local_at(world.location, days=2, hour=9, minute=30)
+        assert booking.created_by_id == str(User.objects.get(email=email).pk)

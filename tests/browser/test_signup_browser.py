@@ -41,13 +41,13 @@ def test_business_signs_up_in_a_browser_and_reaches_its_page(
         assert link is not None, message.body
         page.goto(link.group(0))
         page.get_by_role("button", name="Confirm and open my business").click()
-        expect(page.get_by_role("heading", name="Paws & Claws Grooming is ready")).to_be_visible()
+        # it opens the business's own dashboard, signed in, on the first-day checklist
+        expect(page.get_by_role("heading", name="Set up your booking page")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"^http://paws-claws\.localhost:\d+/dashboard/$"))
 
-        page.get_by_role("link", name="http://paws-claws.localhost").click()
-        # (exact: the “… is ready” heading of the page before starts with the name too)
-        expect(
-            page.get_by_role("heading", name="Paws & Claws Grooming", exact=True)
-        ).to_be_visible()
+        # and its booking page says it opens soon (not "nothing can be booked")
+        page.goto(page.url.replace("/dashboard/", "/"))
+        expect(page.get_by_role("heading", name="Opening soon")).to_be_visible()
     finally:
         tenant = Tenant.objects.filter(slug="paws-claws").first()
         if tenant is not None:

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from apps.accounts.models import Membership, Tenant
+from apps.resources.intake import question_create
 from apps.resources.models import Location, Resource, Service
 from tests.dashboard.factories import (
     LocationFactory,
@@ -72,4 +73,7 @@ def ids(clinic: Clinic) -> dict[str, str]:
         "resource_id": str(clinic.smith.pk),
         "service_id": str(clinic.service.pk),
         "customer_id": str(booking.customer_id),
+        "question_id": str(
+            question_create(service=clinic.service, kind="short_text", label="Allergies?").pk
+        ),
     }

@@ -13,6 +13,7 @@ SCREENS = [
     ("dashboard:home", "frontdesk", "Bookings per day", None),
     ("dashboard:calendar", "frontdesk", "Calendar", None),
     ("dashboard:bookings", "frontdesk", "Bookings", None),
+    ("dashboard:booking_new", "frontdesk", "New booking", None),
     ("dashboard:booking", "frontdesk", "History", "booking_id"),
     ("dashboard:booking_reschedule", "frontdesk", "Free times on", "booking_id"),
     ("dashboard:conflicts", "scheduler", "Bookings outside opening hours", None),
@@ -27,13 +28,18 @@ SCREENS = [
     ("dashboard:resource_edit", "manager", "Save resource", "resource_id"),
     ("dashboard:service_create", "manager", "Add a service", None),
     ("dashboard:service_edit", "manager", "Save service", "service_id"),
+    ("dashboard:question_create", "manager", "Add a question to", "service_id"),
+    ("dashboard:question_edit", "manager", "Save question", "question_id"),
     ("dashboard:calendar_feeds", "manager", "Calendar feeds of", "resource_id"),
     ("dashboard:settings", "admin", "Save settings", None),
     ("dashboard:team", "admin", "Invite someone", None),
     ("dashboard:billing", "admin", "Plan and billing", None),
+    ("dashboard:embed", "admin", "Save websites", None),
+    ("dashboard:embed_snippet", "admin", "Copy this into your website", None),
     ("dashboard:audit", "admin", "Audit trail", None),
     ("dashboard:customer", "admin", "Export data (JSON)", "customer_id"),
     ("dashboard:customer_erase", "admin", "What will happen", "customer_id"),
+    ("dashboard:first_day_holidays", "admin", "Public holidays", None),
 ]
 
 

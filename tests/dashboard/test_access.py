@@ -10,6 +10,7 @@ from django.urls import reverse
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Membership
+from apps.resources.intake import question_create
 from tests.dashboard.factories import (
     LocationFactory,
     ResourceFactory,
@@ -106,6 +107,9 @@ def globex_ids(globex) -> dict[str, str]:
             "resource_id": str(resource.pk),
             "service_id": str(service.pk),
             "customer_id": str(booking.customer_id),
+            "question_id": str(
+                question_create(service=service, kind="short_text", label="Allergies?").pk
+            ),
         }
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import factory
 from django.test import Client
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from apps.accounts.admin_sites import support_reason_session_key
@@ -17,6 +18,8 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     email = factory.Sequence(lambda n: f"person{n}@example.test")
     full_name = factory.Faker("name")
     password = factory.django.Password("correct-horse-battery")
+    # An established account: its address was confirmed (the first-day checklist asks).
+    email_confirmed_at = factory.LazyFunction(timezone.now)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory[Membership]):

@@ -40,6 +40,7 @@ from apps.calendars.rules.services import (
     availability_rule_update,
 )
 from apps.core.errors import FieldError, ValidationFailed
+from apps.resources.intake import questions_prefetch
 from apps.resources.models import MINUTES_PER_DAY, Resource
 from apps.resources.selectors import (
     location_get,
@@ -318,7 +319,9 @@ class AdminServiceListApi(ApiView):
         description="Every service, inactive ones included.",
     )
     def get(self, request: Request) -> Response:
-        services = service_list(include_inactive=True).prefetch_related("resources")
+        services = service_list(include_inactive=True).prefetch_related(
+            "resources", questions_prefetch()
+        )
         return Response(
             paginate(services, params=request.query_params, serializer=AdminServiceOutput)
         )

@@ -111,6 +111,14 @@ class BookingCreateApi(ApiView):
         service = serializers.UUIDField()
         customer = _CustomerSerializer()
         notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+        answers = serializers.DictField(
+            child=serializers.JSONField(),
+            required=False,
+            help_text="Answers to the service's intake questions (`questions` in GET "
+            "services), keyed by question id: text, a list of choices (multiple_choice), "
+            "true/false (checkbox) or YYYY-MM-DD (date). Required questions must be "
+            "answered; an unknown id is refused (400, `answers.<question id>`).",
+        )
 
     @extend_schema(
         operation_id="bookings_hold",
@@ -149,6 +157,8 @@ class BookingCreateApi(ApiView):
                         phone=customer.get("phone", ""),
                     ),
                     notes=data.get("notes", ""),
+                    # Omitted: no answers given (required questions are then refused).
+                    answers=data.get("answers", {}),
                     source=Booking.Source.API,
                     actor=actor,
                     idempotency_key=idempotency_key,

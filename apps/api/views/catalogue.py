@@ -22,6 +22,7 @@ from apps.calendars.availability.selectors import (
     availability_dates_of,
     availability_slots_of,
 )
+from apps.resources.intake import questions_prefetch
 from apps.resources.models import Location, Resource, Service
 from apps.resources.selectors import (
     location_get,
@@ -81,7 +82,7 @@ class ServiceListApi(ApiView):
         responses={200: paginated(ServiceOutput, "ServicePage"), **error_responses()},
     )
     def get(self, request: Request) -> Response:
-        services = service_list().prefetch_related("resources")
+        services = service_list().prefetch_related("resources", questions_prefetch())
         return Response(paginate(services, params=request.query_params, serializer=ServiceOutput))
 
 

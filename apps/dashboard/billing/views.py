@@ -77,13 +77,13 @@ def _billing_response(
 
 
 @require_GET
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def billing(request: HttpRequest) -> HttpResponse:
     return _billing_response(request)
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def billing_choose_free(request: HttpRequest) -> HttpResponse:
     try:
         plan_free_choose(tenant=tenant_current(), actor=request.user.get_username())
@@ -105,7 +105,7 @@ def _billing_url(request: HttpRequest, **query: str) -> str:
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def billing_choose_paid(request: HttpRequest, plan_code: str) -> HttpResponse:
     """Pays for a plan through Stripe Checkout, or moves a running subscription to it."""
     plan = PLANS.get(plan_code)
@@ -132,7 +132,7 @@ def billing_choose_paid(request: HttpRequest, plan_code: str) -> HttpResponse:
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def billing_portal(request: HttpRequest) -> HttpResponse:
     """Stripe's customer portal: cards, invoices, cancelling the subscription."""
     try:
@@ -147,7 +147,7 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def billing_connect(request: HttpRequest) -> HttpResponse:
     """Stripe's onboarding of the business's own account, which takes its customers'
     payments for bookings."""

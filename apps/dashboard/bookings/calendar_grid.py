@@ -32,6 +32,15 @@ class Band:
 
 
 @dataclass(frozen=True)
+class FreeCell:
+    """A half hour of open time no session touches: a link to a new booking at it."""
+
+    row_start: int
+    row_end: int
+    start_time: str  # local "HH:MM"
+
+
+@dataclass(frozen=True)
 class Entry:
     """One session on the calendar: a booking, or the bookings sharing a group session."""
 
@@ -75,6 +84,7 @@ class Column:
     entries: list[Entry]
     bands: list[Band]
     lanes: int
+    free_cells: list[FreeCell] = field(default_factory=list)
 
     @property
     def booking_count(self) -> int:
@@ -112,6 +122,28 @@ def _minute_of(instant: dt.datetime, day: dt.date, tz: zoneinfo.ZoneInfo) -> int
     local = instant.astimezone(tz)
     minute = (local.date() - day).days * MINUTES_PER_DAY + local.hour * 60 + local.minute
     return max(0, min(MINUTES_PER_DAY, minute))
+
+
+FREE_CELL_MINUTES = 30
+
+
+def _free_cells(
+    opens: list[tuple[int, int]], sessions: list[tuple[int, int, list[Booking]]]
+) -> list[tuple[int, int]]:
+    """The half hours (from each open stretch's start) that no shown session overlaps:
+    where staff may start a new booking from the calendar."""
+    taken = [
+        (start, end)
+        for start, end, group in sessions
+        if group[0].status != Booking.Status.CANCELLED
+    ]
+    cells = []
+    for open_start, open_end in opens:
+        for start in range(open_start, open_end, FREE_CELL_MINUTES):
+            end = min(start + FREE_CELL_MINUTES, open_end)
+            if not any(s < end and start < e for s, e in taken):
+                cells.append((start, end))
+    return cells
 
 
 def _sessions(bookings: Iterable[Booking]) -> list[list[Booking]]:
@@ -197,6 +229,10 @@ def grid_build(
                 )
             )
         bands = [Band(row_of(start), row_after(end)) for start, end in opens[spec.key]]
+        free_cells = [
+            FreeCell(row_of(start), row_after(end), f"{start // 60 % 24:02d}:{start % 60:02d}")
+            for start, end in _free_cells(opens[spec.key], spans[spec.key])
+        ]
         built.append(
             Column(
                 key=spec.key,
@@ -205,6 +241,7 @@ def grid_build(
                 entries=entries,
                 bands=bands,
                 lanes=max(1, len(lane_ends)),
+                free_cells=free_cells,
             )
         )
     hours = [

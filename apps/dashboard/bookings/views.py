@@ -28,7 +28,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.accounts.models import Membership
 from apps.accounts.selectors import tenant_current
 from apps.billing.refunds import RefundChoice, RefundMode, refund_choice_check, refund_decided
-from apps.bookings.actors import ActorRef
 from apps.bookings.exports import bookings_csv, export_filename
 from apps.bookings.models import Booking
 from apps.bookings.selectors import booking_get
@@ -42,7 +41,12 @@ from apps.bookings.services import (
 from apps.calendars.timezones import local_date, zone
 from apps.core.errors import DomainError, NotFound
 from apps.core.htmx import redirect_after_post, render_page_or_partial, wants_partial
-from apps.dashboard.access import membership_required, request_membership
+from apps.dashboard.access import (
+    membership_passes,
+    membership_required,
+    request_actor,
+    request_membership,
+)
 from apps.dashboard.bookings.forms import (
     BookingFilterForm,
     CalendarForm,
@@ -61,6 +65,7 @@ from apps.dashboard.bookings.selectors import (
     week_start,
 )
 from apps.dashboard.downloads import csv_download
+from apps.dashboard.first_day.views import first_day_context
 from apps.resources.models import Location, Resource
 from apps.resources.selectors import location_list, resource_get, resource_list
 
@@ -68,11 +73,6 @@ FRONTDESK = Membership.Role.FRONTDESK
 SCHEDULER = Membership.Role.SCHEDULER
 MANAGER = Membership.Role.MANAGER
 BOOKINGS_PER_PAGE = 25
-
-
-def _staff(request: HttpRequest) -> ActorRef:
-    user = request.user
-    return ActorRef.staff(str(user.pk), label=user.full_name or user.email)  # type: ignore[union-attr]
 
 
 # --- Today -------------------------------------------------------------------------
@@ -91,6 +91,7 @@ def dashboard_today(request: HttpRequest) -> HttpResponse:
             "summary": summary,
             "membership": membership,
             "can_schedule": membership.has_role(SCHEDULER),
+            **first_day_context(request, membership),
         },
     )
 
@@ -262,13 +263,15 @@ def bookings(request: HttpRequest) -> HttpResponse:
 def bookings_export(request: HttpRequest) -> HttpResponseBase:
     """The bookings the list's filters choose, every page of them, as a CSV download
     (streamed; recorded in the business's history). Invalid filters: the list with
-    their errors, and no file."""
+    their errors, and no file. Intake answers (possibly health data) go with it only
+    for an admin who would pass the customers export's door (second factor done)."""
     form, params, found = _bookings_filtered(request)
     if form.errors:
         return _bookings_screen(request, form, params, found)
     filters = {key: value for key, value in params.items() if value}
+    answers = membership_passes(request, Membership.Role.ADMIN, factor_before_live=True)
     return csv_download(
-        bookings_csv(found, actor=_staff(request), filters=filters),
+        bookings_csv(found, actor=request_actor(request), filters=filters, answers=answers),
         filename=export_filename("bookings"),
     )
 
@@ -319,7 +322,7 @@ def _booking_action(
 ) -> HttpResponse:
     found = booking_get(booking_id=booking_id)
     try:
-        action(booking=found, actor=_staff(request))
+        action(booking=found, actor=request_actor(request))
     except DomainError as error:
         return _booking_screen(request, booking_id, error=error.message, status=error.http_status)
     messages.success(request, done)
@@ -368,7 +371,7 @@ def booking_cancel_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
         with refund_decided(choice):
             booking_cancel(
                 booking=found,
-                actor=_staff(request),
+                actor=request_actor(request),
                 reason=form.cleaned_data["reason"],
                 override_window=True,
             )
@@ -423,7 +426,7 @@ def booking_reschedule_view(request: HttpRequest, booking_id: UUID) -> HttpRespo
                     booking=found,
                     starts_at=form.cleaned_data["start"],
                     resource=moved_to,
-                    actor=_staff(request),
+                    actor=request_actor(request),
                 )
             except DomainError as error:
                 form.apply_domain_error(error)

@@ -10,7 +10,8 @@ from django import forms
 from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
-from apps.core.timezones import timezone_choices
+from apps.core.timezone_field import TimeZoneField
+from apps.core.timezones import country_choices
 from apps.dashboard.forms import DomainErrorFormMixin
 from apps.resources.models import Location, Resource, Service
 
@@ -48,21 +49,43 @@ class LocationForm(ServiceErrorsForm):
     address = forms.CharField(
         label="Address", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    timezone = forms.ChoiceField(
+    timezone = TimeZoneField(
         label="Time zone",
-        choices=timezone_choices,
         help_text="Opening hours at this location are in its local time.",
     )
+    country = forms.ChoiceField(
+        label=gettext_lazy("Country"),
+        required=False,
+        help_text=gettext_lazy(
+            "Customers may type phone numbers as they are written here, without the "
+            "country code; its public holidays are offered as closures. "
+            "Left empty: the time zone's country."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "country").choices = [
+            ("", gettext_lazy("The time zone's country")),
+            *country_choices(),
+        ]
 
     @staticmethod
     def initial_for(location: Location) -> dict[str, Any]:
-        return {"name": location.name, "address": location.address, "timezone": location.timezone}
+        return {
+            "name": location.name,
+            "address": location.address,
+            "timezone": location.timezone,
+            "country": location.country,
+        }
 
     def service_data(self) -> dict[str, Any]:
         return {
             "name": self.cleaned_data["name"],
             "address": self.cleaned_data["address"],
             "timezone": self.cleaned_data["timezone"],
+            # Empty: derived from the time zone by the service.
+            "country": self.cleaned_data["country"] or None,
         }
 
 

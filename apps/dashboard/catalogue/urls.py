@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from apps.dashboard.catalogue import views
+from apps.dashboard.catalogue import question_views, views
 
 urlpatterns: list[URLPattern] = [
     path("catalogue/", views.catalogue, name="catalogue"),
@@ -12,4 +12,24 @@ urlpatterns: list[URLPattern] = [
     path("catalogue/resources/<uuid:resource_id>/", views.resource_edit_view, name="resource_edit"),
     path("catalogue/services/new/", views.service_create_view, name="service_create"),
     path("catalogue/services/<uuid:service_id>/", views.service_edit_view, name="service_edit"),
+    path(
+        "catalogue/services/<uuid:service_id>/questions/new/",
+        question_views.question_create_view,
+        name="question_create",
+    ),
+    path(
+        "catalogue/questions/<uuid:question_id>/",
+        question_views.question_edit_view,
+        name="question_edit",
+    ),
+    path(
+        "catalogue/questions/<uuid:question_id>/move/",
+        question_views.question_move_view,
+        name="question_move",
+    ),
+    path(
+        "catalogue/questions/<uuid:question_id>/remove/",
+        question_views.question_remove_view,
+        name="question_remove",
+    ),
 ]

@@ -27,6 +27,7 @@ from apps.dashboard.catalogue.forms import (
     ServiceForm,
 )
 from apps.dashboard.catalogue.selectors import catalogue_get, staff_users
+from apps.resources.intake import questions_asked
 from apps.resources.selectors import (
     location_get,
     location_list,
@@ -66,6 +67,7 @@ def _edit_screen(
     noun: str,
     instance: Model | None,
     action: str,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """GET shows the form; POST saves through `save` (a service call) and goes back to
     the catalogue, or shows the service's field errors beside what was typed."""
@@ -84,7 +86,13 @@ def _edit_screen(
         request,
         page="dashboard/catalogue_form.html",
         partial="dashboard/_catalogue_form.html",
-        context={"form": form, "noun": noun, "instance": instance, "action": action},
+        context={
+            "form": form,
+            "noun": noun,
+            "instance": instance,
+            "action": action,
+            **(extra or {}),
+        },
         status=status,
     )
 
@@ -218,4 +226,6 @@ def service_edit_view(request: HttpRequest, service_id: UUID) -> HttpResponse:
         noun="service",
         instance=service,
         action=reverse("dashboard:service_edit", kwargs={"service_id": service.pk}),
+        # Its intake questions are listed under the form (dashboard/_service_questions.html).
+        extra={"questions": list(questions_asked(service=service))},
     )

@@ -16,7 +16,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.accounts.models import Membership
-from apps.bookings.actors import ActorRef
 from apps.bookings.customer_data import (
     customer_erase,
     customer_erasure_preview,
@@ -27,17 +26,12 @@ from apps.bookings.models import Customer
 from apps.bookings.selectors import customer_bookings, customer_get
 from apps.core.errors import DomainError
 from apps.core.htmx import redirect_after_post, render_page_or_partial
-from apps.dashboard.access import membership_required
+from apps.dashboard.access import membership_required, request_actor
 from apps.dashboard.customers.forms import EraseForm
 from apps.dashboard.downloads import csv_download
 
 ADMIN = Membership.Role.ADMIN
 BOOKINGS_SHOWN = 100
-
-
-def _staff(request: HttpRequest) -> ActorRef:
-    user = request.user
-    return ActorRef.staff(str(user.pk), label=user.full_name or user.email)  # type: ignore[union-attr]
 
 
 def _customer_screen(
@@ -60,20 +54,20 @@ def _customer_screen(
 
 @require_GET
 @never_cache
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def customer(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     return _customer_screen(request, customer_get(customer_id=customer_id))
 
 
 @require_GET
 @never_cache
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def customer_export_view(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     found = customer_get(customer_id=customer_id)
     try:
         export = customer_export_file(
             customer=found,
-            actor=_staff(request),
+            actor=request_actor(request),
             file_format=request.GET.get("format", "json"),
         )
     except DomainError as error:
@@ -85,16 +79,18 @@ def customer_export_view(request: HttpRequest, customer_id: UUID) -> HttpRespons
 
 @require_GET
 @never_cache
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def customers_export(request: HttpRequest) -> HttpResponseBase:
     """Every customer of the business with contact details in clear, as a CSV download
     (streamed; recorded in the business's history)."""
-    return csv_download(customers_csv(actor=_staff(request)), filename=export_filename("customers"))
+    return csv_download(
+        customers_csv(actor=request_actor(request)), filename=export_filename("customers")
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @never_cache
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def customer_erase_view(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     found = customer_get(customer_id=customer_id)
     form = EraseForm(request.POST if request.method == "POST" else None)
@@ -104,7 +100,7 @@ def customer_erase_view(request: HttpRequest, customer_id: UUID) -> HttpResponse
         if form.is_valid():
             try:
                 outcome = customer_erase(
-                    customer=found, actor=_staff(request), reason=form.cleaned_data["reason"]
+                    customer=found, actor=request_actor(request), reason=form.cleaned_data["reason"]
                 )
             except DomainError as error:
                 form.apply_domain_error(error)

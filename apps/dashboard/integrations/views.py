@@ -103,7 +103,7 @@ def _screen(
 
 
 @require_GET
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def integrations(request: HttpRequest) -> HttpResponse:
     return _screen(request, partial="dashboard/integrations/_page.html", context=_page_context())
 
@@ -113,7 +113,7 @@ def integrations(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def api_key_create_view(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST)
     new_key = None
@@ -137,7 +137,7 @@ def api_key_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def api_key_revoke_view(request: HttpRequest, key_id: UUID) -> HttpResponse:
     key = api_key_get(key_id=key_id)
     api_key_revoke(api_key=key)
@@ -156,7 +156,7 @@ def _endpoint_url(endpoint: WebhookEndpoint) -> str:
 
 @never_cache
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def endpoint_create_view(request: HttpRequest) -> HttpResponse:
     form = WebhookEndpointForm(request.POST)
     new_endpoint = None
@@ -225,13 +225,13 @@ def _endpoint_screen(
 
 
 @require_GET
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def endpoint_detail(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
     return _endpoint_screen(request, webhook_endpoint_get(endpoint_id=endpoint_id))
 
 
 @require_http_methods(["GET", "POST"])
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def endpoint_edit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     if request.method == "POST":
@@ -282,7 +282,7 @@ def _after_endpoint_action(
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def endpoint_disable(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = webhook_endpoint_update(
         endpoint=webhook_endpoint_get(endpoint_id=endpoint_id), active=False
@@ -293,7 +293,7 @@ def endpoint_disable(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def endpoint_enable(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = webhook_endpoint_update(
         endpoint=webhook_endpoint_get(endpoint_id=endpoint_id), active=True
@@ -304,7 +304,7 @@ def endpoint_enable(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def endpoint_ping(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     webhook_endpoint_ping(endpoint=endpoint)
@@ -315,7 +315,7 @@ def endpoint_ping(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 
 @never_cache
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def endpoint_rotate_secret(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint, secret = webhook_endpoint_rotate_secret(
         endpoint=webhook_endpoint_get(endpoint_id=endpoint_id)
@@ -324,7 +324,7 @@ def endpoint_rotate_secret(request: HttpRequest, endpoint_id: UUID) -> HttpRespo
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def endpoint_delete(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     webhook_endpoint_delete(endpoint=endpoint)
@@ -338,7 +338,7 @@ def endpoint_delete(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
 
 
 @require_GET
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def delivery_detail(request: HttpRequest, delivery_id: UUID) -> HttpResponse:
     delivery = webhook_delivery_get(delivery_id=delivery_id)
     context = {
@@ -367,7 +367,7 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
 
 
 @require_POST
-@membership_required(ADMIN)
+@membership_required(ADMIN, factor_before_live=True)
 def delivery_replay(request: HttpRequest, delivery_id: UUID) -> HttpResponse:
     delivery = webhook_delivery_get(delivery_id=delivery_id)
     error = ""

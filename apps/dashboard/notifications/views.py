@@ -122,7 +122,7 @@ def resource_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@membership_required(Membership.Role.MANAGER)
+@membership_required(Membership.Role.MANAGER, factor_before_live=True)
 def calendar_feeds_page(request: HttpRequest, resource_id: UUID) -> HttpResponse:
     """A resource's secret calendar URLs: a new one is shown once (only its hash is
     kept), and each can be revoked when a phone is lost or a person leaves."""
@@ -144,7 +144,7 @@ def calendar_feeds_page(request: HttpRequest, resource_id: UUID) -> HttpResponse
 
 
 @require_POST
-@membership_required(Membership.Role.MANAGER)
+@membership_required(Membership.Role.MANAGER, factor_before_live=True)
 def calendar_feed_revoke_view(
     request: HttpRequest, resource_id: UUID, feed_id: UUID
 ) -> HttpResponse:

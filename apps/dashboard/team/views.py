@@ -104,7 +104,11 @@ def team_role(request: HttpRequest, membership_id: str) -> HttpResponse:
     status = 200
     if form.is_valid():
         try:
-            updated = membership_change_role(membership=membership, role=form.cleaned_data["role"])
+            updated = membership_change_role(
+                membership=membership,
+                role=form.cleaned_data["role"],
+                changed_by=request.user,  # type: ignore[arg-type]
+            )
             messages.success(
                 request, f"{membership.user.email} is now {updated.get_role_display()}."
             )

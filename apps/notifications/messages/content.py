@@ -118,8 +118,13 @@ class MessageFacts:
             "manage_url": self.manage_url,
             "booking_reference": str(booking.id).split("-")[-1][:8].upper(),
             **self.money(),
+            "payment_url": str(self.notification.details.get("url") or ""),
             "has_invitation": self.kind
-            not in (Notification.Kind.HOLD_EXPIRED, Notification.Kind.REFUNDED),
+            not in (
+                Notification.Kind.HOLD_EXPIRED,
+                Notification.Kind.REFUNDED,
+                Notification.Kind.PAYMENT_LINK,
+            ),
         }
 
 

@@ -4,11 +4,13 @@ inside the booking's transaction, so the outbox rows commit or roll back with th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from apps.accounts.models import Tenant
 from apps.accounts.signals import tenant_settings_changed
@@ -20,8 +22,12 @@ from apps.notifications.messages import services
 logger = logging.getLogger(__name__)
 
 
-def on_booking_confirmed(sender: Any, *, booking: Booking, **_: Any) -> None:
-    services.notifications_plan_confirmed(booking=booking)
+def on_booking_confirmed(sender: Any, *, booking: Booking, notify: bool = True, **_: Any) -> None:
+    services.notifications_plan_confirmed(booking=booking, confirmation=notify)
+
+
+def on_booking_payment_requested(sender: Any, *, booking: Booking, url: str, **_: Any) -> None:
+    services.notifications_plan_payment_link(booking=booking, url=url)
 
 
 def on_booking_rescheduled(
@@ -74,7 +80,7 @@ def on_tenant_settings_changed(sender: Any, *, tenant: Tenant, changed: set[str]
 
 
 def connect() -> None:
-    pairs = [
+    pairs: list[tuple[Signal, Callable[..., None]]] = [
         (signals.booking_confirmed, on_booking_confirmed),
         (signals.booking_rescheduled, on_booking_rescheduled),
         (signals.booking_cancelled, on_booking_cancelled),
@@ -82,6 +88,7 @@ def connect() -> None:
         (signals.booking_completed, on_booking_completed),
         (signals.booking_no_show, on_booking_no_show),
         (signals.booking_refunded, on_booking_refunded),
+        (signals.booking_payment_requested, on_booking_payment_requested),
     ]
     for signal, receiver in pairs:
         signal.connect(receiver, dispatch_uid=f"notifications.{receiver.__name__}")

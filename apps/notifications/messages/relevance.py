@@ -25,6 +25,12 @@ def notification_obsolete_reason(
     """A stable reason code when the message should not go out any more, else ""."""
     if notification.kind == Kind.REFUNDED:
         return ""  # money given back is news whatever became of the booking
+    if notification.kind == Kind.PAYMENT_LINK:
+        if booking.status != Booking.Status.HELD:
+            return f"booking_{booking.status}"
+        if booking.payment_status != Booking.PaymentStatus.PENDING:
+            return f"payment_{booking.payment_status}"
+        return ""
     if booking.status != _EXPECTED_STATUS[Notification.Kind(notification.kind)]:
         return f"booking_{booking.status}"
     if notification.kind in (Kind.REMINDER, Kind.RESCHEDULED) and (

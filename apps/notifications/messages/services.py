@@ -176,8 +176,12 @@ def _cancel_pending(
     return pending.update(status=Status.CANCELLED, status_reason=reason, updated_at=now)
 
 
-def notifications_plan_confirmed(*, booking: Booking, now: datetime | None = None) -> list[Any]:
-    """Confirmation now, reminders at the tenant's offsets."""
+def notifications_plan_confirmed(
+    *, booking: Booking, confirmation: bool = True, now: datetime | None = None
+) -> list[Any]:
+    """Confirmation now, reminders at the tenant's offsets. Without `confirmation`
+    (staff chose not to send one) the confirmation is recorded as not sent (cancelled,
+    `not_requested`, so the booking's messages say so) and the reminders still go."""
     now = now or timezone.now()
     if booking.status != Booking.Status.CONFIRMED or booking.ends_at <= now:
         return []
@@ -188,6 +192,9 @@ def notifications_plan_confirmed(*, booking: Booking, now: datetime | None = Non
         channels=_channels(booking=booking, kind=Kind.CONFIRMED, preference=preference),
         now=now,
     )
+    if not confirmation:
+        for row in rows:
+            row.status, row.status_reason = Status.CANCELLED, "not_requested"
     rows += _reminder_rows(
         booking=booking,
         offsets=tenant_reminder_offsets(),
@@ -283,6 +290,30 @@ def notifications_plan_refunded(
     number = max(0, payment_refunds_made(booking) - 1)
     for row in rows:
         row.offset_minutes = number
+    return _plan(rows, now=now)
+
+
+def notifications_plan_payment_link(
+    *, booking: Booking, url: str, now: datetime | None = None
+) -> list[Any]:
+    """Staff sent the customer a link to pay a held booking (by email). Each link is its
+    own message: the number of links sent before stands where a reminder has its
+    offset, so a second link (the first checkout ran out) is not taken for the first."""
+    now = now or timezone.now()
+    if booking.status != Booking.Status.HELD or not booking_has_email(booking):
+        return []
+    sent_before = Notification.objects.filter(
+        booking=booking, kind=Kind.PAYMENT_LINK, channel=Channel.EMAIL
+    ).count()
+    rows = _immediate_rows(
+        booking=booking,
+        kind=Kind.PAYMENT_LINK,
+        channels=[Channel.EMAIL],
+        now=now,
+        details={"url": url},
+    )
+    for row in rows:
+        row.offset_minutes = sent_before
     return _plan(rows, now=now)
 
 

@@ -47,6 +47,7 @@ def booking_snapshot(booking: Booking) -> dict[str, Any]:
         },
         "source": booking.source,
         "notes": booking.notes,
+        "answers": [answer.as_dict() for answer in booking.answers],
         "cancellation_reason": booking.cancellation_reason,
         "sequence": booking.sequence,
         "created_at": _instant(booking.created_at),
