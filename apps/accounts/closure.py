@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, quote_schema_name, schema_context
 
-from apps.accounts.models import Tenant, User
+from apps.accounts.models import Tenant, TenantWorkDue, User
 from apps.core.errors import DomainError, FieldError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -156,6 +156,8 @@ def tenant_purge(
         with connection.cursor() as cursor:
             # DDL is transactional: nothing is dropped unless the row goes too.
             cursor.execute(f"DROP SCHEMA IF EXISTS {quote_schema_name(locked.schema_name)} CASCADE")
+        # Its due-work times (apps/accounts/due_work.py) would outlive the schema.
+        TenantWorkDue.objects.filter(schema_name=locked.schema_name).delete()
         with disable_auditlog():  # the entry above says it all
             locked.delete()
     logger.info("tenant.purged", extra={"tenant": locked.slug, "by": str(operator.pk)})

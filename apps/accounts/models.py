@@ -234,6 +234,36 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
         return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
 
+class TenantWorkDue(models.Model):
+    """When a business next has periodic work of one kind due (apps/accounts/due_work.py):
+    beat sends that work only into businesses whose time has come, never into every one.
+
+    Rows are written by the database: triggers on the tenant tables that make work due
+    (a hold that will lapse, a message or webhook delivery to send) move `due_at` earlier
+    in the writer's own transaction, so no code path can forget. The work, once done,
+    sets the next due time it finds (or none)."""
+
+    schema_name = models.CharField(max_length=63)
+    # Named by the app that owns the work ("holds", "messages", "webhooks").
+    kind = models.CharField(max_length=32)
+    due_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["schema_name", "kind"], name="tenant_work_due_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind", "due_at"],
+                name="tenant_work_due_idx",
+                condition=models.Q(due_at__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} {self.kind} @ {self.due_at}"
+
+
 class SignupRequest(models.Model):
     """A signup waiting for its address to be confirmed (public schema). The link carries
     a random token; only its SHA-256 is kept, with the password already hashed."""

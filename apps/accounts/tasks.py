@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.accounts.due_work import work_due_claim
 from apps.accounts.selectors import tenants_ready
 from apps.core.tenancy import current_schema
 from config.celery import app
@@ -29,6 +30,20 @@ def run_in_every_tenant(task_name: str, kwargs: dict[str, Any] | None = None) ->
         with schema_context(schema_name):
             app.send_task(task_name, kwargs=kwargs or {})
     logger.info("tenants.fan_out", extra={"task": task_name, "tenants": len(schemas)})
+    return len(schemas)
+
+
+@shared_task(name="accounts.run_where_due")
+def run_where_due(kind: str, task_name: str, kwargs: dict[str, Any] | None = None) -> int:
+    """Beat sends this for work that falls due business by business (apps/accounts/
+    due_work.py): `task_name` goes only into the ready businesses whose `kind` work is
+    due, and that task reschedules the next due time when it is done."""
+    schemas = work_due_claim(kind=kind)
+    for schema_name in schemas:
+        with schema_context(schema_name):
+            app.send_task(task_name, kwargs=kwargs or {})
+    if schemas:
+        logger.info("tenants.due_work_sent", extra={"task": task_name, "tenants": len(schemas)})
     return len(schemas)
 
 

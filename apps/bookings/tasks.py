@@ -1,20 +1,29 @@
-"""Periodic booking housekeeping; beat runs both in every tenant through
-`accounts.run_in_every_tenant` (config/settings/base.py). Safe to run concurrently and
-to retry."""
+"""Periodic booking housekeeping (config/settings/base.py): beat sends the hold sweeper
+into businesses with a hold due to lapse (`accounts.run_where_due`) and the purge into
+every business. Safe to run concurrently and to retry."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from apps.accounts.due_work import work_due_reschedule
 from apps.bookings.audit import audit_actor
 from apps.bookings.idempotency import idempotency_records_purge
+from apps.bookings.selectors import holds_next_expiry
 from apps.bookings.services import SWEEPER, holds_expire
+
+# The kind of due work (apps/accounts/due_work.py) the sweeper does; the bookings table's
+# trigger notes it (apps/notifications/migrations/0007).
+HOLDS_WORK = "holds"
 
 
 @shared_task(name="bookings.holds_expire")
 def holds_expire_task(batch_size: int = 100) -> int:
     with audit_actor(SWEEPER):
-        return holds_expire(batch_size=batch_size)
+        expired = holds_expire(batch_size=batch_size)
+    # A full batch leaves lapsed holds behind: the next due time is then already past.
+    work_due_reschedule(kind=HOLDS_WORK, next_due=holds_next_expiry)
+    return expired
 
 
 @shared_task(name="bookings.idempotency_purge")

@@ -78,6 +78,9 @@ class OutboxKind:
     lease_setting: str
     redispatch_setting: str
     dispatch_batch_setting: str
+    # The kind of due work its rows make (apps/accounts/due_work.py): the table's
+    # trigger notes it (apps/notifications/migrations/0007), the dispatcher reschedules.
+    due_work: str = ""
     # Columns the claim also sets to the claim's time (a delivery's last_attempt_at).
     claim_stamps: tuple[str, ...] = ()
     # Columns a kind's recovery may change beside the ones every recovery writes.
@@ -156,6 +159,22 @@ def outbox_dispatch(kind: OutboxKind, *, now: datetime | None = None) -> list[UU
     if ids:
         logger.info(f"{kind.rows_event}.dispatched", extra={"count": len(ids)})
     return ids
+
+
+def outbox_next_due(kind: OutboxKind) -> datetime | None:
+    """When the dispatcher next has something to do for this kind: a pending row's next
+    attempt (not before its re-dispatch interval when it was queued recently), or a
+    sending row's lease running out (recovery). None when no row is pending or sending."""
+    table = connection.ops.quote_name(kind.model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(CASE WHEN status = 'sending' THEN lease_expires_at "  # noqa: S608
+            "ELSE GREATEST(next_attempt_at, dispatched_at + %s * interval '1 second') END) "
+            f"FROM {table} WHERE status IN ('pending', 'sending')",
+            [kind.setting(kind.redispatch_setting)],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def outbox_claim(kind: OutboxKind, row_id: UUID, *, now: datetime) -> int | None:

@@ -320,6 +320,9 @@ CELERY_TASK_ANNOTATIONS = {
     "billing.lifecycle_check": _LONG_TASK_LIMITS,
     # One message per ready business.
     "accounts.run_in_every_tenant": {"soft_time_limit": 300, "time_limit": 330},
+    "accounts.run_where_due": {"soft_time_limit": 300, "time_limit": 330},
+    # Reads every business's due work in one task.
+    "notifications.work_due_repair": _LONG_TASK_LIMITS,
 }
 # Only one beat sends periodic tasks, whichever number runs: the others wait for its
 # Redis lock (config/beat_scheduler.py). The key defaults to one under the cache prefix.
@@ -332,7 +335,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Each task would otherwise re-read its tenant row.
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 # Periodic work. Entries whose task is `accounts.run_in_every_tenant` fan out to every
-# ready tenant (apps/accounts/tasks.py); later capabilities add theirs here.
+# ready tenant (apps/accounts/tasks.py); later capabilities add theirs here. Work that
+# falls due business by business (holds, messages, webhook deliveries) goes through
+# `accounts.run_where_due` instead: only into businesses whose (kind) work is due
+# (apps/accounts/due_work.py). A lost task makes its business due again after the lease.
+TENANT_WORK_LEASE_SECONDS = env_int("TENANT_WORK_LEASE_SECONDS", default=300)
+# New migrations reach the tenant schemas as SQL written once and replayed on this many
+# connections at once (apps/accounts/schema_migrations.py).
+TENANT_MIGRATION_WORKERS = env_int("TENANT_MIGRATION_WORKERS", default=3)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "tenants-heartbeat": {
         "task": "accounts.run_in_every_tenant",
@@ -342,9 +352,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Elapsed holds count as free at read time already; this gives their places back
     # and marks them expired within a minute (PRODUCT.md §4.2).
     "bookings-holds-expire": {
-        "task": "accounts.run_in_every_tenant",
+        "task": "accounts.run_where_due",
         "schedule": crontab(),
-        "args": ("bookings.holds_expire",),
+        "args": ("holds", "bookings.holds_expire"),
     },
     # Extends every slot grid to the rolling horizon (90 days by default) and heals drift;
     # rule changes rebuild their resources right after commit on their own.
@@ -378,16 +388,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Sends due notifications (and recovers sends interrupted by a dead worker). A due
     # reminder waits at most one interval plus the queue ahead of it.
+    # The backstop of due work: what is due in every business, read by one task
+    # (apps/notifications/due_work.py); the triggers normally note it all already.
+    "due-work-repair": {
+        "task": "notifications.work_due_repair",
+        "schedule": crontab(minute=29),
+    },
     "notifications-dispatch": {
-        "task": "accounts.run_in_every_tenant",
+        "task": "accounts.run_where_due",
         "schedule": float(env_int("NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=15)),
-        "args": ("notifications.dispatch_due",),
+        "args": ("messages", "notifications.dispatch_due"),
     },
     # Sends webhook deliveries whose first try was lost or whose retry is due.
     "webhooks-dispatch": {
-        "task": "accounts.run_in_every_tenant",
+        "task": "accounts.run_where_due",
         "schedule": float(env_int("WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=15)),
-        "args": ("webhooks.dispatch_due",),
+        "args": ("webhooks", "webhooks.dispatch_due"),
     },
     # Slots that ended SLOT_RETENTION_DAYS ago are deleted (bookings keep their times).
     "calendars-slots-prune": {
@@ -651,6 +667,10 @@ HEALTH_DETAIL_ALLOWED_NETS = env_list(
 # scrapes; without one, only loopback clients. PROMETHEUS_MULTIPROC_DIR (read by
 # prometheus-client itself) is set for gunicorn and Celery, never for runserver or tests.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# One scrape's whole read of the outboxes in PostgreSQL (every statement of it, each
+# also bounded by 2 s): past it the figures keep their last good values, and
+# timenest_metrics_scrape_errors_total{reason="deadline"} counts the cut-off.
+METRICS_DATABASE_BUDGET_SECONDS = env_float("METRICS_DATABASE_BUDGET_SECONDS", default=5.0)
 
 # Data kept under `.local/` (PostgreSQL cluster, Redis, mail drops) in local runs.
 LOCAL_DIR = Path(os.environ.get("TIMENEST_LOCAL_DIR", BASE_DIR / ".local"))
@@ -659,7 +679,3 @@ LOCAL_DIR = Path(os.environ.get("TIMENEST_LOCAL_DIR", BASE_DIR / ".local"))
 # OPERATIONS.md "Backups and recovery". Production points it at a volume that is copied
 # off the machine.
 BACKUP_DIR = Path(env("BACKUP_DIR", default="") or LOCAL_DIR / "backups")
-# One scrape's whole read of the outboxes in PostgreSQL (every statement of it, each
-# also bounded by 2 s): past it the figures keep their last good values, and
-# timenest_metrics_scrape_errors_total{reason="deadline"} counts the cut-off.
-METRICS_DATABASE_BUDGET_SECONDS = env_float("METRICS_DATABASE_BUDGET_SECONDS", default=5.0)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from apps.accounts.closure import tenant_close
-from apps.accounts.models import Domain, Membership, Tenant, User
+from apps.accounts.models import Domain, Membership, Tenant, TenantWorkDue, User
 from apps.billing.models import PlanChange
 from apps.billing.plans import STARTER
 from apps.billing.services import plan_free_choose, subscription_apply
@@ -218,6 +218,7 @@ def test_purge_after_the_delay_drops_the_business_and_keeps_the_record(closed_sh
         to_status="active",
         cause=PlanChange.Cause.SCHEDULE,
     )
+    TenantWorkDue.objects.create(schema_name="t_closingshop", kind="messages", due_at=None)
 
     # when an agent purges it, typing its slug again
     call_command("tenant_purge", "closingshop", *PURGE_ARGS)
@@ -227,6 +228,7 @@ def test_purge_after_the_delay_drops_the_business_and_keeps_the_record(closed_sh
     assert not Tenant.objects.filter(pk=closed_shop.pk).exists()
     assert not Domain.objects.filter(domain__startswith="closingshop.").exists()
     assert User.objects.filter(pk=owner.pk).exists()  # people are global: they stay
+    assert not TenantWorkDue.objects.filter(schema_name="t_closingshop").exists()
     # and the platform keeps its plan history and who purged it, when and what went
     assert PlanChange.objects.filter(tenant_id=closed_shop.pk).exists()
     closed, purged = sorted(_closure_entries(closed_shop), key=lambda entry: entry.timestamp)

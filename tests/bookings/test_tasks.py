@@ -22,12 +22,13 @@ from tests.bookings.factories import (
 )
 
 
-def test_beat_runs_the_sweeper_every_minute_and_the_purge_hourly_in_every_tenant():
+def test_beat_runs_the_sweeper_every_minute_where_due_and_the_purge_hourly_everywhere():
     sweeper = settings.CELERY_BEAT_SCHEDULE["bookings-holds-expire"]
     purge = settings.CELERY_BEAT_SCHEDULE["bookings-idempotency-purge"]
 
-    assert sweeper["task"] == purge["task"] == "accounts.run_in_every_tenant"
-    assert sweeper["args"] == ("bookings.holds_expire",)
+    assert sweeper["task"] == "accounts.run_where_due"
+    assert purge["task"] == "accounts.run_in_every_tenant"
+    assert sweeper["args"] == ("holds", "bookings.holds_expire")
     assert purge["args"] == ("bookings.idempotency_purge",)
     assert sweeper["schedule"] == crontab(minute="*")
     assert purge["schedule"] == crontab(minute=7)

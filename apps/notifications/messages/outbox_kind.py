@@ -17,6 +17,7 @@ MESSAGE_OUTBOX = OutboxKind(
     lease_setting="NOTIFICATION_SENDING_LEASE_SECONDS",
     redispatch_setting="NOTIFICATION_REDISPATCH_SECONDS",
     dispatch_batch_setting="NOTIFICATION_DISPATCH_BATCH",
+    due_work="messages",
     # Recovery may find that the provider has the message: the row is then sent.
     recovery_fields=("sent_at",),
 )

@@ -17,6 +17,7 @@ WEBHOOK_OUTBOX = OutboxKind(
     lease_setting="WEBHOOK_SENDING_LEASE_SECONDS",
     redispatch_setting="WEBHOOK_REDISPATCH_SECONDS",
     dispatch_batch_setting="WEBHOOK_DISPATCH_BATCH",
+    due_work="webhooks",
     # The delivery log shows when the last attempt started.
     claim_stamps=("last_attempt_at",),
 )

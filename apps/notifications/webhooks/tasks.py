@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from apps.accounts.due_work import work_due_reschedule
 from apps.accounts.selectors import tenant_current
-from apps.notifications.outbox import outbox_dispatch
+from apps.notifications.outbox import outbox_dispatch, outbox_next_due
 from apps.notifications.webhooks.delivery import (
     webhook_deliveries_recover_stale,
     webhook_delivery_send,
@@ -18,11 +19,16 @@ from apps.notifications.webhooks.services import webhook_events_purge
 
 @shared_task(name="webhooks.dispatch_due", ignore_result=True)
 def dispatch_due() -> int:
-    """Beat, every WEBHOOK_DISPATCH_INTERVAL_SECONDS in every tenant: recover interrupted
-    sends, then queue one send task per due delivery (first tries whose task was lost,
-    retries whose backoff has passed)."""
+    """Beat, every WEBHOOK_DISPATCH_INTERVAL_SECONDS in every tenant with deliveries due
+    (`accounts.run_where_due`): recover interrupted sends, then queue one send task per
+    due delivery (first tries whose task was lost, retries whose backoff has passed),
+    then note when deliveries are next due here."""
     webhook_deliveries_recover_stale()
-    return len(outbox_dispatch(WEBHOOK_OUTBOX))
+    queued = len(outbox_dispatch(WEBHOOK_OUTBOX))
+    work_due_reschedule(
+        kind=WEBHOOK_OUTBOX.due_work, next_due=lambda: outbox_next_due(WEBHOOK_OUTBOX)
+    )
+    return queued
 
 
 @shared_task(name="webhooks.send", ignore_result=True)

@@ -1,7 +1,7 @@
 """Webhook delivery through a real Celery worker process: the send task queued when the
 booking commits runs in the worker (inside the right tenant) and reaches the receiver; a
-failed attempt is retried by the beat fan-out (`accounts.run_in_every_tenant` ->
-`webhooks.dispatch_due`) once its backoff has passed."""
+failed attempt is retried by beat (`accounts.run_where_due` -> `webhooks.dispatch_due`
+in the businesses with deliveries due) once its backoff has passed."""
 
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ def worker_queue(tmp_path, monkeypatch) -> Iterator[tuple[str, CeleryProcess]]:
 
 def _beat_tick(queue: str) -> None:
     with schema_context("public"):
-        app.send_task("accounts.run_in_every_tenant", args=["webhooks.dispatch_due"], queue=queue)
+        app.send_task(
+            "accounts.run_where_due", args=["webhooks", "webhooks.dispatch_due"], queue=queue
+        )
 
 
 def test_worker_delivers_and_beat_retries_a_failed_delivery(hooks_tenant, worker_queue):
