@@ -15,6 +15,7 @@ from apps.accounts.database_roles import (
     tenant_clone_install,
 )
 from apps.accounts.models import Domain, Tenant
+from apps.accounts.schema_migrations import tenant_schemas_migrate
 from apps.core.tenancy import use_public_schema
 
 
@@ -88,8 +89,17 @@ def database_setup(*, verbosity: int = 1) -> None:
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
     public_tenant_ensure()
     template_schema_ensure(verbosity=verbosity)
-    if Tenant.objects.exclude(schema_name="public").exists():
-        call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
+    tenant_schemas = [
+        name
+        for name in Tenant.objects.exclude(schema_name="public")
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+        if schema_exists(name)
+    ]
+    if tenant_schemas:
+        # The SQL of new migrations written once and replayed in every schema
+        # (schema_migrations.py); what cannot be replayed goes through migrate_schemas.
+        tenant_schemas_migrate(tenant_schemas, verbosity=verbosity)
     # Tenants cloned before the names were restored at creation get them now.
     for schema_name in Tenant.objects.exclude(schema_name="public").values_list(
         "schema_name", flat=True
