@@ -36,6 +36,8 @@ setup: venv services
 	@# The demo is loaded when it is missing; its credentials are made once per machine
 	@# and kept in .local/demo-credentials.json (0600).
 	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py load_demo --if-missing
+	@# The demo business in the public directory (http://localhost:$(PORT)/find/).
+	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py load_directory_demo --if-missing
 
 run: setup
 	@mkdir -p .local/mail

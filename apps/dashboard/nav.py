@@ -19,6 +19,7 @@ SECTIONS: list[tuple[str | Promise, str, str]] = [
     ("Bookings", "dashboard:bookings", R.FRONTDESK),
     ("Availability", "dashboard:availability", R.SCHEDULER),
     ("Services & resources", "dashboard:catalogue", R.MANAGER),
+    (gettext_lazy("Directory listing"), "dashboard:listing", R.MANAGER),
     ("Notifications", "notifications:failed", R.FRONTDESK),
     ("Team", "dashboard:team", R.ADMIN),
     ("API & webhooks", "dashboard:integrations", R.ADMIN),

@@ -12,6 +12,7 @@ from apps.dashboard.customers import urls as customers_urls
 from apps.dashboard.embed import urls as embed_urls
 from apps.dashboard.first_day import urls as first_day_urls
 from apps.dashboard.integrations import urls as integrations_urls
+from apps.dashboard.listing import urls as listing_urls
 from apps.dashboard.notifications import urls as notifications_urls
 from apps.dashboard.team import views as team_views
 
@@ -20,6 +21,7 @@ dashboard_patterns: list[URLPattern | URLResolver] = [
     *availability_urls.urlpatterns,
     *catalogue_urls.urlpatterns,
     *customers_urls.urlpatterns,
+    *listing_urls.urlpatterns,
     *first_day_urls.urlpatterns,
     *notifications_urls.resource_feed_patterns,
     path("team/", team_views.team, name="team"),

@@ -52,6 +52,8 @@ SHARED_APPS = [
     "apps.audit",
     "apps.billing",
     "apps.core",  # the shared kernel (no models)
+    # The directory's search index and its refresh outbox (apps/directory/index).
+    "apps.directory.index",
     # The platform admin's support console (no models); last, so its admin module runs
     # after those of the apps whose admin it adjusts (accounts, auditlog, dj-stripe, billing).
     "apps.support",
@@ -68,6 +70,7 @@ TENANT_APPS = [
     "apps.bookings",
     "apps.notifications",
     "apps.api",  # API keys belong to a business
+    "apps.directory",  # a business's listing in the public directory
     # Adapters without models: every staff screen, every customer page.
     "apps.dashboard",
     "apps.booking_site",
@@ -417,6 +420,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=23, hour=3),
         "args": ("webhooks.purge",),
     },
+    # Directory index rebuilds that are due (debounced slot changes, lost sends): one
+    # public task that queues a rebuild per due business (apps/directory/refresh.py).
+    "directory-dispatch": {
+        "task": "directory.dispatch_due",
+        "schedule": float(env_int("DIRECTORY_DISPATCH_INTERVAL_SECONDS", default=15)),
+    },
+    # Drift repair: closed businesses' rows out, stale rows (a passed next free start,
+    # older than DIRECTORY_MAX_AGE_HOURS) rebuilt; work in proportion to what drifted.
+    "directory-repair": {
+        "task": "directory.repair",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # --- Integrator API (apps/api). Every API view authenticates with a tenant API key, a
@@ -585,6 +600,22 @@ WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", default=30)
 # details). Development and tests turn both on to reach receivers on 127.0.0.1.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 WEBHOOK_ALLOW_PLAIN_HTTP = env_bool("WEBHOOK_ALLOW_PLAIN_HTTP", default=False)
+
+# --- Public directory (apps/directory). Slot changes rebuild a business's index rows
+# at most once per DEBOUNCE seconds; listing changes at once. A row is rebuilt anyway
+# after MAX_AGE hours; free days are indexed this many days ahead.
+DIRECTORY_REFRESH_DEBOUNCE_SECONDS = env_int("DIRECTORY_REFRESH_DEBOUNCE_SECONDS", default=30)
+DIRECTORY_REFRESH_MAX_ATTEMPTS = env_int("DIRECTORY_REFRESH_MAX_ATTEMPTS", default=8)
+DIRECTORY_REFRESH_RETRY_BASE_SECONDS = env_int("DIRECTORY_REFRESH_RETRY_BASE_SECONDS", default=30)
+DIRECTORY_REFRESH_RETRY_MAX_SECONDS = env_int("DIRECTORY_REFRESH_RETRY_MAX_SECONDS", default=1800)
+DIRECTORY_REFRESH_LEASE_SECONDS = env_int("DIRECTORY_REFRESH_LEASE_SECONDS", default=300)
+DIRECTORY_REFRESH_REDISPATCH_SECONDS = env_int("DIRECTORY_REFRESH_REDISPATCH_SECONDS", default=300)
+DIRECTORY_REFRESH_DISPATCH_BATCH = env_int("DIRECTORY_REFRESH_DISPATCH_BATCH", default=500)
+DIRECTORY_MAX_AGE_HOURS = env_int("DIRECTORY_MAX_AGE_HOURS", default=24)
+DIRECTORY_FREE_DAYS_AHEAD = env_int("DIRECTORY_FREE_DAYS_AHEAD", default=60)
+# Trigram word similarity at or above which a query matches text it does not contain
+# ("fysio" → "physiotherapist" is 0.33).
+DIRECTORY_FUZZY_THRESHOLD = 0.3
 
 # Customer data at rest (apps/bookings/pii.py). PII_ENCRYPTION_KEYS: Fernet keys, newest
 # first; the first encrypts, each decrypts what it made (`manage.py rotate_encryption_keys`

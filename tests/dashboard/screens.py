@@ -31,15 +31,17 @@ SCREENS = [
     ("dashboard:question_create", "manager", "Add a question to", "service_id"),
     ("dashboard:question_edit", "manager", "Save question", "question_id"),
     ("dashboard:calendar_feeds", "manager", "Calendar feeds of", "resource_id"),
+    ("dashboard:listing", "manager", "Save listing", None),
+    ("dashboard:listing_resource", "manager", "Save this listing", "resource_id"),
     ("dashboard:settings", "admin", "Save settings", None),
-    ("dashboard:team", "admin", "Invite someone", None),
-    ("dashboard:billing", "admin", "Plan and billing", None),
     ("dashboard:embed", "admin", "Save websites", None),
     ("dashboard:embed_snippet", "admin", "Copy this into your website", None),
+    ("dashboard:team", "admin", "Invite someone", None),
+    ("dashboard:billing", "admin", "Plan and billing", None),
     ("dashboard:audit", "admin", "Audit trail", None),
+    ("dashboard:first_day_holidays", "admin", "Public holidays", None),
     ("dashboard:customer", "admin", "Export data (JSON)", "customer_id"),
     ("dashboard:customer_erase", "admin", "What will happen", "customer_id"),
-    ("dashboard:first_day_holidays", "admin", "Public holidays", None),
 ]
 
 

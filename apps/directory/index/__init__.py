@@ -1,0 +1,1 @@
+"""The directory's search index and its refresh outbox, in the public schema."""
