@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from apps.accounts.admin_sites import tenant_admin_site
 from apps.core.entitlements import PlanLimitReached
 from apps.core.errors import ValidationFailed
-from apps.resources.models import Location, Resource, Service
+from apps.resources.models import IntakeQuestion, Location, Resource, Service
 from apps.resources.services import (
     location_create,
     location_update,
@@ -190,3 +190,22 @@ class ServiceAdmin(ServiceBackedAdmin):
     list_filter = ["is_active", "requires_payment", "currency", "capacity"]
     search_fields = ["name", "description"]
     filter_horizontal = ["resources"]
+
+
+@admin.register(IntakeQuestion, site=tenant_admin_site)
+class IntakeQuestionAdmin(admin.ModelAdmin):
+    """Looked up, not edited here: questions change through the dashboard's services,
+    which keep each service's count of questions asked (apps/resources/intake.py)."""
+
+    list_display = ["label", "service", "kind", "required", "position", "removed_at"]
+    list_filter = ["kind", "required"]
+    search_fields = ["label", "service__name"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

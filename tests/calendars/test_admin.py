@@ -46,6 +46,7 @@ def test_every_scheduling_model_is_registered_on_the_tenant_admin():
         "Location",
         "Resource",
         "Service",
+        "IntakeQuestion",
         "AvailabilityRule",
         "SlotInstance",
         "SlotHold",

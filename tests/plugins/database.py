@@ -109,6 +109,12 @@ def _clone_development_database(test_name: str) -> bool:
             "DELETE FROM accounts_domain WHERE tenant_id IN "
             "(SELECT id FROM accounts_tenant WHERE schema_name <> 'public')"
         )
+        # Public rows that name the businesses deleted here (replica mode skips foreign
+        # keys, and a backup would carry the orphans into its restore).
+        clone.execute(
+            "TRUNCATE directory_index_directoryentry, directory_index_directoryrefresh, "
+            "accounts_tenantworkdue"
+        )
         clone.execute("DELETE FROM accounts_tenant WHERE schema_name <> 'public'")
     return True
 
