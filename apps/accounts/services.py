@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import Domain, Membership, SignupRequest, Tenant, User
 from apps.accounts.provisioning import schema_constraint_names_restore
-from apps.accounts.signals import tenant_settings_changed
+from apps.accounts.signals import tenant_settings_changed, tenant_went_live
 from apps.accounts.subdomains import schema_name_for, slug_problems
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.tenancy import current_schema, use_public_schema
@@ -290,6 +290,7 @@ def tenant_live_mark(*, tenant: Tenant) -> bool:
         return False
     locked.live_at = tenant.live_at = django_timezone.now()
     locked.save(update_fields=["live_at", "updated_at"])
+    tenant_went_live.send(sender=Tenant, tenant=locked)
     logger.info("tenant.went_live", extra={"tenant": tenant.slug})
     return True
 

@@ -33,6 +33,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from apps.accounts.closure import REASON_MAX_LENGTH
 from apps.accounts.models import Tenant, User
+from apps.accounts.signals import tenant_status_changed
 from apps.billing.models import PlanChange
 from apps.billing.plans import FREE, PLANS, TRIAL, Plan, plan_named
 from apps.core.entitlements import Limit, limit_label, usage
@@ -125,6 +126,10 @@ def _record(
     tenant.plan = plan
     tenant.status = status
     tenant.save(update_fields=["plan", "status", "past_due_since", "updated_at"])
+    if change.from_status != status:
+        tenant_status_changed.send(
+            sender=Tenant, tenant=tenant, from_status=change.from_status, to_status=status
+        )
     logger.info(
         "billing.plan_changed",
         extra={

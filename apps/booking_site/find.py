@@ -1,8 +1,9 @@
 """The public directory's search page on the root domain: `/find/`.
 
 A plain GET form (works without JS); with htmx, submitting swaps only the results
-(`directory/_results.html`) and keeps the address bar in step. Bad parameters re-render
-the form with each field's error and what was typed, with status 400. Throttled per
+(`directory/_results.html`) and the status line, and keeps the address bar in step. Bad
+parameters re-render the form with each field's error and what was typed, with status
+400 (under htmx the form is swapped out of band too); too many searches say so (429). Throttled per
 client address in the `anon_read` bucket, like every public read.
 """
 
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from apps.core.errors import ValidationFailed
-from apps.core.htmx import render_page_or_partial
+from apps.core.htmx import render_page_or_partial, wants_partial
 from apps.core.rate_limits import client_ident, rate_limit_wait
 from apps.directory.search import (
     SORTS,
@@ -86,8 +87,12 @@ def find_page(request: HttpRequest) -> HttpResponse:
     status = 200
     wait = rate_limit_wait(scope="anon_read", ident=client_ident(request))
     if wait is not None:
-        response = HttpResponse(
-            _("Too many searches. Try again in a minute."), status=429, content_type="text/plain"
+        response = render_page_or_partial(
+            request,
+            page="directory/throttled.html",
+            partial="directory/_throttled.html",
+            context={"partial": wants_partial(request)},
+            status=429,
         )
         response["Retry-After"] = str(wait)
         return response
@@ -103,6 +108,11 @@ def find_page(request: HttpRequest) -> HttpResponse:
         request,
         page="directory/find.html",
         partial="directory/_results.html",
-        context={"form": form, "found": found, "query": params.urlencode()},
+        context={
+            "form": form,
+            "found": found,
+            "query": params.urlencode(),
+            "partial": wants_partial(request),
+        },
         status=status,
     )

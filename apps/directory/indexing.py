@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -34,7 +34,7 @@ from apps.directory.index.models import DirectoryEntry
 from apps.directory.models import ListingProfile, ResourceListing
 from apps.directory.photos import photo_url
 from apps.directory.ratings import RatingSummary, ratings_for
-from apps.directory.taxonomy import LANGUAGES, SPECIALIZATION_BY_SLUG
+from apps.directory.taxonomy import LANGUAGE_NAMES, SPECIALIZATION_BY_SLUG
 from apps.resources.models import Location, Resource, Service
 
 logger = logging.getLogger(__name__)
@@ -66,9 +66,23 @@ class _Free:
     days: list[dt.date]
 
 
-def _advisory_key(tenant: Tenant) -> int:
+def _zones(resource_ids: list[UUID]) -> dict[UUID, str]:
+    return dict(
+        Resource.objects.filter(pk__in=resource_ids).values_list("pk", "location__timezone")
+    )
+
+
+def _advisory_key(tenant_id: UUID) -> int:
     # A signed 64-bit key from the tenant's id, in the directory's own key space.
-    return (tenant.pk.int >> 65) ^ 0x6469_7265_6374
+    return (tenant_id.int >> 65) ^ 0x6469_7265_6374
+
+
+def directory_tenant_lock(tenant_id: UUID) -> None:
+    """Takes the business's rebuild lock until the surrounding transaction ends: a
+    rebuild and anything that takes rows out (an opt-out) never interleave. Writers of
+    the listing take it before they lock the listing's rows, as the rebuild does."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(tenant_id)])
 
 
 def _free_times(resource_ids: list[UUID], *, tenant: Tenant, now: dt.datetime) -> dict[UUID, _Free]:
@@ -121,8 +135,8 @@ _INSERT = """
         id, tenant_id, resource_id, kind, name, business_name, description,
         specializations, tags, languages, address, latitude, longitude, earth_point,
         photo_url, payment_modes, price_min, price_max, currency, services, booking_url,
-        rating_average, rating_count, next_free_at, free_days, document, search_text,
-        refreshed_at
+        rating_average, rating_count, next_free_at, time_zone, free_days, document,
+        search_text, refreshed_at
     ) VALUES (
         %(id)s, %(tenant_id)s, %(resource_id)s, %(kind)s, %(name)s, %(business_name)s,
         %(description)s, %(specializations)s, %(tags)s, %(languages)s, %(address)s,
@@ -131,7 +145,7 @@ _INSERT = """
              ELSE public.cube(ARRAY[%(x)s, %(y)s, %(z)s]::float8[]) END,
         %(photo_url)s, %(payment_modes)s, %(price_min)s, %(price_max)s, %(currency)s,
         %(services)s, %(booking_url)s, %(rating_average)s, %(rating_count)s,
-        %(next_free_at)s, %(free_days)s::date[],
+        %(next_free_at)s, %(time_zone)s, %(free_days)s::date[],
         setweight(to_tsvector('simple', public.unaccent(%(text_a)s)), 'A')
           || setweight(to_tsvector('simple', public.unaccent(%(text_b)s)), 'B')
           || setweight(to_tsvector('simple', public.unaccent(%(text_c)s)), 'C')
@@ -148,16 +162,24 @@ def directory_index_rebuild(*, tenant: Tenant, now: dt.datetime | None = None) -
     number of rows written."""
     now = now or timezone.now()
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(tenant)])
+        directory_tenant_lock(tenant.pk)
         DirectoryEntry.objects.filter(tenant_id=tenant.pk).delete()
-        profile = ListingProfile.objects.filter(singleton=True).first()
-        fresh = Tenant.objects.filter(pk=tenant.pk).values("status", "is_ready", "name").first()
+        # FOR SHARE: a listing change still in flight is waited for, then read as
+        # committed (its writer took the lock above first, so this never deadlocks).
+        profile = next(
+            iter(ListingProfile.objects.raw(_FOR_SHARE.format(table=_table(ListingProfile)))), None
+        )
+        fresh = (
+            Tenant.objects.filter(pk=tenant.pk)
+            .values("status", "is_ready", "live_at", "name")
+            .first()
+        )
         if (
             profile is None
             or not profile.is_listed
             or fresh is None
             or not fresh["is_ready"]
+            or fresh["live_at"] is None
             or fresh["status"] not in SERVING_STATUSES
         ):
             return 0
@@ -170,10 +192,20 @@ def directory_index_rebuild(*, tenant: Tenant, now: dt.datetime | None = None) -
     return len(rows)
 
 
+_FOR_SHARE = "SELECT * FROM {table} ORDER BY id FOR SHARE"
+
+
+def _table(model: type[Any]) -> str:
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
 def _rows(
     *, tenant: Tenant, business_name: str, profile: ListingProfile, now: dt.datetime
 ) -> list[dict[str, Any]]:
-    listings = {listing.resource_id: listing for listing in ResourceListing.objects.all()}
+    listings = {
+        listing.resource_id: listing
+        for listing in ResourceListing.objects.raw(_FOR_SHARE.format(table=_table(ResourceListing)))
+    }
     resources = [
         resource
         for resource in Resource.objects.filter(is_active=True).order_by("name", "pk")
@@ -183,6 +215,7 @@ def _rows(
     services = _services_of(ids)
     free = _free_times(ids, tenant=tenant, now=now)
     ratings = ratings_for(ids)
+    zones = _zones(ids)
     base_url = tenant_base_url(tenant)
     rows = []
     for resource in resources:
@@ -201,6 +234,7 @@ def _rows(
                 free=free.get(resource.pk, _Free(next_at=None, days=[])),
                 rating=ratings.get(resource.pk, RatingSummary()),
                 base_url=base_url,
+                time_zone=zones.get(resource.pk) or "",
                 now=now,
             )
         )
@@ -218,6 +252,7 @@ def _row(
     free: _Free,
     rating: RatingSummary,
     base_url: str,
+    time_zone: str,
     now: dt.datetime,
 ) -> dict[str, Any]:
     def own(field: str) -> Any:
@@ -225,7 +260,8 @@ def _row(
 
     name = own("display_name") or resource.name
     specializations = _first(own("specializations"), profile.specializations)
-    tags = sorted({*(_first(own("tags"), profile.tags)), *resource.tags})
+    # The listing's tags only: a resource's own tags are the business's internal words.
+    tags = sorted(set(_first(own("tags"), profile.tags)))
     languages = _first(own("languages"), profile.languages)
     # Coordinates go by pairs: the resource's own place, else the business's.
     if own("latitude") is not None and own("longitude") is not None:
@@ -259,7 +295,9 @@ def _row(
             spec_words.extend([str(spec.label), *spec.synonyms])
     xyz = earth_xyz(float(latitude), float(longitude)) if latitude is not None else None
     return {
-        "id": resource.pk,  # one row per resource: its id is stable across rebuilds
+        # Stable across rebuilds, and unique across businesses (a restored copy of a
+        # business beside the original has the same resource ids).
+        "id": uuid5(tenant.pk, str(resource.pk)),
         "tenant_id": tenant.pk,
         "resource_id": resource.pk,
         "kind": resource.kind,
@@ -285,10 +323,11 @@ def _row(
         "rating_average": rating.average.quantize(Decimal("0.01")),
         "rating_count": rating.count,
         "next_free_at": free.next_at,
+        "time_zone": time_zone,
         "free_days": free.days,
         "text_a": name,
         "text_b": " ".join([*spec_words, *(service.name for service in offered)]),
-        "text_c": " ".join([*tags, business_name, *(LANGUAGES.get(c, "") for c in languages)]),
+        "text_c": " ".join([*tags, business_name, *(LANGUAGE_NAMES.get(c, "") for c in languages)]),
         "text_d": description,
         "refreshed_at": now,
     }

@@ -4,12 +4,16 @@ the repair of drift.
 - A tenant-side change calls `directory_refresh_request` inside its own transaction: an
   upsert of the business's one pending `DirectoryRefresh` row (public schema, same
   connection, same transaction), so the request exists if and only if the change
-  commits. A listing change is due at once and handed to a worker on commit; slot and
-  catalogue changes are due DIRECTORY_REFRESH_DEBOUNCE_SECONDS later, and every change
-  meanwhile folds into that row (debounced: one rebuild per burst).
+  commits. A listing change is due at once, moves a waiting row earlier and is handed
+  to a worker on commit; slot and catalogue changes are due
+  DIRECTORY_REFRESH_DEBOUNCE_SECONDS later, and every change meanwhile folds into that
+  row (debounced: one rebuild per burst), only share-locking it, so bookings of one
+  business do not queue behind each other.
 - `directory_dispatch_due` (beat, public) recovers rows whose worker died and queues
   the due ones; `directory_refresh_run` (the worker) claims a row once, rebuilds the
-  business's rows (apps/directory/indexing.py) and settles it, retrying with backoff.
+  business's rows (apps/directory/indexing.py) and settles it, retrying with backoff. A
+  failed or lost row whose business has a newer pending row is settled as superseded
+  (the newer row's rebuild covers it; the unique index allows one pending row).
 - `directory_repair` (beat, public) works from the index itself, in proportion to what
   drifted: rows of closed businesses go, rows whose next free start has passed or that
   are older than DIRECTORY_MAX_AGE_HOURS are rebuilt, finished outbox rows are purged.
@@ -24,7 +28,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -32,7 +36,11 @@ from django_tenants.utils import tenant_context
 from apps.accounts.models import Tenant
 from apps.core.ids import uuid7
 from apps.directory.index.models import DirectoryEntry, DirectoryRefresh
-from apps.directory.indexing import directory_index_rebuild
+from apps.directory.indexing import (
+    SERVING_STATUSES,
+    directory_index_rebuild,
+    directory_tenant_lock,
+)
 from apps.directory.outbox_kind import DIRECTORY_OUTBOX
 from apps.notifications.outbox import (
     outbox_claim,
@@ -49,15 +57,27 @@ logger = logging.getLogger(__name__)
 FINISHED_ROWS_KEPT = timedelta(days=1)
 REPAIR_BATCH = 500
 
-_UPSERT = """
+_INSERT = """
     INSERT INTO {table} AS r (
         id, tenant_id, reason, status, status_reason, attempts, last_error,
         next_attempt_at, created_at, updated_at
     ) VALUES (%s, %s, %s, 'pending', '', 0, '', %s, %s, %s)
     ON CONFLICT (tenant_id) WHERE status = 'pending'
+"""
+# Due now: the pending row is moved earlier (its row lock is held to commit; rare).
+_IMMEDIATE = """
     DO UPDATE SET next_attempt_at = LEAST(r.next_attempt_at, EXCLUDED.next_attempt_at),
                   reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at
     RETURNING id, next_attempt_at
+"""
+# Debounced (every booking of a listed business): the pending row already covers the
+# change. It is only share-locked to commit, so bookings of one business never wait for
+# each other, while a worker's claim (an UPDATE) waits for them: the rebuild it starts
+# sees their changes.
+_DELAYED = "DO NOTHING RETURNING id, next_attempt_at"
+_PENDING_SHARED = """
+    SELECT id, next_attempt_at FROM {table}
+    WHERE tenant_id = %s AND status = 'pending' FOR SHARE
 """
 
 
@@ -69,12 +89,25 @@ def directory_refresh_request(
     now = now or timezone.now()
     delay = settings.DIRECTORY_REFRESH_DEBOUNCE_SECONDS if debounce else 0
     table = connection.ops.quote_name(DirectoryRefresh._meta.db_table)
+    values: list[Any] = [uuid7(), tenant_id, reason[:64], now + timedelta(seconds=delay), now, now]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _UPSERT.format(table=table),
-            [uuid7(), tenant_id, reason[:64], now + timedelta(seconds=delay), now, now],
-        )
-        refresh_id, due = cursor.fetchone()
+        found = None
+        for _ in range(3 if debounce else 0):
+            cursor.execute(_INSERT.format(table=table) + _DELAYED, values)
+            found = cursor.fetchone()
+            if found is not None:
+                break
+            # A pending row exists; none here means a worker claimed it meanwhile, and
+            # the next insert makes a new one.
+            cursor.execute(_PENDING_SHARED.format(table=table), [tenant_id])
+            found = cursor.fetchone()
+            if found is not None:
+                break
+        if found is None:
+            cursor.execute(_INSERT.format(table=table) + _IMMEDIATE, values)
+            found = cursor.fetchone()
+        assert found is not None  # DO UPDATE returns the row it wrote
+        refresh_id, due = found
     if due <= now:
         outbox_enqueue_on_commit(DIRECTORY_OUTBOX, [refresh_id])
     return UUID(str(refresh_id))
@@ -82,7 +115,12 @@ def directory_refresh_request(
 
 def directory_entries_withdraw(*, tenant_id: UUID, resource_id: UUID | None = None) -> int:
     """Takes a business's rows (or one resource's) out of the index at once, in the
-    caller's transaction: an opt-out is not left to a worker."""
+    caller's transaction: an opt-out is not left to a worker.
+
+    Under the business's rebuild lock (held to the caller's commit): a rebuild that
+    read the listing before the opt-out committed has committed its rows before this
+    DELETE starts, so it sees them; one that starts later reads the opt-out."""
+    directory_tenant_lock(tenant_id)
     rows = DirectoryEntry.objects.filter(tenant_id=tenant_id)
     if resource_id is not None:
         rows = rows.filter(resource_id=resource_id)
@@ -113,7 +151,7 @@ def directory_refresh_run(*, refresh_id: UUID | str) -> str:
             "lease_expires_at": None,
             "updated_at": finished,
         }
-        outbox_settle(DIRECTORY_OUTBOX, row.pk, attempt=attempt, changes=changes)
+        _settle_failed(row, attempt=attempt, changes=changes)
         logger.warning(
             "directory_refresh.failed",
             extra={"refresh_id": str(row.pk), "attempt": attempt, "error": str(exc)[:200]},
@@ -133,22 +171,61 @@ def directory_refresh_run(*, refresh_id: UUID | str) -> str:
     return "done"
 
 
+SUPERSEDED = "superseded"
+
+
+def _settle_failed(row: DirectoryRefresh, *, attempt: int, changes: dict[str, Any]) -> None:
+    """Settles a failed attempt. A change that came in while it ran has its own pending
+    row (one per business): that row's rebuild covers this one, so this row is done as
+    superseded rather than pending a second time (which the unique index refuses)."""
+    try:
+        with transaction.atomic():
+            outbox_settle(DIRECTORY_OUTBOX, row.pk, attempt=attempt, changes=changes)
+    except IntegrityError:
+        changes = changes | {
+            "status": DirectoryRefresh.Status.DONE,
+            "status_reason": SUPERSEDED,
+            "next_attempt_at": row.next_attempt_at,
+            "dispatched_at": row.dispatched_at,
+        }
+        outbox_settle(DIRECTORY_OUTBOX, row.pk, attempt=attempt, changes=changes)
+
+
+def _recover(row: DirectoryRefresh, *, now: datetime) -> str:
+    """Recovery of a row whose worker died: due again, failed after its last attempt,
+    or done as superseded when a newer pending row of the business exists."""
+    label = outbox_requeue_or_fail(
+        row,
+        max_attempts=int(settings.DIRECTORY_REFRESH_MAX_ATTEMPTS),
+        now=now,
+        lost="the worker stopped before the rebuild finished",
+    )
+    if row.status == DirectoryRefresh.Status.PENDING and (
+        DirectoryRefresh.objects.filter(tenant_id=row.tenant_id, status=row.status)
+        .exclude(pk=row.pk)
+        .exists()
+    ):
+        row.status = DirectoryRefresh.Status.DONE
+        row.status_reason = SUPERSEDED
+        return SUPERSEDED
+    return label
+
+
 def directory_dispatch_due(*, now: datetime | None = None) -> int:
     """Beat: rows left running by a dead worker are due again (or failed after the last
     attempt), then every due row is handed to a worker."""
     now = now or timezone.now()
-    lost = "the worker stopped before the rebuild finished"
-    outbox_recover_stale(
-        DIRECTORY_OUTBOX,
-        now=now,
-        limit=REPAIR_BATCH,
-        resolve=lambda row: outbox_requeue_or_fail(
-            row,
-            max_attempts=int(settings.DIRECTORY_REFRESH_MAX_ATTEMPTS),
+    try:
+        outbox_recover_stale(
+            DIRECTORY_OUTBOX,
             now=now,
-            lost=lost,
-        ),
-    )
+            limit=REPAIR_BATCH,
+            resolve=lambda row: _recover(row, now=now),
+        )
+    except IntegrityError:
+        # A pending row committed between the check and the save: the next run sees it.
+        # Due rows go out regardless.
+        logger.warning("directory_refresh.recovery_conflict")
     return len(outbox_dispatch(DIRECTORY_OUTBOX, now=now))
 
 
@@ -168,9 +245,15 @@ def directory_repair(*, now: datetime | None = None, limit: int = REPAIR_BATCH) 
         Q(tenant__status=Tenant.Status.CLOSED) | Q(tenant__is_ready=False)
     ).delete()
     max_age = timedelta(hours=int(settings.DIRECTORY_MAX_AGE_HOURS))
+    # Only businesses that take bookings: a rebuild of a suspended one would drop the
+    # rows it keeps for its reactivation (which asks for a rebuild itself).
     stale = list(
         DirectoryEntry.objects.filter(Q(next_free_at__lt=now) | Q(refreshed_at__lt=now - max_age))
-        .exclude(tenant__status=Tenant.Status.CLOSED)
+        .filter(
+            tenant__status__in=SERVING_STATUSES,
+            tenant__is_ready=True,
+            tenant__live_at__isnull=False,
+        )
         .values_list("tenant_id", flat=True)
         .distinct()[:limit]
     )

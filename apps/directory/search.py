@@ -16,7 +16,7 @@ OR trigram word similarity (`<%`, GIN-indexed) at DIRECTORY_FUZZY_THRESHOLD agai
 the unaccented name, specializations, services and tags, for typos. Rows whose words
 match rank first, by `ts_rank`; rows found by similarity alone follow, by similarity.
 Only businesses that take bookings are searched (the tenant row is joined): a business
-closed or suspended is out at once.
+closed, suspended or not yet live is out at once.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ PARAMETERS = (
     "per_page",
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+_RATING = re.compile(r"^\d(?:\.\d{1,2})?$")
 _NEAR = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*,\s*([+-]?\d+(?:\.\d+)?)\s*$")
 
 
@@ -92,7 +93,7 @@ def _number(raw: str, field_name: str, problems: list[FieldError]) -> Decimal | 
     except InvalidOperation:
         problems.append(FieldError(field_name, _("Enter a number.")))
         return None
-    if not value.is_finite():
+    if not value.is_finite() or not math.isfinite(float(value)):
         problems.append(FieldError(field_name, _("Enter a number.")))
         return None
     return value
@@ -101,7 +102,7 @@ def _number(raw: str, field_name: str, problems: list[FieldError]) -> Decimal | 
 def _whole(raw: str, field_name: str, most: int, problems: list[FieldError]) -> int | None:
     text = raw.strip()
     # (The length first: int() refuses strings of thousands of digits with a ValueError.)
-    if not text.isdigit() or len(text) > 6 or not 1 <= int(text) <= most:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or not 1 <= int(text) <= most:
         problems.append(
             FieldError(field_name, _("Give a whole number from 1 to %(most)s.") % {"most": most})
         )
@@ -123,6 +124,14 @@ def directory_query_parse(
     """The search a request asks for, or ValidationFailed naming every bad parameter."""
     today = today or timezone.now().date()
     problems: list[FieldError] = []
+    for name in sorted(set(params) - set(PARAMETERS)):
+        problems.append(
+            FieldError(
+                name,
+                _("Unknown parameter “%(name)s”. Use: %(names)s.")
+                % {"name": name[:40], "names": ", ".join(PARAMETERS)},
+            )
+        )
 
     def raw(name: str) -> str:
         value = params.get(name)
@@ -163,7 +172,8 @@ def directory_query_parse(
     if raw("radius_km").strip():
         radius = _number(raw("radius_km"), "radius_km", problems)
         if radius is not None:
-            if not 0 < radius <= RADIUS_MAX_KM:
+            # Compared as the float the search uses: 1e-999999 is above 0 only as text.
+            if not 0 < float(radius) <= RADIUS_MAX_KM:
                 problems.append(
                     FieldError(
                         "radius_km",
@@ -180,12 +190,11 @@ def directory_query_parse(
 
     min_rating: Decimal | None = None
     if raw("min_rating").strip():
-        rating = _number(raw("min_rating"), "min_rating", problems)
-        if rating is not None:
-            if not 0 <= rating <= 5:
-                problems.append(FieldError("min_rating", _("Give a rating from 0 to 5.")))
-            else:
-                min_rating = rating
+        text = raw("min_rating").strip()
+        if not (text.isascii() and _RATING.match(text)) or not 0 <= Decimal(text) <= 5:
+            problems.append(FieldError("min_rating", _("Give a rating from 0 to 5.")))
+        else:
+            min_rating = Decimal(text)
 
     available_from = (
         _date(raw("available_from"), "available_from", problems)
@@ -197,17 +206,24 @@ def directory_query_parse(
         if raw("available_to").strip()
         else None
     )
+    # The index knows free days this far ahead; dates are bounded before any arithmetic.
+    last_day = today + dt.timedelta(days=int(settings.DIRECTORY_FREE_DAYS_AHEAD) - 1)
+    beyond = _("Give a date up to %(day)s: free times are known that far ahead.") % {
+        "day": last_day.isoformat()
+    }
+    for name, day in (("available_from", available_from), ("available_to", available_to)):
+        if day is not None and day > last_day:
+            problems.append(FieldError(name, beyond))
+            available_from = available_to = None
     if available_from is not None or available_to is not None:
         start = available_from or today
-        end = available_to or start + dt.timedelta(days=AVAILABILITY_MAX_DAYS - 1)
+        end = available_to or min(start + dt.timedelta(days=AVAILABILITY_MAX_DAYS - 1), last_day)
         if available_from is not None and available_from < today - dt.timedelta(days=1):
             problems.append(FieldError("available_from", _("Give today or a later date.")))
         elif end < start:
             problems.append(
                 FieldError("available_to", _("Give a date on or after the first date."))
             )
-        elif end > today + dt.timedelta(days=365):
-            problems.append(FieldError("available_to", _("Give a date within a year.")))
         elif (end - start).days >= AVAILABILITY_MAX_DAYS:
             problems.append(
                 FieldError(
@@ -272,6 +288,7 @@ class DirectoryResult:
     rating_average: Decimal
     rating_count: int
     next_free_at: dt.datetime | None
+    time_zone: str
     score: float
     distance_km: float | None
 
@@ -285,7 +302,7 @@ class DirectoryResult:
 
     @property
     def language_names(self) -> list[str]:
-        return [LANGUAGES.get(code, code) for code in self.languages]
+        return [str(LANGUAGES.get(code, code)) for code in self.languages]
 
 
 @dataclass(frozen=True)
@@ -301,7 +318,8 @@ class DirectoryPage:
 _COLUMNS = (
     "id, tenant_id, resource_id, kind, name, business_name, description, specializations, "
     "languages, address, latitude, longitude, photo_url, payment_modes, price_min, "
-    "price_max, currency, services, booking_url, rating_average, rating_count, next_free_at"
+    "price_max, currency, services, booking_url, rating_average, rating_count, next_free_at, "
+    "time_zone"
 )
 
 
@@ -318,7 +336,7 @@ def _statement(
     indexes apply; `unaccent` (STABLE) inside the statement would run once per row."""
     entries = connection.ops.quote_name(DirectoryEntry._meta.db_table)
     tenants = connection.ops.quote_name(Tenant._meta.db_table)
-    where = ["t.is_ready", "t.status = ANY(%s)"]
+    where = ["t.is_ready", "t.live_at IS NOT NULL", "t.status = ANY(%s)"]
     params: list[Any] = [[str(status) for status in SERVING_STATUSES]]
     score_sql, score_params = "0.0", []
     if words:

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.accounts.selectors import tenant_current
+from apps.directory.indexing import directory_tenant_lock
 from apps.directory.models import ListingFields, ListingProfile, PaymentMode, ResourceListing
 from apps.directory.photos import photo_delete, photo_store
 from apps.directory.refresh import directory_entries_withdraw, directory_refresh_request
@@ -185,6 +186,7 @@ def listing_profile_update(
     problems.raise_if_any(_("The listing could not be saved."))
     tenant = tenant_current()
     with transaction.atomic():
+        directory_tenant_lock(tenant.pk)  # before the listing's row: the rebuild's order
         profile, _created = ListingProfile.objects.select_for_update().get_or_create(singleton=True)
         replaced = _apply(
             profile, cleaned, photo=photo, photo_remove=photo_remove, prefix=tenant.schema_name
@@ -214,6 +216,7 @@ def resource_listing_update(
     problems.raise_if_any(_("The listing could not be saved."))
     tenant = tenant_current()
     with transaction.atomic():
+        directory_tenant_lock(tenant.pk)  # before the listing's row: the rebuild's order
         listing, _created = ResourceListing.objects.select_for_update().get_or_create(
             resource=resource
         )

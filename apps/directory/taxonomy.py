@@ -103,10 +103,13 @@ _LANGUAGE_TABLE = (
     "uz:Uzbek ve:Venda vi:Vietnamese vo:Volapük wa:Walloon wo:Wolof xh:Xhosa "
     "yi:Yiddish yo:Yoruba za:Zhuang zh:Chinese zu:Zulu"
 )
-LANGUAGES: dict[str, str] = {
+# The English names, for the index's text (searched the same in every language).
+LANGUAGE_NAMES: dict[str, str] = {
     code: name.replace("_", " ")
     for code, _sep, name in (item.partition(":") for item in _LANGUAGE_TABLE.split())
 }
+# As shown: translated (Django's own catalogue already names most of them).
+LANGUAGES: dict[str, str | Promise] = {code: _(name) for code, name in LANGUAGE_NAMES.items()}
 
 
 def specialization_choices() -> list[tuple[str, str | Promise]]:
@@ -114,4 +117,5 @@ def specialization_choices() -> list[tuple[str, str | Promise]]:
 
 
 def language_choices() -> list[tuple[str, str]]:
-    return sorted(((code, name) for code, name in LANGUAGES.items()), key=lambda pair: pair[1])
+    """(code, name) in the active language, by name."""
+    return sorted(((code, str(name)) for code, name in LANGUAGES.items()), key=lambda p: p[1])

@@ -78,7 +78,11 @@ def test_manager_lists_the_business_and_a_customer_finds_and_books(
     # a bad search names its field beside the results, the page still accessible
     page.get_by_label("Lowest rating (0 to 5)").fill("9")
     page.get_by_role("button", name="Search").click()
-    expect(page.get_by_text("Give a rating from 0 to 5.")).to_be_visible()
+    expect(page.get_by_text("Give a rating from 0 to 5.").first).to_be_visible()
+    # the form came back with the field marked, what was typed kept
+    expect(page.get_by_label("Lowest rating (0 to 5)")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Lowest rating (0 to 5)")).to_have_value("9")
+    expect(page.locator("#search-status")).to_have_text("The search needs correcting.")
     assert_accessible(page)
     page.get_by_label("Lowest rating (0 to 5)").fill("")
     page.get_by_role("button", name="Search").click()

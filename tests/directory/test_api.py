@@ -75,6 +75,18 @@ BAD_INPUT = [
     ({"radius_km": "1e999999", "near": "0,0"}, "radius_km"),
     ({"near": "0,0\x00", "radius_km": "5"}, "near"),
     ({"q": "x" * 10_240}, "q"),
+    ({"page": "²"}, "page"),
+    ({"per_page": "١٢"}, "per_page"),
+    ({"available_from": "9999-12-31"}, "available_from"),
+    ({"available_to": "9999-12-31"}, "available_to"),
+    ({"available_to": _in(60)}, "available_to"),  # past what the index knows
+    ({"min_rating": "1e-999999"}, "min_rating"),
+    ({"min_rating": "4.123"}, "min_rating"),
+    ({"min_rating": "NaN"}, "min_rating"),
+    ({"radius_km": "1e-999999", "near": "0,0"}, "radius_km"),
+    ({"radius_km": "inf", "near": "0,0"}, "radius_km"),
+    ({"radius_km": "-0", "near": "0,0"}, "radius_km"),
+    ({"qq": "physio"}, "qq"),
 ]
 
 
@@ -90,6 +102,13 @@ def test_providers_refuses_bad_input_with_field_details(
     assert error["code"] == "VALIDATION_ERROR"
     assert field in [detail["field"] for detail in error["details"]]
     assert error["request_id"]
+
+
+def test_providers_accept_the_last_day_the_index_knows(root: Client, corpus: Corpus) -> None:
+    response = root.get(URL, {"available_from": _in(0), "available_to": _in(59)})
+    assert response.status_code == 200
+    response = root.get(URL, {"available_from": _in(59), "min_rating": "4.5"})
+    assert response.status_code == 200
 
 
 def test_providers_names_every_bad_field_at_once(root: Client, corpus: Corpus) -> None:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.test import Client
 from PIL import Image
 
 from apps.accounts.models import Tenant
 from apps.directory.index.models import DirectoryEntry, DirectoryRefresh
 from apps.directory.models import ListingProfile, ResourceListing
+from apps.directory.services import PhotoUpload, listing_profile_update
 from tests.dashboard.factories import ResourceFactory, ServiceFactory
 
 
@@ -94,6 +99,76 @@ def test_a_file_that_is_not_an_image_is_refused(manager: Client, acme: Tenant) -
     response = manager.post("/dashboard/listing/", {"display_name": "X", "photo": upload})
     assert response.status_code == 400
     assert "Choose a JPEG, PNG, WebP or GIF image." in response.content.decode()
+
+
+def _png_header(width: int, height: int) -> io.BytesIO:
+    """A PNG that claims `width` by `height` pixels and holds almost nothing."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    out = io.BytesIO(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+    out.name = "huge.png"
+    return out
+
+
+def test_a_photo_claiming_too_many_pixels_is_refused_before_decoding(
+    manager: Client, acme: Tenant
+) -> None:
+    # 6,000 by 5,000: 30 megapixels, in a file of a few dozen bytes
+    response = manager.post(
+        "/dashboard/listing/", {"display_name": "X", "photo": _png_header(6000, 5000)}
+    )
+    assert response.status_code == 400
+    assert "The photo has too many pixels." in response.content.decode()
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG", "GIF", "WEBP"])
+def test_a_truncated_photo_is_refused(manager: Client, acme: Tenant, kind: str) -> None:
+    whole = io.BytesIO()
+    Image.effect_noise((300, 200), 80).convert("RGB").save(whole, format=kind)
+    for cut in (len(whole.getvalue()) // 2, 60, 30):
+        upload = io.BytesIO(whole.getvalue()[:cut])
+        upload.name = f"cut.{kind.lower()}"
+        response = manager.post("/dashboard/listing/", {"display_name": "X", "photo": upload})
+        assert response.status_code == 400, (kind, cut)
+        assert "Choose a JPEG, PNG, WebP or GIF image." in response.content.decode()
+    assert not ListingProfile.objects.exists()
+
+
+def test_a_photo_is_stored_only_when_the_listing_commits(
+    acme: Tenant, django_capture_on_commit_callbacks: Any
+) -> None:
+    def stored() -> set[str]:
+        folder = f"directory/{acme.schema_name}"
+        return set(default_storage.listdir(folder)[1]) if default_storage.exists(folder) else set()
+
+    before = stored()
+
+    # when: the listing's transaction rolls back after the photo was taken
+    def save_then_fail() -> None:
+        with transaction.atomic():
+            listing_profile_update(
+                data={"display_name": "X"}, photo=PhotoUpload(file=_jpeg_with_exif(), size=1000)
+            )
+            raise RuntimeError("the request failed later")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        save_then_fail()
+    # then: no file was written
+    assert stored() == before
+    # and when it commits, the file is there
+    with django_capture_on_commit_callbacks(execute=True):
+        profile = listing_profile_update(
+            data={"display_name": "X"}, photo=PhotoUpload(file=_jpeg_with_exif(), size=1000)
+        )
+    assert default_storage.exists(profile.photo)
+    default_storage.delete(profile.photo)
 
 
 def test_person_listing_opts_one_person_out(manager: Client, acme: Tenant) -> None:

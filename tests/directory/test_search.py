@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from uuid import uuid5
 
 import pytest
 
 from apps.accounts.models import Tenant
+from apps.accounts.services import tenant_live_mark
 from apps.directory.index.models import DirectoryEntry
+from apps.directory.indexing import directory_index_rebuild
+from apps.directory.models import ListingProfile, ResourceListing
 from apps.directory.search import DirectoryQuery, directory_query_parse, directory_search
 from apps.directory.services import listing_profile_update, resource_listing_update
+from apps.resources.models import Resource
 from tests.directory.corpus import CORPUS, Corpus
 
 
@@ -123,6 +128,64 @@ def test_closed_or_suspended_business_is_not_searched(corpus: Corpus, acme: Tena
     assert names() == []
     Tenant.objects.filter(pk=acme.pk).update(status=Tenant.Status.CLOSED)
     assert names() == []
+
+
+def test_a_business_not_yet_live_is_neither_searched_nor_indexed(
+    corpus: Corpus, acme: Tenant
+) -> None:
+    # given: the business has not gone live (its first-day checklist is not done)
+    Tenant.objects.filter(pk=acme.pk).update(live_at=None)
+    # then: its rows are not searched, and a rebuild writes none
+    assert names() == []
+    assert directory_index_rebuild(tenant=acme) == 0
+    assert not DirectoryEntry.objects.filter(tenant=acme).exists()
+
+
+def test_going_live_lists_a_listed_business(
+    corpus: Corpus, acme: Tenant, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: listed before it went live
+    Tenant.objects.filter(pk=acme.pk).update(live_at=None)
+    directory_index_rebuild(tenant=acme)
+    acme.refresh_from_db()
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_live_mark(tenant=acme)
+    # then: its people are found (the refresh it asked for ran on commit)
+    assert "Anna Berg" in names()
+
+
+def test_internal_resource_tags_stay_out_of_the_index(corpus: Corpus, acme: Tenant) -> None:
+    # given: staff tagged Anna for internal use; her listing has tags of its own
+    anna = corpus.people["Anna Berg"]
+    Resource.objects.filter(pk=anna.pk).update(tags=["vip-only", "do-not-book"])
+    ResourceListing.objects.filter(resource=anna).update(tags=["lakeside"])
+    # when
+    directory_index_rebuild(tenant=acme)
+    # then
+    assert DirectoryEntry.objects.get(resource_id=anna.pk).tags == ["lakeside"]
+    assert names(q="vip") == []
+    assert names(q="lakeside") == ["Anna Berg"]
+
+
+def test_entry_ids_are_unique_across_businesses(corpus: Corpus, acme: Tenant) -> None:
+    # An entry's id derives from its business and resource: a restored copy of a
+    # business (same resource ids) gets entries of its own.
+    anna = corpus.people["Anna Berg"]
+    entry = DirectoryEntry.objects.get(resource_id=anna.pk)
+    assert entry.id == uuid5(acme.pk, str(anna.pk))
+    assert entry.id != anna.pk
+    directory_index_rebuild(tenant=acme)
+    assert DirectoryEntry.objects.get(resource_id=anna.pk).id == entry.id
+
+
+def test_photo_urls_in_the_index_are_absolute(corpus: Corpus, acme: Tenant) -> None:
+    ListingProfile.objects.update(photo=f"directory/{acme.schema_name}/face.jpg")
+    directory_index_rebuild(tenant=acme)
+    urls = set(DirectoryEntry.objects.filter(tenant=acme).values_list("photo_url", flat=True))
+    (url,) = urls
+    assert url.startswith(("http://", "https://"))
+    assert url.endswith(f"/media/directory/{acme.schema_name}/face.jpg")
 
 
 def test_unlisted_business_is_never_indexed(acme: Tenant) -> None:

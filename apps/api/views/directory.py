@@ -51,6 +51,7 @@ class ProviderOutput(serializers.Serializer):
     rating_average = serializers.DecimalField(max_digits=3, decimal_places=2)
     rating_count = serializers.IntegerField()
     next_free_at = serializers.DateTimeField(allow_null=True)
+    time_zone = serializers.CharField(help_text="The location's IANA time zone.")
     booking_url = serializers.CharField()
     services = ProviderServiceOutput(many=True)
 

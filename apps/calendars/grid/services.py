@@ -35,6 +35,7 @@ from apps.calendars.availability import cache as availability_cache
 from apps.calendars.errors import BeyondHorizon
 from apps.calendars.models import AvailabilityRule, SlotInstance
 from apps.calendars.rules.opening_hours import OpeningHours, RuleSpec
+from apps.calendars.signals import slots_materialized
 from apps.calendars.timezones import (
     local_date,
     local_day_start,
@@ -67,6 +68,10 @@ class MaterializationResult:
             removed=self.removed + other.removed,
             blocked=self.blocked + other.blocked,
         )
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.removed or self.blocked)
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -366,7 +371,15 @@ def resources_materialize(
         extra={"resources": len(resources)}
         | {f"slots_{name}": count for name, count in total.as_dict().items()},
     )
+    _announce(resources, total)
     return total
+
+
+def _announce(resources: Sequence[Resource], result: MaterializationResult) -> None:
+    if result.changed:
+        slots_materialized.send(
+            sender=SlotInstance, resource_ids=[resource.pk for resource in resources]
+        )
 
 
 def tenant_materialize(
@@ -455,6 +468,7 @@ def slots_materialize_dates(
             end = min(end, horizon_end)
         if start < end:
             total += slots_materialize(resource=resource, start=start, end=end)
+    _announce(resources, total)
     return total
 
 

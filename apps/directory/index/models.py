@@ -71,6 +71,8 @@ class DirectoryEntry(models.Model):
     rating_average = models.DecimalField(max_digits=3, decimal_places=2, default=0)
     rating_count = models.PositiveIntegerField(default=0)
     next_free_at = models.DateTimeField(null=True, blank=True)
+    # The IANA zone of the person's or asset's location: free times show in it.
+    time_zone = models.CharField(max_length=64, blank=True)
     # Local days (the location's zone) with at least one free start, for the next
     # DIRECTORY_FREE_DAYS_AHEAD days: what `available_from`/`available_to` filter on.
     free_days = ArrayField(models.DateField(), default=list, blank=True)

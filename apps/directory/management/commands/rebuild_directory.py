@@ -1,9 +1,11 @@
 """`manage.py rebuild_directory [--tenant SLUG]`: rebuild the directory's search index
 from every business's listing now, with a progress bar. Rows of businesses that are no
-longer listed (or gone) are removed on the way."""
+longer listed (or gone) are removed on the way. A business whose rebuild fails is
+logged and skipped; the command then exits non-zero, naming them."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -14,6 +16,8 @@ from tqdm import tqdm
 from apps.accounts.selectors import tenants_ready
 from apps.directory.index.models import DirectoryEntry
 from apps.directory.indexing import directory_index_rebuild
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -33,13 +37,23 @@ class Command(BaseCommand):
             DirectoryEntry.objects.exclude(tenant__in=tenants).delete()
         started = time.perf_counter()
         entries = 0
+        failed: list[str] = []
         show = int(options["verbosity"]) > 0
         for tenant in tqdm(tenants, desc="businesses", unit="business", disable=not show):
-            with tenant_context(tenant):
-                entries += directory_index_rebuild(tenant=tenant)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Indexed {entries} listing(s) of {len(tenants)} business(es) in "
-                f"{time.perf_counter() - started:.1f}s."
-            )
+            # One business's failure leaves its old rows and does not stop the others.
+            try:
+                with tenant_context(tenant):
+                    entries += directory_index_rebuild(tenant=tenant)
+            except Exception:
+                logger.exception("directory.rebuild_failed", extra={"tenant": tenant.slug})
+                failed.append(tenant.slug)
+        summary = (
+            f"Indexed {entries} listing(s) of {len(tenants) - len(failed)} business(es) in "
+            f"{time.perf_counter() - started:.1f}s."
         )
+        if failed:
+            self.stdout.write(summary)
+            raise CommandError(
+                f"{len(failed)} business(es) could not be rebuilt: {', '.join(failed)}."
+            )
+        self.stdout.write(self.style.SUCCESS(summary))
