@@ -43,7 +43,8 @@ def test_an_opt_out_during_a_rebuild_leaves_no_rows(
     listed: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given: a rebuild has read the listing as listed and is about to write its rows
-    assert DirectoryEntry.objects.filter(tenant=listed).count() == 4
+    # (the shared committed business may hold people other tests left: all are listed)
+    assert DirectoryEntry.objects.filter(tenant=listed).count() >= 4
     read, go = threading.Event(), threading.Event()
     rows = indexing._rows
 
