@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.plugins.committed",
     "tests.plugins.stripe_standin",
     "tests.plugins.rate_limits",
+    "tests.plugins.catalogues",
 ]

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -19,14 +20,16 @@ from apps.core.timezone_field import TimeZoneField
 class BusinessForm(forms.Form):
     """A business to open (for someone already signed in)."""
 
-    business_name = forms.CharField(label="Business name", max_length=120)
+    business_name = forms.CharField(label=gettext_lazy("Business name"), max_length=120)
     slug = forms.CharField(
-        label="Subdomain",
+        label=gettext_lazy("Subdomain"),
         max_length=MAX_LENGTH + 20,  # longer input gets the friendly length message
-        help_text="Your booking page lives at this address. Lowercase letters, digits, hyphens.",
+        help_text=gettext_lazy(
+            "Your booking page lives at this address. Lowercase letters, digits, hyphens."
+        ),
     )
     # No initial zone: the picker proposes the browser's (UTC without JavaScript).
-    timezone = TimeZoneField(label="Time zone")
+    timezone = TimeZoneField(label=gettext_lazy("Time zone"))
 
     FIELD_FOR = {"name": "business_name"}
 
@@ -41,16 +44,18 @@ class BusinessForm(forms.Form):
 class SignupForm(BusinessForm):
     """A business and its owner's new account."""
 
-    email = forms.EmailField(label="Your email")
+    email = forms.EmailField(label=gettext_lazy("Your email"))
     password = forms.CharField(
-        label="Password", widget=forms.PasswordInput(render_value=True), strip=False
+        label=gettext_lazy("Password"), widget=forms.PasswordInput(render_value=True), strip=False
     )
 
     field_order = ["business_name", "slug", "email", "password", "timezone"]
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True}))
+    username = forms.EmailField(
+        label=gettext_lazy("Email"), widget=forms.EmailInput(attrs={"autofocus": True})
+    )
 
 
 class AdminOTPLoginForm(OTPAdminAuthenticationForm):

@@ -24,6 +24,7 @@ from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
 from apps.core.encryption import pii_decrypt, pii_encrypt
 from apps.core.ids import uuid7
+from apps.core.languages import validate_language
 from apps.core.tenancy import use_public_schema
 from apps.core.timezones import validate_timezone
 
@@ -52,7 +53,10 @@ class Tenant(TenantMixin):
     slug = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=120)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    locale = models.CharField(max_length=16, default="en")
+    # The business's default language (settings.LANGUAGES): its booking pages speak it to
+    # a browser that asks for none of ours, and its bookings' messages when the booking
+    # has none of its own (apps/core/languages.py).
+    locale = models.CharField(max_length=16, default="en", validators=[validate_language])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIAL)
     # A plan code of apps/billing/plans.py; billing moves `plan` and `status` (a trial
     # ends at `trial_ends_at`; a business past due since `past_due_since` is suspended
@@ -209,6 +213,8 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     # Set when the person opened a link sent to `email` (the signup link, a password
     # reset or an invitation's link): the first-day checklist's "confirmed email".
     email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The language of this person's dashboard ("": their browser's).
+    language = models.CharField(max_length=8, blank=True, validators=[validate_language])
 
     objects: ClassVar[UserManager] = UserManager()
 

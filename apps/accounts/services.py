@@ -28,6 +28,7 @@ from apps.accounts.provisioning import schema_constraint_names_restore
 from apps.accounts.signals import tenant_settings_changed, tenant_went_live
 from apps.accounts.subdomains import schema_name_for, slug_problems
 from apps.core.errors import FieldError, ValidationFailed
+from apps.core.languages import is_language, language_check, language_codes
 from apps.core.tenancy import current_schema, use_public_schema
 from apps.core.timezones import is_timezone
 
@@ -280,6 +281,17 @@ def user_email_confirmed(*, user: User) -> None:
         user.save(update_fields=["email_confirmed_at"])
 
 
+def user_language_set(*, user: User, language: str) -> None:
+    """The language of the person's own dashboard ("": their browser's). An unknown
+    code is refused (ValidationFailed on `language`)."""
+    if language:
+        language_check(language)
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+        logger.info("user.language_set", extra={"user_id": str(user.pk), "language": language})
+
+
 @transaction.atomic
 def tenant_live_mark(*, tenant: Tenant) -> bool:
     """Marks the business live (once; False when it already was). Callers check that it
@@ -318,6 +330,7 @@ POLICY_FIELDS = (
     "logo_url",
     "name",
     "timezone",
+    "locale",
 )
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_REMINDERS = 5
@@ -333,6 +346,14 @@ def _policy_errors(values: dict[str, Any]) -> list[FieldError]:
                 FieldError(field, f"Enter a whole number of {unit} from {low} to {high}.")
             )
 
+    if not is_language(values["locale"]):
+        errors.append(
+            FieldError(
+                "locale",
+                _("“%(code)s” is not a language we speak. Choose one of: %(codes)s.")
+                % {"code": values["locale"], "codes": ", ".join(language_codes())},
+            )
+        )
     if values["exposure_mode"] not in Tenant.ExposureMode.values:
         errors.append(FieldError("exposure_mode", "Choose how slots are shown."))
     bounded("hold_ttl_minutes", 1, 60, "minutes")

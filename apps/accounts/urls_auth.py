@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.urls import URLPattern, path, reverse_lazy
 from django.utils.translation import gettext as _
 
-from apps.accounts import mfa_views, views
+from apps.accounts import language_views, mfa_views, views
 from apps.accounts.forms import EmailAuthenticationForm
 from apps.accounts.services import user_email_confirmed
 from apps.core.rate_limits import client_ident, rate_limit_wait
@@ -67,6 +67,7 @@ def auth_patterns(*, after_login: str) -> list[URLPattern]:
         ),
         path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
         path("mfa/", mfa_views.mfa_setup, name="mfa"),
+        path("language/", language_views.account_language, name="language"),
         path("sign-out-everywhere/", mfa_views.sign_out_everywhere, name="sign_out_everywhere"),
         path("mfa/verify/", mfa_views.mfa_verify_view, name="mfa_verify"),
         # The signup's crossing to the business's own host (under /signup/confirm/ so

@@ -4,10 +4,12 @@
                "request_id": "…"}}
 
 Domain errors keep their stable `code` and HTTP status (they are translated here and
-nowhere else); DRF's own errors (parse errors, authentication, permissions, unknown
-methods, throttling) get codes of their own; PostgreSQL or Redis out of reach is 503
-SERVICE_UNAVAILABLE with Retry-After (config/service_unavailable.py answers the same when
-the failure comes before the view, in host routing or a middleware); any other unexpected
+nowhere else: the codes stay English, the human `message`s speak the request's language,
+its Accept-Language, the services' English messages being the catalogue's msgids); DRF's
+own errors (parse errors, authentication, permissions, unknown methods, throttling) get
+codes of their own; PostgreSQL or Redis out of reach is 503 SERVICE_UNAVAILABLE with
+Retry-After (config/service_unavailable.py answers the same when the failure comes before
+the view, in host routing or a middleware); any other unexpected
 exception is logged and answered 500 INTERNAL_ERROR without internals.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -33,13 +35,15 @@ logger = logging.getLogger(__name__)
 
 # DRF's exceptions → (code, message shown when DRF's own is too terse).
 _DRF_CODES: list[tuple[type[exceptions.APIException], str, str | None]] = [
-    (exceptions.ValidationError, "VALIDATION_ERROR", "The request is not valid."),
+    (exceptions.ValidationError, "VALIDATION_ERROR", gettext_noop("The request is not valid.")),
     (exceptions.ParseError, "MALFORMED_REQUEST", None),
     (exceptions.AuthenticationFailed, "UNAUTHENTICATED", None),
     (
         exceptions.NotAuthenticated,
         "UNAUTHENTICATED",
-        "Authentication is required: send an API key or a token as `Authorization: Bearer …`.",
+        gettext_noop(
+            "Authentication is required: send an API key or a token as `Authorization: Bearer …`."
+        ),
     ),
     (exceptions.PermissionDenied, "PERMISSION_DENIED", None),
     (exceptions.NotFound, "NOT_FOUND", None),
@@ -56,8 +60,11 @@ def error_body(
     return {
         "error": {
             "code": code,
-            "message": message,
-            "details": [{"field": d.field, "message": d.message} for d in details],
+            "message": gettext(message) if message else message,
+            "details": [
+                {"field": d.field, "message": gettext(d.message) if d.message else d.message}
+                for d in details
+            ],
             "request_id": get_request_id(),
         }
     }
@@ -137,10 +144,14 @@ def _drf_error(exc: exceptions.APIException) -> Response:
     if isinstance(exc, exceptions.Throttled):
         wait = max(int(getattr(exc, "wait", None) or 0), 1)
         headers["Retry-After"] = str(wait)
-        message = f"Too many requests. Try again in {wait} seconds."
+        message = ngettext(
+            "Too many requests. Try again in %(wait)d second.",
+            "Too many requests. Try again in %(wait)d seconds.",
+            wait,
+        ) % {"wait": wait}
     return error_response(
         code=code,
-        message=message or "The request failed.",
+        message=message or gettext_noop("The request failed."),
         http_status=exc.status_code,
         details=details,
         headers=headers,
@@ -155,11 +166,11 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
             code=exc.code, message=exc.message, http_status=exc.http_status, details=exc.details
         )
     if isinstance(exc, Http404 | ObjectDoesNotExist):
-        return error_response(code="NOT_FOUND", message="Not found.", http_status=404)
+        return error_response(code="NOT_FOUND", message=gettext_noop("Not found."), http_status=404)
     if isinstance(exc, DjangoPermissionDenied):
         return error_response(
             code="PERMISSION_DENIED",
-            message="You do not have permission to do this.",
+            message=gettext_noop("You do not have permission to do this."),
             http_status=403,
         )
     if isinstance(exc, exceptions.APIException):
@@ -188,7 +199,7 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     )
     return error_response(
         code="INTERNAL_ERROR",
-        message="Something went wrong on our side. Quote the request id to support.",
+        message=gettext_noop("Something went wrong on our side. Quote the request id to support."),
         http_status=500,
     )
 

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from apps.core.errors import DomainError
 
 
 @dataclass
 class IdempotencyKeyRequired(DomainError):
-    message: str = "Send an Idempotency-Key header with this request."
+    message: str = gettext_noop("Send an Idempotency-Key header with this request.")
     code = "IDEMPOTENCY_KEY_REQUIRED"
     http_status = 400
 
 
 @dataclass
 class MfaRequired(DomainError):
-    message: str = "Give the 6-digit code of your authenticator app as `otp`."
+    message: str = gettext_noop("Give the 6-digit code of your authenticator app as `otp`.")
     code = "MFA_REQUIRED"
     http_status = 401
 
 
 @dataclass
 class InvalidCredentials(DomainError):
-    message: str = "Wrong email, password or code for this business."
+    message: str = gettext_noop("Wrong email, password or code for this business.")
     code = "UNAUTHENTICATED"
     http_status = 401

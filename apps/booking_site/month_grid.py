@@ -8,9 +8,14 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext_noop
+
 from apps.calendars.availability.selectors import AvailableSlot
 
-WEEKDAYS = [(name, abbr) for name, abbr in zip(calendar.day_name, calendar.day_abbr, strict=True)]
+# Monday first, in the active language (Django's lazily translated day names).
+WEEKDAYS = [(WEEKDAY_NAMES[day], WEEKDAYS_ABBR[day]) for day in range(7)]
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,15 @@ class TimeGroup:
 def time_groups(slots: Iterable[AvailableSlot]) -> list[TimeGroup]:
     """Morning (before 12:00), afternoon (before 17:00) and evening, by the wall clock
     the slots are expressed in; empty groups are left out."""
-    groups: dict[str, list[AvailableSlot]] = {"Morning": [], "Afternoon": [], "Evening": []}
+    # Labels are msgids, translated where the page shows them (`{% translate label %}`).
+    morning, afternoon, evening = (
+        gettext_noop("Morning"),
+        gettext_noop("Afternoon"),
+        gettext_noop("Evening"),
+    )
+    groups: dict[str, list[AvailableSlot]] = {morning: [], afternoon: [], evening: []}
     for slot in slots:
         hour = slot.start.hour
-        label = "Morning" if hour < 12 else "Afternoon" if hour < 17 else "Evening"
+        label = morning if hour < 12 else afternoon if hour < 17 else evening
         groups[label].append(slot)
     return [TimeGroup(label, entries) for label, entries in groups.items() if entries]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from apps.accounts.models import Tenant
 from apps.core.timezones import iana_zones, is_timezone
@@ -73,8 +74,10 @@ def display_zone(request: HttpRequest, *, business: str) -> DisplayZone:
         return DisplayZone(
             name=business,
             business=business,
-            problem=f"We do not know the time zone “{shown}”, so times are shown in "
-            f"{zone_label(business)}.",
+            problem=gettext(
+                "We do not know the time zone “%(zone)s”, so times are shown in %(business)s."
+            )
+            % {"zone": shown, "business": zone_label(business)},
         )
     remembered = request.COOKIES.get(TZ_COOKIE, "")
     if remembered and is_timezone(remembered):

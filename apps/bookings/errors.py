@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from apps.core.errors import DomainError, FieldError, ValidationFailed
 
 __all__ = [
@@ -30,7 +32,7 @@ __all__ = [
 
 @dataclass
 class BookingError(DomainError):
-    message: str = "The booking could not be changed."
+    message: str = gettext_noop("The booking could not be changed.")
 
 
 @dataclass
@@ -38,56 +40,56 @@ class BusinessNotLive(BookingError):
     """A business opened by signup takes no customer bookings before it goes live (its
     first-day checklist, apps/calendars/first_day.py); its staff may book."""
 
-    message: str = "This business is not taking bookings online yet."
+    message: str = gettext_noop("This business is not taking bookings online yet.")
     code = "NOT_LIVE"
     http_status = 403
 
 
 @dataclass
 class SlotFull(BookingError):
-    message: str = "That time is no longer available."
+    message: str = gettext_noop("That time is no longer available.")
     code = "SLOT_FULL"
     http_status = 409
 
 
 @dataclass
 class SlotNotFound(BookingError):
-    message: str = "That time is not offered."
+    message: str = gettext_noop("That time is not offered.")
     code = "SLOT_NOT_FOUND"
     http_status = 404
 
 
 @dataclass
 class HoldExpired(BookingError):
-    message: str = "The hold on this time has expired. Please choose a time again."
+    message: str = gettext_noop("The hold on this time has expired. Please choose a time again.")
     code = "HOLD_EXPIRED"
     http_status = 409
 
 
 @dataclass
 class OutsideBookingWindow(BookingError):
-    message: str = "That time is outside the booking window."
+    message: str = gettext_noop("That time is outside the booking window.")
     code = "OUTSIDE_BOOKING_WINDOW"
     http_status = 422
 
 
 @dataclass
 class TooLateToCancel(BookingError):
-    message: str = "It is too late to cancel or reschedule this booking."
+    message: str = gettext_noop("It is too late to cancel or reschedule this booking.")
     code = "TOO_LATE_TO_CANCEL"
     http_status = 409
 
 
 @dataclass
 class InvalidTransition(BookingError):
-    message: str = "The booking cannot change that way from its current status."
+    message: str = gettext_noop("The booking cannot change that way from its current status.")
     code = "INVALID_TRANSITION"
     http_status = 409
 
 
 @dataclass
 class IdempotencyKeyReused(BookingError):
-    message: str = "This Idempotency-Key was already used with a different request."
+    message: str = gettext_noop("This Idempotency-Key was already used with a different request.")
     code = "IDEMPOTENCY_KEY_REUSED"
     http_status = 422
 
@@ -111,6 +113,6 @@ class BookingLinkExpired(BookingError):
     """A customer's token (manage link, X-Booking-Token) made by us for this business,
     whose time is over: its booking ended more than BOOKING_LINK_GRACE_DAYS ago."""
 
-    message: str = "This link to a booking has expired."
+    message: str = gettext_noop("This link to a booking has expired.")
     code = "BOOKING_LINK_EXPIRED"
     http_status = 410

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from apps.core.errors import DomainError, FieldError
 
 
@@ -14,7 +16,7 @@ class BeyondHorizon(DomainError):
     """A range of dates reaching past the last bookable day: customers could never book
     those slots, so the grid is not built there unless a caller asks on purpose."""
 
-    message: str = "Slots are made only up to the booking horizon."
+    message: str = gettext_noop("Slots are made only up to the booking horizon.")
     code = "BEYOND_HORIZON"
     http_status = 422
 

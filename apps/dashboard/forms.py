@@ -10,6 +10,7 @@ from django.utils.translation import gettext, gettext_lazy
 from apps.accounts.models import Membership, Tenant
 from apps.core.entitlements import PlanLimitReached
 from apps.core.errors import DomainError
+from apps.core.languages import language_choices
 from apps.core.timezone_field import TimeZoneField
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd]?)\s*$")
@@ -80,27 +81,39 @@ class DomainErrorFormMixin(forms.Form):
 
 
 class InviteForm(DomainErrorFormMixin):
-    email = forms.EmailField(label="Email address")
-    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)
+    email = forms.EmailField(label=gettext_lazy("Email address"))
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Membership.Role.choices)
 
 
 class RoleForm(DomainErrorFormMixin):
-    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Membership.Role.choices)
 
 
 class TenantSettingsForm(DomainErrorFormMixin):
-    name = forms.CharField(label="Business name", max_length=120)
-    timezone = TimeZoneField(label="Default time zone")
+    name = forms.CharField(label=gettext_lazy("Business name"), max_length=120)
+    timezone = TimeZoneField(label=gettext_lazy("Default time zone"))
+    locale = forms.ChoiceField(
+        label=gettext_lazy("Default language"),
+        choices=language_choices,
+        # Left out of a post: the business's language stays as it is.
+        required=False,
+        help_text=gettext_lazy(
+            "The booking pages speak it to customers whose browser asks for none of ours, "
+            "and the emails of bookings made without a language."
+        ),
+    )
     exposure_mode = forms.ChoiceField(
-        label="Slots shown to customers", choices=Tenant.ExposureMode.choices
+        label=gettext_lazy("Slots shown to customers"), choices=Tenant.ExposureMode.choices
     )
     hold_ttl_minutes = forms.IntegerField(
-        label="Hold a chosen time for (minutes)", min_value=1, max_value=60
+        label=gettext_lazy("Hold a chosen time for (minutes)"), min_value=1, max_value=60
     )
     cancellation_window_minutes = forms.IntegerField(
-        label="Customers may cancel up to (minutes before)", min_value=0
+        label=gettext_lazy("Customers may cancel up to (minutes before)"), min_value=0
     )
-    min_notice_minutes = forms.IntegerField(label="Minimum notice (minutes)", min_value=0)
+    min_notice_minutes = forms.IntegerField(
+        label=gettext_lazy("Minimum notice (minutes)"), min_value=0
+    )
     refund_full_hours = forms.IntegerField(
         label=gettext_lazy("Full refund when cancelled at least (hours before)"),
         min_value=0,
@@ -116,25 +129,27 @@ class TenantSettingsForm(DomainErrorFormMixin):
         label=gettext_lazy("Partial refund (percent)"), min_value=0, max_value=100, required=False
     )
     horizon_days = forms.IntegerField(
-        label="Bookable how far ahead (days)", min_value=1, max_value=365
+        label=gettext_lazy("Bookable how far ahead (days)"), min_value=1, max_value=365
     )
     reminder_offsets = forms.CharField(
-        label="Reminders before the appointment",
+        label=gettext_lazy("Reminders before the appointment"),
         required=False,
-        help_text="Comma-separated, e.g. 24h, 1h. Leave empty for no reminders.",
+        help_text=gettext_lazy("Comma-separated, e.g. 24h, 1h. Leave empty for no reminders."),
     )
     notify_hold_expired = forms.BooleanField(
-        label="Email customers whose held time ran out before they confirmed",
+        label=gettext_lazy("Email customers whose held time ran out before they confirmed"),
         required=False,
     )
     sms_enabled = forms.BooleanField(
-        label="Also send reminders by text message to customers who gave a mobile number",
+        label=gettext_lazy(
+            "Also send reminders by text message to customers who gave a mobile number"
+        ),
         required=False,
     )
     accent_color = forms.CharField(
-        label="Accent colour", widget=forms.TextInput(attrs={"type": "color"})
+        label=gettext_lazy("Accent colour"), widget=forms.TextInput(attrs={"type": "color"})
     )
-    logo_url = forms.URLField(label="Logo URL", required=False, assume_scheme="https")
+    logo_url = forms.URLField(label=gettext_lazy("Logo URL"), required=False, assume_scheme="https")
 
     def clean_reminder_offsets(self) -> list[int]:
         return parse_offsets(self.cleaned_data.get("reminder_offsets", ""))
@@ -154,6 +169,7 @@ class TenantSettingsForm(DomainErrorFormMixin):
         return notifications | {
             "name": tenant.name,
             "timezone": tenant.timezone,
+            "locale": tenant.locale,
             "exposure_mode": tenant.exposure_mode,
             "hold_ttl_minutes": tenant.hold_ttl_minutes,
             "cancellation_window_minutes": tenant.cancellation_window_minutes,
@@ -174,6 +190,9 @@ class TenantSettingsForm(DomainErrorFormMixin):
         for field in ("refund_full_hours", "refund_partial_hours", "refund_partial_percent"):
             if data.get(field) is None:
                 data.pop(field, None)
+        # And the language left out keeps the business's.
+        if not data.get("locale"):
+            data.pop("locale", None)
         return data
 
     def notification_data(self) -> dict[str, bool]:

@@ -34,6 +34,7 @@ BOOKING_FIELDS = {
     "amount_paid",
     "amount_refunded",
     "timezone",
+    "language",
 }
 
 

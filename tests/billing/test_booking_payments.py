@@ -196,7 +196,7 @@ def test_the_hold_page_offers_to_pay_and_survives_stripe_out_of_reach(
     token = booking_access_token(booking_id=booking.pk)
     customer = Client(HTTP_HOST=acme_host)
     page = customer.get(reverse("booking:hold", args=[token])).content.decode()
-    assert "Pay 60.00 GBP now" in page
+    assert "Pay £60.00 now" in page
 
     monkeypatch.setattr(stripe, "max_network_retries", 0)
     stripe_standin.fail_next(3, mode="drop")
@@ -316,9 +316,9 @@ def test_the_confirmation_email_is_the_receipt(acme, acme_host, paid, stripe_sta
     confirmations = [m for m in mailoutbox if m.to == ["ann@example.com"]]
     assert confirmations, [m.subject for m in mailoutbox]
     text = confirmations[-1].body
-    assert "Paid:  60.00 GBP online" in text
+    assert "Paid:  £60.00 online" in text
     html = confirmations[-1].alternatives[0][0]
-    assert "60.00 GBP online" in html
+    assert "£60.00 online" in html
 
 
 @pytest.mark.parametrize(
@@ -381,8 +381,8 @@ def test_the_hold_page_says_what_the_deposit_is(acme, acme_host, paid):
 
     page = Client(HTTP_HOST=acme_host).get(reverse("booking:hold", args=[token])).content.decode()
 
-    assert "A deposit of 15.00 GBP is paid now" in page
-    assert "Pay 15.00 GBP now" in page
+    assert "A deposit of £15.00 is paid now" in page
+    assert "Pay £15.00 now" in page
 
 
 def test_a_second_payment_for_a_booking_already_paid_is_refunded(
@@ -490,5 +490,5 @@ def test_a_customer_whose_late_payment_is_refunded_is_told(
     sent = [m for m in mailoutbox if m.to == ["ann@example.com"]][-1]
     assert "Refund:" in sent.subject
     assert "Your payment is refunded" in sent.body
-    assert "60.00 GBP of what you paid" in sent.body
+    assert "£60.00 of what you paid" in sent.body
     assert not sent.attachments  # no calendar invitation with a refund

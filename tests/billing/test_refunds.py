@@ -269,5 +269,5 @@ def test_every_refund_of_a_booking_tells_the_customer_what_it_gives_back(
             assert notification_send(notification_id=notice.pk) == SendOutcome.SENT
     told = [m.body for m in mailoutbox if "Your payment is refunded" in m.body]
     assert len(told) == 2
-    assert "20.00 GBP of what you paid" in told[0]
-    assert "40.00 GBP of what you paid" in told[1]
+    assert "£20.00 of what you paid" in told[0]
+    assert "£40.00 of what you paid" in told[1]

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext_noop
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
@@ -68,14 +69,18 @@ def booking_place(
     if slot is not None:
         if resource is not None or start is not None:
             raise ValidationFailed(
-                "Give a slot, or a resource and a start, not both.",
-                [FieldError("slot", "Give a slot, or a resource and a start, not both.")],
+                gettext_noop("Give a slot, or a resource and a start, not both."),
+                [
+                    FieldError(
+                        "slot", gettext_noop("Give a slot, or a resource and a start, not both.")
+                    )
+                ],
             )
         return reference("slot", lambda: slot_place_get(slot_id=slot))
     if start is None:
         raise ValidationFailed(
-            "Say when: give a slot, or a start.",
-            [FieldError("start", "Give a slot id, or a start (and a resource).")],
+            gettext_noop("Say when: give a slot, or a start."),
+            [FieldError("start", gettext_noop("Give a slot id, or a start (and a resource)."))],
         )
     found = reference("resource", lambda: resource_get(resource_id=resource)) if resource else None
     return found, start
@@ -119,6 +124,13 @@ class BookingCreateApi(ApiView):
             "true/false (checkbox) or YYYY-MM-DD (date). Required questions must be "
             "answered; an unknown id is refused (400, `answers.<question id>`).",
         )
+        language = serializers.CharField(
+            required=False,
+            max_length=16,
+            help_text="The language of the booking's emails, texts and reminders: en, de, "
+            "fr or es (default: the request's Accept-Language, else the business's "
+            "language). An unknown code is refused (400, `language`).",
+        )
 
     @extend_schema(
         operation_id="bookings_hold",
@@ -142,8 +154,8 @@ class BookingCreateApi(ApiView):
             )
             if resource is None:
                 raise ValidationFailed(
-                    "Say which resource: give a slot, or a resource and a start.",
-                    [FieldError("resource", "Give a resource with the start.")],
+                    gettext_noop("Say which resource: give a slot, or a resource and a start."),
+                    [FieldError("resource", gettext_noop("Give a resource with the start."))],
                 )
             customer = data["customer"]
             try:
@@ -162,6 +174,7 @@ class BookingCreateApi(ApiView):
                     source=Booking.Source.API,
                     actor=actor,
                     idempotency_key=idempotency_key,
+                    language=data.get("language", ""),
                 )
             except ValidationFailed as error:
                 raise _customer_fields_nested(error) from error

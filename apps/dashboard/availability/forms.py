@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from apps.calendars.models import AvailabilityRule
 from apps.calendars.timezones import format_wall_time
@@ -99,39 +100,41 @@ def _time_input(placeholder: str) -> forms.TextInput:
 
 class RuleForm(forms.Form):
     kind = forms.ChoiceField(choices=Kind.choices, widget=forms.HiddenInput)
-    applies_to = forms.ChoiceField(label="For")
+    applies_to = forms.ChoiceField(label=gettext_lazy("For"))
     days_of_week = forms.TypedMultipleChoiceField(
-        label="Days",
+        label=gettext_lazy("Days"),
         coerce=int,
         required=False,
         choices=list(WEEKDAY_LABELS.items()),
         widget=forms.CheckboxSelectMultiple,
     )
     start_time = forms.CharField(
-        label="Opens at", required=False, max_length=10, widget=_time_input("HH:MM")
+        label=gettext_lazy("Opens at"), required=False, max_length=10, widget=_time_input("HH:MM")
     )
     end_time = forms.CharField(
-        label="Closes at",
+        label=gettext_lazy("Closes at"),
         required=False,
         max_length=10,
         widget=_time_input("HH:MM"),
-        help_text="24-hour clock, local time of the location; 24:00 is midnight.",
+        help_text=gettext_lazy("24-hour clock, local time of the location; 24:00 is midnight."),
     )
-    valid_from = DayField(label="From", required=False)
-    valid_to = DayField(label="Until", required=False)
+    valid_from = DayField(label=gettext_lazy("From"), required=False)
+    valid_to = DayField(label=gettext_lazy("Until"), required=False)
     granularity_minutes = forms.IntegerField(
-        label="Slot length (minutes)",
+        label=gettext_lazy("Slot length (minutes)"),
         initial=30,
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-        help_text="Slots start at the opening time and follow each other every this many minutes.",
+        help_text=gettext_lazy(
+            "Slots start at the opening time and follow each other every this many minutes."
+        ),
     )
     capacity = forms.IntegerField(
-        label="Places per session",
+        label=gettext_lazy("Places per session"),
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-        help_text="Leave empty to use each service's own number of places.",
+        help_text=gettext_lazy("Leave empty to use each service's own number of places."),
     )
-    is_closed = forms.BooleanField(label="Closed on these dates", required=False)
+    is_closed = forms.BooleanField(label=gettext_lazy("Closed on these dates"), required=False)
 
     # The service speaks of the scope as resource/location; the form has one field.
     FIELD_FOR = {"resource": "applies_to", "location": "applies_to"}
@@ -214,8 +217,8 @@ class RuleForm(forms.Form):
 
 
 class WeekSlotsForm(forms.Form):
-    resource = forms.ChoiceField(label="Resource", required=False)
-    date = DayField(label="Week of", required=False)
+    resource = forms.ChoiceField(label=gettext_lazy("Resource"), required=False)
+    date = DayField(label=gettext_lazy("Week of"), required=False)
 
     def __init__(self, *args: Any, resources: list[Resource], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

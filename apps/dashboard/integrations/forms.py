@@ -5,6 +5,7 @@ errors are put back on the form."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from apps.api.models import ApiKey
 from apps.dashboard.forms import DomainErrorFormMixin
@@ -19,30 +20,34 @@ EVENT_CHOICES = [(value, WebhookEventType(value).label) for value in SUBSCRIBABL
 
 class ApiKeyForm(DomainErrorFormMixin):
     name = forms.CharField(
-        label="Name",
+        label=gettext_lazy("Name"),
         max_length=120,
         required=False,
-        help_text="What uses the key, e.g. “Website booking widget”.",
+        help_text=gettext_lazy("What uses the key, e.g. “Website booking widget”."),
     )
     role = forms.ChoiceField(
-        label="Access",
+        label=gettext_lazy("Access"),
         choices=ApiKey.Role.choices,
         initial=ApiKey.Role.READONLY,
-        help_text="Read only: catalogue and bookings. Front desk: also manage bookings. "
-        "Admin: everything, including settings and webhooks.",
+        help_text=gettext_lazy(
+            "Read only: catalogue and bookings. Front desk: also manage bookings. "
+            "Admin: everything, including settings and webhooks."
+        ),
     )
 
 
 class WebhookEndpointForm(DomainErrorFormMixin):
     url = forms.CharField(
-        label="Endpoint URL",
+        label=gettext_lazy("Endpoint URL"),
         max_length=2000,
         widget=forms.URLInput(attrs={"placeholder": "https://example.com/webhooks/timenest"}),
-        help_text="We POST each event here as JSON, signed with the endpoint's secret.",
+        help_text=gettext_lazy(
+            "We POST each event here as JSON, signed with the endpoint's secret."
+        ),
     )
-    description = forms.CharField(label="Description", max_length=200, required=False)
+    description = forms.CharField(label=gettext_lazy("Description"), max_length=200, required=False)
     events = forms.MultipleChoiceField(
-        label="Events",
+        label=gettext_lazy("Events"),
         choices=EVENT_CHOICES,
         widget=forms.CheckboxSelectMultiple,
         initial=list(SUBSCRIBABLE_EVENT_TYPES),
@@ -52,10 +57,12 @@ class WebhookEndpointForm(DomainErrorFormMixin):
 
 class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label="Status",
+        label=gettext_lazy("Status"),
         required=False,
         choices=[("", "Any status"), *WebhookDelivery.Status.choices],
     )
     event_type = forms.ChoiceField(
-        label="Event", required=False, choices=[("", "Any event"), *WebhookEventType.choices]
+        label=gettext_lazy("Event"),
+        required=False,
+        choices=[("", "Any event"), *WebhookEventType.choices],
     )

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -247,7 +248,7 @@ def endpoint_edit(request: HttpRequest, endpoint_id: UUID) -> HttpResponse:
             except ValidationFailed as error:
                 form.apply_domain_error(error)
             else:
-                messages.success(request, "The endpoint is saved.")
+                messages.success(request, gettext("The endpoint is saved."))
                 if wants_partial(request):
                     return HttpResponseClientRedirect(_endpoint_url(endpoint))
                 return redirect(_endpoint_url(endpoint))
@@ -386,5 +387,5 @@ def delivery_replay(request: HttpRequest, delivery_id: UUID) -> HttpResponse:
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, "The event is queued to be sent again.")
+        messages.success(request, gettext("The event is queued to be sent again."))
     return redirect(_next_url(request, _endpoint_url(delivery.endpoint)))

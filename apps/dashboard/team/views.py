@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_static.models import StaticToken
 
@@ -116,7 +117,7 @@ def team_role(request: HttpRequest, membership_id: str) -> HttpResponse:
             messages.error(request, error.details[0].message if error.details else error.message)
             status = 400
     else:
-        messages.error(request, "Choose one of the roles.")
+        messages.error(request, gettext("Choose one of the roles."))
         status = 400
     if not request.htmx:  # type: ignore[attr-defined]
         return redirect("dashboard:team")

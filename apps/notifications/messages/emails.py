@@ -38,9 +38,10 @@ def _invitation_part(ics: bytes, *, method: str) -> MIMEText:
 
 def notification_email(*, facts: MessageFacts, recipient: str) -> AnymailMessage:
     notification = facts.notification
-    context = facts.template_context()
     template = f"emails/booking_{notification.kind}"
-    with translation.override(facts.tenant.locale or "en"):
+    # The booking's language (the one it was made in), subject included.
+    with translation.override(facts.language):
+        context = facts.template_context()
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
         text = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)

@@ -1,0 +1,82 @@
+"""The language of a booking made through the API (`language` on POST /bookings, else
+the request's Accept-Language) and the error envelope's human text in the request's
+language (its codes stay English)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.bookings.customer_data import customer_export
+from apps.bookings.models import Booking
+from tests.api.calls import error_of, hold_payload, send_json
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogues")]
+
+
+def _hold(client, catalogue, *, key: str, **extra):
+    headers = {key_: value for key_, value in extra.items() if key_.startswith("HTTP_")}
+    body = {**hold_payload(catalogue), **{k: v for k, v in extra.items() if k not in headers}}
+    return send_json(client, "post", "/api/v1/bookings", body, HTTP_IDEMPOTENCY_KEY=key, **headers)
+
+
+def test_booking_hold_keeps_the_language_given(anon_client, catalogue):
+    response = _hold(anon_client, catalogue, key="lang-1", language="fr")
+
+    assert response.status_code == 201
+    assert response.json()["language"] == "fr"
+    assert Booking.objects.get().language == "fr"
+
+
+def test_booking_hold_without_a_language_takes_the_requests(anon_client, catalogue):
+    response = _hold(anon_client, catalogue, key="lang-2", HTTP_ACCEPT_LANGUAGE="de-CH, en;q=0.5")
+
+    assert response.status_code == 201
+    assert Booking.objects.get().language == "de"
+
+
+def test_booking_hold_without_any_language_takes_the_businesss(anon_client, acme, catalogue):
+    acme.locale = "es"
+    acme.save(update_fields=["locale"])
+
+    response = _hold(anon_client, catalogue, key="lang-3")
+
+    assert response.status_code == 201
+    assert Booking.objects.get().language == "es"
+
+
+@pytest.mark.parametrize("language", ["xx", "german", "de_DE"])
+def test_booking_hold_refuses_an_unknown_language_in_the_envelope(anon_client, catalogue, language):
+    # when the language is not one we speak
+    response = _hold(anon_client, catalogue, key=f"lang-bad-{language}", language=language)
+
+    # then nothing is held and the field says which codes there are
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "VALIDATION_ERROR"
+    (detail,) = [d for d in error["details"] if d["field"] == "language"]
+    assert f"“{language}”" in detail["message"] and "en, de, fr, es" in detail["message"]
+    assert not Booking.objects.exists()
+
+
+def test_error_envelope_speaks_the_requests_language_with_english_codes(anon_client, catalogue):
+    # given the first slot taken
+    assert _hold(anon_client, catalogue, key="lang-first").status_code == 201
+
+    # when a German client asks for it too
+    response = _hold(anon_client, catalogue, key="lang-second", HTTP_ACCEPT_LANGUAGE="de")
+
+    # then the code is the contract's, the message German
+    assert response.status_code == 409
+    error = error_of(response)
+    assert error["code"] == "SLOT_FULL"
+    assert error["message"] == "Diese Zeit ist nicht mehr frei."
+    english = _hold(anon_client, catalogue, key="lang-third", HTTP_ACCEPT_LANGUAGE="en")
+    assert error_of(english)["message"] == "That time is no longer available."
+
+
+def test_the_bookings_language_is_in_the_customers_data_export(anon_client, catalogue):
+    _hold(anon_client, catalogue, key="lang-export", language="es")
+
+    booking = Booking.objects.get()
+    [exported] = customer_export(customer=booking.customer)["bookings"]
+    assert exported["language"] == "es"
