@@ -13,6 +13,7 @@ from rest_framework import serializers
 from apps.api.fields import InstantField
 from apps.bookings.models import Booking
 from apps.bookings.payments import payment_checkout_current, payment_totals
+from apps.bookings.series import series_offered_to_customers
 from apps.calendars.models import AvailabilityRule
 from apps.calendars.timezones import format_wall_time
 from apps.resources.intake import questions_of
@@ -127,6 +128,14 @@ class ServiceOutput(serializers.Serializer):
     deposit_amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
     deposit_percent = serializers.IntegerField(allow_null=True)
     questions = serializers.SerializerMethodField()
+    customers_may_repeat = serializers.SerializerMethodField(
+        help_text="Customers may book it as a weekly series (POST bookings/series); staff "
+        "may book any service so."
+    )
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_customers_may_repeat(self, service: Any) -> bool:
+        return series_offered_to_customers(service)
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_resources(self, service: Any) -> list[str]:
@@ -187,6 +196,9 @@ class BookingOutput(serializers.Serializer):
     amount_refunded = serializers.SerializerMethodField()
     timezone = serializers.CharField(
         source="resource.location.timezone", help_text="The location's time zone."
+    )
+    language = serializers.CharField(
+        help_text="The language of the booking's messages (\"\": the business's)."
     )
 
     def _money(self, booking: Booking) -> tuple[Decimal, Decimal] | None:

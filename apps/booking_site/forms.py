@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.booking_site.intake_fields import IntakeAnswersMixin
 from apps.bookings import pii
@@ -50,10 +50,11 @@ class DescribedForm(forms.Form):
     def apply_domain_error(self, error: ValidationFailed, *, own: set[str]) -> None:
         """Field errors on the fields they name; others (the time, the service) above
         the form."""
+        # The services' messages are English msgids: translated here, at the edge.
         for detail in error.details:
-            self.add_error(detail.field if detail.field in own else None, detail.message)
+            self.add_error(detail.field if detail.field in own else None, gettext(detail.message))
         if not error.details:
-            self.add_error(None, error.message)
+            self.add_error(None, gettext(error.message))
 
 
 class DetailsForm(IntakeAnswersMixin, DescribedForm):
@@ -63,35 +64,63 @@ class DetailsForm(IntakeAnswersMixin, DescribedForm):
     `slot`."""
 
     name = forms.CharField(
-        label="Your name",
+        label=gettext_lazy("Your name"),
         max_length=NAME_MAX_LENGTH,
-        error_messages={"required": "Enter your name."},
+        error_messages={"required": gettext_lazy("Enter your name.")},
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.CharField(
-        label="Email",
+        label=gettext_lazy("Email"),
         max_length=254,
-        help_text="We send the confirmation and your link to change the booking here.",
-        error_messages={"required": "Enter your email address."},
+        help_text=gettext_lazy(
+            "We send the confirmation and your link to change the booking here."
+        ),
+        error_messages={"required": gettext_lazy("Enter your email address.")},
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     phone = forms.CharField(
-        label="Phone (optional)",
+        label=gettext_lazy("Phone (optional)"),
         required=False,
         max_length=40,
-        help_text="With the country code, e.g. +44 20 7946 0958.",
+        help_text=gettext_lazy("With the country code, e.g. +44 20 7946 0958."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
     notes = forms.CharField(
-        label="Anything we should know? (optional)",
+        label=gettext_lazy("Anything we should know? (optional)"),
         required=False,
         max_length=NOTES_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     slot = forms.CharField(widget=forms.HiddenInput, required=False)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    # A weekly series, offered only for a service that allows it (the page shows these
+    # only then; apps/bookings/series.py checks the rule and the service).
+    repeat = forms.BooleanField(
+        label=gettext_lazy("Book this every week or few weeks"), required=False
+    )
+    every_weeks = forms.CharField(
+        label=gettext_lazy("Every how many weeks"),
+        required=False,
+        max_length=2,
+        initial="1",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    count = forms.CharField(
+        label=gettext_lazy("How many times in all"),
+        required=False,
+        max_length=3,
+        help_text=gettext_lazy("Up to 52; or give the last date instead."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    until = forms.CharField(
+        label=gettext_lazy("Or until (the last date)"),
+        required=False,
+        max_length=10,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     CUSTOMER_FIELDS = {"name", "email", "phone", "notes"}
+    REPEAT_FIELDS = {"repeat", "every_weeks", "count", "until"}
 
     def __init__(self, *args: Any, phone_region: str | None = None, **kwargs: Any) -> None:
         """`phone_region`: the location's country, whose own way of writing a number is
@@ -118,7 +147,7 @@ class DetailsForm(IntakeAnswersMixin, DescribedForm):
     def clean_slot(self) -> tuple[uuid.UUID, dt.datetime]:
         parsed = slot_parse(self.cleaned_data.get("slot"))
         if parsed is None:
-            raise forms.ValidationError("Choose a time.")
+            raise forms.ValidationError(gettext("Choose a time."))
         return parsed
 
     def payload(self) -> dict[str, str]:
@@ -129,6 +158,11 @@ class DetailsForm(IntakeAnswersMixin, DescribedForm):
                 for name in (*sorted(self.CUSTOMER_FIELDS), "slot")
             },
             **self.answers_payload(),
+            **(
+                {name: str(self.data.get(name, "")) for name in sorted(self.REPEAT_FIELDS)}
+                if self.data.get("repeat")
+                else {}
+            ),
         }
 
 
@@ -137,7 +171,7 @@ def _contact_checked(normalize: Callable[[str], str], value: str) -> str:
     try:
         normalize(value)
     except ValidationFailed as error:
-        raise forms.ValidationError([detail.message for detail in error.details]) from None
+        raise forms.ValidationError([gettext(detail.message) for detail in error.details]) from None
     return value
 
 
@@ -149,5 +183,5 @@ class SlotForm(DescribedForm):
     def clean_slot(self) -> tuple[uuid.UUID, dt.datetime]:
         parsed = slot_parse(self.cleaned_data.get("slot"))
         if parsed is None:
-            raise forms.ValidationError("Choose a time.")
+            raise forms.ValidationError(gettext("Choose a time."))
         return parsed

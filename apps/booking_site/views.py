@@ -91,7 +91,14 @@ from apps.bookings.ics import booking_invitation_ics
 from apps.bookings.idempotency import IdempotentResponse, idempotent_call
 from apps.bookings.models import Booking
 from apps.bookings.payments import payment_amount_due, payment_checkout_current
-from apps.bookings.selectors import booking_get
+from apps.bookings.selectors import booking_get, series_occurrences
+from apps.bookings.series import (
+    SeriesConflicts,
+    repeat_rule_clean,
+    series_cancel_from,
+    series_create,
+    series_offered_to_customers,
+)
 from apps.bookings.services import (
     CustomerInput,
     booking_cancel,
@@ -108,6 +115,7 @@ from apps.calendars.timezones import zone
 from apps.core.entitlements import PlanInactive, PlanLimitReached, tenant_active_require
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.htmx import render_page_or_partial
+from apps.core.languages import language_carried, language_choices
 from apps.core.rate_limits import client_ident, rate_limit_wait
 from apps.resources.intake import questions_asked
 from apps.resources.models import Resource, Service
@@ -149,6 +157,9 @@ def _page(
         "embed": embed,
         "base_template": EMBED_BASE if embed is not None else "base.html",
         "carried_tz": _carried_tz(request, display),
+        # The language picked on these pages (the `lang` parameter), carried on likewise.
+        "carried_lang": language_carried(request),
+        "language_choices": language_choices(),
         "steps": STEPS,
         **context,
     }
@@ -209,7 +220,7 @@ def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return _page(
                 request,
                 "booking_site/_not_found.html",
-                {"page_title": "Page not found"},
+                {"page_title": gettext("Page not found")},
                 status=404,
             )
         except BookingLinkExpired:
@@ -421,7 +432,7 @@ def services_page(request: HttpRequest) -> HttpResponse:
     return _page(
         request,
         "booking_site/_services.html",
-        {"page_title": "Book an appointment", "services": list(bookable_services())},
+        {"page_title": gettext("Book an appointment"), "services": list(bookable_services())},
     )
 
 
@@ -435,7 +446,7 @@ def who_page(request: HttpRequest, service_id: str) -> HttpResponse:
         request,
         "booking_site/_who.html",
         {
-            "page_title": f"{service.name}: with whom",
+            "page_title": gettext("%(service)s: with whom") % {"service": service.name},
             "service": service,
             "resources": resources,
             "anyone": ANYONE,
@@ -457,7 +468,7 @@ def when_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
         request,
         "booking_site/_when.html",
         {
-            "page_title": f"{service.name}: choose a time",
+            "page_title": gettext("%(service)s: choose a time") % {"service": service.name},
             "service": service,
             "resource": resource,
             "who": who,
@@ -497,6 +508,9 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
     lost: BookingError | None = None
     wait: int | None = None
     problem = ""
+    # A service that allows it may be booked as a weekly series from this form.
+    series_offered = series_offered_to_customers(service)
+    series_conflicts: list[str] = []
     if request.method == "POST":
         form = DetailsForm(request.POST, phone_region=region, questions=questions)
         wait = _booking_post_wait(request)
@@ -515,15 +529,26 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
             chosen_id, chosen_start = form.cleaned_data["slot"]
             chosen = service_resource_get(service=service, resource_id=chosen_id)
             resource, starts_at = chosen, chosen_start
+            as_series = series_offered and bool(form.cleaned_data.get("repeat"))
             try:
-                outcome = _hold(form, service=service, resource=chosen, starts_at=chosen_start)
+                if as_series:
+                    outcome = _series_book(
+                        form, service=service, resource=chosen, starts_at=chosen_start
+                    )
+                else:
+                    outcome = _hold(form, service=service, resource=chosen, starts_at=chosen_start)
+            except SeriesConflicts as error:
+                problem, status = error.message, error.http_status
+                series_conflicts = [detail.message for detail in error.details]
             except ValidationFailed as error:
-                form.apply_domain_error(error, own=DetailsForm.CUSTOMER_FIELDS)
+                form.apply_domain_error(
+                    error, own=DetailsForm.CUSTOMER_FIELDS | DetailsForm.REPEAT_FIELDS
+                )
                 status = 400
             except LOST_PLACE_ERRORS as error:
                 lost, status = error, 409
             except IdempotencyKeyReused:
-                problem = (
+                problem = gettext(
                     "This form was already sent with other details. Check them and send it again."
                 )
                 form = DetailsForm(
@@ -533,8 +558,14 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
                 )
                 status = 409
             else:
-                url = reverse("booking:hold", args=[outcome.body])
-                return _see_other(_with_query(url, tz=_carried_tz(request, display)))
+                # A series is booked at once (nothing to pay online): its first date.
+                page_name = "booking:booked" if as_series else "booking:hold"
+                url = reverse(page_name, args=[outcome.body])
+                return _see_other(
+                    _with_query(
+                        url, tz=_carried_tz(request, display), lang=language_carried(request)
+                    )
+                )
         else:
             status = 400
             if "slot" in form.errors:
@@ -563,7 +594,7 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
         request,
         "booking_site/_details.html",
         {
-            "page_title": f"{service.name}: your details",
+            "page_title": gettext("%(service)s: your details") % {"service": service.name},
             "service": service,
             "resource": resource,
             "who": who,
@@ -574,12 +605,17 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
             "lost": lost,
             "alternatives": alternatives,
             "problem": problem,
+            "series_offered": series_offered,
+            "series_conflicts": series_conflicts,
             "wait": wait,
             "payment_required": payment_required,
             # Asked only of a service paid when booking: free ones cost no query here.
             "online_payment": payment_required and online_payments_on(tenant_current()),
             "back_url": _with_query(
-                back, day=local_day.isoformat(), tz=_carried_tz(request, display)
+                back,
+                day=local_day.isoformat(),
+                tz=_carried_tz(request, display),
+                lang=language_carried(request),
             ),
             "embed_token": (
                 embed_form_token(service_id=str(service.pk), key=form["idempotency_key"].value())
@@ -625,6 +661,46 @@ def _hold(
     )
 
 
+def _series_book(
+    form: DetailsForm, *, service: Service, resource: Resource, starts_at: dt.datetime
+) -> IdempotentResponse:
+    """Books every date of the series at once, or none (SeriesConflicts lists the dates
+    that cannot be booked); once per form, like a hold. The answer is the first
+    occurrence's token."""
+    data = form.cleaned_data
+    key = data["idempotency_key"]
+
+    def perform() -> IdempotentResponse:
+        rule = repeat_rule_clean(
+            every_weeks=data.get("every_weeks") or "",
+            count=data.get("count") or "",
+            until=data.get("until") or "",
+            first_day=starts_at.astimezone(zone(resource.location.timezone)).date(),
+        )
+        series = series_create(
+            service=service,
+            resource=resource,
+            first_starts_at=starts_at,
+            rule=rule,
+            customer=CustomerInput(name=data["name"], email=data["email"], phone=data["phone"]),
+            actor=HOLD_ACTOR,
+            source=Booking.Source.PAGE,
+            notes=data["notes"],
+            answers=form.answers(),
+        )
+        first = series.occurrences.order_by("starts_at").first()
+        assert first is not None
+        token = booking_access_token(booking_id=first.id, ends_at=first.ends_at)
+        return IdempotentResponse(status_code=303, body=token)
+
+    return idempotent_call(
+        key=key,
+        actor=FORM_SCOPE,
+        payload={"service": str(service.pk), **form.payload()},
+        perform=perform,
+    )
+
+
 def _payment_context(booking: Booking) -> dict[str, Any]:
     """What the hold page says about paying; a booking with nothing to pay costs no
     query for it."""
@@ -640,7 +716,9 @@ def _payment_context(booking: Booking) -> dict[str, Any]:
 def _pick_again_url(request: HttpRequest, booking: Booking, display: DisplayZone) -> str:
     url = reverse("booking:when", args=[booking.service_id, booking.resource_id])
     day = booking.starts_at.astimezone(zone(display.name)).date()
-    return _with_query(url, day=day.isoformat(), tz=_carried_tz(request, display))
+    return _with_query(
+        url, day=day.isoformat(), tz=_carried_tz(request, display), lang=language_carried(request)
+    )
 
 
 def _booking_context(booking: Booking, token: str) -> dict[str, Any]:
@@ -674,16 +752,22 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
             booking = booking_get(booking_id=booking.pk)
             status = 409
         except InvalidTransition as error:
-            problem, status = error.message, 409
+            problem, status = gettext(error.message), 409
         else:
             return _see_other(
                 _with_query(
-                    reverse("booking:booked", args=[token]), tz=_carried_tz(request, display)
+                    reverse("booking:booked", args=[token]),
+                    tz=_carried_tz(request, display),
+                    lang=language_carried(request),
                 )
             )
     if booking.status in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
         return _see_other(
-            _with_query(reverse("booking:booked", args=[token]), tz=_carried_tz(request, display))
+            _with_query(
+                reverse("booking:booked", args=[token]),
+                tz=_carried_tz(request, display),
+                lang=language_carried(request),
+            )
         )
     if booking.status == Booking.Status.NO_SHOW:
         return _see_other(reverse("booking:manage", args=[token]))
@@ -699,7 +783,9 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
         "booking_site/_hold.html",
         {
             **_booking_context(booking, token),
-            "page_title": "Confirm your booking" if state == "live" else "Your hold",
+            "page_title": gettext("Confirm your booking")
+            if state == "live"
+            else gettext("Your hold"),
             "state": state,
             "problem": problem,
             "hold_minutes": tenant_current().hold_ttl_minutes,
@@ -720,15 +806,22 @@ def pay_page(request: HttpRequest, token: str) -> HttpResponse:
     hold page says so and offers the button again."""
     booking = _booking_from_token(token)
     display = _display(request, service=booking.service, resource=booking.resource)
-    hold_url = _with_query(reverse("booking:hold", args=[token]), tz=_carried_tz(request, display))
+    hold_url = _with_query(
+        reverse("booking:hold", args=[token]),
+        tz=_carried_tz(request, display),
+        lang=language_carried(request),
+    )
     if not booking_needs_payment(booking):
         return _see_other(hold_url)
     # Stripe's page comes back to the pages outside any frame (paying from the widget
     # opens it in a new tab; the business may also have removed its sites meanwhile).
     tz = _carried_tz(request, display)
     back = settings.ROOT_URLCONF
-    booked_url = _with_query(reverse("booking:booked", args=[token], urlconf=back), tz=tz)
-    cancel_url = _with_query(reverse("booking:hold", args=[token], urlconf=back), tz=tz)
+    lang = language_carried(request)
+    booked_url = _with_query(
+        reverse("booking:booked", args=[token], urlconf=back), tz=tz, lang=lang
+    )
+    cancel_url = _with_query(reverse("booking:hold", args=[token], urlconf=back), tz=tz, lang=lang)
     try:
         url = booking_checkout_url(
             booking=booking,
@@ -747,7 +840,7 @@ def pay_page(request: HttpRequest, token: str) -> HttpResponse:
                 **_booking_context(booking, token),
                 "page_title": gettext("Confirm your booking"),
                 "state": "live",
-                "problem": error.message,
+                "problem": gettext(error.message),
                 "hold_minutes": tenant_current().hold_ttl_minutes,
                 **_payment_context(booking),
                 "pick_again_url": _pick_again_url(request, booking, display),
@@ -773,7 +866,7 @@ def release_page(request: HttpRequest, token: str) -> HttpResponse:
         except InvalidTransition:
             pass  # expired meanwhile: it is free already
         else:
-            messages.info(request, "We let that time go.")
+            messages.info(request, gettext("We let that time go."))
     return _see_other(_pick_again_url(request, booking, display))
 
 
@@ -791,7 +884,7 @@ def booked_page(request: HttpRequest, token: str) -> HttpResponse:
         "booking_site/_booked.html",
         {
             **_booking_context(booking, token),
-            "page_title": "You are booked",
+            "page_title": gettext("You are booked"),
             # The link to keep is the one outside any frame, as in the emails.
             "manage_url": request.build_absolute_uri(
                 reverse("booking:manage", args=[token], urlconf=settings.ROOT_URLCONF)
@@ -817,7 +910,8 @@ def manage_page(request: HttpRequest, token: str) -> HttpResponse:
         "booking_site/_manage.html",
         {
             **_booking_context(booking, token),
-            "page_title": "Your booking",
+            "series": _series_links(booking),
+            "page_title": gettext("Your booking"),
             "can_change": can_change,
             "deadline": deadline,
             "hold_live": hold_is_live(booking=booking),
@@ -825,6 +919,41 @@ def manage_page(request: HttpRequest, token: str) -> HttpResponse:
             "window_minutes": tenant_current().cancellation_window_minutes,
         },
         display=display,
+    )
+
+
+@dataclass(frozen=True)
+class SeriesDate:
+    """One occurrence of a customer's series, with the link to its own page."""
+
+    booking: Booking
+    manage_url: str
+    current: bool
+
+
+def _series_links(booking: Booking) -> list[SeriesDate]:
+    """The occurrences of the booking's series, each with its own manage link (a link
+    opens one booking; each occurrence's reminders carry its own)."""
+    return [
+        SeriesDate(
+            booking=occurrence,
+            manage_url=reverse(
+                "booking:manage",
+                args=[booking_access_token(booking_id=occurrence.pk, ends_at=occurrence.ends_at)],
+            ),
+            current=occurrence.pk == booking.pk,
+        )
+        for occurrence in series_occurrences(booking=booking)
+    ]
+
+
+def _series_rest_count(booking: Booking) -> int:
+    """How many active occurrences "this and the rest" would cancel (0: no series)."""
+    return sum(
+        1
+        for occurrence in series_occurrences(booking=booking)
+        if occurrence.starts_at >= booking.starts_at
+        and occurrence.status in Booking.ACTIVE_STATUSES
     )
 
 
@@ -837,16 +966,25 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
     problem = ""
     if request.method == "POST":
         try:
-            booking_cancel(booking=booking, actor=_customer_actor(booking), reason="")
+            if request.POST.get("scope") == "rest" and booking.series_id is not None:
+                # This date and every later one of the series, each cancelled on its own.
+                series_cancel_from(booking=booking, actor=_customer_actor(booking))
+            else:
+                booking_cancel(booking=booking, actor=_customer_actor(booking), reason="")
         except TooLateToCancel:
             status = 409  # the page explains the window
         except InvalidTransition as error:
-            problem, status = error.message, 409
+            problem, status = gettext(error.message), 409
         else:
-            messages.success(request, "Your booking is cancelled.")
+            if request.POST.get("scope") == "rest" and booking.series_id is not None:
+                messages.success(request, gettext("Your bookings from this date on are cancelled."))
+            else:
+                messages.success(request, gettext("Your booking is cancelled."))
             return _see_other(
                 _with_query(
-                    reverse("booking:manage", args=[token]), tz=_carried_tz(request, display)
+                    reverse("booking:manage", args=[token]),
+                    tz=_carried_tz(request, display),
+                    lang=language_carried(request),
                 )
             )
     can_change, deadline = booking_changeable(booking=booking, tenant=tenant_current())
@@ -855,7 +993,8 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
         "booking_site/_cancel.html",
         {
             **_booking_context(booking, token),
-            "page_title": "Cancel your booking",
+            "page_title": gettext("Cancel your booking"),
+            "series_rest": _series_rest_count(booking),
             "can_change": can_change,
             "deadline": deadline,
             "problem": problem,
@@ -898,11 +1037,15 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
             except TooLateToCancel:
                 status = 409  # the page explains the window
             except (InvalidTransition, HoldExpired, ValidationFailed) as error:
-                problem, status = error.message, 409
+                problem, status = gettext(error.message), 409
             else:
-                messages.success(request, "Your booking has moved to the new time.")
+                messages.success(request, gettext("Your booking has moved to the new time."))
                 url = reverse("booking:manage", args=[token])
-                return _see_other(_with_query(url, tz=_carried_tz(request, display)))
+                return _see_other(
+                    _with_query(
+                        url, tz=_carried_tz(request, display), lang=language_carried(request)
+                    )
+                )
         else:
             problem, status = "Choose a new time.", 400
     if chosen is not None and chosen[0] != resource.pk:
@@ -928,7 +1071,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
         {
             **_booking_context(booking, token),
             **context,
-            "page_title": "Choose a new time",
+            "page_title": gettext("Choose a new time"),
             "can_change": can_change,
             "deadline": deadline,
             "window_minutes": tenant_current().cancellation_window_minutes,

@@ -61,6 +61,8 @@ def audit_register() -> None:
             },
         ),
         ("bookings.Booking", {"exclude_fields": BOOKING_PII_FIELDS}),
+        # A series' rule (its dates are bookings, audited above); it holds no contact data.
+        ("bookings.BookingSeries", {}),
         ("resources.Location", {}),
         ("resources.Resource", {}),
         ("resources.Service", {"m2m_fields": ["resources"]}),

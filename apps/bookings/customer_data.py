@@ -64,7 +64,15 @@ from apps.bookings import intake, pii, signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.audit import audit_actor, audit_content_types_load
 from apps.bookings.exports import csv_cell
-from apps.bookings.models import Actor, Booking, BookingEvent, Customer, IdempotencyRecord, Payment
+from apps.bookings.models import (
+    Actor,
+    Booking,
+    BookingEvent,
+    BookingSeries,
+    Customer,
+    IdempotencyRecord,
+    Payment,
+)
 from apps.bookings.selectors import customer_bookings, customer_future_bookings
 from apps.bookings.services import booking_cancel
 from apps.core.errors import FieldError, ValidationFailed
@@ -137,6 +145,11 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
         "bookings": [
             _booking_export(booking, events.get(booking.pk, []), reader) for booking in bookings
         ],
+        # The recurring series the customer booked (each date is a booking above).
+        "series": [
+            _series_export(series)
+            for series in BookingSeries.objects.filter(customer=customer).order_by("created_at")
+        ],
         **personal_data_sections(subject),
         "audit_entries": _audit_entries([customer.pk, *booking_ids, *payment_ids]),
     }
@@ -166,6 +179,9 @@ def _booking_export(booking: Booking, events: list[BookingEvent], reader: _Reade
             "name": booking.resource.location.name,
         },
         "source": booking.source,
+        # The language the booking was made in (its messages speak it).
+        "language": booking.language,
+        "series_id": str(booking.series_id) if booking.series_id else None,
         # The contact typed with this booking (none: older bookings used the customer's).
         "contact": contact,
         "notes": booking.notes,
@@ -187,6 +203,21 @@ def _booking_export(booking: Booking, events: list[BookingEvent], reader: _Reade
             }
             for event in events
         ],
+    }
+
+
+def _series_export(series: BookingSeries) -> dict[str, Any]:
+    return {
+        "id": str(series.pk),
+        "service": {"id": str(series.service_id)},
+        "resource": {"id": str(series.resource_id)},
+        "every_weeks": series.every_weeks,
+        "count": series.count,
+        "until": series.until.isoformat() if series.until else None,
+        "first_date": series.first_date.isoformat(),
+        "local_time": series.local_time.strftime("%H:%M"),
+        "timezone": series.timezone,
+        "created_at": _instant(series.created_at),
     }
 
 

@@ -8,6 +8,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
+from django.utils.translation import gettext_lazy
 
 from apps.bookings import intake, pii
 from apps.core.ids import uuid7
@@ -97,30 +98,73 @@ class Actor(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+class BookingSeries(models.Model):
+    """A booking repeated every `every_weeks` weeks at the same local time, `count`
+    times or until `until` (apps/bookings/series.py). Each occurrence is an ordinary
+    Booking pointing here, so every booking invariant holds for each; the series keeps
+    the rule it was made with, in its location's zone, for the pages that show it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="series")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="series")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="series")
+    every_weeks = models.PositiveSmallIntegerField()
+    count = models.PositiveSmallIntegerField(null=True, blank=True)
+    until = models.DateField(null=True, blank=True)
+    # The wall time the occurrences keep, in this zone (the instant moves across DST).
+    first_date = models.DateField()
+    local_time = models.TimeField()
+    timezone = models.CharField(max_length=64)
+    created_by_type = models.CharField(max_length=16, choices=Actor.choices)
+    created_by_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "booking series"
+        constraints = [
+            # A rule that never ends is refused: a count or an end date, not both.
+            models.CheckConstraint(
+                condition=(Q(count__isnull=False) & Q(until__isnull=True))
+                | (Q(count__isnull=True) & Q(until__isnull=False)),
+                name="series_count_or_until",
+            ),
+            models.CheckConstraint(
+                condition=Q(count__isnull=True) | Q(count__gte=1, count__lte=52),
+                name="series_count_within_limit",
+            ),
+            models.CheckConstraint(condition=Q(every_weeks__gte=1), name="series_every_weeks"),
+        ]
+
+    def __str__(self) -> str:
+        return f"every {self.every_weeks} week(s) from {self.first_date.isoformat()}"
+
+
 class Booking(models.Model):
     class Status(models.TextChoices):
-        HELD = "held", "Held"
-        CONFIRMED = "confirmed", "Confirmed"
-        CANCELLED = "cancelled", "Cancelled"
-        COMPLETED = "completed", "Completed"
-        NO_SHOW = "no_show", "No-show"
-        EXPIRED = "expired", "Expired"
+        HELD = "held", gettext_lazy("Held")
+        CONFIRMED = "confirmed", gettext_lazy("Confirmed")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
+        COMPLETED = "completed", gettext_lazy("Completed")
+        NO_SHOW = "no_show", gettext_lazy("No-show")
+        EXPIRED = "expired", gettext_lazy("Expired")
 
     ACTIVE_STATUSES = (Status.HELD, Status.CONFIRMED)
 
     class Source(models.TextChoices):
-        PAGE = "page", "Booking page"
-        API = "api", "API"
-        ADMIN = "admin", "Staff"
+        PAGE = "page", gettext_lazy("Booking page")
+        API = "api", gettext_lazy("API")
+        ADMIN = "admin", gettext_lazy("Staff")
 
     class PaymentStatus(models.TextChoices):
-        NOT_REQUIRED = "not_required", "Not required"
-        PENDING = "pending", "Pending"
+        NOT_REQUIRED = "not_required", gettext_lazy("Not required")
+        PENDING = "pending", gettext_lazy("Pending")
         # A paid service booked by staff, the customer paying on the day.
-        AT_VENUE = "at_venue", "Pay at venue"
-        PAID = "paid", "Paid"
-        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-        REFUNDED = "refunded", "Refunded"
+        AT_VENUE = "at_venue", gettext_lazy("Pay at venue")
+        PAID = "paid", gettext_lazy("Paid")
+        PARTIALLY_REFUNDED = "partially_refunded", gettext_lazy("Partially refunded")
+        REFUNDED = "refunded", gettext_lazy("Refunded")
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
@@ -152,8 +196,19 @@ class Booking(models.Model):
     cancellation_reason = models.TextField(blank=True)
     # Why staff booked outside the minimum notice or the horizon (also in the held event).
     window_override_reason = models.CharField(max_length=500, blank=True)
+    # The language the customer booked in (the page's, or the API's `language`): this
+    # booking's emails, texts and reminders speak it ("": the business's default).
+    language = models.CharField(max_length=8, blank=True)
     # Bumped on every reschedule; calendar invitations use it as SEQUENCE.
     sequence = models.PositiveIntegerField(default=0)
+    # The recurring series this booking is an occurrence of, if any.
+    series = models.ForeignKey(
+        BookingSeries,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="occurrences",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

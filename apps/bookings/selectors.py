@@ -26,6 +26,18 @@ def booking_get(*, booking_id: uuid.UUID | str) -> Booking:
         raise NotFound("No such booking.") from exc
 
 
+def series_occurrences(*, booking: Booking) -> list[Booking]:
+    """Every occurrence of the series `booking` belongs to, earliest first (none when
+    it belongs to no series)."""
+    if booking.series_id is None:
+        return []
+    return list(
+        Booking.objects.filter(series_id=booking.series_id)
+        .select_related("series")
+        .order_by("starts_at", "pk")
+    )
+
+
 def booking_list(
     *,
     status: str | None = None,

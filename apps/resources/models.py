@@ -39,8 +39,8 @@ class Resource(models.Model):
     """A person (staff member) or an asset (room, chair, equipment). One session at a time."""
 
     class Kind(models.TextChoices):
-        PERSON = "person", "Person"
-        ASSET = "asset", "Room or equipment"
+        PERSON = "person", gettext_lazy("Person")
+        ASSET = "asset", gettext_lazy("Room or equipment")
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSON)
@@ -88,6 +88,9 @@ class Service(models.Model):
     deposit_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     deposit_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    # Customers may book it as a weekly series on the booking pages (staff always may);
+    # only for a service not paid online (apps/bookings/series.py says why).
+    customers_may_repeat = models.BooleanField(default=False)
     # How many intake questions it asks, kept by apps/resources/intake.py's writes under
     # the service's row lock: a hold of a service asking none skips reading them.
     questions_asked_count = models.PositiveSmallIntegerField(default=0, editable=False)

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from apps.accounts.models import Membership, User
 from apps.core.entitlements import Limit, entitlement_require, payment_currency_refusal
@@ -278,6 +279,7 @@ class _ServiceInput:
     deposit_percent: Any = None
     is_active: Any = True
     description: Any = ""
+    customers_may_repeat: Any = False
 
 
 _SERVICE_FIELDS = frozenset(f.name for f in fields(_ServiceInput))
@@ -396,6 +398,13 @@ def _service_clean(raw: _ServiceInput) -> dict[str, Any]:
     deposit_amount, deposit_percent = _deposit_clean(
         problems, raw, price=price, currency=currency, requires_payment=requires_payment
     )
+    customers_may_repeat = check.boolean(problems, "customers_may_repeat", raw.customers_may_repeat)
+    if customers_may_repeat and requires_payment:
+        # apps/bookings/series.py: a paid series is booked by staff, paid at the venue.
+        problems.add(
+            "customers_may_repeat",
+            gettext("Customers can book a series only of a service not paid online."),
+        )
     cleaned: dict[str, Any] = {
         "name": check.text(problems, "name", raw.name, max_length=120),
         "description": check.text(
@@ -431,6 +440,7 @@ def _service_clean(raw: _ServiceInput) -> dict[str, Any]:
         "deposit_amount": deposit_amount,
         "deposit_percent": deposit_percent,
         "is_active": check.boolean(problems, "is_active", raw.is_active),
+        "customers_may_repeat": customers_may_repeat,
     }
     resources = _service_resources_clean(problems, raw.resources)
     problems.raise_if_any("The service could not be saved.")
@@ -456,6 +466,7 @@ def service_create(
     deposit_percent: int | None = None,
     is_active: bool = True,
     description: str = "",
+    customers_may_repeat: bool = False,
 ) -> Service:
     """A service's duration need not be a multiple of any grid (PRODUCT.md §4.4): a 30-minute
     service on a 60-minute grid is offered on the hour; a 45-minute one on a 30-minute
@@ -477,6 +488,7 @@ def service_create(
             deposit_percent=deposit_percent,
             is_active=is_active,
             description=description,
+            customers_may_repeat=customers_may_repeat,
         )
     )
     delivered_by = cleaned.pop("resources")
@@ -509,6 +521,7 @@ def service_update(*, service: Service, data: Mapping[str, Any]) -> Service:
         deposit_percent=service.deposit_percent,
         is_active=service.is_active,
         description=service.description,
+        customers_may_repeat=service.customers_may_repeat,
     )
     cleaned = _service_clean(replace(current, **data))
     delivered_by = cleaned.pop("resources")

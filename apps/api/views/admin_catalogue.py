@@ -306,6 +306,11 @@ class _ServiceInput(serializers.Serializer):
         help_text="Or a percentage of the price (not both).",
     )
     is_active = serializers.BooleanField(required=False)
+    customers_may_repeat = serializers.BooleanField(
+        required=False,
+        help_text="Customers may book it as a weekly series (POST bookings/series); only "
+        "a service not paid online.",
+    )
 
 
 class AdminServiceListApi(ApiView):

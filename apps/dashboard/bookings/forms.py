@@ -103,6 +103,17 @@ class CancelForm(DomainErrorsMixin):
     refund_amount = forms.DecimalField(
         label=gettext_lazy("Amount to refund"), required=False, min_value=0, decimal_places=2
     )
+    # An occurrence of a recurring series: this one, or it and every later one.
+    scope = forms.ChoiceField(
+        label=gettext_lazy("Cancel"),
+        choices=[
+            ("one", gettext_lazy("This booking only")),
+            ("rest", gettext_lazy("This booking and the rest of the series")),
+        ],
+        initial="one",
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
 
 class RescheduleSearchForm(forms.Form):

@@ -32,10 +32,12 @@ from apps.accounts.selectors import tenant_current
 from apps.billing.booking_payments import booking_payment_link_send
 from apps.billing.connect import online_payments_on
 from apps.bookings.access_tokens import booking_access_token
+from apps.bookings.actors import ActorRef
 from apps.bookings.errors import IdempotencyKeyReused
 from apps.bookings.idempotency import IdempotentResponse, idempotent_call
 from apps.bookings.models import Booking, Customer
 from apps.bookings.selectors import booking_get, customer_get, customers_search
+from apps.bookings.series import repeat_rule_clean, series_create
 from apps.bookings.services import CustomerInput
 from apps.bookings.staff_bookings import StaffPayment, booking_create_by_staff
 from apps.calendars.availability.selectors import AvailableSlots, availability_slots
@@ -70,6 +72,9 @@ _PREFILL = (
     "override_reason",
     "notes",
     "request_key",
+    "every_weeks",
+    "count",
+    "until",
 )
 
 
@@ -188,6 +193,8 @@ def _initial(request: HttpRequest) -> dict[str, Any]:
     }
     if "shown" in request.GET:
         initial["notify"] = "notify" in request.GET
+        # A series' tick comes back too, or Book would make a single booking.
+        initial["repeat"] = "repeat" in request.GET
     elif initial.get("resource") and not initial.get("service"):
         # From the calendar: a person or room with one service books that service.
         initial["service"] = _only_service_of(initial["resource"])
@@ -229,7 +236,9 @@ def booking_new(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         form.apply_domain_error(error)
         return _screen(request, form, status=error.http_status)
-    if booking.status == Booking.Status.CONFIRMED:
+    if booking.series_id is not None:
+        messages.success(request, _("The series is booked and confirmed."))
+    elif booking.status == Booking.Status.CONFIRMED:
         messages.success(request, _("The booking is confirmed."))
     else:
         messages.success(request, _("The time is held for the customer."))
@@ -256,6 +265,8 @@ def _book(request: HttpRequest, form: NewBookingForm) -> tuple[Booking, bool]:
     actor = request_actor(request)
 
     def perform() -> IdempotentResponse:
+        if data.get("repeat"):
+            return _series_book(data, service, resource, starts_at, customer, actor)
         booking = booking_create_by_staff(
             service=service,
             resource=resource,
@@ -279,6 +290,39 @@ def _book(request: HttpRequest, form: NewBookingForm) -> tuple[Booking, bool]:
         perform=perform,
     )
     return booking_get(booking_id=answer.body), answer.replayed
+
+
+def _series_book(
+    data: dict[str, Any],
+    service: Service,
+    resource: Resource,
+    starts_at: dt.datetime,
+    customer: CustomerInput,
+    actor: ActorRef,
+) -> IdempotentResponse:
+    """A repeated booking: every date booked and confirmed, or the conflicts listed
+    (SeriesConflicts) and nothing booked. The answer names the first occurrence."""
+    rule = repeat_rule_clean(
+        every_weeks=data.get("every_weeks") or "",
+        count=data.get("count") or "",
+        until=data.get("until") or "",
+        first_day=local_date(starts_at, zone(resource.location.timezone)),
+    )
+    series = series_create(
+        service=service,
+        resource=resource,
+        first_starts_at=starts_at,
+        rule=rule,
+        customer=customer,
+        actor=actor,
+        source=Booking.Source.ADMIN,
+        payment=data.get("payment") or "",
+        notify=bool(data.get("notify")),
+        override_reason=data.get("override_reason") or "",
+        notes=data.get("notes") or "",
+    )
+    first = series.occurrences.order_by("starts_at").values_list("pk", flat=True).first()
+    return IdempotentResponse(status_code=303, body=str(first))
 
 
 def _customer_input(data: dict[str, Any]) -> CustomerInput:

@@ -97,6 +97,28 @@ class NewBookingForm(DomainErrorsMixin):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # A weekly series (apps/bookings/series.py): the rule is checked by the service.
+    repeat = forms.BooleanField(label=_("Repeat this booking"), required=False)
+    every_weeks = forms.CharField(
+        label=_("Every how many weeks"),
+        required=False,
+        max_length=2,
+        initial="1",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    count = forms.CharField(
+        label=_("How many times in all"),
+        required=False,
+        max_length=3,
+        help_text=_("Up to 52; or give an end date instead."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    until = forms.CharField(
+        label=_("Or until (the last date)"),
+        required=False,
+        max_length=10,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     # Makes a second press of the button (or a resubmitted page) book once.
     request_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
@@ -172,6 +194,8 @@ class NewBookingForm(DomainErrorsMixin):
             and "time" not in self.errors
         ):
             self.add_error("start", _("Choose one of the free times, or type a time."))
+        if cleaned.get("repeat") and cleaned.get("mode") == HOLD:
+            self.add_error("mode", _("A series is confirmed at once: choose Confirm now."))
         if cleaned.get("mode") == HOLD and not cleaned.get("notify"):
             # A hold sends nothing yet; its confirmation goes when it is confirmed, and
             # nothing would carry "do not send" that far.

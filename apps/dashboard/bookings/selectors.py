@@ -6,7 +6,7 @@ the number of bookings."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from uuid import UUID
 
@@ -15,7 +15,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.bookings.models import Booking, BookingEvent, Payment
-from apps.bookings.selectors import booking_events, booking_get, booking_list
+from apps.bookings.selectors import (
+    booking_events,
+    booking_get,
+    booking_list,
+    series_occurrences,
+)
 from apps.calendars.availability.selectors import AvailableSlots, availability_slots, slot_conflicts
 from apps.calendars.models import SlotInstance
 from apps.calendars.timezones import local_date, local_day_start, zone
@@ -173,6 +178,17 @@ class BookingDetail:
     events: list[BookingEvent]
     now: dt.datetime
     payments: list[Payment]
+    # The occurrences of the booking's recurring series, earliest first (or none).
+    series: list[Booking] = field(default_factory=list)
+
+    @property
+    def series_later_active(self) -> int:
+        """How many active occurrences "this and the rest" would cancel."""
+        return sum(
+            1
+            for b in self.series
+            if b.starts_at >= self.booking.starts_at and b.status in Booking.ACTIVE_STATUSES
+        )
 
     @property
     def timezone(self) -> str:
@@ -206,6 +222,7 @@ def booking_detail(*, booking_id: UUID | str, now: dt.datetime | None = None) ->
         events=list(booking_events(booking=booking)),
         now=now or timezone.now(),
         payments=list(booking.payments.order_by("created_at")),
+        series=series_occurrences(booking=booking),
     )
 
 

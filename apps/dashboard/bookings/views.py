@@ -22,6 +22,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,6 +32,7 @@ from apps.billing.refunds import RefundChoice, RefundMode, refund_choice_check, 
 from apps.bookings.exports import bookings_csv, export_filename
 from apps.bookings.models import Booking
 from apps.bookings.selectors import booking_get
+from apps.bookings.series import series_cancel_from
 from apps.bookings.services import (
     booking_cancel,
     booking_confirm,
@@ -363,18 +365,28 @@ def booking_cancel_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
         amount=form.cleaned_data.get("refund_amount"),
         note=form.cleaned_data["reason"][:200],
     )
+    cancelled_dates: list[Booking] = []
     try:
         refund_choice_check(booking=found, choice=choice)
         # Staff are not bound by the customers' cancellation window; the service then
         # requires a reason, which the history keeps. A paid booking is refunded as
         # chosen (by the policy unless staff decided otherwise) once this commits.
         with refund_decided(choice):
-            booking_cancel(
-                booking=found,
-                actor=request_actor(request),
-                reason=form.cleaned_data["reason"],
-                override_window=True,
-            )
+            if form.cleaned_data.get("scope") == "rest" and found.series_id is not None:
+                # Each occurrence is cancelled (and refunded) as a single booking is.
+                cancelled_dates = series_cancel_from(
+                    booking=found,
+                    actor=request_actor(request),
+                    reason=form.cleaned_data["reason"],
+                    override_window=True,
+                )
+            else:
+                booking_cancel(
+                    booking=found,
+                    actor=request_actor(request),
+                    reason=form.cleaned_data["reason"],
+                    override_window=True,
+                )
     except DomainError as error:
         if error.details:
             form.apply_domain_error(error)
@@ -387,7 +399,18 @@ def booking_cancel_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
             error="" if error.details else error.message,
             status=error.http_status,
         )
-    messages.success(request, "The booking is cancelled.")
+    if len(cancelled_dates) > 1:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d booking of the series is cancelled.",
+                "%(count)d bookings of the series are cancelled.",
+                len(cancelled_dates),
+            )
+            % {"count": len(cancelled_dates)},
+        )
+    else:
+        messages.success(request, "The booking is cancelled.")
     return _after_change(request, booking_id)
 
 

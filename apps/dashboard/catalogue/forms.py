@@ -188,6 +188,13 @@ class ServiceForm(ServiceErrorsForm):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     is_active = forms.BooleanField(label="Offered to customers", required=False, initial=True)
+    customers_may_repeat = forms.BooleanField(
+        label=gettext_lazy("Customers may book it as a weekly series"),
+        required=False,
+        help_text=gettext_lazy(
+            "Staff can always book a series. Not for a service paid when booking."
+        ),
+    )
 
     def __init__(self, *args: Any, resources: list[Resource], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -214,6 +221,7 @@ class ServiceForm(ServiceErrorsForm):
             "deposit_amount": service.deposit_amount,
             "deposit_percent": service.deposit_percent,
             "is_active": service.is_active,
+            "customers_may_repeat": service.customers_may_repeat,
         }
 
     def service_data(self) -> dict[str, Any]:
@@ -234,4 +242,5 @@ class ServiceForm(ServiceErrorsForm):
             "deposit_amount": _or_none(data["deposit_amount"]),
             "deposit_percent": _or_none(data["deposit_percent"]),
             "is_active": bool(data["is_active"]),
+            "customers_may_repeat": bool(data["customers_may_repeat"]),
         }
