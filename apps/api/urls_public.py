@@ -6,10 +6,19 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.api.views.directory import DirectoryProvidersApi, PublicApiNotFound
+from apps.api.views.directory import (
+    DirectoryProviderReviewsApi,
+    DirectoryProvidersApi,
+    PublicApiNotFound,
+)
 
 v1_patterns: list[URLPattern | URLResolver] = [
     path("directory/providers", DirectoryProvidersApi.as_view(), name="directory-providers"),
+    path(
+        "directory/providers/<uuid:provider_id>/reviews",
+        DirectoryProviderReviewsApi.as_view(),
+        name="directory-provider-reviews",
+    ),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [

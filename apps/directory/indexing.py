@@ -135,8 +135,8 @@ _INSERT = """
         id, tenant_id, resource_id, kind, name, business_name, description,
         specializations, tags, languages, address, latitude, longitude, earth_point,
         photo_url, payment_modes, price_min, price_max, currency, services, booking_url,
-        rating_average, rating_count, next_free_at, time_zone, free_days, document,
-        search_text, refreshed_at
+        rating_average, rating_count, latest_reviews, next_free_at, time_zone, free_days,
+        document, search_text, refreshed_at
     ) VALUES (
         %(id)s, %(tenant_id)s, %(resource_id)s, %(kind)s, %(name)s, %(business_name)s,
         %(description)s, %(specializations)s, %(tags)s, %(languages)s, %(address)s,
@@ -145,7 +145,7 @@ _INSERT = """
              ELSE public.cube(ARRAY[%(x)s, %(y)s, %(z)s]::float8[]) END,
         %(photo_url)s, %(payment_modes)s, %(price_min)s, %(price_max)s, %(currency)s,
         %(services)s, %(booking_url)s, %(rating_average)s, %(rating_count)s,
-        %(next_free_at)s, %(time_zone)s, %(free_days)s::date[],
+        %(latest_reviews)s, %(next_free_at)s, %(time_zone)s, %(free_days)s::date[],
         setweight(to_tsvector('simple', public.unaccent(%(text_a)s)), 'A')
           || setweight(to_tsvector('simple', public.unaccent(%(text_b)s)), 'B')
           || setweight(to_tsvector('simple', public.unaccent(%(text_c)s)), 'C')
@@ -322,6 +322,7 @@ def _row(
         "booking_url": services_out[0]["url"],
         "rating_average": rating.average.quantize(Decimal("0.01")),
         "rating_count": rating.count,
+        "latest_reviews": Jsonb(list(rating.latest)),
         "next_free_at": free.next_at,
         "time_zone": time_zone,
         "free_days": free.days,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 
@@ -18,6 +19,9 @@ from uuid import UUID
 class RatingSummary:
     average: Decimal = Decimal("0")
     count: int = 0
+    # The latest shown reviews, newest first, as JSON-ready dicts (the index keeps them
+    # so a search shows them without visiting the business's schema).
+    latest: tuple[dict[str, Any], ...] = ()
 
 
 RatingsProvider = Callable[[Iterable[UUID]], dict[UUID, RatingSummary]]

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -289,6 +290,8 @@ class DirectoryResult:
     rating_count: int
     next_free_at: dt.datetime | None
     time_zone: str
+    # The latest shown reviews (apps/reviews/selectors.py, `review_snippet`).
+    latest_reviews: list[dict[str, Any]]
     score: float
     distance_km: float | None
 
@@ -298,6 +301,22 @@ class DirectoryResult:
             str(SPECIALIZATION_BY_SLUG[slug].label)
             for slug in self.specializations
             if slug in SPECIALIZATION_BY_SLUG
+        ]
+
+    @property
+    def reviews_url(self) -> str:
+        """All the shown reviews of this person or asset, on the business's own site."""
+        parts = urlsplit(self.booking_url)
+        return urlunsplit(
+            (parts.scheme, parts.netloc, "/reviews/", f"resource={self.resource_id}", "")
+        )
+
+    @property
+    def latest_reviews_shown(self) -> list[dict[str, Any]]:
+        """The latest reviews with their month as a date (pages format it)."""
+        return [
+            {**review, "visit_month": dt.date.fromisoformat(f"{review['month']}-01")}
+            for review in self.latest_reviews
         ]
 
     @property
@@ -319,7 +338,7 @@ _COLUMNS = (
     "id, tenant_id, resource_id, kind, name, business_name, description, specializations, "
     "languages, address, latitude, longitude, photo_url, payment_modes, price_min, "
     "price_max, currency, services, booking_url, rating_average, rating_count, next_free_at, "
-    "time_zone"
+    "time_zone, latest_reviews"
 )
 
 
@@ -410,8 +429,9 @@ _NAMES = [name.strip() for name in _COLUMNS.split(",")]
 def _result(row: tuple[Any, ...]) -> DirectoryResult:
     values = dict(zip(_NAMES, row, strict=False))
     # Django's backend hands jsonb over as text (its model fields decode it).
-    if isinstance(values["services"], str):
-        values["services"] = json.loads(values["services"])
+    for column in ("services", "latest_reviews"):
+        if isinstance(values[column], str):
+            values[column] = json.loads(values[column])
     distance = row[len(_NAMES) + 1]
     return DirectoryResult(
         **values,

@@ -1,4 +1,6 @@
-"""The public directory on the root domain: `GET /api/v1/directory/providers`.
+"""The public directory on the root domain: `GET /api/v1/directory/providers` and a
+provider's shown reviews, `GET /api/v1/directory/providers/{id}/reviews` (read in that
+one business's schema).
 
 Anonymous (no API key: the directory spans businesses), throttled per client address in
 the `anon_read` bucket like every public read, errors in the one envelope. Parameters
@@ -7,8 +9,10 @@ are checked by `apps.directory.search.directory_query_parse`, as the `/find/` pa
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from django_tenants.utils import tenant_context
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -18,9 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.api.pagination import PAGE_PARAMETERS, paginate
 from apps.api.serializers import paginated
 from apps.api.views.base import error_responses
 from apps.directory.search import SORTS, directory_query_parse, directory_search
+from apps.reviews.models import Review
+from apps.reviews.selectors import directory_provider_tenant, reviews_public
 
 
 class ProviderServiceOutput(serializers.Serializer):
@@ -29,6 +36,18 @@ class ProviderServiceOutput(serializers.Serializer):
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
     currency = serializers.CharField()
     url = serializers.CharField(help_text="The booking page with this provider preselected.")
+
+
+class ProviderReviewSnippetOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    rating = serializers.IntegerField(help_text="1 to 5.")
+    comment = serializers.CharField()
+    author = serializers.CharField(help_text="First name and initial; empty once erased.")
+    service = serializers.CharField()
+    month = serializers.CharField(help_text="The month of the visit, YYYY-MM.")
+    verified = serializers.BooleanField(help_text="Always true: from a completed booking.")
+    reply = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class ProviderOutput(serializers.Serializer):
@@ -50,6 +69,11 @@ class ProviderOutput(serializers.Serializer):
     currency = serializers.CharField()
     rating_average = serializers.DecimalField(max_digits=3, decimal_places=2)
     rating_count = serializers.IntegerField()
+    latest_reviews = ProviderReviewSnippetOutput(
+        many=True,
+        help_text="The latest shown reviews (at most 3), newest first; comments cut at 280 "
+        "characters (whole in the provider's reviews).",
+    )
     next_free_at = serializers.DateTimeField(allow_null=True)
     time_zone = serializers.CharField(help_text="The location's IANA time zone.")
     booking_url = serializers.CharField()
@@ -106,6 +130,58 @@ class DirectoryProvidersApi(APIView):
                 },
             }
         )
+
+
+class ProviderReviewOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    rating = serializers.IntegerField(help_text="1 to 5.")
+    comment = serializers.CharField()
+    author = serializers.CharField(
+        source="author_name", help_text="First name and initial; empty once erased."
+    )
+    service = serializers.CharField(source="service.name")
+    month = serializers.SerializerMethodField(help_text="The month of the visit, YYYY-MM.")
+    verified = serializers.SerializerMethodField(
+        help_text="Always true: every review comes from a completed booking."
+    )
+    reply = serializers.CharField(help_text="The business's reply; empty when none.")
+    created_at = serializers.DateTimeField()
+
+    def get_month(self, review: Review) -> str:
+        return review.visit_month.strftime("%Y-%m")
+
+    def get_verified(self, review: Review) -> bool:
+        return True
+
+
+ProviderReviewPage = paginated(ProviderReviewOutput, "ProviderReviewPage")
+
+
+class DirectoryProviderReviewsApi(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="directory_provider_reviews",
+        tags=["Directory"],
+        auth=[],
+        parameters=PAGE_PARAMETERS,
+        responses={200: ProviderReviewPage, **error_responses()},
+        description=(
+            "A provider's shown reviews, newest first (root domain, no key). Hidden "
+            "reviews are left out; the average and count are the provider's "
+            "`rating_average` and `rating_count`."
+        ),
+    )
+    def get(self, request: Request, provider_id: uuid.UUID) -> Response:
+        tenant, resource_id = directory_provider_tenant(provider_id=provider_id)
+        with tenant_context(tenant):
+            body = paginate(
+                reviews_public(resource_id=resource_id),
+                params=request.query_params,
+                serializer=ProviderReviewOutput,
+            )
+        return Response(body)
 
 
 @extend_schema(exclude=True)

@@ -70,6 +70,8 @@ class DirectoryEntry(models.Model):
     # Fed by customers' reviews (apps/directory/ratings.py); 0 until those exist.
     rating_average = models.DecimalField(max_digits=3, decimal_places=2, default=0)
     rating_count = models.PositiveIntegerField(default=0)
+    # The latest shown reviews, newest first (apps/reviews/selectors.py, `review_snippet`).
+    latest_reviews = models.JSONField(default=list, blank=True)
     next_free_at = models.DateTimeField(null=True, blank=True)
     # The IANA zone of the person's or asset's location: free times show in it.
     time_zone = models.CharField(max_length=64, blank=True)
