@@ -15,6 +15,7 @@ from typing import Any
 import django
 from django.db import connection
 
+from tests.bench import directory as directory_bench
 from tests.bench.loads import Figures
 
 SLOTS = "GET slots (1 resource, 1 day)"
@@ -58,6 +59,8 @@ class Report:
     new_tenant: dict[str, Any] = field(default_factory=dict)
     tenants: dict[str, Figures] = field(default_factory=dict)
     materialization: dict[str, Any] = field(default_factory=dict)
+    # The directory's figures besides its endpoint's (tests/bench/directory.py).
+    directory: dict[str, Any] = field(default_factory=dict)
 
     def add(self, figures: Figures) -> None:
         self.figures.append(figures)
@@ -192,6 +195,11 @@ class Report:
                     _verdict(self.new_tenant["max_s"] <= 3),
                 )
             )
+        rows += directory_bench.target_rows(
+            figures=self.find(directory_bench.SEARCH, saturation=False),
+            bare=self.find(BARE, saturation=False),
+            directory=self.directory,
+        )
         if self.materialization:
             m = self.materialization
             full = m["resources"] >= 1000
@@ -323,6 +331,17 @@ class Report:
             lines += ["", f"New tenants: {json.dumps(self.new_tenant['runs'])}"]
         if self.materialization:
             lines += ["", f"Materialization: {json.dumps(self.materialization)}"]
+        if self.directory.get("queries"):
+            lines += ["", "SQL per directory search (in-process, whole middleware stack):"]
+            for label, entry in self.directory["queries"].items():
+                lines.append(
+                    f"  {label}: {entry['queries']} queries (HTTP {entry['status']}, "
+                    f"{entry['results']} results) {entry['path']}"
+                )
+                lines += [f"      {sql}" for sql in entry["sql"]]
+        if self.directory.get("catch_up") or self.directory.get("index_freshened"):
+            extra = {k: v for k, v in self.directory.items() if k != "queries"}
+            lines += ["", f"Directory index: {json.dumps(extra, default=str)}"]
         return "\n".join(lines) + "\n"
 
     def failures(self) -> list[str]:
@@ -350,6 +369,7 @@ class Report:
             "storms": self.storms,
             "new_tenant": self.new_tenant,
             "materialization": self.materialization,
+            "directory": self.directory,
             "storm_invariant_broken": failures,
         }
         text_path = self.out_dir / f"report-{self.stamp}.txt"

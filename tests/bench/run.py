@@ -36,6 +36,7 @@ from apps.calendars.grid.services import resources_materialize
 from apps.calendars.models import AvailabilityRule, SlotHold, SlotInstance
 from apps.core.tenancy import use_public_schema
 from apps.resources.models import Location, Resource
+from tests.bench import directory as directory_bench
 from tests.bench import seed as seeding
 from tests.bench.driver import Request, burst, cycle, open_loop, percentile
 from tests.bench.loads import Figures, merge, merge_saturation, offer, saturate
@@ -650,6 +651,8 @@ def run(*, quick: bool, reseed: bool) -> int:
     report.queries = query_counts(workload, busy)
     report.profile = profile_slots(workload, requests=100 if quick else 300, stamp=stamp)
     report.profile["hold_in_process"] = hold_cost(workload, busy)
+    report.directory["index_freshened"] = directory_bench.index_freshen()
+    report.directory["queries"] = directory_bench.search_query_counts()
     connections.close_all()
 
     logs = OUT_DIR / f"gunicorn-{stamp}.log"
@@ -704,6 +707,8 @@ def run(*, quick: bool, reseed: bool) -> int:
                 duration_s=plan.offered_s,
             )
             report.add(figures)
+        say(f"  {directory_bench.SEARCH} at {directory_bench.DIRECTORY_RATE:g} req/s offered")
+        report.add(directory_bench.searched(server, pids, duration_s=plan.offered_s))
 
         connections.close_all()
         with tenant_context(busy):
@@ -783,6 +788,11 @@ def run(*, quick: bool, reseed: bool) -> int:
                 for side in names
             }
 
+    say("Directory index catch-up: a booking confirmed, Celery worker and beat running ...")
+    connections.close_all()
+    report.directory["catch_up"] = directory_bench.catch_up(
+        database=seeding.bench_database(), log_dir=OUT_DIR, stamp=stamp
+    )
     say(f"Slot materialization: {plan.materialize_resources} resources x {MATERIALIZE_DAYS} days")
     connections.close_all()
     meter_wall = time.perf_counter()

@@ -74,6 +74,7 @@ from apps.calendars.rules.services import availability_rule_create
 from apps.calendars.timezones import local_date, zone
 from apps.resources.models import Resource
 from apps.resources.services import location_create, resource_create, service_create
+from tests.bench.directory_seed import DirectorySize, directory_part_matches, directory_seed
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ CLONE_BATCH = 25
 CLONE_CONNECTIONS = 2
 MAX_SEED_AGE_DAYS = 14
 DEV_DATABASE = "timenest"  # cloned (when idle) instead of migrating from zero
+# The directory workload in the first tenants of EMPTY_SLUG (tests/bench/directory_seed.py).
+DIRECTORY_SIZE = DirectorySize(tenants=EMPTY_TENANTS)
 
 ACTOR = ActorRef.system("bench seed")
 
@@ -230,6 +233,9 @@ def _strip_tenants(name: str) -> None:
         # which refuses a TRUNCATE unless this session replays as a replica.
         conn.execute("SET session_replication_role = replica")
         conn.execute("TRUNCATE accounts_user, django_session CASCADE")
+        # Replica mode skips foreign keys: the directory's rows of the removed tenants
+        # would stay behind.
+        conn.execute("TRUNCATE directory_index_directoryentry, directory_index_directoryrefresh")
         conn.execute(
             "DELETE FROM accounts_domain WHERE tenant_id IN "
             "(SELECT id FROM accounts_tenant WHERE schema_name <> 'public')"
@@ -570,6 +576,11 @@ def seed_ensure(*, force: bool = False, progress: bool = True) -> Seed:
     expected = _expected_marker_base()
     markers = [_marker_read(bench_database()), _marker_read(one_tenant_database())]
     today = timezone.localdate(timezone.now(), zone(BUSY_TZ))
+    # A directory part of another size or version is redone with everything else; a
+    # missing one is added to the databases as they are (_directory_ensure).
+    directory_part = (markers[0] or {}).get("directory")
+    if directory_part is not None and not directory_part_matches(directory_part, DIRECTORY_SIZE):
+        force = True
     if not force and all(
         marker is not None
         and all(marker.get(key) == value for key, value in expected.items() if key != "migrations")
@@ -587,6 +598,8 @@ def seed_ensure(*, force: bool = False, progress: bool = True) -> Seed:
             _marker_write(
                 one_tenant_database(), one_marker | {"migrations": expected["migrations"]}
             )
+            bench_marker["migrations"] = expected["migrations"]
+        _directory_ensure(seed, bench_marker, progress=progress)
         return seed
 
     timings: dict[str, float] = {}
@@ -621,4 +634,27 @@ def seed_ensure(*, force: bool = False, progress: bool = True) -> Seed:
     marker = expected | {"complete": True, "seed": asdict(seed)}
     _marker_write(bench_database(), marker)
     _marker_write(one_tenant_database(), marker | {"one_tenant": True})
+    _directory_ensure(seed, marker, progress=progress)
     return seed
+
+
+def _directory_ensure(seed: Seed, marker: dict[str, Any], *, progress: bool) -> None:
+    """Adds the directory workload to the bench database (not to the one-tenant copy)
+    when its marker has none, recording its counts and timings with the seed's."""
+    if directory_part_matches(marker.get("directory"), DIRECTORY_SIZE):
+        return
+    if progress:
+        print(  # noqa: T201
+            f"  directory: {DIRECTORY_SIZE.total_listings} listings in "
+            f"{DIRECTORY_SIZE.tenants} businesses, {DIRECTORY_SIZE.total_reviews} reviews ...",
+            flush=True,
+        )
+    part = directory_seed(size=DIRECTORY_SIZE, slug_pattern=EMPTY_SLUG, progress=progress)
+    seed.timings |= part["timings"]
+    seed.timings["total_s"] = seed.timings.get("total_s", 0.0) + part["timings"]["directory_seed_s"]
+    seed.timings["total_s"] += part["timings"]["directory_index_s"]
+    seed.counts |= {f"directory_{key}": value for key, value in part["counts"].items()}
+    connections.close_all()
+    _marker_write(
+        bench_database(), marker | {"directory": part, "seed": asdict(seed) | {"reused": False}}
+    )
