@@ -422,6 +422,20 @@ _CATALOGUE_SQL = """
 """
 
 
+_CASTS = re.compile(r"::(?:character varying|text)(?:\[\])?")
+
+
+def _check_body_canonical(line: str) -> str:
+    """A constraint line with its check body's casts and parentheses left out: PostgreSQL
+    prints a re-parsed `x = ANY (ARRAY[...])` check with its casts in other places
+    (`(ARRAY['a'::varchar])::text[]` becomes `ARRAY[('a'::varchar)::text]`), which
+    means the same. The constants, columns and operators still have to match."""
+    if not line.startswith("constraint ") or "CHECK" not in line:
+        return line
+    head, _, body = line.partition("CHECK")
+    return head + "CHECK " + re.sub(r"[()\s]", "", _CASTS.sub("", body))
+
+
 def schema_description(schema: str, *, dbname: str) -> list[str]:
     """What the schema holds, in the catalogue's terms: tables with owner and effective
     grants (an empty ACL means the owner's default one),
@@ -436,7 +450,10 @@ def schema_description(schema: str, *, dbname: str) -> list[str]:
         row = conn.execute("SELECT oid FROM pg_namespace WHERE nspname = %s", [schema]).fetchone()
         if row is None:
             return []
-        lines = [line for (line,) in conn.execute(_CATALOGUE_SQL, {"ns": row[0]}).fetchall()]
+        lines = [
+            _check_body_canonical(line)
+            for (line,) in conn.execute(_CATALOGUE_SQL, {"ns": row[0]}).fetchall()
+        ]
         tables = conn.execute(
             "SELECT relname FROM pg_class WHERE relnamespace = %s AND relkind = 'r'", [row[0]]
         ).fetchall()
