@@ -49,6 +49,17 @@ def audit_content_types_load(*models: type[Model]) -> None:
     ContentType.objects.get_for_models(*models)
 
 
+def _reverse_one_to_ones(model: type[Model]) -> list[str]:
+    """The other side of one-to-one keys pointing at `model` (a booking's `review`, say):
+    auditlog diffs them like fields, so each write would read the row behind each (one
+    query apiece, mostly to learn there is none). They are that other model's to record."""
+    return [
+        field.name
+        for field in model._meta.get_fields()
+        if field.auto_created and not field.concrete and field.one_to_one
+    ]
+
+
 def audit_register() -> None:
     """Called from BookingsConfig.ready(); registering twice is harmless."""
     registrations: list[tuple[str, dict[str, Any]]] = [
@@ -72,7 +83,8 @@ def audit_register() -> None:
     for label, options in registrations:
         model = apps.get_model(label)
         if not auditlog.contains(model):
-            auditlog.register(model, **options)
+            excluded = [*options.get("exclude_fields", ()), *_reverse_one_to_ones(model)]
+            auditlog.register(model, **(options | {"exclude_fields": excluded}))
     pre_save.connect(
         _customer_entry_label, sender=LogEntry, dispatch_uid="bookings.customer_entry_label"
     )
