@@ -13,7 +13,7 @@ LOCAL_SETTINGS := DJANGO_SETTINGS_MODULE=config.settings.dev
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test setup venv services services-down lint typecheck pytest measure bench browser-deps promtool-deps clean lock roles drill drill-deps
+.PHONY: run test setup venv services services-down lint typecheck pytest measure bench browser-deps promtool-deps i18n-deps clean lock roles drill drill-deps
 
 $(VENV)/.installed: requirements/dev.txt requirements/base.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required."; exit 1; }
@@ -32,12 +32,22 @@ services-down:
 
 # As the owner role; setup_database first creates the roles as the cluster's superuser.
 setup: venv services
+	@# The message catalogues to .mo files (Babel; build output, not committed).
+	$(LOCAL_SETTINGS) $(PY) manage.py compile_catalogues
 	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py setup_database
 	@# The demo is loaded when it is missing; its credentials are made once per machine
 	@# and kept in .local/demo-credentials.json (0600).
 	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py load_demo --if-missing
 	@# The demo business in the public directory (http://localhost:$(PORT)/find/).
 	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py load_directory_demo --if-missing
+	@# Reviews of past visits to its listed people (fixtures/reviews_demo.json).
+	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py load_reviews_demo --if-missing
+	@# A recurring client: a fortnightly series (fixtures/series_demo.json).
+	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py load_series_demo --if-missing
+	@# A full morning with people on its waitlist (fixtures/waitlist_demo.json).
+	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py load_waitlist_demo --if-missing
+	@# A German-speaking customer's booking: its emails speak German (fixtures/language_demo.json).
+	$(LOCAL_SETTINGS) DATABASE_ROLE=owner $(PY) manage.py load_language_demo --if-missing
 
 run: setup
 	@mkdir -p .local/mail
@@ -68,6 +78,13 @@ promtool-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	  else echo "promtool is missing; the alert rules' check is skipped (sudo apt-get install -y prometheus)"; fi; }
 
+# xgettext extracts the strings marked for translation (tests/core/test_catalogues.py
+# compares them with the catalogues; skipped without it).
+i18n-deps:
+	@command -v xgettext >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gettext >/dev/null; \
+	  else echo "xgettext is missing; the catalogues' check is skipped (sudo apt-get install -y gettext)"; fi; }
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -76,7 +93,7 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy .
 
-pytest: venv services browser-deps promtool-deps
+pytest: venv services browser-deps promtool-deps i18n-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: setup browser-deps lint typecheck pytest

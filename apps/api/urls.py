@@ -21,8 +21,10 @@ from apps.api.views import (
     admin_customers,
     admin_webhooks,
     auth,
+    booking_series,
     bookings,
     catalogue,
+    waitlist,
 )
 from apps.api.views.not_found import ApiNotFound
 
@@ -125,6 +127,11 @@ v1_patterns: list[URLPattern | URLResolver] = [
     path("dates", catalogue.DatesApi.as_view(), name="dates"),
     path("slots", catalogue.SlotsApi.as_view(), name="slots"),
     path("bookings", bookings.BookingCreateApi.as_view(), name="bookings"),
+    path(
+        "bookings/series",
+        booking_series.BookingSeriesCreateApi.as_view(),
+        name="booking-series",
+    ),
     path("bookings/<uuid:booking_id>", bookings.BookingDetailApi.as_view(), name="booking"),
     path(
         "bookings/<uuid:booking_id>/confirm",
@@ -141,6 +148,7 @@ v1_patterns: list[URLPattern | URLResolver] = [
         bookings.BookingRescheduleApi.as_view(),
         name="booking-reschedule",
     ),
+    path("waitlist", waitlist.WaitlistJoinApi.as_view(), name="waitlist"),
     path("admin/", include((admin_patterns, "admin"))),
 ]
 

@@ -58,6 +58,7 @@ from apps.core import metrics
 from apps.core.entitlements import Limit, entitlement_require, tenant_active_require
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.ids import uuid7
+from apps.core.languages import language_active, language_check
 from apps.core.tenancy import current_schema
 from apps.resources.models import Resource, Service
 
@@ -114,7 +115,12 @@ def _customer_input_clean(data: CustomerInput, *, phone_region: str | None) -> C
     if not name:
         errors.append(FieldError("name", "Enter your name."))
     elif len(name) > NAME_MAX_LENGTH:
-        errors.append(FieldError("name", f"Keep the name under {NAME_MAX_LENGTH} characters."))
+        errors.append(
+            FieldError(
+                "name",
+                gettext("Keep the name under %(length)s characters.") % {"length": NAME_MAX_LENGTH},
+            )
+        )
     email = phone = ""
     try:
         email = pii.email_normalize(data.email)
@@ -166,13 +172,20 @@ def booking_hold(
     idempotency_key: str = "",
     window_override_reason: str = "",
     pay_at_venue: bool = False,
+    series_occurrence: bool = False,
+    language: str = "",
+    hold_minutes: int | None = None,
 ) -> Booking:
     """Holds one place for `service` at `starts_at` on `resource` for the tenant's hold
     TTL. Raises ValidationFailed, SlotNotFound, SlotFull or OutsideBookingWindow.
 
     Staff only: `window_override_reason` books outside the minimum notice and the
     horizon (never in the past, never over capacity; the held event and the booking
-    keep the reason); `pay_at_venue` marks a paid service as paid on the day."""
+    keep the reason); `pay_at_venue` marks a paid service as paid on the day.
+    `series_occurrence`: a later occurrence of a recurring series (apps/bookings/
+    series.py), which may lie beyond the horizon (the past and the notice still apply).
+    `hold_minutes`: how long the hold lasts, when not the tenant's hold TTL (a waitlist
+    offer's window, apps/waitlist)."""
     window_override_reason = window_override_reason.strip()
     tenant = tenant_current()
     now = timezone.now()
@@ -180,9 +193,25 @@ def booking_hold(
     if timezone.is_naive(starts_at):
         errors.append(FieldError("start", "Give the time with its UTC offset."))
     if len(notes) > NOTES_MAX_LENGTH:
-        errors.append(FieldError("notes", f"Keep notes under {NOTES_MAX_LENGTH} characters."))
+        errors.append(
+            FieldError(
+                "notes",
+                gettext("Keep notes under %(length)s characters.") % {"length": NOTES_MAX_LENGTH},
+            )
+        )
     if source not in Booking.Source.values:
         errors.append(FieldError("source", "Unknown booking source."))
+    # The booking's messages speak the language it was made in: the one given, else the
+    # request's (the page's, the API's Accept-Language). Staff booking for a customer on
+    # the dashboard: the screen speaks the staff member's own language, which says nothing
+    # of the customer's, so the business's speaks ("").
+    if language:
+        try:
+            language_check(language)
+        except ValidationFailed as exc:
+            errors.extend(exc.details)
+    elif source != Booking.Source.ADMIN:
+        language = language_active()
     errors.extend(_staff_options_check(actor, window_override_reason, pay_at_venue=pay_at_venue))
     try:
         # A phone typed without its country code is read as the location's country's
@@ -217,8 +246,10 @@ def booking_hold(
         tenant=tenant,
         actor=actor,
         override_reason=window_override_reason,
+        beyond_horizon=series_occurrence,
     )
-    hold_expires_at = now + timedelta(minutes=tenant.hold_ttl_minutes)
+    # A waitlist offer holds for the business's offer window instead (apps/waitlist).
+    hold_expires_at = now + timedelta(minutes=hold_minutes or tenant.hold_ttl_minutes)
 
     with _capacity_errors_as_slot_full(), transaction.atomic():
         locked = resources_lock(resource_ids=[resource.pk])
@@ -238,6 +269,7 @@ def booking_hold(
             payment_status=_payment_status_initial(service, pay_at_venue=pay_at_venue),
             window_override_reason=window_override_reason,
             idempotency_key=idempotency_key,
+            language=language,
             created_by_type=actor.type,
             created_by_id=actor.id,
         )
@@ -289,7 +321,8 @@ def booking_confirm(
             raise HoldExpired()
         if locked.status != Booking.Status.HELD:
             raise InvalidTransition(
-                f"A {locked.get_status_display().lower()} booking cannot be confirmed."
+                gettext("A %(status)s booking cannot be confirmed.")
+                % {"status": locked.get_status_display().lower()}
             )
         hold_elapsed = locked.hold_expires_at is not None and locked.hold_expires_at <= now
         if hold_elapsed:
@@ -403,7 +436,8 @@ def booking_cancel(
             return locked
         if locked.status not in Booking.ACTIVE_STATUSES:
             raise InvalidTransition(
-                f"A {locked.get_status_display().lower()} booking cannot be cancelled."
+                gettext("A %(status)s booking cannot be cancelled.")
+                % {"status": locked.get_status_display().lower()}
             )
         if locked.status == Booking.Status.CONFIRMED and not override_window:
             _require_before_cancellation_window(booking=locked, tenant=tenant, now=now)
@@ -460,7 +494,8 @@ def booking_reschedule(
             if locked.status == Booking.Status.EXPIRED:
                 raise HoldExpired()
             raise InvalidTransition(
-                f"A {locked.get_status_display().lower()} booking cannot be rescheduled."
+                gettext("A %(status)s booking cannot be rescheduled.")
+                % {"status": locked.get_status_display().lower()}
             )
         hold_elapsed = (
             locked.status == Booking.Status.HELD
@@ -614,13 +649,15 @@ def _require_in_window(
     actor: ActorRef,
     override_reason: str = "",
     moving: bool = False,
+    beyond_horizon: bool = False,
 ) -> None:
     """The one place the booking window is decided. Minimum notice counts from now; the
     horizon ends at the end of the location's local day `horizon_days` after today; the
     past is refused to everyone. Staff pass the notice and the horizon only with an
     `override_reason` (the caller checked it), so every exception is on record. Staff
     moving a booking that exists (`moving`) pass the notice without one: the booking
-    was already let in, and the reschedule screens have no reason to give."""
+    was already let in, and the reschedule screens have no reason to give. A series'
+    later occurrences pass the horizon (`beyond_horizon`): the series was let in."""
     if starts_at <= now:
         raise OutsideBookingWindow(
             gettext("That time has already passed."),
@@ -644,6 +681,8 @@ def _require_in_window(
                 )
             ],
         )
+    if beyond_horizon:
+        return
     horizon_days = service.horizon_days if service.horizon_days is not None else tenant.horizon_days
     zone = zoneinfo.ZoneInfo(resource.location.timezone)
     last_day = now.astimezone(zone).date() + timedelta(days=horizon_days)
@@ -698,8 +737,8 @@ def _require_before_cancellation_window(*, booking: Booking, tenant: Tenant, now
     window = timedelta(minutes=tenant.cancellation_window_minutes)
     if booking.starts_at - now < window:
         raise TooLateToCancel(
-            f"Bookings can be changed until {tenant.cancellation_window_minutes} minutes "
-            "before they start."
+            gettext("Bookings can be changed until %(minutes)s minutes before they start.")
+            % {"minutes": tenant.cancellation_window_minutes}
         )
 
 
@@ -840,7 +879,8 @@ def _booking_finish(
             return locked
         if locked.status != Booking.Status.CONFIRMED:
             raise InvalidTransition(
-                f"A {locked.get_status_display().lower()} booking cannot be marked that way."
+                gettext("A %(status)s booking cannot be marked that way.")
+                % {"status": locked.get_status_display().lower()}
             )
         if locked.starts_at > now:
             raise InvalidTransition("A booking can be marked like this once it has started.")

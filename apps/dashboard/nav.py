@@ -14,17 +14,19 @@ from apps.accounts.models import Membership
 
 R = Membership.Role
 SECTIONS: list[tuple[str | Promise, str, str]] = [
-    ("Today", "dashboard:home", R.FRONTDESK),
-    ("Calendar", "dashboard:calendar", R.FRONTDESK),
-    ("Bookings", "dashboard:bookings", R.FRONTDESK),
-    ("Availability", "dashboard:availability", R.SCHEDULER),
-    ("Services & resources", "dashboard:catalogue", R.MANAGER),
+    (gettext_lazy("Today"), "dashboard:home", R.FRONTDESK),
+    (gettext_lazy("Calendar"), "dashboard:calendar", R.FRONTDESK),
+    (gettext_lazy("Bookings"), "dashboard:bookings", R.FRONTDESK),
+    (gettext_lazy("Waitlist"), "dashboard:waitlist", R.FRONTDESK),
+    (gettext_lazy("Availability"), "dashboard:availability", R.SCHEDULER),
+    (gettext_lazy("Services & resources"), "dashboard:catalogue", R.MANAGER),
     (gettext_lazy("Directory listing"), "dashboard:listing", R.MANAGER),
-    ("Notifications", "notifications:failed", R.FRONTDESK),
-    ("Team", "dashboard:team", R.ADMIN),
-    ("API & webhooks", "dashboard:integrations", R.ADMIN),
-    ("Settings", "dashboard:settings", R.ADMIN),
-    ("Billing", "dashboard:billing", R.ADMIN),
+    (gettext_lazy("Reviews"), "dashboard:reviews", R.MANAGER),
+    (gettext_lazy("Notifications"), "notifications:failed", R.FRONTDESK),
+    (gettext_lazy("Team"), "dashboard:team", R.ADMIN),
+    (gettext_lazy("API & webhooks"), "dashboard:integrations", R.ADMIN),
+    (gettext_lazy("Settings"), "dashboard:settings", R.ADMIN),
+    (gettext_lazy("Billing"), "dashboard:billing", R.ADMIN),
     (gettext_lazy("Audit"), "dashboard:audit", R.ADMIN),
 ]
 

@@ -14,14 +14,18 @@ from apps.dashboard.first_day import urls as first_day_urls
 from apps.dashboard.integrations import urls as integrations_urls
 from apps.dashboard.listing import urls as listing_urls
 from apps.dashboard.notifications import urls as notifications_urls
+from apps.dashboard.reviews import urls as reviews_urls
 from apps.dashboard.team import views as team_views
+from apps.dashboard.waitlist import urls as waitlist_urls
 
 dashboard_patterns: list[URLPattern | URLResolver] = [
     *bookings_urls.urlpatterns,
     *availability_urls.urlpatterns,
     *catalogue_urls.urlpatterns,
     *customers_urls.urlpatterns,
+    *waitlist_urls.urlpatterns,
     *listing_urls.urlpatterns,
+    *reviews_urls.urlpatterns,
     *first_day_urls.urlpatterns,
     *notifications_urls.resource_feed_patterns,
     path("team/", team_views.team, name="team"),

@@ -35,6 +35,10 @@ class Notification(models.Model):
         REMINDER = "reminder", "Reminder"
         REFUNDED = "refunded", "Payment refunded"
         PAYMENT_LINK = "payment_link", "Payment link"
+        # A freed place held for someone on the waitlist (apps/waitlist), with its link.
+        WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
+        # After a completed booking: a signed link to review it (apps/reviews).
+        REVIEW_REQUEST = "review_request", "Review request"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

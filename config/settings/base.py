@@ -71,6 +71,8 @@ TENANT_APPS = [
     "apps.notifications",
     "apps.api",  # API keys belong to a business
     "apps.directory",  # a business's listing in the public directory
+    "apps.reviews",  # customers' reviews of their completed bookings
+    "apps.waitlist",  # the waitlist and its timed offers
     # Adapters without models: every staff screen, every customer page.
     "apps.dashboard",
     "apps.booking_site",
@@ -119,10 +121,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # In place of Django's LocaleMiddleware, after authentication: staff screens follow the
+    # person's own language, customer pages the `lang` picker, the browser, then the
+    # business's default (apps/core/languages.py).
+    "apps.core.languages.LanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "apps.accounts.signin.StaffIdleTimeoutMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -265,6 +270,15 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en"
+# The languages of the pages and emails (config/locale/<code>/LC_MESSAGES/django.po,
+# compiled by `manage.py compile_catalogues`); a business picks its default among them.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+]
+LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -326,6 +340,7 @@ CELERY_TASK_ANNOTATIONS = {
     "accounts.run_where_due": {"soft_time_limit": 300, "time_limit": 330},
     # Reads every business's due work in one task.
     "notifications.work_due_repair": _LONG_TASK_LIMITS,
+    "waitlist.work_due_repair": _LONG_TASK_LIMITS,
 }
 # Only one beat sends periodic tasks, whichever number runs: the others wait for its
 # Redis lock (config/beat_scheduler.py). The key defaults to one under the cache prefix.
@@ -358,6 +373,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "accounts.run_where_due",
         "schedule": crontab(),
         "args": ("holds", "bookings.holds_expire"),
+    },
+    # Freed places go to the people waiting: sent only into businesses where a place
+    # freed or an offer lapses (apps/waitlist; on commit already, this catches up).
+    "waitlist-offers-make": {
+        "task": "accounts.run_where_due",
+        "schedule": float(env_int("WAITLIST_DISPATCH_INTERVAL_SECONDS", default=15)),
+        "args": ("waitlist", "waitlist.offers_make"),
+    },
+    # Its backstop: a wake whose due-time note was lost (apps/waitlist/due_work.py).
+    "waitlist-due-work-repair": {
+        "task": "waitlist.work_due_repair",
+        "schedule": crontab(minute=31),
     },
     # Extends every slot grid to the rolling horizon (90 days by default) and heals drift;
     # rule changes rebuild their resources right after commit on their own.

@@ -1,5 +1,6 @@
 """What a notification says: the facts every template and text message is made from,
-in the location's time zone and the tenant's language, and the SMS wording."""
+in the location's time zone and the booking's language (the one it was made in, else
+the business's), and the SMS wording."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils import dateformat, translation
+from django.utils import dateformat, formats, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, ngettext
 
 from apps.accounts.addresses import tenant_domain
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
 from apps.bookings.payments import payment_totals
+from apps.core.languages import is_language
+from apps.core.money import money_format
 from apps.notifications.links import booking_manage_url
 from apps.notifications.messages.recipients import Recipient, notification_recipient
 from apps.notifications.messages.sms import sms_fits, sms_gsm_friendly, sms_truncate
@@ -32,16 +36,17 @@ def address_line(address: str) -> str:
 
 
 def duration_label(minutes: int) -> str:
-    """1440 → "24 hours", 60 → "1 hour", 90 → "1 hour 30 minutes", 2880 → "2 days"."""
+    """1440 → "24 hours", 60 → "1 hour", 90 → "1 hour 30 minutes", 2880 → "2 days" (in
+    the active language)."""
     if minutes and minutes % (24 * 60) == 0 and minutes > 24 * 60:
         days = minutes // (24 * 60)
-        return f"{days} days"
+        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
     hours, rest = divmod(minutes, 60)
     parts = []
     if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+        parts.append(ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours})
     if rest or not parts:
-        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
+        parts.append(ngettext("%(count)d minute", "%(count)d minutes", rest) % {"count": rest})
     return " ".join(parts)
 
 
@@ -61,18 +66,44 @@ class MessageFacts:
     def kind(self) -> str:
         return self.notification.kind
 
+    @property
+    def language(self) -> str:
+        """The booking's language, else the business's (settings.LANGUAGES)."""
+        for language in (self.booking.language, self.tenant.locale):
+            if is_language(language):
+                return language
+        return "en"
+
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
 
     def when_short(self, moment: datetime) -> str:
-        """`Tue 30 Mar, 10:00 BST` — for SMS and subjects."""
-        with translation.override(self.tenant.locale or "en"):
-            return str(dateformat.format(self.local(moment), "D j M, H:i T"))
+        """`Tue 30 Mar, 10:00 BST` — for SMS and subjects (`Di. 30.03.2026, 10:00 CEST`
+        in German: the language's short date, Django's locale formats)."""
+        local = self.local(moment)
+        with translation.override(self.language):
+            if self.language == "en":
+                return str(dateformat.format(local, "D j M, H:i T"))
+            return "{} {}, {} {}".format(
+                dateformat.format(local, "D"),
+                formats.date_format(local, "SHORT_DATE_FORMAT"),
+                formats.time_format(local, "TIME_FORMAT"),
+                dateformat.format(local, "T"),
+            )
 
     def when_long(self, moment: datetime) -> str:
-        """`Tuesday 30 March 2026, 10:00 (BST)`."""
-        with translation.override(self.tenant.locale or "en"):
-            return str(dateformat.format(self.local(moment), "l j F Y, H:i (T)"))
+        """`Tuesday 30 March 2026, 10:00 (BST)` (`Dienstag, 30. März 2026, 10:00 (CEST)`
+        in German: the language's date format, Django's locale formats)."""
+        local = self.local(moment)
+        with translation.override(self.language):
+            if self.language == "en":
+                return str(dateformat.format(local, "l j F Y, H:i (T)"))
+            return "{}, {}, {} ({})".format(
+                dateformat.format(local, "l"),
+                formats.date_format(local, "DATE_FORMAT"),
+                formats.time_format(local, "TIME_FORMAT"),
+                dateformat.format(local, "T"),
+            )
 
     def money(self) -> dict[str, str]:
         """What was paid online and refunded (the email is then also the receipt); a
@@ -86,11 +117,18 @@ class MessageFacts:
         if self.kind == Notification.Kind.REFUNDED and this_refund:
             refunded = Decimal(this_refund)
         return {
-            "amount_paid": f"{paid} {currency}" if paid else "",
-            "amount_refunded": f"{refunded} {currency}" if refunded else "",
+            "amount_paid": money_format(paid, currency, language=self.language) if paid else "",
+            "amount_refunded": (
+                money_format(refunded, currency, language=self.language) if refunded else ""
+            ),
         }
 
     def template_context(self) -> dict[str, Any]:
+        """Worded in the message's language (`translation.override(self.language)`)."""
+        with translation.override(self.language):
+            return self._template_context()
+
+    def _template_context(self) -> dict[str, Any]:
         booking = self.booking
         location = booking.resource.location
         accent = self.tenant.accent_color if _HEX_COLOUR.match(self.tenant.accent_color) else None
@@ -119,11 +157,18 @@ class MessageFacts:
             "booking_reference": str(booking.id).split("-")[-1][:8].upper(),
             **self.money(),
             "payment_url": str(self.notification.details.get("url") or ""),
+            "review_url": str(self.notification.details.get("url") or ""),
             "has_invitation": self.kind
             not in (
                 Notification.Kind.HOLD_EXPIRED,
                 Notification.Kind.REFUNDED,
                 Notification.Kind.PAYMENT_LINK,
+                Notification.Kind.REVIEW_REQUEST,
+                Notification.Kind.WAITLIST_OFFER,
+            ),
+            "offer_url": str(self.notification.details.get("url") or ""),
+            "offer_until": (
+                self.when_short(booking.hold_expires_at) if booking.hold_expires_at else ""
             ),
         }
 
@@ -145,41 +190,55 @@ def message_facts(*, notification: Notification, tenant: Tenant) -> MessageFacts
 
 def _sms_variants(facts: MessageFacts) -> list[str]:
     booking = facts.booking
-    business = facts.tenant.name
-    service = booking.service.name
     resource = booking.resource.name
     when = facts.when_short(booking.starts_at)
-    link = f" Change or cancel: {facts.manage_url}"
+    link = " " + gettext("Change or cancel: %(url)s") % {"url": facts.manage_url}
     kind = facts.kind
+    if kind == Notification.Kind.REVIEW_REQUEST:
+        url = str(facts.notification.details.get("url") or "")
+        link = " " + gettext("Rate it: %(url)s") % {"url": url}
+    if kind == Notification.Kind.WAITLIST_OFFER:
+        url = str(facts.notification.details.get("url") or "")
+        link = " " + gettext("Confirm: %(url)s") % {"url": url}
 
     def texts(business: str, service: str) -> tuple[str, str]:
+        names = {"business": business, "service": service, "resource": resource, "when": when}
         if kind == Notification.Kind.CONFIRMED:
-            return (
-                f"{business}: your {service} with {resource} is booked for {when}.",
-                f"{business}: {service} booked for {when}.",
+            full = gettext(
+                "%(business)s: your %(service)s with %(resource)s is booked for %(when)s."
             )
-        if kind == Notification.Kind.RESCHEDULED:
-            return (
-                f"{business}: your {service} with {resource} has moved to {when}.",
-                f"{business}: {service} moved to {when}.",
+            short = gettext("%(business)s: %(service)s booked for %(when)s.")
+        elif kind == Notification.Kind.RESCHEDULED:
+            full = gettext(
+                "%(business)s: your %(service)s with %(resource)s has moved to %(when)s."
             )
-        if kind == Notification.Kind.CANCELLED:
-            return (
-                f"{business}: your {service} with {resource} on {when} is cancelled.",
-                f"{business}: {service} on {when} cancelled.",
+            short = gettext("%(business)s: %(service)s moved to %(when)s.")
+        elif kind == Notification.Kind.CANCELLED:
+            full = gettext(
+                "%(business)s: your %(service)s with %(resource)s on %(when)s is cancelled."
             )
-        if kind == Notification.Kind.HOLD_EXPIRED:
-            return (
-                f"{business}: your reservation for {service} on {when} has expired.",
-                f"{business}: {service} on {when} not booked.",
+            short = gettext("%(business)s: %(service)s on %(when)s cancelled.")
+        elif kind == Notification.Kind.REVIEW_REQUEST:
+            full = gettext("%(business)s: how was your %(service)s with %(resource)s?")
+            short = gettext("%(business)s: how was your %(service)s?")
+        elif kind == Notification.Kind.WAITLIST_OFFER:
+            full = gettext(
+                "%(business)s: a place for %(service)s with %(resource)s on %(when)s is free "
+                "and held for you."
             )
-        return (
-            f"{business}: reminder - {service} with {resource} on {when}.",
-            f"{business}: reminder - {service} on {when}.",
-        )
+            short = gettext("%(business)s: %(service)s on %(when)s is free for you.")
+        elif kind == Notification.Kind.HOLD_EXPIRED:
+            full = gettext(
+                "%(business)s: your reservation for %(service)s on %(when)s has expired."
+            )
+            short = gettext("%(business)s: %(service)s on %(when)s not booked.")
+        else:
+            full = gettext("%(business)s: reminder - %(service)s with %(resource)s on %(when)s.")
+            short = gettext("%(business)s: reminder - %(service)s on %(when)s.")
+        return full % names, short % names
 
-    full, short = texts(business, service)
-    _, clipped_short = texts(business[:24], service[:24])
+    full, short = texts(facts.tenant.name, booking.service.name)
+    _, clipped_short = texts(facts.tenant.name[:24], booking.service.name[:24])
     with_link = kind != Notification.Kind.CANCELLED
     variants = [full + link, short + link] if with_link else []
     variants += [full, short, clipped_short]
@@ -189,7 +248,8 @@ def _sms_variants(facts: MessageFacts) -> list[str]:
 def sms_text(facts: MessageFacts) -> str:
     """The most complete wording that fits in two segments (link dropped before names
     are clipped; truncation as a last resort)."""
-    variants = _sms_variants(facts)
+    with translation.override(facts.language):
+        variants = _sms_variants(facts)
     for text in variants:
         if sms_fits(text):
             return text

@@ -16,6 +16,7 @@ _EXPECTED_STATUS = {
     Kind.REMINDER: Booking.Status.CONFIRMED,
     Kind.CANCELLED: Booking.Status.CANCELLED,
     Kind.HOLD_EXPIRED: Booking.Status.EXPIRED,
+    Kind.REVIEW_REQUEST: Booking.Status.COMPLETED,
 }
 
 
@@ -30,6 +31,13 @@ def notification_obsolete_reason(
             return f"booking_{booking.status}"
         if booking.payment_status != Booking.PaymentStatus.PENDING:
             return f"payment_{booking.payment_status}"
+        return ""
+    if notification.kind == Kind.WAITLIST_OFFER:
+        # Worth sending while the offered hold lasts.
+        if booking.status != Booking.Status.HELD:
+            return f"booking_{booking.status}"
+        if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
+            return "offer_lapsed"
         return ""
     if booking.status != _EXPECTED_STATUS[Notification.Kind(notification.kind)]:
         return f"booking_{booking.status}"

@@ -47,7 +47,16 @@ Channel = Notification.Channel
 Status = Notification.Status
 
 # Kinds that also go out as a text message when the customer gave a phone number.
-SMS_KINDS = frozenset({Kind.CONFIRMED, Kind.RESCHEDULED, Kind.CANCELLED, Kind.REMINDER})
+SMS_KINDS = frozenset(
+    {
+        Kind.CONFIRMED,
+        Kind.RESCHEDULED,
+        Kind.CANCELLED,
+        Kind.REMINDER,
+        Kind.REVIEW_REQUEST,
+        Kind.WAITLIST_OFFER,
+    }
+)
 
 # Reasons a cancelled reminder may be brought back by a later (re-)planning of the same
 # booking version: the row was cancelled by planning, not by the booking's fate.
@@ -314,6 +323,44 @@ def notifications_plan_payment_link(
     )
     for row in rows:
         row.offset_minutes = sent_before
+    return _plan(rows, now=now)
+
+
+def notifications_plan_review_request(
+    *, booking: Booking, url: str, now: datetime | None = None
+) -> list[Any]:
+    """A completed booking's customer is asked for a review, by email (and a text when
+    the business sends texts), once per booking: `url` is the signed review link
+    (made by apps/reviews, which owns what it opens)."""
+    now = now or timezone.now()
+    if booking.status != Booking.Status.COMPLETED:
+        return []
+    preference = notification_preference_get()
+    rows = _immediate_rows(
+        booking=booking,
+        kind=Kind.REVIEW_REQUEST,
+        channels=_channels(booking=booking, kind=Kind.REVIEW_REQUEST, preference=preference),
+        now=now,
+        details={"url": url},
+    )
+    return _plan(rows, now=now)
+
+
+def notifications_plan_waitlist_offer(
+    *, booking: Booking, url: str, now: datetime | None = None
+) -> list[Any]:
+    """A freed place is held for someone on the waitlist (apps/waitlist): an email, and
+    a text when the business sends texts, with the offer's one-click link (`url`)."""
+    now = now or timezone.now()
+    rows = _immediate_rows(
+        booking=booking,
+        kind=Kind.WAITLIST_OFFER,
+        channels=_channels(
+            booking=booking, kind=Kind.WAITLIST_OFFER, preference=notification_preference_get()
+        ),
+        now=now,
+        details={"url": url},
+    )
     return _plan(rows, now=now)
 
 
