@@ -41,13 +41,19 @@ def _tenant_field_errors(*, slug: str, name: str, timezone: str) -> list[FieldEr
         Tenant.objects.filter(slug=slug).exists()
         or Tenant.objects.filter(schema_name=schema_name_for(slug)).exists()
     ):
-        errors.append(FieldError("slug", f"“{slug}” is already taken. Try another subdomain."))
+        errors.append(
+            FieldError(
+                "slug", _("“%(slug)s” is already taken. Try another subdomain.") % {"slug": slug}
+            )
+        )
     if not name.strip():
         errors.append(FieldError("name", "Enter the name of your business."))
     elif len(name) > 120:
         errors.append(FieldError("name", "Keep the name under 120 characters."))
     if not is_timezone(timezone):
-        errors.append(FieldError("timezone", f"“{timezone}” is not a known time zone."))
+        errors.append(
+            FieldError("timezone", _("“%(zone)s” is not a known time zone.") % {"zone": timezone})
+        )
     return errors
 
 
@@ -91,7 +97,12 @@ def tenant_create(
     except IntegrityError as exc:  # lost a race for the same slug
         raise ValidationFailed(
             "The business could not be created.",
-            [FieldError("slug", f"“{slug}” is already taken. Try another subdomain.")],
+            [
+                FieldError(
+                    "slug",
+                    _("“%(slug)s” is already taken. Try another subdomain.") % {"slug": slug},
+                )
+            ],
         ) from exc
     Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
     Membership.objects.create(user=owner, tenant=tenant, role=Membership.Role.ADMIN)
@@ -339,12 +350,18 @@ MAX_REMINDERS = 5
 def _policy_errors(values: dict[str, Any]) -> list[FieldError]:
     errors: list[FieldError] = []
 
+    # One whole sentence per unit, for translators.
+    sentences = {
+        "minutes": _("Enter a whole number of minutes from %(low)s to %(high)s."),
+        "days": _("Enter a whole number of days from %(low)s to %(high)s."),
+        "hours": _("Enter a whole number of hours from %(low)s to %(high)s."),
+        "percent": _("Enter a whole number of percent from %(low)s to %(high)s."),
+    }
+
     def bounded(field: str, low: int, high: int, unit: str) -> None:
         value = values[field]
         if not isinstance(value, int) or not low <= value <= high:
-            errors.append(
-                FieldError(field, f"Enter a whole number of {unit} from {low} to {high}.")
-            )
+            errors.append(FieldError(field, sentences[unit] % {"low": low, "high": high}))
 
     if not is_language(values["locale"]):
         errors.append(
@@ -375,7 +392,12 @@ def _policy_errors(values: dict[str, Any]) -> list[FieldError]:
     if not isinstance(offsets, list) or not all(isinstance(o, int) for o in offsets):
         errors.append(FieldError("reminder_offsets_minutes", "Enter minutes as whole numbers."))
     elif len(offsets) > MAX_REMINDERS:
-        errors.append(FieldError("reminder_offsets_minutes", f"At most {MAX_REMINDERS} reminders."))
+        errors.append(
+            FieldError(
+                "reminder_offsets_minutes",
+                _("At most %(count)s reminders.") % {"count": MAX_REMINDERS},
+            )
+        )
     elif any(not 5 <= o <= 30 * 24 * 60 for o in offsets):
         errors.append(
             FieldError(

@@ -16,8 +16,23 @@ from apps.bookings.payments import payment_checkout_current, payment_totals
 from apps.bookings.series import series_offered_to_customers
 from apps.calendars.models import AvailabilityRule
 from apps.calendars.timezones import format_wall_time
+from apps.core.languages import language_codes
 from apps.resources.intake import questions_of
 from apps.resources.models import IntakeQuestion
+
+# --- Inputs several operations share ----------------------------------------------
+
+
+@extend_schema_field({"type": "string", "enum": list(language_codes())})
+class LanguageField(serializers.CharField):
+    """A language code of settings.LANGUAGES (an enum in the OpenAPI document). The
+    services check it and refuse any other, naming the codes there are (400, the
+    field's name)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 16)
+        super().__init__(**kwargs)
+
 
 # --- Envelopes ---------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
@@ -70,10 +71,21 @@ def api_key_create(
     """A new key and its full text, which is not stored and cannot be shown again."""
     errors: list[FieldError] = []
     if role not in ApiKey.Role.values:
-        errors.append(FieldError("role", f"Choose one of: {', '.join(ApiKey.Role.values)}."))
+        errors.append(
+            FieldError(
+                "role",
+                gettext("Choose one of: %(choices)s.") % {"choices": ", ".join(ApiKey.Role.values)},
+            )
+        )
     name = " ".join((name or "").split())
     if len(name) > NAME_MAX_LENGTH:
-        errors.append(FieldError("name", f"Keep the name under {NAME_MAX_LENGTH + 1} characters."))
+        errors.append(
+            FieldError(
+                "name",
+                gettext("Keep the name under %(length)s characters.")
+                % {"length": NAME_MAX_LENGTH + 1},
+            )
+        )
     if errors:
         raise ValidationFailed("The API key could not be created.", errors)
     for _attempt in range(3):

@@ -115,7 +115,7 @@ from apps.calendars.timezones import zone
 from apps.core.entitlements import PlanInactive, PlanLimitReached, tenant_active_require
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.htmx import render_page_or_partial
-from apps.core.languages import language_carried, language_choices
+from apps.core.languages import language_carried, language_choices, language_refused
 from apps.core.rate_limits import client_ident, rate_limit_wait
 from apps.resources.intake import questions_asked
 from apps.resources.models import Resource, Service
@@ -525,6 +525,9 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
                 phone_region=region,
                 questions=questions,
             )
+        elif language_refused(request):
+            # A `lang` we do not speak: nothing is held; the form comes back as typed.
+            problem, status = language_refused(request), 400
         elif form.is_valid():
             chosen_id, chosen_start = form.cleaned_data["slot"]
             chosen = service_resource_get(service=service, resource_id=chosen_id)
@@ -745,7 +748,9 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
     display = _display(request, service=booking.service, resource=booking.resource)
     status = 200
     problem = ""
-    if request.method == "POST":
+    if request.method == "POST" and language_refused(request):
+        problem, status = language_refused(request), 400  # nothing confirmed: the page again
+    elif request.method == "POST":
         try:
             booking = booking_confirm(booking=booking, actor=_customer_actor(booking))
         except HoldExpired:
@@ -964,7 +969,9 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
     display = _display(request, service=booking.service, resource=booking.resource)
     status = 200
     problem = ""
-    if request.method == "POST":
+    if request.method == "POST" and language_refused(request):
+        problem, status = language_refused(request), 400  # nothing cancelled: the page again
+    elif request.method == "POST":
         try:
             if request.POST.get("scope") == "rest" and booking.series_id is not None:
                 # This date and every later one of the series, each cancelled on its own.
@@ -1023,6 +1030,8 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
         wait = _booking_post_wait(request)
         if wait is not None:
             status = 429
+        elif language_refused(request):
+            problem, status = language_refused(request), 400  # nothing moved: the page again
         elif form.is_valid():
             new_resource_id, new_start = form.cleaned_data["slot"]
             if new_resource_id != resource.pk:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from apps.core.errors import DomainError, FieldError
 
@@ -23,7 +23,7 @@ class BeyondHorizon(DomainError):
     @classmethod
     def at(cls, *, field: str, limit: dt.date, days: int) -> BeyondHorizon:
         return cls(
-            f"Slots are made only up to {limit.isoformat()}, the booking horizon "
-            f"({days} days ahead).",
-            [FieldError(field, f"Choose {limit.isoformat()} or earlier.")],
+            gettext("Slots are made only up to %(day)s, the booking horizon (%(days)s days ahead).")
+            % {"day": limit.isoformat(), "days": days},
+            [FieldError(field, gettext("Choose %(day)s or earlier.") % {"day": limit.isoformat()})],
         )

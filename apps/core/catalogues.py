@@ -9,6 +9,7 @@ catalogue of its own; every other language of settings.LANGUAGES has one.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,19 +42,22 @@ def catalogue_read(path: Path, *, language: str | None = None) -> Catalog:
 
 def catalogues_compile(*, force: bool = False) -> list[Path]:
     """Writes each catalogue's .mo beside it (fuzzy entries left out, as msgfmt does);
-    one already newer than its .po is kept unless `force`. Returns those written."""
+    one that already holds exactly what its .po compiles to is kept unless `force`.
+    Compared by content, never by modification times: a checkout, a copy or a restored
+    cache can leave a stale .mo newer than the .po it no longer matches (reading the
+    three catalogues takes a tenth of a second). Returns those written."""
     written: list[Path] = []
     for language in catalogue_languages():
         po_path = catalogue_path(language)
         if not po_path.exists():
             continue
         mo_path = po_path.with_suffix(".mo")
-        if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+        compiled = io.BytesIO()
+        write_mo(compiled, catalogue_read(po_path, language=language), use_fuzzy=False)
+        if not force and mo_path.exists() and mo_path.read_bytes() == compiled.getvalue():
             continue
-        catalogue = catalogue_read(po_path, language=language)
         partial = mo_path.with_suffix(".mo.tmp")
-        with partial.open("wb") as file:
-            write_mo(file, catalogue, use_fuzzy=False)
+        partial.write_bytes(compiled.getvalue())
         partial.replace(mo_path)  # a server reading it meanwhile sees the old or the new
         written.append(mo_path)
     return written

@@ -8,13 +8,18 @@ A request's language, first that applies:
    frame on another site, where the browser keeps our cookies out, because each link
    and form of the flow carries it on like the display time zone (`tz`); outside a
    frame it is also kept in the language cookie for the next visit. An unknown code is
-   a 400 page that names the languages there are;
-3. the language cookie (an earlier pick);
+   a 400 page that names the languages there are; in a form sent (POST) it is not, as
+   that page would lose what was typed: the request goes on in the language it would
+   have had without it, and the view refuses the form beside what was typed
+   (`language_refused`);
+3. the language cookie (an earlier pick; not on the API, whose clients send
+   Accept-Language);
 4. the browser's `Accept-Language`, its first language we speak;
 5. the business's default language (`Tenant.locale`), then LANGUAGE_CODE.
 
-Answers vary by `Accept-Language` and `Cookie`, so a cache in between never serves one
-customer's language to another; the `lang` parameter is part of the URL anyway.
+Answers vary by `Accept-Language` and `Cookie` (the API's by `Accept-Language` alone), so
+a cache in between never serves one customer's language to another; the `lang`
+parameter is part of the URL anyway.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -39,6 +46,9 @@ LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 STAFF_PREFIXES = ("/dashboard/", "/accounts/")
 # Paths where `lang` means nothing to us (the API takes `language` in its bodies).
 _PARAM_IGNORED_PREFIXES = ("/api/", "/admin/", "/static/", "/media/")
+# The API: its language is the client's Accept-Language (a browser's cookie of the
+# booking pages is no part of it), so its answers vary by that header alone.
+API_PREFIX = "/api/"
 
 
 def language_codes() -> tuple[str, ...]:
@@ -98,8 +108,8 @@ def language_active() -> str:
 
 
 def _from_accept_language(header: str) -> str | None:
-    for accepted, _ in parse_accept_lang_header(header):
-        if accepted == "*":
+    for accepted, quality in parse_accept_lang_header(header):
+        if accepted == "*" or quality <= 0:  # q=0: "not this one" (RFC 9110 §12.4.2)
             break
         try:
             return translation.get_supported_language_variant(accepted)
@@ -153,9 +163,10 @@ def request_language(request: HttpRequest) -> tuple[str, str | None]:
 
 
 def _unpicked_language(request: HttpRequest) -> str:
-    cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-    if is_language(cookie):
-        return cookie
+    if not request.path_info.startswith(API_PREFIX):
+        cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        if is_language(cookie):
+            return cookie
     accepted = _from_accept_language(request.headers.get("Accept-Language", ""))
     if accepted:
         return accepted
@@ -168,11 +179,25 @@ def language_carried(request: HttpRequest) -> str:
     return str(getattr(request, "language_picked", "") or "")
 
 
-def _unknown_language_response(error: ValidationFailed) -> HttpResponse:
+def language_refused(request: HttpRequest) -> str:
+    """Why this form's `lang` was refused, in the request's language ("" when it was
+    not): a form sent with a code we do not speak is answered with the form again and
+    this beside it, never with a page that loses what was typed."""
+    return str(getattr(request, "language_refused", "") or "")
+
+
+def _unknown_language_response(request: HttpRequest, error: ValidationFailed) -> HttpResponse:
     """A plain page (no template: this runs before any view, for any page), in the
-    language the request would have had without the unknown code."""
+    language the request would have had without the unknown code; each language's link
+    keeps the rest of the address (the day, the time chosen)."""
+
+    def link(code: str) -> str:
+        query = request.GET.copy()
+        query[LANG_PARAM] = code
+        return "?" + query.urlencode()
+
     items = format_html_join(
-        "", '<li><a href="?{}={}">{}</a></li>', ((LANG_PARAM, c, n) for c, n in language_choices())
+        "", '<li><a href="{}">{}</a></li>', ((link(c), n) for c, n in language_choices())
     )
     body = format_html(
         '<!doctype html><html lang="{}"><meta charset="utf-8"><title>{}</title>'
@@ -188,6 +213,14 @@ def _unknown_language_response(error: ValidationFailed) -> HttpResponse:
     return response
 
 
+@receiver(request_finished, dispatch_uid="core.languages.request_finished")
+def _language_forget(**kwargs: object) -> None:
+    """Once a response is sent (a streamed one to its end), the thread's next request
+    starts from LANGUAGE_CODE: what is answered before this middleware runs (an unknown
+    business's page, a 503) never speaks the previous request's language."""
+    translation.deactivate()
+
+
 class LanguageMiddleware:
     """In place of Django's LocaleMiddleware; after authentication, as staff screens
     follow the person's own language."""
@@ -196,15 +229,21 @@ class LanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        refused = ""
         try:
             language, picked = request_language(request)
         except ValidationFailed as error:
-            return _unknown_language_response(error)
+            if request.method != "POST":
+                return _unknown_language_response(request, error)
+            # A form: the view shows it again with what was typed and this beside it.
+            language, picked, refused = _unpicked_language(request), None, error.details[0].message
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         request.language_picked = picked or ""  # type: ignore[attr-defined]
+        request.language_refused = refused  # type: ignore[attr-defined]
         response = self.get_response(request)
-        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        api = request.path_info.startswith(API_PREFIX)
+        patch_vary_headers(response, ("Accept-Language",) if api else ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", translation.get_language())
         if picked and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != picked:
             # In a frame on another site the browser drops it; the URL carries the pick.

@@ -75,9 +75,11 @@ class DomainErrorFormMixin(forms.Form):
             self.add_error(None, plan_limit_text(error))
             return
         for detail in error.details:
-            self.add_error(detail.field if detail.field in self.fields else None, detail.message)
+            self.add_error(
+                detail.field if detail.field in self.fields else None, gettext(detail.message)
+            )
         if not error.details:
-            self.add_error(None, error.message)
+            self.add_error(None, gettext(error.message))
 
 
 class InviteForm(DomainErrorFormMixin):

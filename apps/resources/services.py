@@ -165,12 +165,16 @@ def _tags_clean(problems: check.Problems, value: Any) -> list[str] | None:
             problems.add("tags", "Each tag must be a non-empty word.")
             return None
         if len(tag.strip()) > 40:
-            problems.add("tags", f"“{tag[:40]}…” is too long: keep tags under 41 characters.")
+            problems.add(
+                "tags",
+                gettext("“%(tag)s…” is too long: keep tags under 41 characters.")
+                % {"tag": tag[:40]},
+            )
             return None
         if tag.strip() not in tags:
             tags.append(tag.strip())
     if len(tags) > MAX_TAGS:
-        problems.add("tags", f"Use at most {MAX_TAGS} tags.")
+        problems.add("tags", gettext("Use at most %(count)s tags.") % {"count": MAX_TAGS})
         return None
     return tags
 
@@ -186,7 +190,10 @@ def _resource_clean(raw: _ResourceInput) -> dict[str, Any]:
         "user": None,
     }
     if raw.kind not in Resource.Kind.values:
-        problems.add("kind", f"Choose one of: {', '.join(Resource.Kind.values)}.")
+        problems.add(
+            "kind",
+            gettext("Choose one of: %(choices)s.") % {"choices": ", ".join(Resource.Kind.values)},
+        )
     if raw.user is not None:
         user = check.instance(problems, "user", User, raw.user, label="user")
         # The linked person manages this calendar: they must work in this business.
@@ -330,7 +337,11 @@ def _deposit_clean(
         if amount <= 0 or (price is not None and amount >= price):
             problems.add("deposit_amount", "The deposit must be above 0 and below the price.")
         elif is_currency(currency) and not fits_minor_units(amount, currency):
-            problems.add("deposit_amount", f"{currency} amounts cannot have that many decimals.")
+            problems.add(
+                "deposit_amount",
+                gettext("%(currency)s amounts cannot have that many decimals.")
+                % {"currency": currency},
+            )
     return amount, percent
 
 
@@ -363,30 +374,34 @@ def _service_clean(raw: _ServiceInput) -> dict[str, Any]:
     if duration is not None and before is not None and after is not None:
         total = duration + before + after
         if total > MINUTES_PER_DAY:
-            message = (
-                f"The service and its buffers take {total} minutes: together they must fit "
-                f"in one day ({MINUTES_PER_DAY} minutes)."
-            )
+            message = gettext(
+                "The service and its buffers take %(total)s minutes: together they must fit "
+                "in one day (%(day)s minutes)."
+            ) % {"total": total, "day": MINUTES_PER_DAY}
             if before:
                 problems.add("buffer_before_minutes", message)
             if after:
                 problems.add("buffer_after_minutes", message)
     currency = raw.currency.strip().upper() if isinstance(raw.currency, str) else raw.currency
     if not is_currency(currency):
-        problems.add("currency", f"“{raw.currency}” is not an ISO 4217 currency code (e.g. USD).")
+        problems.add(
+            "currency",
+            gettext("“%(currency)s” is not an ISO 4217 currency code (e.g. USD).")
+            % {"currency": raw.currency},
+        )
     price = check.decimal_amount(problems, "price", raw.price)
     if price is not None:
         if price < 0:
             problems.add("price", "The price cannot be negative (0 means free).")
         elif price > MAX_PRICE:
-            problems.add("price", f"Enter a price up to {MAX_PRICE}.")
+            problems.add("price", gettext("Enter a price up to %(max)s.") % {"max": MAX_PRICE})
         elif not fits_minor_units(price, currency if is_currency(currency) else "USD"):
             units = minor_units(currency) if is_currency(currency) else 2
             problems.add(
                 "price",
-                f"{currency} amounts have no decimals."
+                gettext("%(currency)s amounts have no decimals.") % {"currency": currency}
                 if units == 0
-                else f"Use at most {units} decimals.",
+                else gettext("Use at most %(count)s decimals.") % {"count": units},
             )
     requires_payment = check.boolean(problems, "requires_payment", raw.requires_payment)
     if requires_payment and price is not None and price == 0:

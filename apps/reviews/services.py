@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import escape, urlize
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from apps.accounts.selectors import tenant_current
 from apps.bookings.models import Booking, Customer
@@ -113,7 +114,7 @@ def review_input_check(*, rating: object, comment: str) -> ReviewInput:
     elif _has_link(text):
         problems.append(FieldError("comment", str(_("Please leave out web addresses."))))
     if problems:
-        raise ValidationFailed("The review could not be saved.", details=problems)
+        raise ValidationFailed(gettext_noop("The review could not be saved."), details=problems)
     return ReviewInput(rating=value, comment=text)
 
 
@@ -151,13 +152,13 @@ def _completed_booking_locked(booking_id: uuid.UUID) -> Booking:
         .first()
     )
     if booking is None:
-        raise NotFound("No such booking.")
+        raise NotFound(gettext_noop("No such booking."))
     if booking.status != Booking.Status.COMPLETED:
         raise ReviewNotAllowed()
     if booking.customer.erased_at is not None:
         # An erased customer's link (sent before the erasure) writes nothing: new words
         # would be personal data of someone whose data was removed, under a pseudonym.
-        raise NotFound("No such booking.")
+        raise NotFound(gettext_noop("No such booking."))
     return booking
 
 
@@ -206,7 +207,7 @@ def review_update(
     with transaction.atomic():
         review = Review.objects.select_for_update().filter(booking_id=booking_id).first()
         if review is None:
-            raise NotFound("No review to change.")
+            raise NotFound(gettext_noop("No review to change."))
         if review.anonymised_at is not None or now >= review.editable_until:
             raise ReviewEditClosed()
         review.rating, review.comment, review.updated_at = data.rating, data.comment, now
@@ -220,10 +221,10 @@ def _review_locked(review_id: uuid.UUID | str) -> Review:
     try:
         key = uuid.UUID(str(review_id))
     except ValueError:
-        raise NotFound("No such review.") from None
+        raise NotFound(gettext_noop("No such review.")) from None
     review = Review.objects.select_for_update().filter(pk=key).first()
     if review is None:
-        raise NotFound("No such review.")
+        raise NotFound(gettext_noop("No such review."))
     return review
 
 
@@ -231,11 +232,11 @@ def _reason(text: str, *, field: str = "reason", max_length: int = REASON_MAX_LE
     cleaned = _clean_text(text)
     if not cleaned:
         raise ValidationFailed(
-            "A reason is required.", details=[FieldError(field, str(_("Say why.")))]
+            gettext_noop("A reason is required."), details=[FieldError(field, str(_("Say why.")))]
         )
     if len(cleaned) > max_length:
         raise ValidationFailed(
-            "Too long.",
+            gettext_noop("Too long."),
             details=[
                 FieldError(field, str(_("Keep it to %(max)d characters.")) % {"max": max_length})
             ],

@@ -4,7 +4,13 @@ language (its codes stay English)."""
 
 from __future__ import annotations
 
+import zoneinfo
+
 import pytest
+from django.db import connection
+from django.http import HttpResponse
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from apps.bookings.customer_data import customer_export
 from apps.bookings.models import Booking
@@ -80,3 +86,47 @@ def test_the_bookings_language_is_in_the_customers_data_export(anon_client, cata
     booking = Booking.objects.get()
     [exported] = customer_export(customer=booking.customer)["bookings"]
     assert exported["language"] == "es"
+
+
+def test_the_schema_lists_the_language_codes_of_both_booking_operations(anon_client):
+    schema = anon_client.get("/api/schema/?format=json").json()
+
+    def body_of(path: str) -> dict:
+        ref = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        name = ref["schema"]["$ref"].rsplit("/", 1)[1]
+        return schema["components"]["schemas"][name]
+
+    def codes(field: dict) -> list[str]:
+        [ref] = field.get("allOf", [field])  # drf-spectacular names enums as components
+        name = ref.get("$ref", "").rsplit("/", 1)[-1]
+        return (schema["components"]["schemas"][name] if name else ref)["enum"]
+
+    for path in ("/api/v1/bookings", "/api/v1/bookings/series"):
+        assert codes(body_of(path)["properties"]["language"]) == ["en", "de", "fr", "es"], path
+
+
+def test_the_language_costs_the_cached_slots_answer_no_statement(
+    readonly_client, catalogue, settings
+):
+    day = catalogue.start.astimezone(zoneinfo.ZoneInfo("Europe/London")).date()
+    url = (
+        f"/api/v1/slots?service={catalogue.service.pk}&resource={catalogue.resource.pk}&date={day}"
+    )
+    readonly_client.get(url)  # the availability cache is warm
+
+    def statements() -> tuple[int, HttpResponse]:
+        with CaptureQueriesContext(connection) as captured:
+            response = readonly_client.get(url, HTTP_ACCEPT_LANGUAGE="de")
+        assert response.status_code == 200
+        return len(captured.captured_queries), response
+
+    # when the same warm answer is asked for with the language middleware and without it
+    with_language, response = statements()
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith("LanguageMiddleware")]
+    with translation.override("en"):
+        without_language, _ = statements()
+
+    # then the language adds no statement, and the answer says what it varies by
+    assert with_language == without_language
+    assert response["Content-Language"] == "de"
+    assert "accept-language" in response["Vary"].lower()

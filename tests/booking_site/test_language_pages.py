@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.test import Client
 
 from apps.bookings.models import Booking
 from tests.booking_site.catalogue import LONDON
@@ -163,3 +164,58 @@ def test_an_unknown_language_in_a_form_post_writes_nothing(client, catalogue):
 
     assert response.status_code == 400
     assert Booking.objects.count() == 0
+    # the form comes back with what was typed and why, never a page that loses it
+    body = response.content.decode()
+    assert 'value="Jana Weiß"' in body and 'value="jana@example.test"' in body
+    assert "“zz” is not a language we speak" in body
+    assert 'name="lang"' not in body  # the bad code is not carried on
+
+    # and sent again without it, it holds the time
+    again = client.post(url, {**TYPED, "idempotency_key": key.group(1), "slot": _slot(url)})
+    assert again.status_code == 303
+    assert Booking.objects.count() == 1
+
+
+def test_a_page_answered_before_the_language_is_chosen_never_speaks_the_last_requests(
+    client, catalogue
+):
+    # given a German request this thread has just answered
+    assert "Wählen Sie eine Leistung" in client.get("/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+    # when the next one is for an address no business uses (answered by the tenant
+    # routing, before the request's language is chosen)
+    response = Client(HTTP_HOST="no-such-business.localhost").get("/")
+
+    # then it is not in the previous request's German
+    assert response.status_code == 404
+    assert "We couldn\u2019t find that booking page" in response.content.decode()
+
+
+def test_confirm_and_cancel_sent_with_an_unknown_language_change_nothing(client, catalogue):
+    # given a held time
+    url = _details(client, catalogue)
+    key = KEY.search(client.get(url).content.decode())
+    assert key is not None
+    held = client.post(url, {**TYPED, "idempotency_key": key.group(1), "slot": _slot(url)})
+    token = held["Location"].split("/hold/")[1].split("/")[0]
+
+    # when its confirmation and its cancellation are sent with a code we do not speak
+    confirm = client.post(f"/hold/{token}/", {"lang": "zz"})
+    cancel = client.post(f"/manage/{token}/cancel/", {"lang": "zz"})
+
+    # then each page comes back saying why, and the booking is still only held
+    for response in (confirm, cancel):
+        assert response.status_code == 400
+        assert "“zz” is not a language we speak" in response.content.decode()
+    assert Booking.objects.get().status == Booking.Status.HELD
+
+    # and sent again without it, the confirmation goes through
+    assert client.post(f"/hold/{token}/").status_code == 303
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.CONFIRMED
+
+    # and a move to another time sent with the unknown code moves nothing
+    moved = client.post(f"/manage/{token}/reschedule/", {"slot": _slot(url), "lang": "zz"})
+    assert moved.status_code == 400
+    assert "“zz” is not a language we speak" in moved.content.decode()
+    assert Booking.objects.get().starts_at == booking.starts_at

@@ -5,6 +5,7 @@ msgid's placeholders), and they compile to .mo files Django reads, without gette
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -176,3 +177,52 @@ def test_compile_keeps_an_up_to_date_catalogue(tmp_path):
 
     assert first == [source.with_suffix(".mo")]
     assert second == []
+
+
+def test_compile_rewrites_a_stale_catalogue_even_when_it_is_newer_than_its_po(tmp_path):
+    # given a compiled catalogue, then its .po changed, the stale .mo left with the newer
+    # modification time (as a checkout, `cp -p` or a restored build cache can leave it)
+    source = tmp_path / "fr" / "LC_MESSAGES" / "django.po"
+    source.parent.mkdir(parents=True)
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+    source.write_text(header + 'msgid "Probe"\nmsgstr "Sonde"\n', encoding="utf-8")
+    compiled = source.with_suffix(".mo")
+    with override_settings(
+        LOCALE_PATHS=[tmp_path], LANGUAGES=[("en", "English"), ("fr", "Français")]
+    ):
+        assert catalogues_compile() == [compiled]
+        source.write_text(header + 'msgid "Probe"\nmsgstr "Essai"\n', encoding="utf-8")
+        os.utime(source, (1_000_000_000, 1_000_000_000))
+
+        # when the catalogues are compiled again
+        written = catalogues_compile()
+
+    # then the .mo is what the .po says now
+    assert written == [compiled]
+    with compiled.open("rb") as file:
+        assert read_mo(file).get("Probe").string == "Essai"
+
+
+def test_check_fails_when_an_entry_is_removed_from_a_copy_of_a_real_catalogue(
+    marked_strings, tmp_path
+):
+    # given a copy of the German catalogue without one entry the sources mark
+    path = catalogue_path("de")
+    text = path.read_text(encoding="utf-8")
+    entry = 'msgid "Choose a service"\n'
+    assert entry in text
+    start = text.index(entry)
+    end = text.index("\n\n", start)
+    copy = tmp_path / "django.po"
+    copy.write_text(text[:start] + text[end + 2 :], encoding="utf-8")
+
+    # when the copy and the original are checked
+    removed = catalogue_problems(
+        expected=marked_strings, catalogue=catalogue_read(copy, language="de"), language="de"
+    )
+    kept = catalogue_problems(
+        expected=marked_strings, catalogue=catalogue_read(path, language="de"), language="de"
+    )
+
+    # then the removal, and only it, is the difference: named as missing
+    assert {str(p) for p in removed} - {str(p) for p in kept} == {"de: 'Choose a service': missing"}

@@ -39,6 +39,9 @@ def _request(path: str = "/", *, tenant=BUSINESS, user=None, cookie: str = "", *
     [
         # the browser's first language we speak, a regional variant folded to ours
         ({"HTTP_ACCEPT_LANGUAGE": "ja, de-AT;q=0.8, en;q=0.5"}, ("de", None)),
+        # q=0 refuses a language (and the list is sorted, so every one after it)
+        ({"HTTP_ACCEPT_LANGUAGE": "ja, de;q=0"}, ("fr", None)),
+        ({"HTTP_ACCEPT_LANGUAGE": "pt-BR, pt;q=0.9, es;q=0.5"}, ("es", None)),
         # none of ours: the business's default
         ({"HTTP_ACCEPT_LANGUAGE": "ja, zh;q=0.8"}, ("fr", None)),
         ({}, ("fr", None)),
@@ -76,6 +79,44 @@ def test_the_api_ignores_the_pickers_parameter():
     request = _request("/api/v1/services?lang=xx", HTTP_ACCEPT_LANGUAGE="de")
 
     assert request_language(request) == ("de", None)
+
+
+def test_the_api_follows_accept_language_not_the_booking_pages_cookie():
+    request = _request("/api/v1/services", cookie="es", HTTP_ACCEPT_LANGUAGE="de")
+
+    assert request_language(request) == ("de", None)
+
+
+def test_api_answers_vary_by_accept_language_alone():
+    # a Cookie in Vary would split every shared cache's entries by each client's cookies
+    with translation.override("en"):
+        response = LanguageMiddleware(lambda request: HttpResponse("{}"))(
+            _request("/api/v1/availability", cookie="es", HTTP_ACCEPT_LANGUAGE="de")
+        )
+
+    assert [v.strip() for v in response["Vary"].split(",")] == ["Accept-Language"]
+    assert response["Content-Language"] == "de"
+
+
+def test_a_form_sent_with_an_unknown_code_reaches_its_view_refused():
+    seen: list[tuple[str, str, str]] = []
+
+    def view(request):
+        seen.append((translation.get_language(), request.language_picked, request.language_refused))
+        return HttpResponse("form again")
+
+    request = RequestFactory().post(
+        "/book/x/y/details/?lang=zz", {"name": "Jana"}, HTTP_ACCEPT_LANGUAGE="de"
+    )
+    request.tenant = BUSINESS
+    request.user = AnonymousUser()
+    with translation.override("en"):
+        response = LanguageMiddleware(view)(request)
+
+    [(language, picked, refused)] = seen
+    assert response.status_code == 200 and language == "de" and picked == ""
+    assert refused.startswith("„zz“ ist keine unserer Sprachen")  # in the request's language
+    assert "django_language" not in response.cookies
 
 
 def test_unknown_code_is_refused_naming_the_field_and_our_codes():
@@ -120,12 +161,16 @@ def test_middleware_answers_an_unknown_code_with_a_400_and_runs_no_view():
     def view(request):
         raise AssertionError("the view must not run")
 
-    response = LanguageMiddleware(view)(_request("/?lang=../../etc", HTTP_ACCEPT_LANGUAGE="en"))
+    response = LanguageMiddleware(view)(
+        _request("/book/s/r/?day=2027-06-01&lang=../../etc", HTTP_ACCEPT_LANGUAGE="en")
+    )
 
     assert response.status_code == 400
     body = response.content.decode()
     assert "Unknown language code." in body and "“../../etc”" in body
     assert "django_language" not in response.cookies
+    # each language's link keeps the rest of the address (the customer's day)
+    assert '<a href="?day=2027-06-01&amp;lang=de">Deutsch</a>' in body
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.utils import translation
+from django.utils import timezone, translation
 
+from apps.bookings.services import CustomerInput
+from apps.bookings.staff_bookings import booking_create_by_staff
 from apps.notifications.messages import sms
 from apps.notifications.messages.content import duration_label
 from apps.notifications.messages.delivery import SendOutcome, notification_send
 from apps.notifications.messages.services import notifications_plan_confirmed
 from apps.notifications.models import Notification
+from apps.notifications.webhooks.models import WebhookEndpoint
+from apps.notifications.webhooks.notices import webhook_endpoint_disabled_notify
+from tests.bookings.factories import (
+    STAFF,
+    ResourceFactory,
+    ServiceFactory,
+    future_start,
+    slots_create,
+)
 from tests.notifications.factories import BookingFactory, CustomerFactory
+from tests.notifications.webhooks.conftest import subscribe
+from tests.plugins.factories import MembershipFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogues")]
 
@@ -38,9 +51,15 @@ def test_confirmation_email_speaks_the_bookings_language(acme):
         language="de",
     )
 
-    # when its confirmation is sent
+    # when its confirmation is sent (by a worker whose last task left French active)
     confirmed = _notification(booking, Kind.CONFIRMED, "email")
-    assert notification_send(notification_id=confirmed.pk, now=PLANNED_AT) == SendOutcome.SENT
+    translation.activate("fr")
+    try:
+        sent = notification_send(notification_id=confirmed.pk, now=PLANNED_AT)
+        after = translation.get_language()
+    finally:
+        translation.activate("en")
+    assert sent == SendOutcome.SENT
 
     # then subject, text and HTML are German, dates in German words and order
     [message] = mail.outbox
@@ -51,8 +70,8 @@ def test_confirmation_email_speaks_the_bookings_language(acme):
     assert '<html lang="de">' in html
     assert "Dienstag, 1. Juni 2027, 10:00 (BST)" in html
     assert "30 Minuten" in html
-    # and the language was the booking's, not left active afterwards
-    assert translation.get_language() == "en"
+    # and the language was the booking's only while it was written: the worker's is back
+    assert after == "fr"
 
 
 def test_a_booking_without_a_language_speaks_the_businesss(acme):
@@ -106,9 +125,9 @@ def test_reminder_email_speaks_the_bookings_language(acme):
     notification_send(notification_id=reminder.pk, now=booking.starts_at - timedelta(hours=1))
 
     [message] = mail.outbox
-    # (the sentence waits for the translators; the duration in it is German already)
     assert "1 Stunde:" in message.body
-    assert message.subject.startswith("Reminder: ") or "Erinnerung" in message.subject
+    assert message.subject.startswith("Erinnerung: ")
+    assert " am Di 01.06.2027, 10:00 BST · " in message.subject
 
 
 @pytest.mark.parametrize(
@@ -118,3 +137,70 @@ def test_reminder_email_speaks_the_bookings_language(acme):
 def test_duration_label_in_the_active_language(language, minutes, label):
     with translation.override(language):
         assert duration_label(minutes) == label
+
+
+def test_disabled_endpoint_notice_speaks_each_admins_own_language(acme):
+    # given an English business with two admins, one who picked German for herself
+    MembershipFactory(user__email="anna@example.test", user__language="de")
+    MembershipFactory(user__email="bob@example.test", user__language="")
+    endpoint = subscribe("https://hooks.example.com/crm").endpoint
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        disabled_at=datetime(2026, 12, 5, tzinfo=UTC),
+        disabled_reason=WebhookEndpoint.DisabledReason.FAILING,
+        last_success_at=datetime(2026, 12, 3, 9, 30, tzinfo=UTC),
+    )
+
+    # when the business hears that the endpoint was disabled (in a worker whose last
+    # task left French active)
+    translation.activate("fr")
+    try:
+        webhook_endpoint_disabled_notify(endpoint_id=str(endpoint.pk), tenant=acme)
+    finally:
+        translation.activate("en")
+
+    # then each admin's email is dated in their language, the others' in the business's
+    by_recipient = {message.to[0]: message.body for message in mail.outbox}
+    assert "3 Dez 2026" in by_recipient["anna@example.test"]
+    assert "3 Dec 2026" in by_recipient["bob@example.test"]
+
+
+def test_a_booking_staff_make_on_a_german_dashboard_speaks_the_businesss_language(acme):
+    # given front desk whose own dashboard is German, in an English business
+    resource = ResourceFactory.create()
+    service = ServiceFactory.create(resources=[resource], name="Check-up")
+    [slot] = slots_create(resource=resource, starts_at=future_start(), count=1)
+
+    # when they book a phone-in customer
+    with translation.override("de"):
+        booking = booking_create_by_staff(
+            service=service,
+            resource=resource,
+            starts_at=slot.starts_at,
+            customer=CustomerInput(name="Ada Lovelace", email="ada@example.test"),
+            actor=STAFF,
+        )
+
+    # then the booking has no language of its own, and its confirmation is English
+    assert booking.language == ""
+    confirmed = Notification.objects.get(booking=booking, kind=Kind.CONFIRMED, channel="email")
+    notification_send(notification_id=confirmed.pk, now=timezone.now())
+    [message] = mail.outbox
+    assert message.subject.startswith("Booked: ")
+
+
+@pytest.mark.parametrize(
+    ("language", "short", "long"),
+    [
+        ("fr", "mar 01/06/2027, 10:00 BST", "mardi, 1 juin 2027, 10:00 (BST)"),
+        ("es", "mar 01/06/2027, 10:00 BST", "martes, 1 de junio de 2027, 10:00 (BST)"),
+    ],
+)
+def test_confirmation_dates_are_written_as_each_language_writes_them(acme, language, short, long):
+    booking = BookingFactory(starts_at=datetime(2027, 6, 1, 9, 0, tzinfo=UTC), language=language)
+
+    confirmed = _notification(booking, Kind.CONFIRMED, "email")
+    notification_send(notification_id=confirmed.pk, now=PLANNED_AT)
+
+    [message] = mail.outbox
+    assert short in message.subject
+    assert long in message.alternatives[0][0]

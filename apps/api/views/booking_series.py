@@ -18,7 +18,7 @@ from rest_framework.request import Request
 
 from apps.api.permissions import principal_of
 from apps.api.replay import idempotency_parameter, idempotent_response
-from apps.api.serializers import HeldBookingOutput
+from apps.api.serializers import HeldBookingOutput, LanguageField
 from apps.api.views.base import ApiView, reference
 from apps.api.views.bookings import (
     BOOKING_CHANGE_ERRORS,
@@ -82,9 +82,8 @@ class BookingSeriesCreateApi(ApiView):
             help_text="Answers to the service's intake questions, as for POST bookings; "
             "kept with every date.",
         )
-        language = serializers.CharField(
+        language = LanguageField(
             required=False,
-            max_length=16,
             help_text="The language of every date's emails, texts and reminders, as for "
             "POST bookings (default: the request's Accept-Language, else the business's).",
         )

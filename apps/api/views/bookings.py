@@ -35,7 +35,7 @@ from apps.api.permissions import CanAccessBooking, principal_of
 from apps.api.principals import FRONTDESK, BookingGrant
 from apps.api.replay import REPLAYED_HEADER, idempotency_parameter, idempotent_response
 from apps.api.selectors import slot_place_get
-from apps.api.serializers import BookingOutput, HeldBookingOutput
+from apps.api.serializers import BookingOutput, HeldBookingOutput, LanguageField
 from apps.api.views.base import BODY_ERRORS, ApiView, error_responses, reference
 from apps.billing.booking_payments import booking_checkout_url
 from apps.billing.stripe_api import PaymentRefused, PaymentsUnavailable
@@ -124,9 +124,8 @@ class BookingCreateApi(ApiView):
             "true/false (checkbox) or YYYY-MM-DD (date). Required questions must be "
             "answered; an unknown id is refused (400, `answers.<question id>`).",
         )
-        language = serializers.CharField(
+        language = LanguageField(
             required=False,
-            max_length=16,
             help_text="The language of the booking's emails, texts and reminders: en, de, "
             "fr or es (default: the request's Accept-Language, else the business's "
             "language). An unknown code is refused (400, `language`).",

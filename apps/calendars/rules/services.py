@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.calendars.grid.services import slots_materialize_enqueue
 from apps.calendars.models import AvailabilityRule
@@ -33,10 +34,32 @@ from apps.resources.models import Location, Resource
 logger = logging.getLogger(__name__)
 
 ISO_WEEKDAY_NAMES = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
-_RULE_NOUNS = {
-    AvailabilityRule.Kind.WEEKLY: "weekly rule",
-    AvailabilityRule.Kind.DATE_RANGE: "date-range rule",
-    AvailabilityRule.Kind.EXCEPTION: "exception",
+# Whole sentences per kind of rule and scope, so that translators see each one entire.
+_OVERLAPS = {
+    (AvailabilityRule.Kind.WEEKLY, "resource"): gettext_lazy(
+        "These hours overlap another weekly rule of the same resource (%(rule)s). "
+        "Change or remove that rule first."
+    ),
+    (AvailabilityRule.Kind.WEEKLY, "location"): gettext_lazy(
+        "These hours overlap another weekly rule of the same location (%(rule)s). "
+        "Change or remove that rule first."
+    ),
+    (AvailabilityRule.Kind.DATE_RANGE, "resource"): gettext_lazy(
+        "These hours overlap another date-range rule of the same resource (%(rule)s). "
+        "Change or remove that rule first."
+    ),
+    (AvailabilityRule.Kind.DATE_RANGE, "location"): gettext_lazy(
+        "These hours overlap another date-range rule of the same location (%(rule)s). "
+        "Change or remove that rule first."
+    ),
+    (AvailabilityRule.Kind.EXCEPTION, "resource"): gettext_lazy(
+        "These hours overlap another exception of the same resource (%(rule)s). "
+        "Change or remove that rule first."
+    ),
+    (AvailabilityRule.Kind.EXCEPTION, "location"): gettext_lazy(
+        "These hours overlap another exception of the same location (%(rule)s). "
+        "Change or remove that rule first."
+    ),
 }
 MAX_RULE_CAPACITY = 1000
 
@@ -103,7 +126,9 @@ def _rule_clean(raw: _RuleInput, *, rule_id: UUID | None = None) -> dict[str, An
     kinds = AvailabilityRule.Kind
     kind = raw.kind
     if kind not in kinds.values:
-        problems.add("kind", f"Choose one of: {', '.join(kinds.values)}.")
+        problems.add(
+            "kind", gettext("Choose one of: %(choices)s.") % {"choices": ", ".join(kinds.values)}
+        )
         kind = None
 
     # Scope: one resource, or every resource at one location.
@@ -183,7 +208,8 @@ def _rule_clean(raw: _RuleInput, *, rule_id: UUID | None = None) -> dict[str, An
     ):
         problems.add(
             "granularity_minutes",
-            f"The hours are shorter than one {granularity}-minute slot.",
+            gettext("The hours are shorter than one %(minutes)s-minute slot.")
+            % {"minutes": granularity},
         )
     capacity = check.whole_number(
         problems,
@@ -216,9 +242,8 @@ def _rule_clean(raw: _RuleInput, *, rule_id: UUID | None = None) -> dict[str, An
         if spec.conflicts_with(other_spec):
             problems.add(
                 "start_time",
-                f"These hours overlap another {_RULE_NOUNS[kind]} of the same "
-                f"{'resource' if resource else 'location'} ({_describe(other_spec)}). "
-                "Change or remove that rule first.",
+                str(_OVERLAPS[(kind, "resource" if resource else "location")])
+                % {"rule": _describe(other_spec)},
             )
             break
     problems.raise_if_any("The availability rule could not be saved.")

@@ -154,15 +154,17 @@ class RuleForm(forms.Form):
         )
         self.kind_help = HELP_BY_KIND[self.rule_kind]
         if self.rule_kind == Kind.WEEKLY:
-            self.fields["valid_from"].help_text = "Optional: when these hours begin."
-            self.fields["valid_to"].help_text = "Optional: the last day they apply."
+            self.fields["valid_from"].help_text = gettext_lazy("Optional: when these hours begin.")
+            self.fields["valid_to"].help_text = gettext_lazy("Optional: the last day they apply.")
         elif self.rule_kind == Kind.EXCEPTION:
-            self.fields["valid_from"].label = "Date"
-            self.fields["valid_to"].label = "Last date"
-            self.fields["valid_to"].help_text = "Optional, for several days in a row."
-            self.fields["start_time"].help_text = "Leave the hours empty when closed."
+            self.fields["valid_from"].label = gettext_lazy("Date")
+            self.fields["valid_to"].label = gettext_lazy("Last date")
+            self.fields["valid_to"].help_text = gettext_lazy("Optional, for several days in a row.")
+            self.fields["start_time"].help_text = gettext_lazy("Leave the hours empty when closed.")
         else:
-            self.fields["days_of_week"].help_text = "Leave all unticked for every day."
+            self.fields["days_of_week"].help_text = gettext_lazy(
+                "Leave all unticked for every day."
+            )
 
     @property
     def shown_fields(self) -> list[forms.BoundField]:

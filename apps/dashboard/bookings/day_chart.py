@@ -7,6 +7,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+
 WIDTH = 640
 HEIGHT = 190
 LEFT = 30  # room for the count labels
@@ -66,8 +69,8 @@ def _nice_top(value: int) -> int:
 def _busiest(counts: Sequence[tuple[dt.date, int]]) -> str:
     day, count = max(counts, key=lambda item: (item[1], item[0]), default=(None, 0))
     if day is None or count == 0:
-        return "none"
-    return f"{day:%a %-d %b} ({count})"
+        return gettext("none")
+    return f"{date_format(day, 'D j M')} ({count})"
 
 
 def day_chart(*, counts: Sequence[tuple[dt.date, int]], today: dt.date) -> DayChart:
@@ -93,7 +96,7 @@ def day_chart(*, counts: Sequence[tuple[dt.date, int]], today: dt.date) -> DayCh
         if (day - today).days % LABEL_EVERY_DAYS == 0:
             labels.append(
                 DateLabel(
-                    text="Today" if day == today else f"{day:%-d %b}",
+                    text=gettext("Today") if day == today else date_format(day, "j M"),
                     x=round(LEFT + index * slot + slot / 2, 2),
                 )
             )
@@ -105,16 +108,24 @@ def day_chart(*, counts: Sequence[tuple[dt.date, int]], today: dt.date) -> DayCh
     ahead = [(day, count) for day, count in counts if day > today]
     today_count = next((count for day, count in counts if day == today), 0)
     first, last = (counts[0][0], counts[-1][0]) if counts else (today, today)
-    description = (
-        f"Past {len(past)} days: {sum(c for _, c in past)} bookings, busiest day {_busiest(past)}. "
-        f"Today: {today_count}. "
-        f"Next {len(ahead)} days: {sum(c for _, c in ahead)} booked so far, "
-        f"busiest day {_busiest(ahead)}."
-    )
+    description = gettext(
+        "Past %(past_days)s days: %(past_count)s bookings, busiest day %(past_busiest)s. "
+        "Today: %(today)s. "
+        "Next %(ahead_days)s days: %(ahead_count)s booked so far, busiest day %(ahead_busiest)s."
+    ) % {
+        "past_days": len(past),
+        "past_count": sum(c for _, c in past),
+        "past_busiest": _busiest(past),
+        "today": today_count,
+        "ahead_days": len(ahead),
+        "ahead_count": sum(c for _, c in ahead),
+        "ahead_busiest": _busiest(ahead),
+    }
     return DayChart(
         bars=bars,
         ticks=ticks,
         labels=labels,
-        title=f"Bookings per day, {first:%-d %b} to {last:%-d %b %Y}",
+        title=gettext("Bookings per day, %(first)s to %(last)s")
+        % {"first": date_format(first, "j M"), "last": date_format(last, "j M Y")},
         description=description,
     )

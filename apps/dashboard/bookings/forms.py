@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.bookings.models import Booking
 from apps.core.errors import DomainError
@@ -24,21 +24,23 @@ def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
 class DomainErrorsMixin(forms.Form):
     def apply_domain_error(self, error: DomainError) -> None:
         for detail in error.details:
-            self.add_error(detail.field if detail.field in self.fields else None, detail.message)
+            self.add_error(
+                detail.field if detail.field in self.fields else None, gettext(detail.message)
+            )
         if not error.details:
-            self.add_error(None, error.message)
+            self.add_error(None, gettext(error.message))
 
 
 class CalendarForm(forms.Form):
     """Which calendar to show. Unknown values fall back to defaults with a field error."""
 
-    VIEWS = [("day", "Day"), ("week", "Week")]
+    VIEWS = [("day", gettext_lazy("Day")), ("week", gettext_lazy("Week"))]
 
     view = forms.ChoiceField(choices=VIEWS, required=False)
-    date = DayField(label="Date", required=False)
-    location = forms.ChoiceField(label="Location", required=False)
-    resource = forms.ChoiceField(label="Resource", required=False)
-    cancelled = forms.BooleanField(label="Show cancelled", required=False)
+    date = DayField(label=gettext_lazy("Date"), required=False)
+    location = forms.ChoiceField(label=gettext_lazy("Location"), required=False)
+    resource = forms.ChoiceField(label=gettext_lazy("Resource"), required=False)
+    cancelled = forms.BooleanField(label=gettext_lazy("Show cancelled"), required=False)
 
     def __init__(
         self, *args: Any, locations: list[Location], resources: list[Resource], **kwargs: Any
@@ -53,13 +55,15 @@ class CalendarForm(forms.Form):
 
 class BookingFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any status"), *Booking.Status.choices]
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("Any status")), *Booking.Status.choices],
     )
-    resource = forms.ChoiceField(label="Resource", required=False)
-    date_from = DayField(label="From", required=False)
-    date_to = DayField(label="To", required=False)
+    resource = forms.ChoiceField(label=gettext_lazy("Resource"), required=False)
+    date_from = DayField(label=gettext_lazy("From"), required=False)
+    date_to = DayField(label=gettext_lazy("To"), required=False)
     email = forms.CharField(
-        label="Customer email",
+        label=gettext_lazy("Customer email"),
         required=False,
         max_length=254,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
@@ -68,7 +72,7 @@ class BookingFilterForm(forms.Form):
     def __init__(self, *args: Any, resources: list[Resource], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choice_field(self, "resource").choices = [
-            ("", "Any resource"),
+            ("", gettext_lazy("Any resource")),
             *((str(resource.pk), resource.name) for resource in resources),
         ]
 
@@ -76,17 +80,19 @@ class BookingFilterForm(forms.Form):
         cleaned = super().clean() or {}
         first, last = cleaned.get("date_from"), cleaned.get("date_to")
         if first and last and last < first:
-            self.add_error("date_to", "The last date must not be before the first date.")
+            self.add_error(
+                "date_to", gettext_lazy("The last date must not be before the first date.")
+            )
         return cleaned
 
 
 class CancelForm(DomainErrorsMixin):
     reason = forms.CharField(
-        label="Reason for cancelling",
+        label=gettext_lazy("Reason for cancelling"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Kept in the booking's history.",
-        error_messages={"required": "Say why the booking is cancelled."},
+        help_text=gettext_lazy("Kept in the booking's history."),
+        error_messages={"required": gettext_lazy("Say why the booking is cancelled.")},
     )
     # For a paid booking: the policy's refund unless staff decide otherwise.
     refund = forms.ChoiceField(
@@ -117,14 +123,14 @@ class CancelForm(DomainErrorsMixin):
 
 
 class RescheduleSearchForm(forms.Form):
-    date = DayField(label="Date", required=False)
-    who = forms.ChoiceField(label="With", required=False)
+    date = DayField(label=gettext_lazy("Date"), required=False)
+    who = forms.ChoiceField(label=gettext_lazy("With"), required=False)
 
     def __init__(self, *args: Any, resources: list[Resource], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choice_field(self, "who").choices = [
             *((str(resource.pk), resource.name) for resource in resources),
-            ("any", "Anyone free"),
+            ("any", gettext_lazy("Anyone free")),
         ]
 
 
@@ -136,7 +142,7 @@ class RescheduleForm(DomainErrorsMixin):
         try:
             start = dt.datetime.fromisoformat(self.cleaned_data["start"])
         except ValueError as exc:
-            raise forms.ValidationError("Choose one of the free times.") from exc
+            raise forms.ValidationError(gettext_lazy("Choose one of the free times.")) from exc
         if start.tzinfo is None or not EARLIEST_DAY <= start.date() <= LATEST_DAY:
-            raise forms.ValidationError("Choose one of the free times.")
+            raise forms.ValidationError(gettext_lazy("Choose one of the free times."))
         return start

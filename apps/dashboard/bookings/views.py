@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from csp.constants import UNSAFE_INLINE
@@ -21,8 +21,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -70,6 +71,9 @@ from apps.dashboard.downloads import csv_download
 from apps.dashboard.first_day.views import first_day_context
 from apps.resources.models import Location, Resource
 from apps.resources.selectors import location_list, resource_get, resource_list
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 FRONTDESK = Membership.Role.FRONTDESK
 SCHEDULER = Membership.Role.SCHEDULER
@@ -320,13 +324,15 @@ def _booking_action(
     request: HttpRequest,
     booking_id: UUID,
     action: Callable[..., Booking],
-    done: str,
+    done: StrOrPromise,
 ) -> HttpResponse:
     found = booking_get(booking_id=booking_id)
     try:
         action(booking=found, actor=request_actor(request))
     except DomainError as error:
-        return _booking_screen(request, booking_id, error=error.message, status=error.http_status)
+        return _booking_screen(
+            request, booking_id, error=gettext(error.message), status=error.http_status
+        )
     messages.success(request, done)
     return _after_change(request, booking_id)
 
@@ -334,14 +340,19 @@ def _booking_action(
 @require_POST
 @membership_required(FRONTDESK)
 def booking_confirm_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
-    return _booking_action(request, booking_id, booking_confirm, "The booking is confirmed.")
+    return _booking_action(
+        request, booking_id, booking_confirm, gettext_lazy("The booking is confirmed.")
+    )
 
 
 @require_POST
 @membership_required(FRONTDESK)
 def booking_completed_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
     return _booking_action(
-        request, booking_id, booking_mark_completed, "The booking is marked completed."
+        request,
+        booking_id,
+        booking_mark_completed,
+        gettext_lazy("The booking is marked completed."),
     )
 
 
@@ -349,7 +360,10 @@ def booking_completed_view(request: HttpRequest, booking_id: UUID) -> HttpRespon
 @membership_required(FRONTDESK)
 def booking_no_show_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
     return _booking_action(
-        request, booking_id, booking_mark_no_show, "The booking is marked as a no-show."
+        request,
+        booking_id,
+        booking_mark_no_show,
+        gettext_lazy("The booking is marked as a no-show."),
     )
 
 
@@ -396,7 +410,7 @@ def booking_cancel_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
             request,
             booking_id,
             cancel_form=form,
-            error="" if error.details else error.message,
+            error="" if error.details else gettext(error.message),
             status=error.http_status,
         )
     if len(cancelled_dates) > 1:
@@ -410,7 +424,7 @@ def booking_cancel_view(request: HttpRequest, booking_id: UUID) -> HttpResponse:
             % {"count": len(cancelled_dates)},
         )
     else:
-        messages.success(request, "The booking is cancelled.")
+        messages.success(request, gettext("The booking is cancelled."))
     return _after_change(request, booking_id)
 
 
@@ -442,7 +456,7 @@ def booking_reschedule_view(request: HttpRequest, booking_id: UUID) -> HttpRespo
             try:
                 moved_to = resource_get(resource_id=form.cleaned_data["resource"])
             except NotFound:
-                form.add_error(None, "Choose one of the free times.")
+                form.add_error(None, gettext("Choose one of the free times."))
         if moved_to is not None:
             try:
                 moved = booking_reschedule(
@@ -457,7 +471,9 @@ def booking_reschedule_view(request: HttpRequest, booking_id: UUID) -> HttpRespo
             else:
                 when = moved.starts_at.astimezone(tz)
                 messages.success(
-                    request, f"Moved to {when:%a %-d %b %Y, %H:%M} with {moved_to.name}."
+                    request,
+                    gettext("Moved to %(when)s with %(name)s.")
+                    % {"when": date_format(when, "D j M Y, H:i"), "name": moved_to.name},
                 )
                 return redirect_after_post(
                     request, reverse("dashboard:booking", kwargs={"booking_id": found.pk})

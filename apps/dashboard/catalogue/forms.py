@@ -4,16 +4,19 @@ those messages beside what the person typed."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.accounts.models import User
 from apps.core.timezone_field import TimeZoneField
 from apps.core.timezones import country_choices
 from apps.dashboard.forms import DomainErrorFormMixin
 from apps.resources.models import Location, Resource, Service
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 NUMBER = {"inputmode": "numeric", "autocomplete": "off"}
 
@@ -24,7 +27,7 @@ def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
     return field
 
 
-def _text_number(label: str, *, help_text: str = "") -> forms.CharField:
+def _text_number(label: StrOrPromise, *, help_text: StrOrPromise = "") -> forms.CharField:
     # Text, not type=number: whatever was typed comes back with the service's message.
     return forms.CharField(
         label=label,
@@ -45,13 +48,13 @@ class ServiceErrorsForm(DomainErrorFormMixin):
 
 
 class LocationForm(ServiceErrorsForm):
-    name = forms.CharField(label="Name", required=False, max_length=200)
+    name = forms.CharField(label=gettext_lazy("Name"), required=False, max_length=200)
     address = forms.CharField(
-        label="Address", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("Address"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     timezone = TimeZoneField(
-        label="Time zone",
-        help_text="Opening hours at this location are in its local time.",
+        label=gettext_lazy("Time zone"),
+        help_text=gettext_lazy("Opening hours at this location are in its local time."),
     )
     country = forms.ChoiceField(
         label=gettext_lazy("Country"),
@@ -90,21 +93,23 @@ class LocationForm(ServiceErrorsForm):
 
 
 class ResourceForm(ServiceErrorsForm):
-    name = forms.CharField(label="Name", required=False, max_length=200)
-    kind = forms.ChoiceField(label="Kind", choices=Resource.Kind.choices)
-    location = forms.ChoiceField(label="Location")
+    name = forms.CharField(label=gettext_lazy("Name"), required=False, max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=Resource.Kind.choices)
+    location = forms.ChoiceField(label=gettext_lazy("Location"))
     tags = forms.CharField(
-        label="Skills or tags",
+        label=gettext_lazy("Skills or tags"),
         required=False,
         max_length=1000,
-        help_text="Comma-separated, e.g. physio, Spanish.",
+        help_text=gettext_lazy("Comma-separated, e.g. physio, Spanish."),
     )
     user = forms.ChoiceField(
-        label="Team member",
+        label=gettext_lazy("Team member"),
         required=False,
-        help_text="Optional: the person whose own calendar this is.",
+        help_text=gettext_lazy("Optional: the person whose own calendar this is."),
     )
-    is_active = forms.BooleanField(label="Can be booked", required=False, initial=True)
+    is_active = forms.BooleanField(
+        label=gettext_lazy("Can be booked"), required=False, initial=True
+    )
 
     def __init__(
         self, *args: Any, locations: list[Location], users: list[User], **kwargs: Any
@@ -112,7 +117,7 @@ class ResourceForm(ServiceErrorsForm):
         super().__init__(*args, **kwargs)
         _choice_field(self, "location").choices = [(str(loc.pk), loc.name) for loc in locations]
         _choice_field(self, "user").choices = [
-            ("", "Nobody"),
+            ("", gettext_lazy("Nobody")),
             *((str(user.pk), user.full_name or user.email) for user in users),
         ]
 
@@ -140,40 +145,47 @@ class ResourceForm(ServiceErrorsForm):
 
 
 class ServiceForm(ServiceErrorsForm):
-    name = forms.CharField(label="Name", required=False, max_length=200)
+    name = forms.CharField(label=gettext_lazy("Name"), required=False, max_length=200)
     description = forms.CharField(
-        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    duration_minutes = _text_number("Duration (minutes)")
+    duration_minutes = _text_number(gettext_lazy("Duration (minutes)"))
     buffer_before_minutes = _text_number(
-        "Buffer before (minutes)", help_text="Free time kept before each session."
+        gettext_lazy("Buffer before (minutes)"),
+        help_text=gettext_lazy("Free time kept before each session."),
     )
     buffer_after_minutes = _text_number(
-        "Buffer after (minutes)", help_text="Free time kept after each session."
+        gettext_lazy("Buffer after (minutes)"),
+        help_text=gettext_lazy("Free time kept after each session."),
     )
-    capacity = _text_number("Places per session", help_text="1 for one-to-one; more for a class.")
+    capacity = _text_number(
+        gettext_lazy("Places per session"),
+        help_text=gettext_lazy("1 for one-to-one; more for a class."),
+    )
     price = forms.CharField(
-        label="Price",
+        label=gettext_lazy("Price"),
         required=False,
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-        help_text="0 means free.",
+        help_text=gettext_lazy("0 means free."),
     )
-    currency = forms.CharField(label="Currency", required=False, max_length=10)
+    currency = forms.CharField(label=gettext_lazy("Currency"), required=False, max_length=10)
     resources = forms.MultipleChoiceField(
-        label="Who delivers it",
+        label=gettext_lazy("Who delivers it"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     min_notice_minutes = _text_number(
-        "Minimum notice (minutes)",
-        help_text="Leave empty for the business's setting.",
+        gettext_lazy("Minimum notice (minutes)"),
+        help_text=gettext_lazy("Leave empty for the business's setting."),
     )
     horizon_days = _text_number(
-        "Bookable how far ahead (days)",
-        help_text="Leave empty for the business's setting.",
+        gettext_lazy("Bookable how far ahead (days)"),
+        help_text=gettext_lazy("Leave empty for the business's setting."),
     )
-    requires_payment = forms.BooleanField(label="Customers pay when booking", required=False)
+    requires_payment = forms.BooleanField(
+        label=gettext_lazy("Customers pay when booking"), required=False
+    )
     deposit_amount = forms.CharField(
         label=gettext_lazy("Deposit (amount)"),
         required=False,
@@ -187,7 +199,9 @@ class ServiceForm(ServiceErrorsForm):
         max_length=3,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-    is_active = forms.BooleanField(label="Offered to customers", required=False, initial=True)
+    is_active = forms.BooleanField(
+        label=gettext_lazy("Offered to customers"), required=False, initial=True
+    )
     customers_may_repeat = forms.BooleanField(
         label=gettext_lazy("Customers may book it as a weekly series"),
         required=False,
@@ -199,7 +213,12 @@ class ServiceForm(ServiceErrorsForm):
     def __init__(self, *args: Any, resources: list[Resource], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choice_field(self, "resources").choices = [
-            (str(r.pk), r.name if r.is_active else f"{r.name} (cannot be booked)")
+            (
+                str(r.pk),
+                r.name
+                if r.is_active
+                else gettext("%(name)s (cannot be booked)") % {"name": r.name},
+            )
             for r in resources
         ]
 

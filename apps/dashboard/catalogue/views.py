@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.accounts.models import Membership
@@ -44,6 +45,25 @@ from apps.resources.services import (
     service_create,
     service_update,
 )
+
+# Each edit screen's title, button and saved message, whole sentences for translators.
+_WORDING = {
+    "location": (
+        gettext_lazy("Add a location"),
+        gettext_lazy("Save location"),
+        gettext_lazy("Location “%(name)s” saved."),
+    ),
+    "resource": (
+        gettext_lazy("Add a resource"),
+        gettext_lazy("Save resource"),
+        gettext_lazy("Resource “%(name)s” saved."),
+    ),
+    "service": (
+        gettext_lazy("Add a service"),
+        gettext_lazy("Save service"),
+        gettext_lazy("Service “%(name)s” saved."),
+    ),
+}
 
 MANAGER = Membership.Role.MANAGER
 
@@ -80,7 +100,7 @@ def _edit_screen(
             except (ValidationFailed, PlanLimitReached) as error:
                 form.apply_domain_error(error)
             else:
-                messages.success(request, f"{noun.capitalize()} “{saved}” saved.")
+                messages.success(request, str(_WORDING[noun][2]) % {"name": saved})
                 return redirect_after_post(request, reverse("dashboard:catalogue"))
     return render_page_or_partial(
         request,
@@ -89,6 +109,8 @@ def _edit_screen(
         context={
             "form": form,
             "noun": noun,
+            "add_title": _WORDING[noun][0],
+            "save_label": _WORDING[noun][1],
             "instance": instance,
             "action": action,
             **(extra or {}),

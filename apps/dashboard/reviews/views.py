@@ -112,7 +112,7 @@ def review_report_view(request: HttpRequest, review_id: uuid.UUID) -> HttpRespon
             for detail in error.details:
                 form.add_error("reason" if detail.field == "reason" else None, detail.message)
             if not error.details:
-                form.add_error(None, error.message)
+                form.add_error(None, _(error.message))
         else:
             messages.success(request, _("Review reported to support."))
             return redirect_after_post(request, reverse("dashboard:reviews"))

@@ -7,9 +7,12 @@ import logging
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from apps.accounts.addresses import tenant_base_url
 from apps.accounts.models import Tenant
+from apps.core.languages import is_language
 from apps.notifications.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.notifications.webhooks.selectors import tenant_admin_emails
 
@@ -37,9 +40,11 @@ def webhook_endpoint_disabled_notify(*, endpoint_id: str, tenant: Tenant) -> int
         "page": page,
         "last_error": last_failed.last_error if last_failed else "",
     }
-    subject = f"Webhook endpoint disabled at {tenant.name}"
-    body = render_to_string("emails/webhook_endpoint_disabled.txt", context)
-    for recipient in recipients:
+    for recipient, language in recipients:
+        # Each admin's own language, else the business's (never the worker's last one).
+        with translation.override(language if is_language(language) else tenant.locale):
+            subject = gettext("Webhook endpoint disabled at %(name)s") % {"name": tenant.name}
+            body = render_to_string("emails/webhook_endpoint_disabled.txt", context)
         send_mail(subject, body, None, [recipient])
     logger.info(
         "webhook_endpoint.disabled_notice_sent",

@@ -103,10 +103,11 @@ def webhook_event_payload(*, event: WebhookEvent) -> dict[str, Any]:
     return payload
 
 
-def tenant_admin_emails(*, tenant: Tenant) -> list[str]:
-    """Who hears about a disabled endpoint: the business's admins with a working login."""
+def tenant_admin_emails(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """Who hears about a disabled endpoint: the business's admins with a working login,
+    as (email, the language of their own dashboard, "" for none), by email."""
     return sorted(
         Membership.objects.filter(
             tenant=tenant, role=Membership.Role.ADMIN, user__is_active=True
-        ).values_list("user__email", flat=True)
+        ).values_list("user__email", "user__language")
     )
