@@ -19,6 +19,7 @@ import qrcode.image.svg
 from django.conf import settings
 from django.db import transaction
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
@@ -80,14 +81,16 @@ def mfa_verify(*, user: User, code: str) -> Device:
     cleaned = "".join((code or "").split())
     if not cleaned:
         raise ValidationFailed(
-            "Type a code.", [FieldError("code", "Type the 6 digits your app shows now.")]
+            gettext("Type a code."),
+            [FieldError("code", gettext("Type the 6 digits your app shows now."))],
         )
     if _mfa_throttled(user):
         raise ValidationFailed(
-            "Too many wrong codes.",
+            gettext("Too many wrong codes."),
             [
                 FieldError(
-                    "code", "Too many wrong codes in a row: wait a few seconds, then try again."
+                    "code",
+                    gettext("Too many wrong codes in a row: wait a few seconds, then try again."),
                 )
             ],
         )
@@ -95,12 +98,14 @@ def mfa_verify(*, user: User, code: str) -> Device:
     if device is None:
         logger.info("mfa.verify_failed", extra={"user_id": str(user.pk)})
         raise ValidationFailed(
-            "The code did not match.",
+            gettext("The code did not match."),
             [
                 FieldError(
                     "code",
-                    "That code did not match. Type the 6 digits the app shows now, "
-                    "or one of your backup codes.",
+                    gettext(
+                        "That code did not match. Type the 6 digits the app shows now, "
+                        "or one of your backup codes."
+                    ),
                 )
             ],
         )
@@ -149,14 +154,20 @@ def mfa_totp_confirm(*, user: User, pending_id: int | None, token: str) -> Authe
     cleaned = "".join((token or "").split())
     if device is None:
         raise ValidationFailed(
-            "Nothing to confirm.", [FieldError("token", "Start the set-up again.")]
+            gettext("Nothing to confirm."),
+            [FieldError("token", gettext("Start the set-up again."))],
         )
     if not (cleaned.isdigit() and len(cleaned) == device.digits) or not device.verify_token(
         cleaned
     ):
         raise ValidationFailed(
-            "The code did not match.",
-            [FieldError("token", "That code did not match. Type the 6 digits the app shows now.")],
+            gettext("The code did not match."),
+            [
+                FieldError(
+                    "token",
+                    gettext("That code did not match. Type the 6 digits the app shows now."),
+                )
+            ],
         )
     device.confirmed = True
     device.save(update_fields=["confirmed"])

@@ -47,9 +47,9 @@ def _tenant_field_errors(*, slug: str, name: str, timezone: str) -> list[FieldEr
             )
         )
     if not name.strip():
-        errors.append(FieldError("name", "Enter the name of your business."))
+        errors.append(FieldError("name", _("Enter the name of your business.")))
     elif len(name) > 120:
-        errors.append(FieldError("name", "Keep the name under 120 characters."))
+        errors.append(FieldError("name", _("Keep the name under 120 characters.")))
     if not is_timezone(timezone):
         errors.append(
             FieldError("timezone", _("“%(zone)s” is not a known time zone.") % {"zone": timezone})
@@ -76,7 +76,7 @@ def tenant_create(
     slug = slug.strip().lower()
     errors = _tenant_field_errors(slug=slug, name=name, timezone=timezone)
     if errors:
-        raise ValidationFailed("The business could not be created.", errors)
+        raise ValidationFailed(_("The business could not be created."), errors)
 
     started = time.perf_counter()
     if current_schema() != "public":
@@ -96,7 +96,7 @@ def tenant_create(
             schema_constraint_names_restore(schema_name=tenant.schema_name)
     except IntegrityError as exc:  # lost a race for the same slug
         raise ValidationFailed(
-            "The business could not be created.",
+            _("The business could not be created."),
             [
                 FieldError(
                     "slug",
@@ -372,7 +372,7 @@ def _policy_errors(values: dict[str, Any]) -> list[FieldError]:
             )
         )
     if values["exposure_mode"] not in Tenant.ExposureMode.values:
-        errors.append(FieldError("exposure_mode", "Choose how slots are shown."))
+        errors.append(FieldError("exposure_mode", _("Choose how slots are shown.")))
     bounded("hold_ttl_minutes", 1, 60, "minutes")
     bounded("cancellation_window_minutes", 0, 30 * 24 * 60, "minutes")
     bounded("min_notice_minutes", 0, 30 * 24 * 60, "minutes")
@@ -385,12 +385,12 @@ def _policy_errors(values: dict[str, Any]) -> list[FieldError]:
         errors.append(
             FieldError(
                 "refund_partial_hours",
-                "The partial refund's deadline must not be earlier than the full refund's.",
+                _("The partial refund's deadline must not be earlier than the full refund's."),
             )
         )
     offsets = values["reminder_offsets_minutes"]
     if not isinstance(offsets, list) or not all(isinstance(o, int) for o in offsets):
-        errors.append(FieldError("reminder_offsets_minutes", "Enter minutes as whole numbers."))
+        errors.append(FieldError("reminder_offsets_minutes", _("Enter minutes as whole numbers.")))
     elif len(offsets) > MAX_REMINDERS:
         errors.append(
             FieldError(
@@ -402,15 +402,15 @@ def _policy_errors(values: dict[str, Any]) -> list[FieldError]:
         errors.append(
             FieldError(
                 "reminder_offsets_minutes",
-                "Each reminder must be between 5 minutes and 30 days before the appointment.",
+                _("Each reminder must be between 5 minutes and 30 days before the appointment."),
             )
         )
     if not _HEX_COLOUR.match(str(values["accent_color"])):
-        errors.append(FieldError("accent_color", "Use a colour like #1d4ed8."))
+        errors.append(FieldError("accent_color", _("Use a colour like #1d4ed8.")))
     if not str(values["name"]).strip():
-        errors.append(FieldError("name", "Enter the name of your business."))
+        errors.append(FieldError("name", _("Enter the name of your business.")))
     if not is_timezone(values["timezone"]):
-        errors.append(FieldError("timezone", "Choose a time zone from the list."))
+        errors.append(FieldError("timezone", _("Choose a time zone from the list.")))
     return errors
 
 
@@ -427,7 +427,7 @@ def tenant_settings_update(*, tenant: Tenant, data: dict[str, Any]) -> set[str]:
         )
     errors = _policy_errors(values)
     if errors:
-        raise ValidationFailed("Please correct the settings below.", errors)
+        raise ValidationFailed(_("Please correct the settings below."), errors)
     changed = {field for field in POLICY_FIELDS if getattr(tenant, field) != values[field]}
     if not changed:
         return changed

@@ -32,7 +32,9 @@ def _admins_left(tenant: Tenant, *, excluding: Membership) -> int:
 
 def _check_role(role: str) -> None:
     if role not in Membership.Role.values:
-        raise ValidationFailed("Unknown role.", [FieldError("role", "Choose one of the roles.")])
+        raise ValidationFailed(
+            _("Unknown role."), [FieldError("role", _("Choose one of the roles."))]
+        )
 
 
 def _admin_grant_check(*, role: str, granted_by: User) -> None:
@@ -65,7 +67,8 @@ def membership_invite(
     user = User.objects.filter(email=email).first()
     if user is not None and Membership.objects.filter(tenant=tenant, user=user).exists():
         raise ValidationFailed(
-            "Already on the team.", [FieldError("email", f"{email} is already on the team.")]
+            _("Already on the team."),
+            [FieldError("email", _("%(email)s is already on the team.") % {"email": email})],
         )
     with tenant_context(tenant):
         entitlement_require(Limit.SEATS, serialize=True)
@@ -117,8 +120,8 @@ def membership_change_role(
         and _admins_left(locked.tenant, excluding=locked) == 0
     ):
         raise ValidationFailed(
-            "A business needs an admin.",
-            [FieldError("role", "This is the only admin. Make someone else admin first.")],
+            _("A business needs an admin."),
+            [FieldError("role", _("This is the only admin. Make someone else admin first."))],
         )
     locked.role = role
     locked.save(update_fields=["role", "updated_at"])
@@ -130,7 +133,7 @@ def membership_remove(*, membership: Membership) -> None:
     locked = Membership.objects.select_for_update().get(pk=membership.pk)
     if locked.role == Membership.Role.ADMIN and _admins_left(locked.tenant, excluding=locked) == 0:
         raise ValidationFailed(
-            "A business needs an admin.",
-            [FieldError("role", "The only admin cannot be removed.")],
+            _("A business needs an admin."),
+            [FieldError("role", _("The only admin cannot be removed."))],
         )
     locked.delete()

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -34,8 +35,8 @@ def _whole(params: Mapping[str, Any], name: str, default: int, maximum: int) -> 
     text = str(raw).strip()
     if not text.isdigit() or not 1 <= int(text) <= maximum:
         raise ValidationFailed(
-            "The page is not valid.",
-            [FieldError(name, f"Give a whole number from 1 to {maximum}.")],
+            _("The page is not valid."),
+            [FieldError(name, _("Give a whole number from 1 to %(most)s.") % {"most": maximum})],
         )
     return int(text)
 

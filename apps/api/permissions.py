@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -76,6 +77,6 @@ class CanAccessBooking(BasePermission):
         grant = request.auth
         if isinstance(grant, BookingGrant):
             if str(grant.booking_id) != str(view.kwargs.get("booking_id")):
-                raise NotFound("No such booking.")
+                raise NotFound(_("No such booking."))
             return True
         return False

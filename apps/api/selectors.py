@@ -6,6 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from apps.api.models import ApiKey
 from apps.calendars.models import AvailabilityRule, SlotInstance
@@ -24,10 +25,10 @@ def api_key_get(*, key_id: UUID | str) -> ApiKey:
     try:
         pk = key_id if isinstance(key_id, UUID) else UUID(str(key_id))
     except (TypeError, ValueError, AttributeError):
-        raise NotFound("There is no such API key.") from None
+        raise NotFound(_("There is no such API key.")) from None
     key = ApiKey.objects.filter(pk=pk).first()
     if key is None:
-        raise NotFound("There is no such API key.")
+        raise NotFound(_("There is no such API key."))
     return key
 
 
@@ -41,10 +42,10 @@ def slot_place_get(*, slot_id: UUID | str) -> tuple[Resource, datetime]:
     try:
         pk = slot_id if isinstance(slot_id, UUID) else UUID(str(slot_id))
     except (TypeError, ValueError, AttributeError):
-        raise NotFound("There is no such slot.") from None
+        raise NotFound(_("There is no such slot.")) from None
     slot = SlotInstance.objects.filter(pk=pk).select_related("resource__location").first()
     if slot is None:
-        raise NotFound("There is no such slot.")
+        raise NotFound(_("There is no such slot."))
     return slot.resource, slot.starts_at
 
 
@@ -63,8 +64,8 @@ def availability_rule_get(*, rule_id: UUID | str) -> AvailabilityRule:
     try:
         pk = rule_id if isinstance(rule_id, UUID) else UUID(str(rule_id))
     except (TypeError, ValueError, AttributeError):
-        raise NotFound("There is no such availability rule.") from None
+        raise NotFound(_("There is no such availability rule.")) from None
     rule = AvailabilityRule.objects.filter(pk=pk).first()
     if rule is None:
-        raise NotFound("There is no such availability rule.")
+        raise NotFound(_("There is no such availability rule."))
     return rule

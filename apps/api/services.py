@@ -87,7 +87,7 @@ def api_key_create(
             )
         )
     if errors:
-        raise ValidationFailed("The API key could not be created.", errors)
+        raise ValidationFailed(gettext("The API key could not be created."), errors)
     for _attempt in range(3):
         prefix = f"{KEY_SCHEME}_" + "".join(
             secrets.choice(_PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH)

@@ -131,9 +131,9 @@ def _refresh_token_read(raw: str, *, tenant: Tenant) -> RefreshToken:
     try:
         refresh = RefreshToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
-        raise InvalidCredentials("The refresh token is not valid or has expired.") from exc
+        raise InvalidCredentials(_("The refresh token is not valid or has expired.")) from exc
     if refresh.get(TENANT_CLAIM) != tenant.schema_name:
-        raise InvalidCredentials("The refresh token is not valid for this business.")
+        raise InvalidCredentials(_("The refresh token is not valid for this business."))
     return refresh
 
 
@@ -144,11 +144,11 @@ def staff_token_refresh(*, tenant: Tenant, refresh: str) -> TokenPair:
     token = _refresh_token_read(refresh, tenant=tenant)
     user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None:
-        raise InvalidCredentials("The refresh token is not valid for this business.")
+        raise InvalidCredentials(_("The refresh token is not valid for this business."))
     if jwt_settings.CHECK_REVOKE_TOKEN and token.get(
         jwt_settings.REVOKE_TOKEN_CLAIM
     ) != get_md5_hash_password(user.password):
-        raise InvalidCredentials("The password has changed since: sign in again.")
+        raise InvalidCredentials(_("The password has changed since: sign in again."))
     auth_time = int(token.get(AUTH_TIME_CLAIM) or token["iat"])
     if token.current_time >= _chain_end(auth_time):
         logger.info("api.token_chain_ended", extra={"user_id": str(user.pk)})

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
@@ -38,7 +39,7 @@ def bookable_service_get(*, service_id: UUID | str) -> Service:
     """An active service; NotFound for unknown, malformed or retired ids."""
     service = service_get(service_id=service_id)
     if not service.is_active:
-        raise NotFound("There is no such service.")
+        raise NotFound(_("There is no such service."))
     return service
 
 
@@ -52,7 +53,7 @@ def service_resource_get(*, service: Service, resource_id: UUID | str) -> Resour
     service's resource, or of another business, names nothing here)."""
     resource = resource_get(resource_id=resource_id)
     if not resource.is_active or not service_resources(service=service).filter(pk=resource.pk):
-        raise NotFound("There is no such resource.")
+        raise NotFound(_("There is no such resource."))
     return resource
 
 

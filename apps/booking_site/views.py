@@ -274,7 +274,7 @@ def taking_bookings(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 def _booking_from_token(token: str) -> Booking:
     booking_id = booking_access_read(token, surface="pages")
     if booking_id is None:
-        raise NotFound("No such booking.")
+        raise NotFound(gettext("No such booking."))
     return booking_get(booking_id=str(booking_id))
 
 
@@ -284,7 +284,7 @@ def _date_param(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise NotFound("That is not a date.") from None
+        raise NotFound(gettext("That is not a date.")) from None
 
 
 def _month_param(value: str | None) -> dt.date | None:
@@ -293,7 +293,7 @@ def _month_param(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(f"{value.strip()}-01")
     except ValueError:
-        raise NotFound("That is not a month.") from None
+        raise NotFound(gettext("That is not a month.")) from None
 
 
 def _viewer_key(request: HttpRequest) -> str:
@@ -497,7 +497,7 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
     chosen_by = _who(service, who)
     asked = slot_parse(request.GET.get("slot"))
     if asked is None:
-        raise NotFound("No time was chosen.")
+        raise NotFound(gettext("No time was chosen."))
     resource = service_resource_get(service=service, resource_id=asked[0])
     starts_at = asked[1]
     # Phones may be typed as they are written in the location's country.
@@ -572,7 +572,7 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
         else:
             status = 400
             if "slot" in form.errors:
-                lost = SlotNotFound("Choose one of the times below.")
+                lost = SlotNotFound(gettext("Choose one of the times below."))
     else:
         form = DetailsForm(
             initial={"slot": request.GET.get("slot"), "idempotency_key": uuid.uuid4().hex},
@@ -1035,7 +1035,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
         elif form.is_valid():
             new_resource_id, new_start = form.cleaned_data["slot"]
             if new_resource_id != resource.pk:
-                raise NotFound("Rescheduling keeps the same person or room.")
+                raise NotFound(gettext("Rescheduling keeps the same person or room."))
             chosen = (new_resource_id, new_start)
             try:
                 booking_reschedule(
@@ -1058,7 +1058,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
         else:
             problem, status = "Choose a new time.", 400
     if chosen is not None and chosen[0] != resource.pk:
-        raise NotFound("Rescheduling keeps the same person or room.")
+        raise NotFound(gettext("Rescheduling keeps the same person or room."))
     can_change, deadline = booking_changeable(booking=booking, tenant=tenant_current())
     context: dict[str, Any] = {}
     alternatives: list[Choice] = []
@@ -1107,7 +1107,7 @@ def ics_download(request: HttpRequest, token: str) -> HttpResponse:
     """ "Add to calendar": the same event (same UID) as the confirmation email's."""
     booking = _booking_from_token(token)
     if booking.status != Booking.Status.CONFIRMED:
-        raise NotFound("Only a confirmed booking goes into a calendar.")
+        raise NotFound(gettext("Only a confirmed booking goes into a calendar."))
     tenant = tenant_current()
     body = booking_invitation_ics(
         booking=booking,

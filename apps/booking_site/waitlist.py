@@ -166,7 +166,7 @@ def join_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
 def _offer_from_token(token: str) -> WaitlistOffer:
     offer_id = offer_token_read(token)
     if offer_id is None:
-        raise NotFound("No such offer.")
+        raise NotFound(gettext("No such offer."))
     return waitlist_offer_get(offer_id=offer_id)
 
 

@@ -73,12 +73,17 @@ def idempotency_key_clean(key: str | None, *, field: str = "Idempotency-Key") ->
     value = (key or "").strip()
     if not value:
         raise ValidationFailed(
-            "An Idempotency-Key is required.", [FieldError(field, "Send an Idempotency-Key.")]
+            _("An Idempotency-Key is required."), [FieldError(field, _("Send an Idempotency-Key."))]
         )
     if len(value) > KEY_MAX_LENGTH or not value.isprintable():
         raise ValidationFailed(
-            "The Idempotency-Key is not valid.",
-            [FieldError(field, f"Use at most {KEY_MAX_LENGTH} printable characters.")],
+            _("The Idempotency-Key is not valid."),
+            [
+                FieldError(
+                    field,
+                    _("Use at most %(count)s printable characters.") % {"count": KEY_MAX_LENGTH},
+                )
+            ],
         )
     return value
 

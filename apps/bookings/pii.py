@@ -95,13 +95,16 @@ def email_normalize(value: str, *, field: str = "email") -> str:
     """Trimmed, lower-cased, syntactically valid address, or ValidationFailed."""
     email = (value or "").strip().lower()
     if not email:
-        raise ValidationFailed("Enter an email address.", [FieldError(field, "Enter an email.")])
+        raise ValidationFailed(
+            _("Enter an email address."), [FieldError(field, _("Enter an email."))]
+        )
     try:
         validate_email(email)
     except ValidationError as exc:
         # The message never echoes the address back (it may end up in logs).
         raise ValidationFailed(
-            "Enter a valid email address.", [FieldError(field, "Enter a valid email address.")]
+            _("Enter a valid email address."),
+            [FieldError(field, _("Enter a valid email address."))],
         ) from exc
     return email
 

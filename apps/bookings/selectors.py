@@ -23,7 +23,7 @@ def booking_get(*, booking_id: uuid.UUID | str) -> Booking:
             pk=booking_id
         )
     except (Booking.DoesNotExist, ValidationError, ValueError) as exc:
-        raise NotFound("No such booking.") from exc
+        raise NotFound(gettext("No such booking.")) from exc
 
 
 def series_occurrences(*, booking: Booking) -> list[Booking]:

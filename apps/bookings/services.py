@@ -113,7 +113,7 @@ def _customer_input_clean(data: CustomerInput, *, phone_region: str | None) -> C
     errors: list[FieldError] = []
     name = " ".join((data.name or "").split())
     if not name:
-        errors.append(FieldError("name", "Enter your name."))
+        errors.append(FieldError("name", gettext("Enter your name.")))
     elif len(name) > NAME_MAX_LENGTH:
         errors.append(
             FieldError(
@@ -131,7 +131,7 @@ def _customer_input_clean(data: CustomerInput, *, phone_region: str | None) -> C
     except ValidationFailed as exc:
         errors.extend(exc.details)
     if errors:
-        raise ValidationFailed("Check the contact details.", errors)
+        raise ValidationFailed(gettext("Check the contact details."), errors)
     return CustomerInput(name=name, email=email, phone=phone)
 
 
@@ -191,7 +191,7 @@ def booking_hold(
     now = timezone.now()
     errors: list[FieldError] = []
     if timezone.is_naive(starts_at):
-        errors.append(FieldError("start", "Give the time with its UTC offset."))
+        errors.append(FieldError("start", gettext("Give the time with its UTC offset.")))
     if len(notes) > NOTES_MAX_LENGTH:
         errors.append(
             FieldError(
@@ -200,7 +200,7 @@ def booking_hold(
             )
         )
     if source not in Booking.Source.values:
-        errors.append(FieldError("source", "Unknown booking source."))
+        errors.append(FieldError("source", gettext("Unknown booking source.")))
     # The booking's messages speak the language it was made in: the one given, else the
     # request's (the page's, the API's Accept-Language). Staff booking for a customer on
     # the dashboard: the screen speaks the staff member's own language, which says nothing
@@ -230,7 +230,7 @@ def booking_hold(
     except ValidationFailed as exc:
         errors.extend(exc.details)
     if errors:
-        raise ValidationFailed("The booking request is not valid.", errors)
+        raise ValidationFailed(gettext("The booking request is not valid."), errors)
 
     ends_at = starts_at + timedelta(minutes=service.duration_minutes)
     tenant_active_require()
@@ -332,7 +332,7 @@ def booking_confirm(
                 actor.type == Actor.CUSTOMER
                 and locked.payment_status == Booking.PaymentStatus.PENDING
             ):
-                raise InvalidTransition("This booking is confirmed once it is paid.")
+                raise InvalidTransition(gettext("This booking is confirmed once it is paid."))
             covered = slots_lock(
                 resource_id=locked.resource_id, intervals=[(locked.starts_at, locked.ends_at)]
             )
@@ -389,7 +389,9 @@ def booking_reinstate(*, booking: Booking, actor: ActorRef) -> Booking:
     with _capacity_errors_as_slot_full(), transaction.atomic():
         locked = _booking_lock(booking_id=booking.pk)
         if locked.status != Booking.Status.EXPIRED or locked.starts_at <= now:
-            raise InvalidTransition("Only a hold that expired, for a time to come, comes back.")
+            raise InvalidTransition(
+                gettext("Only a hold that expired, for a time to come, comes back.")
+            )
         _expired_holds_release(
             resource_id=locked.resource_id, now=now, near=(locked.starts_at, locked.ends_at)
         )
@@ -423,11 +425,13 @@ def booking_cancel(
     if override_window:
         errors = []
         if actor.type not in (Actor.STAFF, Actor.SYSTEM):
-            errors.append(FieldError("override_window", "Only staff can override the window."))
+            errors.append(
+                FieldError("override_window", gettext("Only staff can override the window."))
+            )
         if not reason:
-            errors.append(FieldError("reason", "Give a reason for cancelling late."))
+            errors.append(FieldError("reason", gettext("Give a reason for cancelling late.")))
         if errors:
-            raise ValidationFailed("The cancellation is not valid.", errors)
+            raise ValidationFailed(gettext("The cancellation is not valid."), errors)
     tenant = tenant_current()
     now = timezone.now()
     with transaction.atomic():
@@ -479,8 +483,8 @@ def booking_reschedule(
     to it, except for staff."""
     if timezone.is_naive(starts_at):
         raise ValidationFailed(
-            "The new time is not valid.",
-            [FieldError("start", "Give the time with its UTC offset.")],
+            gettext("The new time is not valid."),
+            [FieldError("start", gettext("Give the time with its UTC offset."))],
         )
     tenant = tenant_current()
     now = timezone.now()
@@ -616,17 +620,18 @@ def holds_expire(*, now: datetime | None = None, batch_size: int = 100) -> int:
 def _require_bookable(*, service: Service, resource: Resource) -> None:
     if not service.is_active:
         raise ValidationFailed(
-            "This service is not offered.", [FieldError("service", "This service is not offered.")]
+            gettext("This service is not offered."),
+            [FieldError("service", gettext("This service is not offered."))],
         )
     if not resource.is_active:
         raise ValidationFailed(
-            "This resource cannot be booked.",
-            [FieldError("resource", "This resource cannot be booked.")],
+            gettext("This resource cannot be booked."),
+            [FieldError("resource", gettext("This resource cannot be booked."))],
         )
     if not service.resources.filter(pk=resource.pk).exists():
         raise ValidationFailed(
-            "This service is not offered by that resource.",
-            [FieldError("resource", "This service is not offered by that resource.")],
+            gettext("This service is not offered by that resource."),
+            [FieldError("resource", gettext("This service is not offered by that resource."))],
         )
 
 
@@ -634,8 +639,8 @@ def _require_active(*, resource: Resource | None) -> None:
     """Re-checked on the locked row: a resource deactivated meanwhile takes no booking."""
     if resource is None or not resource.is_active:
         raise ValidationFailed(
-            "This resource cannot be booked.",
-            [FieldError("resource", "This resource cannot be booked.")],
+            gettext("This resource cannot be booked."),
+            [FieldError("resource", gettext("This resource cannot be booked."))],
         )
 
 
@@ -883,7 +888,9 @@ def _booking_finish(
                 % {"status": locked.get_status_display().lower()}
             )
         if locked.starts_at > now:
-            raise InvalidTransition("A booking can be marked like this once it has started.")
+            raise InvalidTransition(
+                gettext("A booking can be marked like this once it has started.")
+            )
         # The place stays taken: the session happened (or was held for the customer).
         locked.status = status
         locked.save(update_fields=["status", "updated_at"])

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.bookings.errors import SlotFull, SlotNotFound
 from apps.calendars.availability.cache import slots_changed
@@ -134,7 +135,7 @@ def _require_grid(
         if following.starts_at != previous.ends_at:
             raise SlotNotFound()
     if any(slot.status == SlotInstance.Status.BLOCKED for slot in covered):
-        raise SlotNotFound("That time is no longer offered.")
+        raise SlotNotFound(_("That time is no longer offered."))
 
 
 def session_join(

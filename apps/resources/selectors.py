@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from apps.core.errors import NotFound
 from apps.resources.models import Location, Resource, Service
@@ -25,7 +26,7 @@ def location_get(*, location_id: UUID | str) -> Location:
     pk = _uuid_or_none(location_id)
     location = Location.objects.filter(pk=pk).first() if pk else None
     if location is None:
-        raise NotFound("There is no such location.")
+        raise NotFound(_("There is no such location."))
     return location
 
 
@@ -49,7 +50,7 @@ def resource_get(*, resource_id: UUID | str) -> Resource:
     pk = _uuid_or_none(resource_id)
     resource = Resource.objects.select_related("location").filter(pk=pk).first() if pk else None
     if resource is None:
-        raise NotFound("There is no such resource.")
+        raise NotFound(_("There is no such resource."))
     return resource
 
 
@@ -64,7 +65,7 @@ def service_get(*, service_id: UUID | str) -> Service:
     pk = _uuid_or_none(service_id)
     service = Service.objects.filter(pk=pk).first() if pk else None
     if service is None:
-        raise NotFound("There is no such service.")
+        raise NotFound(_("There is no such service."))
     return service
 
 

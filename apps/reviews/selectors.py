@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Avg, Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import Tenant
 from apps.core.errors import NotFound
@@ -121,10 +122,10 @@ def review_get(*, review_id: uuid.UUID | str) -> Review:
     try:
         key = uuid.UUID(str(review_id))
     except ValueError:
-        raise NotFound("No such review.") from None
+        raise NotFound(_("No such review.")) from None
     review = Review.objects.select_related("service", "resource").filter(pk=key).first()
     if review is None:
-        raise NotFound("No such review.")
+        raise NotFound(_("No such review."))
     return review
 
 
@@ -144,5 +145,5 @@ def directory_provider_tenant(*, provider_id: uuid.UUID) -> tuple[Tenant, uuid.U
         .first()
     )
     if entry is None:
-        raise NotFound("No such provider.")
+        raise NotFound(_("No such provider."))
     return entry.tenant, entry.resource_id

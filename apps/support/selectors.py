@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from apps.accounts.addresses import tenant_base_url
@@ -209,7 +210,7 @@ def tenant_for_support(*, tenant_id: uuid.UUID | str) -> Tenant:
     try:
         return tenants_search().get(pk=tenant_id)
     except (Tenant.DoesNotExist, ValueError) as exc:
-        raise NotFound("No such business.") from exc
+        raise NotFound(gettext("No such business.")) from exc
 
 
 def tenant_detail(*, tenant: Tenant, bookings: int = 20, accesses: int = 20) -> TenantDetail:

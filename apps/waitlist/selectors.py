@@ -9,6 +9,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.db.models import Min, QuerySet
+from django.utils.translation import gettext as _
 
 from apps.accounts.selectors import tenant_current
 from apps.calendars.availability.selectors import availability_slots
@@ -39,7 +40,7 @@ def waitlist_entry_get(*, entry_id: uuid.UUID | str) -> WaitlistEntry:
     try:
         return WaitlistEntry.objects.select_related("service", "resource").get(pk=entry_id)
     except (WaitlistEntry.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFound("No such waitlist entry.") from exc
+        raise NotFound(_("No such waitlist entry.")) from exc
 
 
 def waitlist_offer_get(*, offer_id: uuid.UUID) -> WaitlistOffer:
@@ -48,7 +49,7 @@ def waitlist_offer_get(*, offer_id: uuid.UUID) -> WaitlistOffer:
             "entry", "booking__service", "booking__resource__location"
         ).get(pk=offer_id)
     except WaitlistOffer.DoesNotExist as exc:
-        raise NotFound("No such offer.") from exc
+        raise NotFound(_("No such offer.")) from exc
 
 
 def waitlist_offer_live(offer: WaitlistOffer) -> WaitlistOffer | None:

@@ -130,3 +130,32 @@ def test_the_language_costs_the_cached_slots_answer_no_statement(
     assert with_language == without_language
     assert response["Content-Language"] == "de"
     assert "accept-language" in response["Vary"].lower()
+
+
+@pytest.mark.parametrize(
+    ("language", "message", "detail"),
+    [
+        ("de", "Die Anfrage ist ungültig.", "Senden Sie ein JSON-Objekt."),
+        ("en", "The request is not valid.", "Send a JSON object."),
+    ],
+)
+def test_a_change_that_is_not_a_json_object_is_refused_in_the_requests_language(
+    admin_client, catalogue, language, message, detail
+):
+    # when a change to a resource is sent as a JSON list, in that language
+    response = send_json(
+        admin_client,
+        "patch",
+        f"/api/v1/admin/resources/{catalogue.resource.pk}",
+        ["name", "Room 9"],
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    # then the field detail speaks that language, the code stays English, nothing changed
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["message"] == message
+    assert error["details"] == [{"field": "", "message": detail}]
+    catalogue.resource.refresh_from_db()
+    assert catalogue.resource.name != "Room 9"

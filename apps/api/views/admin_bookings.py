@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -133,8 +134,8 @@ class AdminBookingDetailApi(ApiView):
             status = data.get("status")
             if status and moves:
                 raise ValidationFailed(
-                    "Change the status or the time, not both at once.",
-                    [FieldError("status", "Change the status or the time, not both at once.")],
+                    _("Change the status or the time, not both at once."),
+                    [FieldError("status", _("Change the status or the time, not both at once."))],
                 )
             if status == Booking.Status.CONFIRMED:
                 changed = booking_confirm(booking=booking, actor=actor)
@@ -160,8 +161,8 @@ class AdminBookingDetailApi(ApiView):
                 )
             else:
                 raise ValidationFailed(
-                    "Nothing to change.",
-                    [FieldError("", "Give a new status, or a slot / start / resource.")],
+                    _("Nothing to change."),
+                    [FieldError("", _("Give a new status, or a slot / start / resource."))],
                 )
             return 200, AdminBookingOutput(booking_get(booking_id=changed.pk)).data
 

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -553,13 +554,19 @@ class SlotsGenerateApi(ApiView):
             first, last = data["from"], data["to"]
             if last < first:
                 raise ValidationFailed(
-                    "The date range is not valid.",
-                    [FieldError("to", "The last date must not be before the first date.")],
+                    _("The date range is not valid."),
+                    [FieldError("to", _("The last date must not be before the first date."))],
                 )
             if (last - first).days >= MAX_GENERATE_DAYS:
                 raise ValidationFailed(
-                    "The date range is too long.",
-                    [FieldError("to", f"Generate at most {MAX_GENERATE_DAYS} days at a time.")],
+                    _("The date range is too long."),
+                    [
+                        FieldError(
+                            "to",
+                            _("Generate at most %(days)s days at a time.")
+                            % {"days": MAX_GENERATE_DAYS},
+                        )
+                    ],
                 )
             return 200, _slots_generate(first=first, last=last, resource_ids=data.get("resources"))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
@@ -33,7 +34,7 @@ def _raise_if_mfa_pending(request: Request) -> None:
     """A dashboard session that has not passed its second factor is told so, rather than
     that it is not signed in (apps.api.authentication.TenantSessionAuthentication)."""
     if getattr(request._request, "mfa_pending", False):
-        raise MfaRequired("Pass two-step sign-in in the dashboard first.")
+        raise MfaRequired(_("Pass two-step sign-in in the dashboard first."))
 
 
 class ApiView(APIView):
@@ -69,7 +70,7 @@ class ApiView(APIView):
     ) -> dict[str, Any]:
         if partial and not isinstance(data, Mapping):
             raise ValidationFailed(
-                "The request is not valid.", [FieldError("", "Send a JSON object.")]
+                _("The request is not valid."), [FieldError("", _("Send a JSON object."))]
             )
         serializer = serializer_class(data=data, partial=partial, context=dict(context or {}))
         serializer.is_valid(raise_exception=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -119,8 +120,8 @@ class BookingSeriesCreateApi(ApiView):
             )
             if resource is None:
                 raise ValidationFailed(
-                    "Say which resource: give a slot, or a resource and a start.",
-                    [FieldError("resource", "Give a resource with the start.")],
+                    _("Say which resource: give a slot, or a resource and a start."),
+                    [FieldError("resource", _("Give a resource with the start."))],
                 )
             repeat = data["repeat"]
             customer = data["customer"]

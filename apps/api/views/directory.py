@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -191,6 +192,6 @@ class PublicApiNotFound(APIView):
     throttle_classes: list[Any] = []
 
     def dispatch_not_found(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        raise NotFound("There is no such API endpoint. See /api/docs/.")
+        raise NotFound(_("There is no such API endpoint. See /api/docs/."))
 
     get = post = put = patch = delete = head = options = dispatch_not_found  # type: ignore[assignment]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -19,6 +20,6 @@ class ApiNotFound(ApiView):
     throttle_classes: list[Any] = []
 
     def dispatch_not_found(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        raise NotFound("There is no such API endpoint. See /api/docs/.")
+        raise NotFound(_("There is no such API endpoint. See /api/docs/."))
 
     get = post = put = patch = delete = head = options = dispatch_not_found  # type: ignore[assignment]

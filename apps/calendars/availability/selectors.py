@@ -34,6 +34,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.accounts.models import Tenant
 from apps.accounts.selectors import tenant_current
@@ -177,8 +178,14 @@ def _display_timezone(tz: str | None, default: str) -> str:
         return default
     if not is_timezone(tz):
         raise ValidationFailed(
-            "Unknown time zone.",
-            [FieldError("tz", f"“{tz}” is not an IANA time zone (e.g. Europe/London).")],
+            gettext("Unknown time zone."),
+            [
+                FieldError(
+                    "tz",
+                    gettext("“%(zone)s” is not an IANA time zone (e.g. Europe/London).")
+                    % {"zone": tz},
+                )
+            ],
         )
     return str(tz)
 
@@ -826,8 +833,13 @@ def availability_slots(
 
 def _unknown_variant() -> ValidationFailed:
     return ValidationFailed(
-        "Unknown exposure variant.",
-        [FieldError("exposure_variant", f"Choose one of: {', '.join(EXPOSURE_VARIANTS)}.")],
+        gettext("Unknown exposure variant."),
+        [
+            FieldError(
+                "exposure_variant",
+                gettext("Choose one of: %(names)s.") % {"names": ", ".join(EXPOSURE_VARIANTS)},
+            )
+        ],
     )
 
 
@@ -926,12 +938,19 @@ def availability_dates_of(
     `availability_slots_of`)."""
     problems: list[FieldError] = []
     if end < start:
-        problems.append(FieldError("to", "The last date must not be before the first date."))
+        problems.append(
+            FieldError("to", gettext("The last date must not be before the first date."))
+        )
     elif (end - start).days >= MAX_DATES_SPAN_DAYS:
-        problems.append(FieldError("to", f"Ask for at most {MAX_DATES_SPAN_DAYS} days at a time."))
+        problems.append(
+            FieldError(
+                "to",
+                gettext("Ask for at most %(days)s days at a time.") % {"days": MAX_DATES_SPAN_DAYS},
+            )
+        )
     if problems:
         resolve()  # an unknown id is still a 404 first, as it always was
-        raise ValidationFailed("Invalid date range.", problems)
+        raise ValidationFailed(gettext("Invalid date range."), problems)
     now = now or timezone.now()
     tenant = tenant_current()
     computed = _computed(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.calendars.availability.selectors import slot_conflicts
 from apps.calendars.models import AvailabilityRule, SlotInstance
@@ -124,7 +125,7 @@ def rule_get(*, rule_id: UUID | str) -> AvailabilityRule:
         .first()
     )
     if rule is None:
-        raise NotFound("There is no such availability rule.")
+        raise NotFound(_("There is no such availability rule."))
     return rule
 
 

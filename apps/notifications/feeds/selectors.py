@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.bookings.models import Booking
 from apps.notifications.feeds.errors import CalendarFeedNotFound
@@ -25,7 +26,7 @@ def calendar_feed_by_token(*, token: str) -> CalendarFeed:
         .first()
     )
     if feed is None:
-        raise CalendarFeedNotFound("No such calendar feed.")
+        raise CalendarFeedNotFound(_("No such calendar feed."))
     return feed
 
 

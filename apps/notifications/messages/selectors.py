@@ -10,6 +10,7 @@ from uuid import UUID
 
 from django.db.models import Min, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking
@@ -42,7 +43,7 @@ def notification_get(*, notification_id: UUID | str) -> Notification:
         .first()
     )
     if notification is None:
-        raise NotificationNotFound("No such notification.")
+        raise NotificationNotFound(_("No such notification."))
     return notification
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.accounts.models import Tenant
 from apps.bookings.models import Booking, BookingEvent
@@ -485,7 +486,7 @@ def notification_retry(*, notification_id: Any, now: datetime | None = None) -> 
     with transaction.atomic():
         notification = _locked(notification_id)
         if notification.status != Status.FAILED:
-            raise NotificationNotRetryable("Only a failed notification can be retried.")
+            raise NotificationNotRetryable(gettext("Only a failed notification can be retried."))
         reason = notification_obsolete_reason(
             notification=notification, booking=notification.booking, now=now
         )
@@ -505,7 +506,9 @@ def notification_resend(*, notification_id: Any, now: datetime | None = None) ->
         if notification.status == Status.FAILED:
             return notification_retry(notification_id=notification_id, now=now)
         if notification.status != Status.SENT:
-            raise NotificationNotRetryable("Only a sent or failed notification can be resent.")
+            raise NotificationNotRetryable(
+                gettext("Only a sent or failed notification can be resent.")
+            )
         reason = notification_obsolete_reason(
             notification=notification, booking=notification.booking, now=now
         )

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import Membership, Tenant
 from apps.bookings import pii
@@ -37,7 +38,7 @@ def webhook_endpoint_get(*, endpoint_id: UUID | str) -> WebhookEndpoint:
     pk = _uuid(endpoint_id)
     endpoint = WebhookEndpoint.objects.filter(pk=pk).first() if pk else None
     if endpoint is None:
-        raise WebhookEndpointNotFound("There is no such webhook endpoint.")
+        raise WebhookEndpointNotFound(_("There is no such webhook endpoint."))
     return endpoint
 
 
@@ -80,7 +81,7 @@ def webhook_delivery_get(*, delivery_id: UUID | str) -> WebhookDelivery:
         else None
     )
     if delivery is None:
-        raise WebhookDeliveryNotFound("There is no such webhook delivery.")
+        raise WebhookDeliveryNotFound(_("There is no such webhook delivery."))
     return delivery
 
 

@@ -18,6 +18,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.accounts.selectors import tenant_current
@@ -61,18 +62,21 @@ def _events_clean(events: Iterable[str] | None) -> list[str]:
     unknown = sorted(set(chosen) - set(SUBSCRIBABLE_EVENT_TYPES))
     if unknown:
         raise ValidationFailed(
-            "The events are not valid.",
+            _("The events are not valid."),
             [
                 FieldError(
                     "events",
-                    f"Unknown event {', '.join(unknown)}; choose from "
-                    f"{', '.join(SUBSCRIBABLE_EVENT_TYPES)}.",
+                    _("Unknown event %(events)s; choose from %(choices)s.")
+                    % {
+                        "events": ", ".join(unknown),
+                        "choices": ", ".join(SUBSCRIBABLE_EVENT_TYPES),
+                    },
                 )
             ],
         )
     if not chosen:
         raise ValidationFailed(
-            "The events are not valid.", [FieldError("events", "Choose at least one event.")]
+            _("The events are not valid."), [FieldError("events", _("Choose at least one event."))]
         )
     # Stored in the canonical order, so equal subscriptions compare equal.
     return [event for event in SUBSCRIBABLE_EVENT_TYPES if event in chosen]
@@ -82,8 +86,14 @@ def _description_clean(description: str) -> str:
     text = " ".join((description or "").split())
     if len(text) > DESCRIPTION_MAX_LENGTH:
         raise ValidationFailed(
-            "The description is too long.",
-            [FieldError("description", f"Keep it under {DESCRIPTION_MAX_LENGTH + 1} characters.")],
+            _("The description is too long."),
+            [
+                FieldError(
+                    "description",
+                    _("Keep it under %(count)s characters.")
+                    % {"count": DESCRIPTION_MAX_LENGTH + 1},
+                )
+            ],
         )
     return text
 
@@ -98,7 +108,7 @@ def _collect(*checks: Any) -> dict[str, Any]:
         except ValidationFailed as exc:
             errors.extend(exc.details)
     if errors:
-        raise ValidationFailed("The webhook endpoint is not valid.", errors)
+        raise ValidationFailed(_("The webhook endpoint is not valid."), errors)
     return values
 
 
@@ -119,7 +129,8 @@ def webhook_endpoint_create(
     limit = int(settings.WEBHOOK_MAX_ENDPOINTS)
     if WebhookEndpoint.objects.count() >= limit:
         raise WebhookEndpointLimitReached(
-            f"A business can have at most {limit} webhook endpoints; delete one first."
+            _("A business can have at most %(count)s webhook endpoints; delete one first.")
+            % {"count": limit}
         )
     secret = webhook_secret_generate()
     endpoint = WebhookEndpoint.objects.create(
@@ -373,7 +384,7 @@ def webhook_endpoint_ping(
         # delivery for an endpoint that is going away.
         locked = WebhookEndpoint.objects.select_for_update(no_key=True).filter(pk=endpoint.pk)
         if not list(locked.values_list("pk", flat=True)):
-            raise WebhookEndpointNotFound("There is no such webhook endpoint.")
+            raise WebhookEndpointNotFound(_("There is no such webhook endpoint."))
         event = _event_create(
             event_type=WebhookEventType.PING,
             data={"endpoint": {"id": str(endpoint.id), "url": endpoint.url}},
@@ -412,10 +423,10 @@ def webhook_delivery_replay(
         is_ping = delivery.event.type == WebhookEventType.PING
         if not delivery.endpoint.is_active and not is_ping:
             raise WebhookEndpointDisabled(
-                "The endpoint is disabled; enable it before replaying events to it."
+                _("The endpoint is disabled; enable it before replaying events to it.")
             )
         if delivery.status == Status.SENDING:
-            raise WebhookDeliveryInFlight("This delivery is being sent right now.")
+            raise WebhookDeliveryInFlight(_("This delivery is being sent right now."))
         if delivery.status != Status.PENDING:
             delivery.attempts_allowed = delivery.attempts + 1
             delivery.replays += 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from apps.core.errors import FieldError, ValidationFailed
 from apps.notifications.webhooks.errors import WebhookAddressRefused
@@ -54,7 +55,9 @@ def address_is_allowed(address: IpAddress) -> bool:
 
 
 def _refuse(message: str) -> ValidationFailed:
-    return ValidationFailed("The webhook URL is not allowed.", [FieldError("url", message)])
+    return ValidationFailed(
+        gettext("The webhook URL is not allowed."), [FieldError("url", message)]
+    )
 
 
 def webhook_target(url: str) -> WebhookTarget:
