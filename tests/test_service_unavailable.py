@@ -111,12 +111,12 @@ def _assert_envelope(response: Any) -> None:
     assert error["request_id"] == response["X-Request-Id"]
 
 
-def _assert_page(response: Any) -> None:
+def _assert_page(response: Any, *, heading: str = "Temporarily unavailable") -> None:
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert response["Content-Type"].startswith("text/html")
     assert "no-store" in response["Cache-Control"]
-    assert "Temporarily unavailable" in response.content.decode()
+    assert heading in response.content.decode()
     # the security middleware's headers, which a 503 made above it would miss
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
@@ -136,7 +136,8 @@ def test_a_failed_tenant_lookup_answers_the_api_in_its_envelope_and_pages_plainl
 
     # then
     _assert_envelope(api)
-    _assert_page(page)
+    # in the language the browser asked for, though no business could be looked up
+    _assert_page(page, heading="Temporairement indisponible")
     html = page.content.decode()
     assert '<html lang="fr">' in html
     # its one <style> is signed with the nonce the policy names
