@@ -26,14 +26,14 @@ _DELIMITER = r"""[/?#&\s"'<>\\]"""
 # (a feed's keeps its `.ics`). Over-redacting an encoded segment after it is fine.
 _SECRET_IN_PATH = re.compile(
     rf"""
-    (?P<prefix>{_SLASH}(?:manage|hold|booked){_SLASH}|{_SLASH}calendar{_SLASH}feeds{_SLASH}
+    (?P<prefix>{_SLASH}(?:manage|hold|booked|review|waitlist{_SLASH}offer){_SLASH}|{_SLASH}calendar{_SLASH}feeds{_SLASH}
       |{_SLASH}signup{_SLASH}confirm{_SLASH}|{_SLASH}reset{_SLASH}[^/?#&\s]+{_SLASH})
     (?P<secret>(?:(?!{_DELIMITER}).)+?)
     (?P<end>\.ics(?={_DELIMITER}|$)|(?={_DELIMITER}|$))
     """,
     re.VERBOSE,
 )
-_HINTS = ("manage", "hold", "booked", "feeds", "confirm", "reset")
+_HINTS = ("manage", "hold", "booked", "review", "offer", "feeds", "confirm", "reset")
 
 
 def secrets_redact(text: str) -> str:
