@@ -12,12 +12,15 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, migrations, models
 from django.db.migrations import Migration
+from django.db.migrations.loader import MigrationLoader
+from django_tenants.utils import schema_context
 
 from apps.accounts import schema_migrations
 from apps.accounts.models import Tenant, User
 from apps.accounts.schema_migrations import replayable, tenant_schemas_migrate
 from apps.accounts.services import tenant_create
 from apps.core.tenancy import use_public_schema
+from apps.resources.services import service_create
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +29,10 @@ pytestmark = pytest.mark.slow
 # (Close to the tip: the executor renders the project's state again for every applied
 # migration after the first one it unapplies, which grows with every app added.)
 ROLLBACK_TO = [("notifications", "0006_payment_link_kind")]
-# A data migration (RunPython) among the pending ones.
-WITH_CODE = [("resources", "0003_service_deposit")]
+# A data migration (RunPython) on top of the project's own, pending in every schema
+# (no rollback: a real data migration lies deep in the plan, and rolling back to it
+# takes the executor minutes per schema).
+WITH_CODE = ("resources", "9999_code_per_schema")
 
 
 def _migrate_back(schema: str, targets: list[tuple[str, str]]) -> None:
@@ -147,37 +152,77 @@ def test_recorded_and_replayed_schemas_match_the_standard_executor(
             assert _structure(schema) == expected, schema
 
 
+def _services_counted(apps: Any, schema_editor: Any) -> None:
+    """Writes into each service how many services its own schema has."""
+    service = apps.get_model("resources", "Service")
+    count = service.objects.count()
+    service.objects.update(description=f"one of {count}")
+
+
+def _with_code_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every loader (this process's replay threads included) sees WITH_CODE after the
+    resources app's last migration."""
+    real_load_disk = MigrationLoader.load_disk
+
+    def load_disk(self: MigrationLoader) -> None:
+        real_load_disk(self)
+        app_label, name = WITH_CODE
+        last = max(key for key in self.disk_migrations if key[0] == app_label)
+        migration = type(
+            "Migration",
+            (Migration,),
+            {
+                "dependencies": [last],
+                "operations": [migrations.RunPython(_services_counted, migrations.RunPython.noop)],
+            },
+        )(name, app_label)
+        self.disk_migrations[WITH_CODE] = migration
+
+    monkeypatch.setattr(MigrationLoader, "load_disk", load_disk)
+
+
 def test_a_data_migration_runs_again_in_each_replayed_schema(
-    schemas: list[str], django_db_blocker: Any
+    schemas: list[str], django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
 ):
-    """resources 0004 (RunPython) fills each location's country from its time zone: the
-    code runs in every schema against that schema's own rows, not replayed as the
-    first schema's statements."""
+    """A data migration's code (RunPython) runs in every schema against that schema's
+    own rows, not replayed as the first schema's statements."""
     first, second, third = schemas[:3]
-    zones = {first: "Europe/Berlin", second: "Europe/Lisbon", third: "America/Toronto"}
+    services = {first: 1, second: 3, third: 2}
     with django_db_blocker.unblock():
-        for schema in zones:
-            _migrate_back(schema, WITH_CODE)
-        with connection.cursor() as cursor:
-            for schema, zone in zones.items():
-                cursor.execute(
-                    f"INSERT INTO {connection.ops.quote_name(schema)}.resources_location "  # noqa: S608
-                    "(id, name, timezone, address, created_at, updated_at) "
-                    "VALUES (gen_random_uuid(), 'Main', %s, '', now(), now())",
-                    [zone],
-                )
+        for schema, count in services.items():
+            with schema_context(schema):
+                for number in range(count):
+                    service_create(name=f"Service {number}", duration_minutes=30)
+        _with_code_migration(monkeypatch)
+        try:
+            report = tenant_schemas_migrate(list(services), workers=2)
 
-        report = tenant_schemas_migrate(list(zones), workers=2)
-
-        assert (report.recorded, report.replayed, report.standard) == (1, 2, [])
-        with connection.cursor() as cursor:
-            for schema, country in ((first, "DE"), (second, "PT"), (third, "CA")):
-                cursor.execute(
-                    f"SELECT country FROM {connection.ops.quote_name(schema)}.resources_location"  # noqa: S608
-                )
-                assert cursor.fetchall() == [(country,)], schema
-        assert _structure(second) == _structure(first)
-        assert _structure(first)["migrations"] == _structure(schemas[3])["migrations"]
+            assert (report.recorded, report.replayed, report.standard) == (1, 2, [])
+            with connection.cursor() as cursor:
+                for schema, count in services.items():
+                    cursor.execute(
+                        "SELECT DISTINCT description FROM "  # noqa: S608
+                        f"{connection.ops.quote_name(schema)}.resources_service"
+                    )
+                    assert cursor.fetchall() == [(f"one of {count}",)], schema
+                    cursor.execute(
+                        f"SELECT count(*) FROM {connection.ops.quote_name(schema)}"  # noqa: S608
+                        ".django_migrations WHERE app = %s AND name = %s",
+                        list(WITH_CODE),
+                    )
+                    assert cursor.fetchone() == (1,), schema
+            assert _structure(second) == _structure(first) == _structure(third)
+        finally:
+            # The schemas are shared with the other tests: back to the project's own
+            # migrations.
+            with connection.cursor() as cursor:
+                for schema in services:
+                    cursor.execute(
+                        f"DELETE FROM {connection.ops.quote_name(schema)}.django_migrations "  # noqa: S608
+                        "WHERE app = %s AND name = %s",
+                        list(WITH_CODE),
+                    )
+            use_public_schema()
 
 
 def _migration(*operations: Any, app_label: str = "bookings") -> Migration:
