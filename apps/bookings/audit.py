@@ -22,8 +22,10 @@ from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Model
 from django.db.models.signals import pre_save
+from django_tenants.utils import get_public_schema_name
 
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Actor
@@ -42,11 +44,29 @@ BOOKING_PII_FIELDS = [
 NAME_MASK = "apps.bookings.audit.audit_value_blank"
 
 
+# The content types audit rows name, per business schema (and that business's row, so
+# a schema made again under the same name is not mistaken for the old one).
+_content_types_by_schema: dict[tuple[str, Any], dict[type[Model], ContentType]] = {}
+
+
 def audit_content_types_load(*models: type[Model]) -> None:
-    """Loads the content types the audit rows of a write will name, in one query.
-    django-tenants empties Django's content-type cache at every schema switch, so each
-    request would otherwise look every model up on its own."""
-    ContentType.objects.get_for_models(*models)
+    """Puts the content types the audit rows of a write will name into Django's cache:
+    from this process's memory of the business's schema, else in one query.
+    django-tenants empties Django's content-type cache at every schema switch (ids
+    differ between schemas), so each request would otherwise look them up again; a
+    schema's ids do not change once its tables exist."""
+    tenant = getattr(connection, "tenant", None)
+    schema = str(getattr(connection, "schema_name", ""))
+    key = (schema, getattr(tenant, "pk", None))
+    if schema == get_public_schema_name() or key[1] is None:
+        ContentType.objects.get_for_models(*models)
+        return
+    known = _content_types_by_schema.setdefault(key, {})
+    if all(model in known for model in models):
+        for model in models:
+            ContentType.objects._add_to_cache(ContentType.objects.db, known[model])  # type: ignore[attr-defined]
+        return
+    known.update(ContentType.objects.get_for_models(*models))
 
 
 def _reverse_one_to_ones(model: type[Model]) -> list[str]:

@@ -24,9 +24,10 @@ import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -175,6 +176,7 @@ def booking_hold(
     series_occurrence: bool = False,
     language: str = "",
     hold_minutes: int | None = None,
+    savepoint: bool = True,
 ) -> Booking:
     """Holds one place for `service` at `starts_at` on `resource` for the tenant's hold
     TTL. Raises ValidationFailed, SlotNotFound, SlotFull or OutsideBookingWindow.
@@ -185,7 +187,11 @@ def booking_hold(
     `series_occurrence`: a later occurrence of a recurring series (apps/bookings/
     series.py), which may lie beyond the horizon (the past and the notice still apply).
     `hold_minutes`: how long the hold lasts, when not the tenant's hold TTL (a waitlist
-    offer's window, apps/waitlist)."""
+    offer's window, apps/waitlist).
+    `savepoint=False`: the caller's transaction ends with any error raised here (the API
+    and the booking pages, inside their idempotency record's transaction), so nothing
+    needs rolling back to a point inside it; callers that go on after an error (a
+    series listing its conflicts, a waitlist offer trying the next start) keep it."""
     window_override_reason = window_override_reason.strip()
     tenant = tenant_current()
     now = timezone.now()
@@ -237,7 +243,7 @@ def booking_hold(
     if tenant.live_at is None and actor.type == Actor.CUSTOMER:
         raise BusinessNotLive()
     entitlement_require(Limit.BOOKINGS_PER_MONTH)
-    _require_bookable(service=service, resource=resource)
+    _require_bookable(service=service, resource=resource, offered=False)
     _require_in_window(
         service=service,
         resource=resource,
@@ -251,11 +257,34 @@ def booking_hold(
     # A waitlist offer holds for the business's offer window instead (apps/waitlist).
     hold_expires_at = now + timedelta(minutes=hold_minutes or tenant.hold_ttl_minutes)
 
-    with _capacity_errors_as_slot_full(), transaction.atomic():
-        locked = resources_lock(resource_ids=[resource.pk])
-        _require_active(resource=locked.get(resource.pk))
-        _expired_holds_release(resource_id=resource.pk, now=now, near=(starts_at, ends_at))
-        slots = slots_lock(resource_id=resource.pk, intervals=[(starts_at, ends_at)])
+    with _capacity_errors_as_slot_full(), transaction.atomic(savepoint=savepoint):
+        # One statement: the lock, whether the resource offers the service, and whether
+        # an elapsed hold nearby needs releasing first (seldom: read only then).
+        locked = resources_lock(
+            resource_ids=[resource.pk],
+            annotate={
+                "offers_service": Exists(
+                    Service.resources.through.objects.filter(
+                        service_id=service.pk, resource_id=OuterRef("pk")
+                    )
+                ),
+                "holds_elapsed_near": Exists(
+                    _elapsed_holds_near(
+                        resource_id=OuterRef("pk"), now=now, near=(starts_at, ends_at)
+                    )
+                ),
+            },
+        )
+        row = locked.get(resource.pk)
+        _require_active(resource=row)
+        _require_offered(resource=row)
+        if getattr(row, "holds_elapsed_near", True):
+            _expired_holds_release(resource_id=resource.pk, now=now, near=(starts_at, ends_at))
+        slots = slots_lock(
+            resource_id=resource.pk,
+            intervals=[(starts_at, ends_at)],
+            busy_near=(service, starts_at, ends_at),
+        )
         booking = Booking(
             id=uuid7(),
             service=service,
@@ -617,7 +646,9 @@ def holds_expire(*, now: datetime | None = None, batch_size: int = 100) -> int:
 # --- Internals -------------------------------------------------------------------------
 
 
-def _require_bookable(*, service: Service, resource: Resource) -> None:
+def _require_bookable(*, service: Service, resource: Resource, offered: bool = True) -> None:
+    """`offered=False`: whether the resource offers the service is left to the caller,
+    which reads it with the resource's lock (`_require_offered`)."""
     if not service.is_active:
         raise ValidationFailed(
             gettext("This service is not offered."),
@@ -628,11 +659,21 @@ def _require_bookable(*, service: Service, resource: Resource) -> None:
             gettext("This resource cannot be booked."),
             [FieldError("resource", gettext("This resource cannot be booked."))],
         )
-    if not service.resources.filter(pk=resource.pk).exists():
-        raise ValidationFailed(
-            gettext("This service is not offered by that resource."),
-            [FieldError("resource", gettext("This service is not offered by that resource."))],
-        )
+    if offered and not service.resources.filter(pk=resource.pk).exists():
+        _not_offered()
+
+
+def _require_offered(*, resource: Resource | None) -> None:
+    """On a row locked with its `offers_service` read (booking_hold)."""
+    if resource is not None and not getattr(resource, "offers_service", False):
+        _not_offered()
+
+
+def _not_offered() -> NoReturn:
+    raise ValidationFailed(
+        gettext("This service is not offered by that resource."),
+        [FieldError("resource", gettext("This service is not offered by that resource."))],
+    )
 
 
 def _require_active(*, resource: Resource | None) -> None:
@@ -804,21 +845,27 @@ def _expired_holds_release(
     capacity decision, so a place whose hold ran out is bookable before the sweeper ran.
     Only holds that could stand in the way of [start, end) are: the rest of the
     resource's elapsed holds are the sweeper's, not a cost on this request."""
-    starts_at, ends_at = near
     elapsed = (
-        Booking.objects.select_for_update(of=("self",))
+        _elapsed_holds_near(resource_id=resource_id, now=now, near=near)
+        .select_for_update(of=("self",))
         .select_related("service", "resource", "customer")
-        .filter(
-            resource_id=resource_id,
-            status=Booking.Status.HELD,
-            hold_expires_at__lte=now,
-            starts_at__lt=ends_at + NEIGHBOURHOOD,
-            ends_at__gt=starts_at - NEIGHBOURHOOD,
-        )
         .order_by("starts_at", "pk")
     )
     for booking in elapsed:
         _booking_expire(booking)
+
+
+def _elapsed_holds_near(
+    *, resource_id: uuid.UUID | OuterRef, now: datetime, near: tuple[datetime, datetime]
+) -> QuerySet[Booking]:
+    starts_at, ends_at = near
+    return Booking.objects.filter(
+        resource_id=resource_id,
+        status=Booking.Status.HELD,
+        hold_expires_at__lte=now,
+        starts_at__lt=ends_at + NEIGHBOURHOOD,
+        ends_at__gt=starts_at - NEIGHBOURHOOD,
+    )
 
 
 def _booking_expire(booking: Booking) -> None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,8 +30,12 @@ Interval = tuple[datetime, datetime]
 ONE_DAY = timedelta(days=1)
 
 
-def resources_lock(*, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Resource]:
-    """Locks resource rows in primary-key order (the first lock of every writer)."""
+def resources_lock(
+    *, resource_ids: Iterable[uuid.UUID], annotate: Mapping[str, Any] | None = None
+) -> dict[uuid.UUID, Resource]:
+    """Locks resource rows in primary-key order (the first lock of every writer).
+    `annotate`: expressions read with the lock, in the same statement (a hold asks
+    whether the resource offers the service and has elapsed holds nearby)."""
     ids = sorted(set(resource_ids))
     rows = (
         Resource.objects.select_for_update(of=("self",))
@@ -38,21 +43,71 @@ def resources_lock(*, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Reso
         .filter(pk__in=ids)
         .order_by("pk")
     )
+    if annotate:
+        rows = rows.annotate(**annotate)
     return {row.pk: row for row in rows}
 
 
-def slots_lock(*, resource_id: uuid.UUID, intervals: Sequence[Interval]) -> list[SlotInstance]:
+def slots_lock(
+    *,
+    resource_id: uuid.UUID,
+    intervals: Sequence[Interval],
+    busy_near: tuple[Service, datetime, datetime] | None = None,
+) -> list[SlotInstance]:
     """Locks (in `starts_at` order) every slot of the resource overlapping any interval.
     Every writer of slot rows or their holds comes through here, so this is also where
-    cached availability answers of the resource stop counting."""
+    cached availability answers of the resource stop counting.
+
+    `busy_near` (service, start, end): each row also says, in `busy_nearby`, whether a
+    live session nearby overlaps that session's buffered interval (what `session_join`
+    asks before opening a session), in the same statement. As fresh as a statement of
+    its own: the caller holds the resource's lock, which every writer that opens a
+    session takes first."""
     slots_changed(resource_ids=[resource_id])
     overlapping = Q()
     for starts_at, ends_at in intervals:
         overlapping |= Q(starts_at__lt=ends_at, ends_at__gt=starts_at)
-    return list(
-        SlotInstance.objects.select_for_update()
+    rows = (
+        SlotInstance.objects.select_for_update(of=("self",))
         .filter(overlapping, resource_id=resource_id)
         .order_by("starts_at")
+    )
+    if busy_near is not None:
+        service, starts_at, ends_at = busy_near
+        busy_from, busy_until = _busy_interval(service, starts_at, ends_at)
+        rows = rows.annotate(
+            busy_nearby=Exists(
+                _sessions_overlapping(
+                    resource_id=resource_id, busy_from=busy_from, busy_until=busy_until
+                )
+            )
+        )
+    return list(rows)
+
+
+def _busy_interval(
+    service: Service, starts_at: datetime, ends_at: datetime
+) -> tuple[datetime, datetime]:
+    return (
+        starts_at - timedelta(minutes=service.buffer_before_minutes),
+        ends_at + timedelta(minutes=service.buffer_after_minutes),
+    )
+
+
+def _sessions_overlapping(
+    *, resource_id: uuid.UUID, busy_from: datetime, busy_until: datetime
+) -> QuerySet[SlotInstance]:
+    """Live sessions of the resource whose buffered interval overlaps (touching is
+    fine). A session starting after our end can still reach back into us with its
+    buffer before; a session and its buffers fit in one day (service_fits_in_a_day),
+    which bounds the slots to look at."""
+    return SlotInstance.objects.filter(
+        resource_id=resource_id,
+        starts_at__gt=busy_from - ONE_DAY,
+        starts_at__lt=busy_until + ONE_DAY,
+        session_starts_at__isnull=False,
+        busy_from__lt=busy_until,
+        busy_until__gt=busy_from,
     )
 
 
@@ -82,18 +137,18 @@ def _session_clear(slot: SlotInstance) -> None:
     slot.busy_until = None
 
 
-def _save(slots: Sequence[SlotInstance]) -> None:
+def _save(slots: Sequence[SlotInstance], *, hold: tuple[uuid.UUID, datetime] | None = None) -> None:
     """Writes the counters and session fields of the (locked) slots in one UPDATE over
     arrays: `bulk_update` builds a CASE per field and per row, and compiling it cost
-    more than the rest of a hold's slot work."""
+    more than the rest of a hold's slot work. `hold` (booking id, expiry): the SlotHold
+    row of each slot is inserted by the same statement."""
     now = timezone.now()
     for slot in slots:
         slot.status = _status(slot)
         slot.updated_at = now
     table = connection.ops.quote_name(SlotInstance._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {table} AS s
+        update = f"""UPDATE {table} AS s
             SET booked = v.booked, held = v.held, status = v.status,
                 session_service_id = v.session_service_id,
                 session_starts_at = v.session_starts_at, session_ends_at = v.session_ends_at,
@@ -105,22 +160,36 @@ def _save(slots: Sequence[SlotInstance]) -> None:
                 %s::timestamptz[]
             ) AS v(id, booked, held, status, session_service_id, session_starts_at,
                    session_ends_at, session_capacity, busy_from, busy_until)
-            WHERE s.id = v.id""",  # noqa: S608 - the table name is ours; values are parameters
-            [
-                now,
-                [slot.pk for slot in slots],
-                [slot.booked for slot in slots],
-                [slot.held for slot in slots],
-                [str(slot.status) for slot in slots],
-                [slot.session_service_id for slot in slots],
-                [slot.session_starts_at for slot in slots],
-                [slot.session_ends_at for slot in slots],
-                [slot.session_capacity for slot in slots],
-                [slot.busy_from for slot in slots],
-                [slot.busy_until for slot in slots],
-            ],
-        )
-        if cursor.rowcount != len(slots):
+            WHERE s.id = v.id"""  # noqa: S608 - the table name is ours; values are parameters
+        params: list[Any] = [
+            now,
+            [slot.pk for slot in slots],
+            [slot.booked for slot in slots],
+            [slot.held for slot in slots],
+            [str(slot.status) for slot in slots],
+            [slot.session_service_id for slot in slots],
+            [slot.session_starts_at for slot in slots],
+            [slot.session_ends_at for slot in slots],
+            [slot.session_capacity for slot in slots],
+            [slot.busy_from for slot in slots],
+            [slot.busy_until for slot in slots],
+        ]
+        if hold is None:
+            cursor.execute(update, params)
+            updated = held = cursor.rowcount
+        else:
+            holds = connection.ops.quote_name(SlotHold._meta.db_table)
+            cursor.execute(
+                f"""WITH updated AS ({update} RETURNING s.id),
+                held AS (
+                    INSERT INTO {holds} (slot_id, booking_id, expires_at)
+                    SELECT id, %s, %s FROM updated RETURNING id
+                )
+                SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM held)""",  # noqa: S608
+                [*params, *hold],
+            )
+            updated, held = cursor.fetchone()
+        if updated != len(slots) or held != len(slots):
             raise RuntimeError("A locked slot row was not updated.")
 
 
@@ -158,20 +227,17 @@ def session_join(
         (slot.session_service_id, slot.session_starts_at, slot.session_ends_at) for slot in covered
     }
     if sessions == {(None, None, None)}:
-        busy_from = starts_at - timedelta(minutes=service.buffer_before_minutes)
-        busy_until = ends_at + timedelta(minutes=service.buffer_after_minutes)
-        # A live session nearby whose buffered interval overlaps ours (touching is fine).
-        # A session starting after our end can still reach back into us with its buffer
-        # before; a session and its buffers fit in one day (service_fits_in_a_day), which
-        # bounds the slots to look at.
-        if SlotInstance.objects.filter(
-            resource_id=covered[0].resource_id,
-            starts_at__gt=busy_from - ONE_DAY,
-            starts_at__lt=busy_until + ONE_DAY,
-            session_starts_at__isnull=False,
-            busy_from__lt=busy_until,
-            busy_until__gt=busy_from,
-        ).exists():
+        busy_from, busy_until = _busy_interval(service, starts_at, ends_at)
+        # A live session nearby whose buffered interval overlaps ours: read with the
+        # slots' lock when they were locked with `busy_near`, else here.
+        read_with_lock = [getattr(slot, "busy_nearby", None) for slot in covered]
+        if None in read_with_lock:
+            busy_nearby = _sessions_overlapping(
+                resource_id=covered[0].resource_id, busy_from=busy_from, busy_until=busy_until
+            ).exists()
+        else:
+            busy_nearby = any(read_with_lock)
+        if busy_nearby:
             raise SlotFull()
         capacity = min(
             [service.capacity, *(slot.capacity for slot in covered if slot.capacity is not None)]
@@ -197,12 +263,7 @@ def session_join(
             slot.booked += 1
         else:
             slot.held += 1
-    _save(covered)
-    if hold_expires_at is not None:
-        SlotHold.objects.bulk_create(
-            SlotHold(slot=slot, booking_id=booking_id, expires_at=hold_expires_at)
-            for slot in covered
-        )
+    _save(covered, hold=None if hold_expires_at is None else (booking_id, hold_expires_at))
     return capacity
 
 

@@ -180,7 +180,7 @@ _AS_OWNER = DATABASE_ROLE == "owner"
 
 DATABASES = {
     "default": {
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "apps.core.postgresql_backend",
         "NAME": env("POSTGRES_DB", default="timenest"),
         "USER": DATABASE_OWNER_USER if _AS_OWNER else DATABASE_SERVING_USER,
         "PASSWORD": DATABASE_OWNER_PASSWORD if _AS_OWNER else DATABASE_SERVING_PASSWORD,
@@ -222,6 +222,11 @@ AVAILABILITY_CACHE_SECONDS = env_int("AVAILABILITY_CACHE_SECONDS", default=60)
 # Past slots are only history (bookings carry their own times): kept this many days for
 # the dashboard's recent weeks, then deleted nightly so the slot table stops growing.
 SLOT_RETENTION_DAYS = env_int("SLOT_RETENTION_DAYS", default=35)
+# Recurring series (apps/bookings/series.py): how far ahead, in days from today in the
+# location's zone, a series' last date may lie. Customers up to the first; staff further
+# with a reason, never past the second (days beyond the grid are built for a series).
+SERIES_CUSTOMER_MAX_DAYS_AHEAD = env_int("SERIES_CUSTOMER_MAX_DAYS_AHEAD", default=365)
+SERIES_MAX_DAYS_AHEAD = env_int("SERIES_MAX_DAYS_AHEAD", default=730)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Host-only cookies: a session made on acme.example.com is never sent to globex.

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import ProgrammingError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import get_limit_set_calls, schema_context
 
 from apps.accounts.models import Tenant
@@ -33,6 +34,11 @@ def autocommit(django_db_setup: None, django_db_blocker: Any) -> Iterator[Tenant
             yield acme
         finally:
             use_public_schema()
+
+
+@pytest.fixture
+def globex_autocommit(autocommit: Tenant) -> Tenant:
+    return Tenant.objects.get(slug="globex")
 
 
 def _switch_in_a_transaction_that_fails(tenant: Tenant, *, bad_sql: bool = False) -> None:
@@ -115,3 +121,53 @@ def test_a_closed_connection_gets_its_path_again(autocommit: Tenant):
     connection.close()
 
     assert _schema_in_use() == acme.schema_name
+
+
+def _sets(captured: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SET search_path")]
+
+
+def test_a_switch_back_to_the_path_postgresql_has_sends_nothing(autocommit: Tenant):
+    """Every request switches to public and then to its business: the next request to
+    the same business on the same connection needs no SET."""
+    acme = autocommit
+    use_tenant(acme)
+    assert _schema_in_use() == acme.schema_name
+
+    with CaptureQueriesContext(connection) as captured:
+        use_public_schema()
+        use_tenant(acme)
+        assert _schema_in_use() == acme.schema_name
+    assert _sets(captured) == []
+
+    with CaptureQueriesContext(connection) as captured:
+        use_public_schema()
+        assert _schema_in_use() == "public"
+    assert len(_sets(captured)) == 1
+
+
+def test_a_path_set_in_a_rolled_back_transaction_is_not_trusted(
+    autocommit: Tenant, globex_autocommit: Tenant
+):
+    """PostgreSQL holds acme's path; a transaction switches to globex and back to acme
+    (both sent), then rolls back: PostgreSQL is on acme again, and the backend, not
+    knowing, sends it before the next statement."""
+    acme, globex = autocommit, globex_autocommit
+    use_tenant(acme)
+    assert _schema_in_use() == acme.schema_name
+
+    def there_and_back_then_fail() -> None:
+        with transaction.atomic():
+            use_tenant(globex)
+            assert _schema_in_use() == globex.schema_name
+            use_tenant(acme)
+            assert _schema_in_use() == acme.schema_name
+            raise _Boom
+
+    with pytest.raises(_Boom):
+        there_and_back_then_fail()
+    use_tenant(globex)
+    with CaptureQueriesContext(connection) as captured:
+        use_tenant(acme)
+        assert _schema_in_use() == acme.schema_name
+    assert len(_sets(captured)) == 1

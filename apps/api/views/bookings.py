@@ -45,10 +45,10 @@ from apps.bookings.errors import HoldExpired
 from apps.bookings.models import Booking
 from apps.bookings.payments import payment_checkout_current
 from apps.bookings.selectors import booking_get
+from apps.bookings.series import booking_or_series_confirm
 from apps.bookings.services import (
     CustomerInput,
     booking_cancel,
-    booking_confirm,
     booking_hold,
     booking_reschedule,
 )
@@ -174,6 +174,8 @@ class BookingCreateApi(ApiView):
                     actor=actor,
                     idempotency_key=idempotency_key,
                     language=data.get("language", ""),
+                    # An error ends the idempotency record's transaction (required key).
+                    savepoint=False,
                 )
             except ValidationFailed as error:
                 raise _customer_fields_nested(error) from error
@@ -224,14 +226,17 @@ class BookingConfirmApi(_BookingApi):
         parameters=[idempotency_parameter(required=False)],
         responses={200: BookingOutput, **BOOKING_CHANGE_ERRORS},
         description="Turns a live hold into a booking. 409 HOLD_EXPIRED after the hold "
-        "time; confirming a confirmed booking changes nothing.",
+        "time; confirming a confirmed booking changes nothing. A held date of a recurring "
+        "series confirms every date of it together, or none.",
     )
     def post(self, request: Request, booking_id: UUID) -> Any:
         booking = booking_get(booking_id=booking_id)
         actor = self.actor(request, booking)
 
         def confirm() -> tuple[int, Any]:
-            return 200, BookingOutput(booking_confirm(booking=booking, actor=actor)).data
+            # A held date of a series is confirmed with every date of it, or none is.
+            confirmed = booking_or_series_confirm(booking=booking, actor=actor)
+            return 200, BookingOutput(confirmed).data
 
         return idempotent_response(request, actor=actor, perform=confirm)
 

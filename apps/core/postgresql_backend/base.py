@@ -1,0 +1,63 @@
+"""django-tenants' backend, remembering the search path PostgreSQL has across schema
+switches that land on the same schemas.
+
+django-tenants forgets the path at every `set_tenant` (its middleware switches to
+`public` and then to the request's tenant at the start of every request), so every
+request on a kept connection began with a `SET search_path` even when the connection
+already had exactly that path from the previous request to the same business. Here the
+path PostgreSQL holds is known separately from the one selected: a switch to the path
+PostgreSQL holds sends nothing. What PostgreSQL holds is forgotten wherever it may have
+been undone or lost — a rollback, a savepoint rollback, a failed `SET`, a closed or new
+connection — exactly where django-tenants forgets its own (tests/accounts/
+test_search_path.py pins both).
+
+PgBouncer is used in session pooling only (ARCHITECTURE.md), where a session's `SET`
+stays with the session.
+
+The same applies to content types: django-tenants empties Django's content-type cache
+at every switch because ids differ between schemas; `content_types_remembered` keeps
+them per schema for the audit rows of writes (apps/bookings/audit.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tenants.postgresql_backend import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Set before the parent's __init__, which switches to public.
+        self.search_path_in_postgres: list[str] | None = None
+        super().__init__(*args, **kwargs)
+
+    def set_tenant(self, tenant: Any, include_public: bool = True) -> None:
+        super().set_tenant(tenant, include_public)
+        held = self.search_path_in_postgres
+        if held is not None and held == list(self._get_cursor_search_paths()):
+            self.search_path_set_schemas = held
+
+    def _handle_search_path(self, cursor: Any = None) -> None:
+        super()._handle_search_path(cursor)
+        # None after a failed SET: what PostgreSQL has is then unknown.
+        held = self.search_path_set_schemas
+        self.search_path_in_postgres = list(held) if held is not None else None
+
+    def connect(self) -> None:
+        self.search_path_in_postgres = None
+        super().connect()
+
+    def close(self) -> None:
+        self.search_path_in_postgres = None
+        super().close()
+
+    def rollback(self) -> None:
+        self.search_path_in_postgres = None
+        super().rollback()
+
+    def savepoint_rollback(self, sid: Any) -> None:
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            self.search_path_in_postgres = None
