@@ -87,6 +87,10 @@ BAD_INPUT = [
     ({"radius_km": "inf", "near": "0,0"}, "radius_km"),
     ({"radius_km": "-0", "near": "0,0"}, "radius_km"),
     ({"qq": "physio"}, "qq"),
+    ({"specialization": "physio\x00"}, "specialization"),
+    ({"language": "e\x00"}, "language"),
+    ({"sort": "rating\x00"}, "sort"),
+    ({"available_from": "\x00"}, "available_from"),
 ]
 
 
@@ -102,6 +106,12 @@ def test_providers_refuses_bad_input_with_field_details(
     assert error["code"] == "VALIDATION_ERROR"
     assert field in [detail["field"] for detail in error["details"]]
     assert error["request_id"]
+
+
+def test_providers_search_with_a_nul_is_no_server_error(root: Client, corpus: Corpus) -> None:
+    # PostgreSQL text cannot hold a NUL: the search must not hand one to it.
+    response = root.get(URL, {"q": "phys\x00io"})
+    assert response.status_code == 200
 
 
 def test_providers_accept_the_last_day_the_index_knows(root: Client, corpus: Corpus) -> None:

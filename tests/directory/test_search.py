@@ -47,6 +47,22 @@ def test_search_tolerates_spelling_variants_and_typos(corpus: Corpus) -> None:
     assert names(q="osteopth")[:1] == ["José Müller"]
 
 
+def test_similar_rows_are_only_the_fallback_when_no_row_has_the_words(
+    corpus: Corpus, settings: Any
+) -> None:
+    # given: a threshold so low that every row is "similar" to any word
+    settings.DIRECTORY_FUZZY_THRESHOLD = 0.01
+    # when a word some row has is searched: only the rows that have it
+    assert names(q="massage") == ["Clara Stone"]
+    # and when no row has it (a typo): the similar rows, the likeliest first
+    found = names(q="masage")
+    assert found[0] == "Clara Stone"
+    assert len(found) > 1
+    # and the fallback asks the same filters: no row with the words in that language
+    # means the similar rows in that language
+    assert names(q="massage", language="de") == ["José Müller"]
+
+
 def test_search_matches_without_accents(corpus: Corpus) -> None:
     assert names(q="jose muller") == ["José Müller"]
     assert names(q="malmo") == ["Clara Stone"]
