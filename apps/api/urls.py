@@ -149,6 +149,7 @@ v1_patterns: list[URLPattern | URLResolver] = [
         name="booking-reschedule",
     ),
     path("waitlist", waitlist.WaitlistJoinApi.as_view(), name="waitlist"),
+    path("waitlist/<uuid:entry_id>", waitlist.WaitlistEntryApi.as_view(), name="waitlist-entry"),
     path("admin/", include((admin_patterns, "admin"))),
 ]
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from apps.booking_site.forms import DescribedForm
+from apps.booking_site.intake_fields import IntakeAnswersMixin
 from apps.booking_site.selectors import bookable_service_get
 from apps.booking_site.views import (
     ANYONE,
@@ -39,7 +40,8 @@ from apps.bookings.models import Booking
 from apps.bookings.services import NAME_MAX_LENGTH, CustomerInput
 from apps.calendars.timezones import zone
 from apps.core.errors import NotFound, ValidationFailed
-from apps.waitlist.errors import OfferGone, WaitlistTimeFree
+from apps.resources.intake import questions_of
+from apps.waitlist.errors import OfferGone, WaitlistAlreadyWaiting, WaitlistTimeFree
 from apps.waitlist.models import WaitlistOffer
 from apps.waitlist.offer_links import offer_token_read
 from apps.waitlist.selectors import waitlist_offer_get
@@ -51,9 +53,11 @@ EARLIEST_DAY = dt.date(2000, 1, 1)
 LATEST_DAY = dt.date(2100, 12, 31)
 
 
-class WaitlistJoinForm(DescribedForm):
-    """The day (and, if they like, the times of it) a customer waits for, and how to
-    reach them. Shape only: the waitlist service decides."""
+class WaitlistJoinForm(IntakeAnswersMixin, DescribedForm):
+    """The day (and, if they like, the times of it) a customer waits for, how to reach
+    them, and the service's intake questions (`questions=`, asked as the details form
+    asks them: the offer's hold is made with the answers). Shape only: the waitlist
+    service decides."""
 
     day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
     earliest = forms.TimeField(
@@ -114,11 +118,12 @@ def join_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
     status = 200
     free_url = ""
     joined = None
+    questions = questions_of(service=service)
     if request.method == "POST":
         wait = _booking_post_wait(request)
         if wait is not None:
             return _too_many_requests(request, wait)
-        form = WaitlistJoinForm(request.POST)
+        form = WaitlistJoinForm(request.POST, questions=questions)
         if form.is_valid():
             earliest_at, latest_at = form.span(display.name)
             try:
@@ -133,10 +138,14 @@ def join_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
                         phone=form.cleaned_data["phone"],
                     ),
                     actor=JOIN_ACTOR,
+                    answers=form.answers(),
                 )
             except WaitlistTimeFree as error:
                 form.add_error(None, gettext(error.message))
                 free_url = f"{when_url}?day={form.cleaned_data['day'].isoformat()}"
+                status = 409
+            except WaitlistAlreadyWaiting as error:
+                form.add_error(None, gettext(error.message))
                 status = 409
             except ValidationFailed as error:
                 form.apply_domain_error(error, own={"name", "email", "phone", "earliest", "latest"})
@@ -144,7 +153,7 @@ def join_page(request: HttpRequest, service_id: str, who: str) -> HttpResponse:
         else:
             status = 400
     else:
-        form = WaitlistJoinForm(initial={"day": request.GET.get("day", "")})
+        form = WaitlistJoinForm(initial={"day": request.GET.get("day", "")}, questions=questions)
     return _page(
         request,
         "booking_site/_waitlist_join.html",

@@ -61,6 +61,18 @@ class DayField(forms.DateField):
             )
 
 
+def search_query(field: forms.Field, value: Any) -> tuple[str, list[str]]:
+    """What a search box's text searches for: the text when its form field takes it, or
+    nothing and the field's reasons when it refuses it (a NUL, which PostgreSQL text
+    cannot hold, or more than the field allows). A refused search finds nobody and says
+    why; it never reaches the database."""
+    try:
+        cleaned = field.clean(value)
+    except forms.ValidationError as error:
+        return "", [str(message) for message in error.messages]
+    return ("" if cleaned is None else str(cleaned)), []
+
+
 def plan_limit_text(error: PlanLimitReached) -> str:
     return "{} {}".format(
         error.message, gettext("An admin can change the plan on the Billing page.")

@@ -17,6 +17,6 @@ class WaitlistConfig(AppConfig):
         # What `manage.py rotate_encryption_keys` re-encrypts (and rehashes).
         encrypted_columns_register(
             "waitlist.WaitlistEntry",
-            fields=("email_encrypted", "phone_encrypted"),
+            fields=("email_encrypted", "phone_encrypted", "answers_encrypted"),
             lookup_hashes={"email_hash": "email_encrypted"},
         )

@@ -8,7 +8,13 @@ from auditlog.registry import auditlog
 
 from apps.waitlist.models import WaitlistEntry, WaitlistSettings
 
-ENTRY_UNAUDITED_FIELDS = ["contact_name", "email_encrypted", "phone_encrypted", "email_hash"]
+ENTRY_UNAUDITED_FIELDS = [
+    "contact_name",
+    "email_encrypted",
+    "phone_encrypted",
+    "email_hash",
+    "answers_encrypted",
+]
 
 
 def audit_register() -> None:

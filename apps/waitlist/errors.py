@@ -25,3 +25,13 @@ class OfferGone(DomainError):
     message: str = gettext_noop("This offer has lapsed: the place went to the next person waiting.")
     code = "WAITLIST_OFFER_GONE"
     http_status = 409
+
+
+@dataclass
+class WaitlistAlreadyWaiting(DomainError):
+    """The person already waits for some of these times of the service (with the same
+    resource, or with anyone): one place in line per person and time."""
+
+    message: str = gettext_noop("Already on the waitlist for some of these times.")
+    code = "WAITLIST_ALREADY_WAITING"
+    http_status = 409

@@ -3,6 +3,10 @@ made to them as holds, the business's offer window, and the marks that wake the 
 maker when capacity frees.
 
 Invariants kept by the database:
+- a person (their email's lookup hash) waits at most once for any one time of a service
+  with one resource, or with anyone (`waitlist_entry_one_live_per_person`,
+  `waitlist_entry_one_live_per_person_anyone`: exclusion constraints on overlapping
+  ranges of acceptable starts, among waiting and offered entries);
 - an entry has at most one live offer (`waitlist_offer_one_live_per_entry`);
 - a hold is offered to at most one entry, ever (`waitlist_offer_unique_booking`);
 - an offer's place is a real hold (`booking`), so capacity is the booking core's own.
@@ -10,16 +14,20 @@ Invariants kept by the database:
 
 from __future__ import annotations
 
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
 
-from apps.bookings import pii
-from apps.bookings.models import Booking, ContactDetails, Customer
+from apps.bookings import intake, pii
+from apps.bookings.models import Booking, ContactDetails, Customer, TsTzRange
 from apps.core.ids import uuid7
 from apps.resources.models import Resource, Service
 
 OFFER_WINDOW_DEFAULT_MINUTES = 15
+# The live entries one person may not have twice for one time (see the constraints).
+LIVE_STATUSES = ["waiting", "offered"]
 
 
 class WaitlistSettings(models.Model):
@@ -84,6 +92,9 @@ class WaitlistEntry(ContactDetails, models.Model):
     # The language the customer joined in ("" for the business's): the offer's hold,
     # its email and text speak it.
     language = models.CharField(max_length=8, blank=True)
+    # The answers to the service's intake questions given at the join, encrypted like a
+    # booking's (apps/bookings/intake.py); the offer's hold is made with them.
+    answers_encrypted = models.TextField(blank=True)
     created_by_type = models.CharField(max_length=16)
     created_by_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -94,6 +105,29 @@ class WaitlistEntry(ContactDetails, models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(latest_at__gte=F("earliest_at")), name="waitlist_entry_ordered"
+            ),
+            # One person waits at most once for any one start of a service with one
+            # resource (or with anyone): two live entries whose ranges of acceptable
+            # starts (both ends inclusive) overlap are refused, whoever commits second.
+            # Two constraints because a NULL resource equals nothing.
+            ExclusionConstraint(
+                name="waitlist_entry_one_live_per_person",
+                expressions=[
+                    ("service", RangeOperators.EQUAL),
+                    ("resource", RangeOperators.EQUAL),
+                    ("email_hash", RangeOperators.EQUAL),
+                    (TsTzRange("earliest_at", "latest_at", Value("[]")), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status__in=LIVE_STATUSES, resource__isnull=False),
+            ),
+            ExclusionConstraint(
+                name="waitlist_entry_one_live_per_person_anyone",
+                expressions=[
+                    ("service", RangeOperators.EQUAL),
+                    ("email_hash", RangeOperators.EQUAL),
+                    (TsTzRange("earliest_at", "latest_at", Value("[]")), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status__in=LIVE_STATUSES, resource__isnull=True),
             ),
         ]
         indexes = [
@@ -110,6 +144,11 @@ class WaitlistEntry(ContactDetails, models.Model):
 
     def __repr__(self) -> str:  # keeps contact data out of tracebacks and logs
         return f"WaitlistEntry(id={self.id!s}, status={self.status})"
+
+    @property
+    def answers(self) -> list[intake.Answer]:
+        """The intake answers given with the join, as they were asked."""
+        return intake.answers_open(self.answers_encrypted)
 
     @property
     def masked_contact(self) -> str:

@@ -29,6 +29,7 @@ def waitlist_export(subject: PersonalDataSubject) -> SectionRows:
             "email": entry.email,
             "phone": entry.phone,
             "language": entry.language,
+            "answers": [answer.as_dict() for answer in entry.answers],
             "joined_at": entry.created_at.isoformat(),
             "offers": [
                 {

@@ -36,9 +36,41 @@ def waitlist_entries_open() -> QuerySet[WaitlistEntry]:
     )
 
 
+def waitlist_entries_list(
+    *,
+    service_id: uuid.UUID | None = None,
+    resource_id: uuid.UUID | None = None,
+    starts_from: dt.datetime | None = None,
+    starts_before: dt.datetime | None = None,
+) -> QuerySet[WaitlistEntry]:
+    """The open line (waiting and offered) in its order, narrowed to a service, a
+    resource (its entries for anyone not included) and entries whose acceptable starts
+    reach into [`starts_from`, `starts_before`)."""
+    entries = waitlist_entries_open()
+    if service_id is not None:
+        entries = entries.filter(service_id=service_id)
+    if resource_id is not None:
+        entries = entries.filter(resource_id=resource_id)
+    if starts_from is not None:
+        entries = entries.filter(latest_at__gte=starts_from)
+    if starts_before is not None:
+        entries = entries.filter(earliest_at__lt=starts_before)
+    return entries
+
+
+def waitlist_live_offer(entry: WaitlistEntry) -> WaitlistOffer | None:
+    """The entry's live offer, read from its prefetched offers."""
+    live = [offer for offer in entry.offers.all() if offer.status == WaitlistOffer.Status.LIVE]
+    return live[0] if live else None
+
+
 def waitlist_entry_get(*, entry_id: uuid.UUID | str) -> WaitlistEntry:
     try:
-        return WaitlistEntry.objects.select_related("service", "resource").get(pk=entry_id)
+        return (
+            WaitlistEntry.objects.select_related("service", "resource")
+            .prefetch_related("offers__booking")
+            .get(pk=entry_id)
+        )
     except (WaitlistEntry.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound(_("No such waitlist entry.")) from exc
 

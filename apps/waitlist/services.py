@@ -24,11 +24,12 @@ import contextlib
 import enum
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,7 +38,7 @@ from apps.accounts.selectors import tenant_current
 from apps.bookings import pii
 from apps.bookings.actors import Actor, ActorRef
 from apps.bookings.errors import BookingError, HoldExpired, InvalidTransition
-from apps.bookings.intake import answers_clean
+from apps.bookings.intake import answers_clean, answers_seal
 from apps.bookings.models import Booking, Customer
 from apps.bookings.services import (
     CustomerInput,
@@ -51,8 +52,9 @@ from apps.core.languages import is_language, language_active
 from apps.core.task_queue import task_enqueue
 from apps.core.tenancy import current_schema
 from apps.notifications.messages.services import notifications_plan_waitlist_offer
+from apps.resources.intake import questions_of
 from apps.resources.models import Resource, Service
-from apps.waitlist.errors import OfferGone, WaitlistTimeFree
+from apps.waitlist.errors import OfferGone, WaitlistAlreadyWaiting, WaitlistTimeFree
 from apps.waitlist.models import WaitlistEntry, WaitlistOffer, WaitlistSettings, WaitlistWake
 from apps.waitlist.offer_links import offer_confirm_url
 from apps.waitlist.selectors import FreeStart, free_starts, waitlist_settings_get
@@ -73,6 +75,11 @@ OFFER_MIN_MINUTES = 5
 BUSY_RETRY = timedelta(seconds=30)
 
 Status = WaitlistEntry.Status
+# The constraints that keep one live entry per person and time (apps/waitlist/models.py).
+PERSON_CONSTRAINTS = {
+    "waitlist_entry_one_live_per_person",
+    "waitlist_entry_one_live_per_person_anyone",
+}
 
 
 # --- Joining ---------------------------------------------------------------------------
@@ -86,13 +93,17 @@ def waitlist_join(
     latest_at: datetime,
     customer: CustomerInput,
     actor: ActorRef,
+    answers: Mapping[str, Any] | None = None,
     now: datetime | None = None,
 ) -> WaitlistEntry:
     """Puts a person at the end of the line for a place of `service` (with `resource`,
-    or anyone offering it) starting from `earliest_at` to `latest_at`. Raises
-    ValidationFailed for bad input and WaitlistTimeFree when one of those times is free
-    (the customer books it instead); nothing is written then. A person already waiting
-    for the same is given their entry back."""
+    or anyone offering it) starting from `earliest_at` to `latest_at`, with their
+    `answers` to the service's intake questions (checked as a booking's; the offer's
+    hold is made with them). Raises ValidationFailed for bad input, WaitlistTimeFree
+    when one of those times is free (the customer books it instead) and
+    WaitlistAlreadyWaiting when the person already waits for some of those times;
+    nothing is written then. A person already waiting for the very same times (a form
+    sent twice, or two sent at once) is given their entry back."""
     now = now or timezone.now()
     errors: list[FieldError] = []
     if timezone.is_naive(earliest_at) or timezone.is_naive(latest_at):
@@ -105,6 +116,7 @@ def waitlist_join(
         errors.append(
             FieldError("latest", _("Wait for at most %(days)s days.") % {"days": MAX_RANGE.days})
         )
+    sealed = ""
     if not service.is_active:
         errors.append(FieldError("service", _("This service is not offered.")))
     elif resource is not None and (
@@ -113,15 +125,10 @@ def waitlist_join(
         errors.append(FieldError("resource", _("This service is not offered by that resource.")))
     else:
         try:
-            # An offer is a hold made for the customer: it cannot ask their questions.
-            answers_clean(service=service, answers={})
-        except ValidationFailed:
-            errors.append(
-                FieldError(
-                    "service",
-                    _("This service asks questions before booking: book a free time instead."),
-                )
-            )
+            # Asked now, as a booking asks them: the offer's hold is made with them.
+            sealed = answers_seal(answers_clean(service=service, answers=answers or {}))
+        except ValidationFailed as exc:
+            errors.extend(exc.details)
     region = resource.location.country if resource is not None else None
     email = phone = ""
     name = " ".join((customer.name or "").split())
@@ -149,41 +156,75 @@ def waitlist_join(
         raise WaitlistTimeFree()
 
     email_hash = pii.lookup_hash(email)
-    with transaction.atomic():
-        same = (
+
+    def waiting_already() -> WaitlistEntry | None:
+        """The person's live entry for some of these times: the very same ask (given
+        back), or else WaitlistAlreadyWaiting."""
+        overlapping = list(
             WaitlistEntry.objects.filter(
                 email_hash=email_hash,
                 service=service,
                 resource=resource,
-                # The same times asked again (a form sent twice): the start kept is the
-                # asked one or, once that had passed, the moment of that join.
-                earliest_at__range=(asked_from, earliest_at),
-                latest_at=latest_at,
+                earliest_at__lte=latest_at,
+                latest_at__gte=earliest_at,
                 status__in=WaitlistEntry.OPEN_STATUSES,
+            ).order_by("created_at")
+        )
+        for entry in overlapping:
+            # The same times asked again: the start kept is the asked one or, once that
+            # had passed, the moment of that join. Two joins sent together take their
+            # moments in either order: once ours had passed too, an entry that waits
+            # from the moment it joined (a start no later than its creation) is the same.
+            from_its_join = asked_from < now and entry.earliest_at <= entry.created_at
+            if (
+                entry.latest_at == latest_at
+                and asked_from <= entry.earliest_at
+                and (entry.earliest_at <= earliest_at or from_its_join)
+            ):
+                return entry
+        if overlapping:
+            raise WaitlistAlreadyWaiting()
+        return None
+
+    same = waiting_already()
+    if same is not None:
+        return same
+    try:
+        with transaction.atomic():
+            person = customer_get_or_create(
+                name=name, email=email, phone=phone, phone_region=region
             )
-            .order_by("created_at")
-            .first()
-        )
-        if same is not None:
-            return same
-        person = customer_get_or_create(name=name, email=email, phone=phone, phone_region=region)
-        last = WaitlistEntry.objects.aggregate(last=Max("position"))["last"] or 0
-        entry = WaitlistEntry.objects.create(
-            service=service,
-            resource=resource,
-            customer=person,
-            earliest_at=earliest_at,
-            latest_at=latest_at,
-            position=last + 1,
-            contact_name=name,
-            email_encrypted=pii.pii_encrypt(email),
-            phone_encrypted=pii.pii_encrypt(phone),
-            email_hash=email_hash,
-            language=language_active() if actor.type != Actor.STAFF else "",
-            created_by_type=actor.type,
-            created_by_id=actor.id,
-        )
-    logger.info("waitlist.joined", extra={"entry_id": str(entry.pk)})
+            last = WaitlistEntry.objects.aggregate(last=Max("position"))["last"] or 0
+            entry = WaitlistEntry.objects.create(
+                service=service,
+                resource=resource,
+                customer=person,
+                earliest_at=earliest_at,
+                latest_at=latest_at,
+                position=last + 1,
+                contact_name=name,
+                email_encrypted=pii.pii_encrypt(email),
+                phone_encrypted=pii.pii_encrypt(phone),
+                email_hash=email_hash,
+                answers_encrypted=sealed,
+                language=language_active() if actor.type != Actor.STAFF else "",
+                created_by_type=actor.type,
+                created_by_id=actor.id,
+            )
+    except IntegrityError as exc:
+        # Another join of the person's committed first (the exclusion constraints):
+        # theirs is the one, whether the same ask or an overlapping one.
+        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+        if constraint not in PERSON_CONSTRAINTS:
+            raise
+        same = waiting_already()
+        if same is None:
+            raise WaitlistAlreadyWaiting() from exc
+        return same
+    logger.info(
+        "waitlist.joined",
+        extra={"entry_id": str(entry.pk), "actor_type": actor.type, "actor_id": actor.id},
+    )
     return entry
 
 
@@ -505,6 +546,7 @@ def _offer_try(*, entry_id: uuid.UUID, starts: list[FreeStart], window: int) -> 
                     customer=CustomerInput(
                         name=entry.contact_name, email=entry.email, phone=entry.phone
                     ),
+                    answers=_offer_answers(entry),
                     actor=OFFER_ACTOR,
                     hold_minutes=hold_minutes,
                     # The customer's language, not whatever the worker or the staff
@@ -534,6 +576,16 @@ def _offer_try(*, entry_id: uuid.UUID, starts: list[FreeStart], window: int) -> 
             )
             return _Outcome.OFFERED
     return _Outcome.NOT_OFFERED
+
+
+def _offer_answers(entry: WaitlistEntry) -> dict[str, Any]:
+    """The answers given at the join, for the offer's hold (checked again there): those
+    to questions the service still asks (a question removed since is not answered; one
+    added since as required refuses the offer until the person answers it by booking)."""
+    asked = {str(question.pk) for question in questions_of(service=entry.service)}
+    return {
+        answer.question_id: answer.value for answer in entry.answers if answer.question_id in asked
+    }
 
 
 def _booked_elsewhere(entry: WaitlistEntry) -> str | None:

@@ -28,6 +28,7 @@ from apps.api.services import api_key_create
 from apps.bookings.models import Booking
 from apps.calendars.models import AvailabilityRule
 from apps.notifications.webhooks.services import webhook_endpoint_create, webhook_endpoint_ping
+from apps.waitlist.models import WaitlistEntry
 from tests.api.calls import Catalogue, hold
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_schema_documents_every_operation_with_bodies_and_the_error_envelope(ano
         for method, operation in item.items()
     ]
 
-    assert len(operations) == 54
+    assert len(operations) == 57
     assert "ErrorEnvelope" in schema["components"]["schemas"]
     for path, method, operation in operations:
         responses = operation["responses"]
@@ -79,6 +80,7 @@ def test_schema_covers_the_contract_paths(anon_client):
         "/api/v1/bookings",
         "/api/v1/bookings/series",
         "/api/v1/waitlist",
+        "/api/v1/waitlist/{entry_id}",
         "/api/v1/bookings/{booking_id}",
         "/api/v1/bookings/{booking_id}/confirm",
         "/api/v1/bookings/{booking_id}/cancel",
@@ -173,6 +175,16 @@ def real_ids(catalogue: Catalogue, anon_client: Client) -> dict[str, str]:
     spare_key, _secret = api_key_create(role="readonly", name="spare")
     endpoint, _signing_secret = webhook_endpoint_create(url="https://hooks.example.com/fuzz")
     ping = webhook_endpoint_ping(endpoint=endpoint)
+    held_booking = Booking.objects.get(pk=held["id"])
+    entry = WaitlistEntry.objects.create(
+        service=catalogue.service,
+        resource=catalogue.resource,
+        customer=held_booking.customer,
+        earliest_at=held_booking.starts_at,
+        latest_at=held_booking.starts_at,
+        contact_name="Fuzz Waiting",
+        created_by_type="customer",
+    )
     return {
         "location_id": str(catalogue.location.pk),
         "resource_id": str(catalogue.resource.pk),
@@ -183,6 +195,7 @@ def real_ids(catalogue: Catalogue, anon_client: Client) -> dict[str, str]:
         "endpoint_id": str(endpoint.pk),
         "delivery_id": str(ping.pk),
         "customer_id": str(Booking.objects.get(pk=held["id"]).customer_id),
+        "entry_id": str(entry.pk),
     }
 
 
@@ -238,7 +251,7 @@ def test_fuzz_the_api_finds_no_server_error_and_no_undocumented_answer(
         operations = [
             result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)
         ]
-        assert len(operations) == 54
+        assert len(operations) == 57
         for operation in operations:
             failures += _fuzz_operation(operation, headers, real_ids, statuses)
     examples = sum(statuses.values())

@@ -23,6 +23,7 @@ from tests.browser.customer_booking import (
     shop_fixture,  # noqa: F401 - the `shop` fixture
 )
 from tests.browser.live import LIVE_DB
+from tests.browser.staff import log_in, staff_member
 
 pytestmark = [pytest.mark.browser, LIVE_DB]
 
@@ -71,3 +72,37 @@ def test_a_waitlist_offer_accepted_from_the_email_link(page: Page, shop: Shop):
     with tenant_context(shop.tenant):
         assert Booking.objects.get(pk=offer.booking_id).status == Booking.Status.CONFIRMED
         assert WaitlistEntry.objects.get().status == WaitlistEntry.Status.BOOKED
+
+
+PASSWORD = "a-long-password-1"
+
+
+def test_front_desk_adds_a_caller_to_the_waitlist(page: Page, shop: Shop):
+    # given Dr Ada's day is full, and a caller wants a place that day
+    catalogue = shop.catalogue
+    with tenant_context(shop.tenant):
+        for hour, minute in SLOT_HOURS:
+            booking_confirm(
+                booking=held_booking(catalogue, resource=catalogue.ada, hour=hour, minute=minute),
+                actor=CUSTOMER,
+            )
+    log_in(page, shop.base, staff_member(shop.tenant, "frontdesk", PASSWORD), PASSWORD)
+
+    # when front desk fills in the waitlist screen's add form for a new customer
+    page.goto(f"{shop.base}/dashboard/waitlist/")
+    form = page.get_by_role("region", name="Add someone to the waitlist")
+    form.locator('input[name="customer"][value="new"]').check()
+    form.get_by_label("Name", exact=True).fill("Carl Caller")
+    form.get_by_label("Email", exact=True).fill("carl@example.test")
+    form.get_by_label("Service", exact=True).select_option(label=catalogue.service.name)
+    form.get_by_label("With", exact=True).select_option(label=catalogue.ada.name)
+    form.get_by_label("Day", exact=True).fill(catalogue.day.isoformat())
+    form.get_by_role("button", name="Add to the waitlist").click()
+
+    # then the line shows them, and they wait for that day with Dr Ada
+    expect(page.get_by_text("Added to the waitlist.")).to_be_visible()
+    expect(page.get_by_text("Carl Caller")).to_be_visible()
+    with tenant_context(shop.tenant):
+        entry = WaitlistEntry.objects.get()
+        assert (entry.contact_name, entry.resource_id) == ("Carl Caller", catalogue.ada.pk)
+        assert entry.created_by_type == "staff"

@@ -132,6 +132,37 @@ def test_customer_search_finds_by_exact_email_phone_or_name_start(client_as, cli
     assert "No customer matches" in body
 
 
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [("Ad\x00a", "Null characters are not allowed."), ("A" * 255, "at most 254 characters")],
+)
+def test_a_search_the_field_refuses_finds_nobody_and_says_why(client_as, clinic, query, reason):
+    client = client_as("frontdesk")
+    Customer.objects.create(name="Ada Lovelace", email_hash="x", phone_hash="")
+    customers = reverse("dashboard:booking_new_customers")
+
+    for response in (
+        client.get(customers, {"q": query}, HTTP_HX_REQUEST="true"),
+        client.get(NEW, {"q": query}),
+    ):
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert reason in body
+        assert "Ada Lovelace" not in body and "No customer matches" not in body
+
+
+def test_a_booking_sent_with_a_refused_search_keeps_what_was_typed(client_as, clinic, open_day):
+    client = client_as("frontdesk")
+
+    response = client.post(NEW, _form(clinic, open_day, q="Ad\x00a", notes="Left arm"))
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Null characters are not allowed." in body
+    assert 'value="Ada Lovelace"' in body and "Left arm" in body
+    assert not Booking.objects.exists()
+
+
 def test_front_desk_books_a_new_customer_and_confirms_at_once(client_as, clinic, open_day):
     client = client_as("frontdesk")
 

@@ -10,6 +10,8 @@ import pytest
 from django.urls import reverse
 
 from apps.bookings.models import Booking, BookingSeries
+from apps.calendars.models import SlotInstance
+from apps.notifications.models import Notification
 from tests.dashboard.factories import booking_made, local_at, slots_open
 
 pytestmark = pytest.mark.django_db
@@ -200,3 +202,67 @@ def test_searching_keeps_the_repeat_rule_that_was_typed(client_as, clinic, weekl
     typed.pop("repeat")
     page = client.get(NEW, typed).content.decode()
     assert "checked" not in page.split('name="repeat"', 1)[1].split(">", 1)[0]
+
+
+def test_a_series_past_the_customer_bound_needs_a_reason_and_builds_nothing(
+    client_as, clinic, weekly, settings
+):
+    # given a customer bound of 10 days, which four weekly dates pass
+    settings.SERIES_CUSTOMER_MAX_DAYS_AHEAD = 10
+    client = client_as("frontdesk")
+    slots_before = SlotInstance.objects.count()
+
+    # when staff book it without a reason
+    refused = client.post(NEW, _form(clinic, weekly))
+
+    # then the count and the reason say why, what was typed stays, nothing is built
+    body = refused.content.decode()
+    assert refused.status_code == 400
+    assert "give a reason to book that far" in body
+    assert "Give a reason to book a series more than 10 days ahead." in body
+    assert 'name="count" value="4"' in body
+    assert SlotInstance.objects.count() == slots_before
+    assert not Booking.objects.exists()
+
+    # and with a reason it is booked, the reason kept with the first date
+    booked = client.post(NEW, _form(clinic, weekly, override_reason="Course of four"))
+    assert booked.status_code == 302
+    first = BookingSeries.objects.get().occurrences.order_by("starts_at").first()
+    assert first is not None
+    assert first.window_override_reason == "Course of four"
+
+
+def test_a_series_past_the_hard_bound_is_refused_even_with_a_reason(client_as, clinic, weekly):
+    client = client_as("frontdesk")
+    slots_before = SlotInstance.objects.count()
+
+    # every 8 weeks, 52 times: eight years ahead
+    response = client.post(
+        NEW,
+        _form(clinic, weekly, every_weeks="8", count="52", override_reason="Standing order"),
+    )
+
+    assert response.status_code == 400
+    assert "further than any series may reach" in response.content.decode()
+    assert SlotInstance.objects.count() == slots_before
+    assert not Booking.objects.exists()
+
+
+def test_cancelling_the_rest_plans_one_cancellation_listing_the_dates(client_as, clinic, weekly):
+    client = client_as("frontdesk")
+    client.post(NEW, _form(clinic, weekly))
+    occurrences = list(BookingSeries.objects.get().occurrences.order_by("starts_at"))
+
+    client.post(
+        reverse("dashboard:booking_cancel", args=[occurrences[1].pk]),
+        {"reason": "Moved away", "scope": "rest"},
+    )
+
+    notices = Notification.objects.filter(
+        kind=Notification.Kind.CANCELLED, channel="email", status=Notification.Status.PENDING
+    )
+    [notice] = notices
+    assert notice.booking_id == occurrences[1].pk
+    assert notice.details[Notification.SERIES_STARTS] == [
+        b.starts_at.isoformat() for b in occurrences[1:]
+    ]

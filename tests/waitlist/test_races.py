@@ -2,10 +2,13 @@
 connection, started together (tests/bookings/races.py): two places freed at once go to
 two different people; an offer racing a direct booking for the last place never
 over-books and never leaves two live offers; a lapsed offer moves to the next person
-exactly once. One business of this module's own, committed as it is written."""
+exactly once; two joins of one person at once leave one entry (the very same ask gets
+it back, an overlapping one WAITLIST_ALREADY_WAITING). One business of this module's
+own, committed as it is written."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,13 +24,15 @@ from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Tenant, TenantWorkDue, User
 from apps.accounts.services import tenant_create
+from apps.bookings import pii
 from apps.bookings.models import Booking
-from apps.bookings.services import booking_cancel, booking_hold
+from apps.bookings.services import booking_cancel, booking_hold, customer_get_or_create
 from apps.calendars.models import SlotInstance
 from apps.core.tenancy import use_public_schema, use_tenant
 from apps.waitlist import services as waitlist_services
+from apps.waitlist.errors import WaitlistAlreadyWaiting
 from apps.waitlist.models import WaitlistEntry, WaitlistOffer, WaitlistWake
-from apps.waitlist.services import waitlist_offers_make
+from apps.waitlist.services import waitlist_join, waitlist_offers_make
 from tests.bookings.factories import CUSTOMER, customer
 from tests.bookings.races import race
 from tests.waitlist.factories import full_time, wait_in_line
@@ -243,3 +248,138 @@ def test_the_first_in_line_locked_by_a_staff_change_is_not_passed_over(line, no_
     assert [offer.entry_id for offer in WaitlistOffer.objects.filter(status=Live)] == [first.pk]
     _places_within_capacity(full.slots)
     _round_closed([first, second])
+
+
+def _join(full, first: int, last: int, name: str):
+    return partial(
+        waitlist_join,
+        service=full.service,
+        resource=full.resource,
+        earliest_at=full.slots[first].starts_at,
+        latest_at=full.slots[last].starts_at,
+        customer=customer(name),
+        actor=CUSTOMER,
+    )
+
+
+def _entries_of(name: str) -> list[WaitlistEntry]:
+    email_hash = pii.lookup_hash(customer(name).email)
+    return list(
+        WaitlistEntry.objects.filter(email_hash=email_hash, status__in=WaitlistEntry.OPEN_STATUSES)
+    )
+
+
+def test_two_identical_joins_at_once_leave_one_entry(line, no_task_on_commit):
+    for round_ in range(ROUNDS):
+        # given a full time
+        full = full_time(count=2, tag=f"same-{round_}")
+        name = f"same-{round_}-ann"
+
+        # when the same person's join is sent twice at the same instant (a double click)
+        result = race(line, [_join(full, 0, 1, name), _join(full, 0, 1, name)])
+
+        # then one entry waits, and both answers are that entry
+        assert result.crashes == [] and result.count() == 2
+        [entry] = _entries_of(name)
+        assert [outcome.value.pk for outcome in result.outcomes] == [entry.pk, entry.pk]
+        _round_closed([entry])
+
+
+def test_two_overlapping_joins_at_once_leave_one_entry_and_refuse_the_other(
+    line, no_task_on_commit
+):
+    for round_ in range(ROUNDS):
+        # given three full times
+        full = full_time(count=3, tag=f"overlap-{round_}")
+        name = f"overlap-{round_}-ann"
+
+        # when one person asks for the first two and the last two at the same instant
+        result = race(line, [_join(full, 0, 1, name), _join(full, 1, 2, name)])
+
+        # then one entry waits, and the other join is refused with the clear error
+        assert result.crashes == []
+        assert result.count() == 1 and result.count("WAITLIST_ALREADY_WAITING") == 1
+        [entry] = _entries_of(name)
+        [winner] = [outcome.value for outcome in result.outcomes if outcome.ok]
+        assert winner.pk == entry.pk
+        _round_closed([entry])
+
+
+@pytest.mark.parametrize("outer", [False, True], ids=["alone", "in-a-transaction"])
+@pytest.mark.parametrize(("start", "last"), [(0, 1), (1, 2)], ids=["same", "overlapping"])
+def test_a_join_behind_an_uncommitted_one_is_stopped_by_the_constraint(
+    line, no_task_on_commit, start, last, outer
+):
+    # given a person (a customer already) whose first join has written its entry but
+    # not committed yet: a second join cannot see it, so only the database can stop it
+    # (the second made alone, or inside a caller's transaction, as the API's
+    # Idempotency-Key makes it, which must stay usable after the refusal)
+    where = "outer" if outer else "alone"
+    full = full_time(count=3, tag=f"behind-{last}-{where}")
+    name = f"behind-{last}-{where}-ann"
+    customer_get_or_create(name=name, email=customer(name).email)
+    written, commit = threading.Event(), threading.Event()
+    first: dict[str, Any] = {}
+
+    def first_join() -> None:
+        try:
+            use_tenant(line)
+            with transaction.atomic():
+                first["entry"] = _join(full, 0, 1, name)()
+                written.set()
+                commit.wait(timeout=60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=first_join, daemon=True)
+    holder.start()
+    assert written.wait(timeout=60)
+    second: dict[str, Any] = {}
+
+    def second_join() -> None:
+        try:
+            use_tenant(line)
+            with transaction.atomic() if outer else contextlib.nullcontext():
+                try:
+                    second["entry"] = _join(full, start, last, name)()
+                except WaitlistAlreadyWaiting as exc:
+                    second["error"] = exc
+                # (the caller's transaction goes on: it reads, and commits)
+                second["seen"] = WaitlistEntry.objects.filter(pk=first["entry"].pk).exists()
+        finally:
+            connection.close()
+
+    joiner = threading.Thread(target=second_join, daemon=True)
+    joiner.start()
+    try:
+        # (the second join waits on the first's row, inside the exclusion constraint)
+        assert _someone_waits_on_a_lock(), "the second join never reached the constraint"
+    finally:
+        commit.set()
+        holder.join(timeout=60)
+        joiner.join(timeout=60)
+
+    # then one entry waits; the very same ask gets it back, an overlapping one the error
+    [entry] = _entries_of(name)
+    assert entry.pk == first["entry"].pk
+    assert second["seen"] is True
+    if last == 1:
+        assert "error" not in second and second["entry"].pk == entry.pk
+    else:
+        assert second["error"].code == "WAITLIST_ALREADY_WAITING" and "entry" not in second
+    _round_closed([entry])
+
+
+def _someone_waits_on_a_lock() -> bool:
+    """Whether a session of this test database waits on a lock, asked until one does
+    (or for at most about 30 s)."""
+    for _ in range(600):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        threading.Event().wait(0.05)
+    return False

@@ -47,7 +47,7 @@ from apps.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from apps.core.htmx import redirect_after_post, render_page_or_partial
 from apps.dashboard.access import membership_required, request_actor
 from apps.dashboard.bookings.new_booking_forms import CONFIRM_NOW, NEW_CUSTOMER, NewBookingForm
-from apps.dashboard.forms import DayField
+from apps.dashboard.forms import DayField, search_query
 from apps.resources.models import Resource, Service
 from apps.resources.selectors import resource_get, resource_list, service_get, service_list
 
@@ -160,6 +160,7 @@ def _screen(request: HttpRequest, form: NewBookingForm, *, status: int = 200) ->
     services = {str(service.pk): service for service in form.services}
     chosen_service = services.get(_value(form, "service"))
     times = _free_times(_value(form, "service"), _value(form, "resource"), _day_of(form))
+    query, search_errors = search_query(form.fields["q"], form["q"].value())
     return render_page_or_partial(
         request,
         page="dashboard/booking_new.html",
@@ -168,7 +169,9 @@ def _screen(request: HttpRequest, form: NewBookingForm, *, status: int = 200) ->
             "form": form,
             "times": times,
             "chosen_start": _value(form, "start"),
-            "customers": customers_search(query=_value(form, "q")),
+            "customers": customers_search(query=query),
+            # A sent form reports a refused search beside the box; a GET beside the results.
+            "search_errors": [] if form.is_bound else search_errors,
             "chosen_customer": _chosen_customer(_value(form, "customer")),
             "customer_value": _value(form, "customer"),
             "service_is_paid": chosen_service is not None and chosen_service.is_paid,
@@ -370,14 +373,17 @@ def _payment_link_send(request: HttpRequest, booking: Booking) -> None:
 @require_GET
 @membership_required(FRONTDESK)
 def booking_new_customers(request: HttpRequest) -> HttpResponse:
-    """The search's answers (htmx swaps them into the form)."""
-    query = request.GET.get("q", "")[:254]
+    """The search's answers (htmx swaps them into the form); a search the form's field
+    refuses finds nobody and says why."""
+    typed = request.GET.get("q", "")
+    query, search_errors = search_query(NewBookingForm.base_fields["q"], typed)
     return render(
         request,
         "dashboard/_booking_new_customers.html",
         {
             "customers": customers_search(query=query),
-            "query": query,
+            "query": typed,
+            "search_errors": search_errors,
             "customer_value": request.GET.get("customer", ""),
         },
     )

@@ -22,7 +22,10 @@ PAY_AT_VENUE = (StaffPayment.AT_VENUE.value, _("Pays at the venue"))
 PAY_BY_LINK = (StaffPayment.LINK.value, _("Email a payment link (the booking is held until paid)"))
 
 
-class NewBookingForm(DomainErrorsMixin):
+class CustomerFindFields(forms.Form):
+    """The customer of a staff-made booking or waitlist entry: found by the search (exact
+    email, exact phone or the start of the name) and chosen, or typed."""
+
     q = forms.CharField(
         label=_("Find a customer"),
         required=False,
@@ -46,6 +49,9 @@ class NewBookingForm(DomainErrorsMixin):
         help_text=_("With its country code, e.g. +44 20 7946 0958."),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
+
+
+class NewBookingForm(CustomerFindFields, DomainErrorsMixin):
     service = forms.ChoiceField(label=_("Service"))
     resource = forms.ChoiceField(label=_("With"))
     date = DayField(label=_("Date"))
