@@ -36,7 +36,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.addresses import tenant_domain
@@ -96,6 +96,7 @@ from apps.bookings.series import (
     SeriesConflicts,
     repeat_rule_clean,
     series_cancel_from,
+    series_confirm,
     series_create,
     series_offered_to_customers,
 )
@@ -561,9 +562,8 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
                 )
                 status = 409
             else:
-                # A series is booked at once (nothing to pay online): its first date.
-                page_name = "booking:booked" if as_series else "booking:hold"
-                url = reverse(page_name, args=[outcome.body])
+                # A series is held like one booking: its first date's hold page lists all.
+                url = reverse("booking:hold", args=[outcome.body])
                 return _see_other(
                     _with_query(
                         url, tz=_carried_tz(request, display), lang=language_carried(request)
@@ -610,6 +610,7 @@ def details_page(request: HttpRequest, service_id: str, who: str) -> HttpRespons
             "problem": problem,
             "series_offered": series_offered,
             "series_conflicts": series_conflicts,
+            "series_max_days": settings.SERIES_CUSTOMER_MAX_DAYS_AHEAD,
             "wait": wait,
             "payment_required": payment_required,
             # Asked only of a service paid when booking: free ones cost no query here.
@@ -652,6 +653,8 @@ def _hold(
             source=Booking.Source.PAGE,
             actor=HOLD_ACTOR,
             idempotency_key=key,
+            # An error ends the idempotency record's transaction.
+            savepoint=False,
         )
         token = booking_access_token(booking_id=booking.id, ends_at=booking.ends_at)
         return IdempotentResponse(status_code=303, body=token)
@@ -667,9 +670,9 @@ def _hold(
 def _series_book(
     form: DetailsForm, *, service: Service, resource: Resource, starts_at: dt.datetime
 ) -> IdempotentResponse:
-    """Books every date of the series at once, or none (SeriesConflicts lists the dates
-    that cannot be booked); once per form, like a hold. The answer is the first
-    occurrence's token."""
+    """Holds every date of the series, or none (SeriesConflicts lists the dates that
+    cannot be booked); once per form, like a hold. The answer is the first occurrence's
+    token, whose hold page confirms them all."""
     data = form.cleaned_data
     key = data["idempotency_key"]
 
@@ -690,6 +693,7 @@ def _series_book(
             source=Booking.Source.PAGE,
             notes=data["notes"],
             answers=form.answers(),
+            confirm=False,
         )
         first = series.occurrences.order_by("starts_at").first()
         assert first is not None
@@ -752,7 +756,12 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
         problem, status = language_refused(request), 400  # nothing confirmed: the page again
     elif request.method == "POST":
         try:
-            booking = booking_confirm(booking=booking, actor=_customer_actor(booking))
+            if booking.series_id is not None:
+                # A series' dates are confirmed together, or none is.
+                series_confirm(booking=booking, actor=_customer_actor(booking))
+                booking = booking_get(booking_id=booking.pk)
+            else:
+                booking = booking_confirm(booking=booking, actor=_customer_actor(booking))
         except HoldExpired:
             booking = booking_get(booking_id=booking.pk)
             status = 409
@@ -797,6 +806,8 @@ def hold_page(request: HttpRequest, token: str) -> HttpResponse:
             **_payment_context(booking),
             "pick_again_url": _pick_again_url(request, booking, display),
             "step": 5 if state == "live" else None,
+            # A series' hold page lists every date it holds.
+            "series": series_occurrences(booking=booking),
         },
         status=status,
         display=display,
@@ -865,13 +876,33 @@ def release_page(request: HttpRequest, token: str) -> HttpResponse:
     display = _display(request, service=booking.service, resource=booking.resource)
     if booking.status == Booking.Status.HELD:
         try:
-            booking_cancel(
-                booking=booking, actor=_customer_actor(booking), reason="Let go on the booking page"
-            )
+            if booking.series_id is not None:
+                # A held series is let go whole (every date from the first on).
+                let_go = series_cancel_from(
+                    booking=booking,
+                    actor=_customer_actor(booking),
+                    reason="Let go on the booking page",
+                )
+            else:
+                booking_cancel(
+                    booking=booking,
+                    actor=_customer_actor(booking),
+                    reason="Let go on the booking page",
+                )
+                let_go = [booking]
         except InvalidTransition:
             pass  # expired meanwhile: it is free already
         else:
-            messages.info(request, gettext("We let that time go."))
+            if len(let_go) > 1:
+                messages.info(
+                    request,
+                    ngettext(
+                        "We let %(count)d time go.", "We let those %(count)d times go.", len(let_go)
+                    )
+                    % {"count": len(let_go)},
+                )
+            else:
+                messages.info(request, gettext("We let that time go."))
     return _see_other(_pick_again_url(request, booking, display))
 
 

@@ -11,13 +11,20 @@ reminders are each occurrence's own.
   stays and the UTC instant moves. A date whose wall time a spring-forward skips is
   listed as a conflict (booking it would move it to another time of day); the first
   date is the instant chosen (on a fall-back night, either reading of the hour).
-- Days beyond the materialized grid are built first through the grid's one entry point
+- Reach: the whole rule is checked before anything is built. The last date lies at
+  most `SERIES_CUSTOMER_MAX_DAYS_AHEAD` days ahead (customers); staff go up to
+  `SERIES_MAX_DAYS_AHEAD` with a reason (kept with the first date, like a window
+  override); further is refused beside `count` / `until`.
+- Days beyond the materialized grid are then built through the grid's one entry point
   (`slots_materialize_dates`, one day at a time, `beyond_horizon="build"`); later
   occurrences may lie beyond the booking horizon (the series was let in), never in the
   past or inside the minimum notice.
 - All or nothing: every occurrence is tried inside one transaction (each hold has its
   own savepoint already); when any is refused, the transaction is rolled back and
   `SeriesConflicts` lists every refused date with its reason. Nothing is booked.
+- Customers on the booking pages hold first (`series_create(confirm=False)`): every
+  date an ordinary hold, all kept until the same instant; `series_confirm` confirms
+  them all in one transaction or none, and unconfirmed they lapse together.
 - Payment. Staff: a paid service's series is paid at the venue (a payment link holds a
   booking until it is paid; up to 52 places held for one checkout window would block
   them and lapse together). Customers: only a service that allows it
@@ -26,13 +33,14 @@ reminders are each occurrence's own.
   (payments and refunds belong to one booking), and a checkout per occurrence would
   hold up to 52 places until each is paid: neither is sound, so the business books
   paid series itself, at the venue's payment.
-- Messages: the first occurrence's confirmation is sent (unless staff chose not to);
-  the later ones send none (52 emails at once help nobody) and each keeps its
-  reminders.
+- Messages: one confirmation for the series (unless staff chose not to), listing every
+  date: the first occurrence's, which `booking_series_confirmed` lets the notifications
+  app fill with the dates; the later ones send none (52 emails at once help nobody)
+  and each keeps its reminders.
 - Cancelling: one occurrence through the existing cancel; "this and the rest"
   (`series_cancel_from`) cancels each active occurrence from that one on, in one
-  transaction, each through `booking_cancel` (refunds, webhooks, notifications per
-  occurrence).
+  transaction, each through `booking_cancel` (refunds, webhooks per occurrence); the
+  customer gets one cancellation listing the dates (`booking_series_cancelled`).
 """
 
 from __future__ import annotations
@@ -44,15 +52,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from dateutil.rrule import WEEKLY, rrule
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from apps.bookings import signals
 from apps.bookings.actors import ActorRef
 from apps.bookings.errors import BookingError, OutsideBookingWindow, SlotFull, SlotNotFound
 from apps.bookings.models import Actor, Booking, BookingSeries
-from apps.bookings.services import CustomerInput, booking_cancel, booking_confirm, booking_hold
+from apps.bookings.services import (
+    CustomerInput,
+    booking_cancel,
+    booking_confirm,
+    booking_hold,
+    booking_hold_extend,
+)
 from apps.calendars.grid.services import (
     horizon_last_date,
     materialization_horizon_days,
@@ -197,22 +213,37 @@ def series_create(
     notes: str = "",
     answers: Mapping[str, Any] | None = None,
     language: str = "",
+    confirm: bool = True,
 ) -> BookingSeries:
     """Books every occurrence, confirmed, in one transaction, or none: raises
     SeriesConflicts listing each refused date, or what `booking_hold` raises for the
     series as a whole (ValidationFailed, BusinessNotLive…).
+
+    `confirm=False` (the booking pages) holds every date instead, each an ordinary hold,
+    all until the same instant (the latest hold's end), so they lapse together unless
+    `series_confirm` confirms them all.
 
     Staff (`actor` staff, `source` admin) book a paid service with `payment`
     "at_venue", and may book the first date outside the window with `override_reason`
     as for a single booking. Customers book only a service that allows it. `answers`
     (the service's intake questions) are given once and kept with every occurrence, as
     is `language` (the messages' language, as for `booking_hold`)."""
-    _require_allowed(service=service, actor=actor, payment=payment, first_starts_at=first_starts_at)
+    _require_allowed(
+        service=service,
+        actor=actor,
+        payment=payment,
+        first_starts_at=first_starts_at,
+        override_reason=override_reason,
+    )
     tz_name = resource.location.timezone
     starts = series_starts(first_starts_at=first_starts_at, tz_name=tz_name, rule=rule)
-    _grid_materialize(resource=resource, service=service, starts=starts)
     staff = actor.type == Actor.STAFF
     reason = override_reason.strip() if staff else ""
+    # The whole rule is checked before a single day past the grid is built.
+    _require_within_reach(
+        last_starts_at=starts[-1], tz_name=tz_name, rule=rule, staff=staff, reason=reason
+    )
+    _grid_materialize(resource=resource, service=service, starts=starts)
     local_first = first_starts_at.astimezone(zone(tz_name))
     conflicts: list[FieldError] = []
     with transaction.atomic():
@@ -241,9 +272,13 @@ def series_create(
                     series_occurrence=index > 0,
                     language=language,
                 )
-                booking = booking_confirm(
-                    booking=booking, actor=actor, notify=notify and index == 0, hold_timed=False
-                )
+                if confirm:
+                    booking = booking_confirm(
+                        booking=booking,
+                        actor=actor,
+                        notify=notify and index == 0,
+                        hold_timed=False,
+                    )
             except _CONFLICTS as error:
                 conflicts.append(_conflict(starts_at=starts_at, tz_name=tz_name, error=error))
                 continue
@@ -255,6 +290,8 @@ def series_create(
                 % {"count": len(conflicts), "total": len(starts)},
                 conflicts,
             )
+        if not confirm:
+            bookings = _holds_align(bookings)
         series = BookingSeries.objects.create(
             service=service,
             resource=resource,
@@ -269,11 +306,64 @@ def series_create(
             created_by_id=actor.id,
         )
         Booking.objects.filter(pk__in=[b.pk for b in bookings]).update(series=series)
+        for booking in bookings:
+            booking.series = series
+        if confirm:
+            # The first date's confirmation (planned above) becomes the series' one message.
+            signals.booking_series_confirmed.send(
+                sender=BookingSeries, series=series, bookings=bookings, actor=actor, notify=notify
+            )
     logger.info(
         "booking_series.created",
         extra={"series_id": str(series.pk), "occurrences": len(bookings), "actor": actor.type},
     )
     return series
+
+
+def series_confirm(*, booking: Booking, actor: ActorRef) -> list[Booking]:
+    """Confirms every held date of `booking`'s series in one transaction, or none: a date
+    whose hold lapsed raises HoldExpired, one no longer held InvalidTransition, and
+    nothing is confirmed (the holds lapse together at their common end). The customer
+    gets one confirmation listing every date. Confirming a confirmed series changes
+    nothing. Returns the occurrences, earliest first."""
+    if booking.series_id is None:
+        raise ValidationFailed(
+            _("This booking is not part of a series."),
+            [FieldError("series", _("This booking is not part of a series."))],
+        )
+    with transaction.atomic():
+        occurrences = list(
+            Booking.objects.filter(series_id=booking.series_id).order_by("starts_at", "pk")
+        )
+        if all(o.status == Booking.Status.CONFIRMED for o in occurrences):
+            return occurrences
+        confirmed = [
+            booking_confirm(booking=occurrence, actor=actor, notify=index == 0)
+            for index, occurrence in enumerate(occurrences)
+        ]
+        signals.booking_series_confirmed.send(
+            sender=BookingSeries,
+            series=confirmed[0].series,
+            bookings=confirmed,
+            actor=actor,
+            notify=True,
+        )
+    logger.info(
+        "booking_series.confirmed",
+        extra={"series_id": str(booking.series_id), "occurrences": len(confirmed)},
+    )
+    return confirmed
+
+
+def booking_or_series_confirm(*, booking: Booking, actor: ActorRef) -> Booking:
+    """What every "confirm this booking" calls (the API's customer and staff confirm):
+    a held date of a series is confirmed with every date of it (`series_confirm`: all
+    or none, one confirmation), so no date is confirmed alone while the rest lapse; any
+    other booking as `booking_confirm` does. Returns `booking` as it now is."""
+    if booking.series_id is None or booking.status != Booking.Status.HELD:
+        return booking_confirm(booking=booking, actor=actor)
+    confirmed = series_confirm(booking=booking, actor=actor)
+    return next(occurrence for occurrence in confirmed if occurrence.pk == booking.pk)
 
 
 def series_cancel_from(
@@ -302,6 +392,10 @@ def series_cancel_from(
             )
             for occurrence in occurrences
         ]
+        # Each date planned its own cancellation notice: the customer gets one listing all.
+        signals.booking_series_cancelled.send(
+            sender=BookingSeries, bookings=cancelled, actor=actor, reason=reason
+        )
     logger.info(
         "booking_series.cancelled_from",
         extra={"series_id": str(booking.series_id), "cancelled": len(cancelled)},
@@ -313,11 +407,22 @@ def series_cancel_from(
 
 
 def _require_allowed(
-    *, service: Service, actor: ActorRef, payment: str, first_starts_at: dt.datetime
+    *,
+    service: Service,
+    actor: ActorRef,
+    payment: str,
+    first_starts_at: dt.datetime,
+    override_reason: str,
 ) -> None:
     errors: list[FieldError] = []
     if timezone.is_naive(first_starts_at):
         errors.append(FieldError("start", _("Give the time with its UTC offset.")))
+    if override_reason.strip() and actor.type != Actor.STAFF:
+        # Refused as for one booking (not dropped): a key or a customer reaching past
+        # the bound learns the reason is not theirs to give.
+        errors.append(
+            FieldError("override_reason", _("Only staff can book outside the booking window."))
+        )
     if actor.type == Actor.STAFF:
         if service.is_paid and payment != "at_venue":
             errors.append(
@@ -340,6 +445,82 @@ def _require_allowed(
         )
     if errors:
         raise ValidationFailed(_("The series cannot be booked."), errors)
+
+
+def _holds_align(bookings: list[Booking]) -> list[Booking]:
+    """Every hold of a series kept until the latest one's end, so none lapses first."""
+    until = max(b.hold_expires_at for b in bookings if b.hold_expires_at is not None)
+    return [
+        booking_hold_extend(booking=b, until=until)
+        if b.hold_expires_at is not None and b.hold_expires_at < until
+        else b
+        for b in bookings
+    ]
+
+
+def _require_within_reach(
+    *, last_starts_at: dt.datetime, tz_name: str, rule: RepeatRule, staff: bool, reason: str
+) -> None:
+    """The last date lies at most SERIES_CUSTOMER_MAX_DAYS_AHEAD days from today, both
+    in the location's zone; staff may go up to SERIES_MAX_DAYS_AHEAD giving a reason.
+    The error sits beside the field that made the rule this long (`count` or `until`)."""
+    field = "count" if rule.count is not None else "until"
+    tz = zone(tz_name)
+    today = local_date(timezone.now(), tz)
+    last = local_date(last_starts_at, tz)
+    ahead = (last - today).days
+    customer_days = int(settings.SERIES_CUSTOMER_MAX_DAYS_AHEAD)
+    most_days = max(int(settings.SERIES_MAX_DAYS_AHEAD), customer_days)
+    if ahead <= customer_days:
+        return
+    named = {"last": last.isoformat(), "days": customer_days}
+    if not staff:
+        raise ValidationFailed(
+            _("The series reaches too far ahead."),
+            [
+                FieldError(
+                    field,
+                    _(
+                        "The last date (%(last)s) is more than %(days)s days ahead: choose "
+                        "fewer dates or an earlier end date."
+                    )
+                    % named,
+                )
+            ],
+        )
+    if ahead > most_days:
+        raise ValidationFailed(
+            _("The series reaches too far ahead."),
+            [
+                FieldError(
+                    field,
+                    _(
+                        "The last date (%(last)s) is more than %(days)s days ahead, further "
+                        "than any series may reach: choose fewer dates or an earlier end date."
+                    )
+                    % {"last": last.isoformat(), "days": most_days},
+                )
+            ],
+        )
+    if not reason:
+        raise ValidationFailed(
+            _("The series reaches too far ahead."),
+            [
+                FieldError(
+                    field,
+                    _(
+                        "The last date (%(last)s) is more than %(days)s days ahead: give a "
+                        "reason to book that far, or choose fewer dates."
+                    )
+                    % named,
+                ),
+                FieldError(
+                    "override_reason",
+                    _("Give a reason to book a series more than %(days)s days ahead.")
+                    % {"days": customer_days},
+                ),
+            ],
+        )
 
 
 def _local_dates(*, first_day: dt.date, rule: RepeatRule, limit: int) -> list[dt.date]:

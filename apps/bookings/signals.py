@@ -18,6 +18,13 @@ them), `erasure=` (an `apps.bookings.customer_data.Erasure`: the pseudonym and w
 scrub) and `actor=`, inside the erasure's transaction *before* the contact details are
 shredded (apps/bookings/customer_data.py). Receivers scrub what they hold about those
 bookings, and may take from the bookings what a message already planned still needs.
+
+A recurring series (apps/bookings/series.py) sends, after each occurrence's own events
+and in the same transaction, `booking_series_confirmed` (every date confirmed, at once or
+after the customer held them) with `series=`, `bookings=` (every occurrence, earliest
+first), `actor=` and `notify=`, and `booking_series_cancelled` ("this
+and the rest") with `bookings=` (the occurrences cancelled, earliest first), `actor=` and
+`reason=`: receivers may gather what each occurrence planned into one message.
 """
 
 from django.dispatch import Signal
@@ -33,5 +40,8 @@ booking_no_show = Signal()
 booking_paid = Signal()
 booking_refunded = Signal()
 booking_payment_requested = Signal()
+# A recurring series was booked, or cancelled from one date on: see the docstring.
+booking_series_confirmed = Signal()
+booking_series_cancelled = Signal()
 # A customer's data is being erased (GDPR): see the module's docstring.
 customer_erased = Signal()

@@ -51,6 +51,9 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    # `details` key: ISO 8601 starts, earliest first (apps/bookings/series.py).
+    SERIES_STARTS = "series_starts"
+
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -65,7 +68,8 @@ class Notification(models.Model):
     next_attempt_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # Facts of the event the message reports that the booking no longer holds, such as
-    # the previous start of a rescheduled booking (ISO 8601).
+    # the previous start of a rescheduled booking (ISO 8601), or under `SERIES_STARTS`
+    # the start of every date a series' one confirmation or cancellation covers.
     details = models.JSONField(default=dict, blank=True)
     # Why a row was cancelled or failed, as a stable code (`past_due`, `rescheduled`, …).
     status_reason = models.CharField(max_length=64, blank=True)

@@ -11,11 +11,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.models import Membership
+from apps.bookings.access_tokens import booking_access_token
 from apps.bookings.models import Booking, BookingSeries
-from apps.bookings.services import booking_hold
+from apps.bookings.series import RepeatRule, series_create
+from apps.bookings.services import CustomerInput, booking_hold
+from apps.calendars.models import SlotInstance
 from apps.calendars.timezones import zone
+from apps.notifications.messages.delivery import notification_send
+from apps.notifications.models import Notification
 from tests.api.calls import error_of, send_json
 from tests.bookings.factories import CUSTOMER, customer, slots_create
+from tests.dashboard.factories import WeeklyRuleFactory
 from tests.dashboard.screens import HOST
 from tests.plugins.factories import MembershipFactory, member_client
 
@@ -206,3 +212,136 @@ def test_a_series_keeps_the_language_given_for_every_date(anon_client, catalogue
 
     assert response.status_code == 201, response.content
     assert [b["language"] for b in response.json()["bookings"]] == ["de"] * 3
+
+
+def test_a_customers_series_reaching_too_far_is_refused_on_its_count_building_nothing(
+    anon_client, catalogue, weekly
+):
+    # every 8 weeks, 8 times: the last date lies 56 weeks ahead, past a customer's year;
+    # the location opens every day, so a day built past the grid would show
+    WeeklyRuleFactory.create(location=catalogue.location, days_of_week=[1, 2, 3, 4, 5, 6, 7])
+    slots_before = SlotInstance.objects.count()
+
+    response = _post(anon_client, _payload(catalogue, weekly[0], every_weeks=8, count=8))
+
+    error = error_of(response)
+    assert response.status_code == 400
+    assert error["code"] == "VALIDATION_ERROR"
+    assert [d["field"] for d in error["details"]] == ["repeat.count"]
+    assert "more than 365 days ahead" in error["details"][0]["message"]
+    assert SlotInstance.objects.count() == slots_before
+    assert not Booking.objects.exists()
+
+
+def test_staff_book_further_than_customers_giving_a_reason(acme, catalogue, weekly, settings):
+    # given a customer bound of 10 days, which three weekly dates pass
+    settings.SERIES_CUSTOMER_MAX_DAYS_AHEAD = 10
+    client = member_client(
+        MembershipFactory.create(tenant=acme, role=Membership.Role.FRONTDESK), HOST
+    )
+    payload = _payload(catalogue, weekly[0], count=3)
+
+    # when staff send it without a reason, then with one
+    refused = _post(client, payload, key="staff-1")
+    booked = _post(client, {**payload, "override_reason": "Rehab plan"}, key="staff-2")
+
+    # then the first is refused beside the count and the reason, the second books
+    assert refused.status_code == 400
+    assert {d["field"] for d in error_of(refused)["details"]} == {
+        "repeat.count",
+        "override_reason",
+    }
+    assert booked.status_code == 201, booked.content
+    first = Booking.objects.get(pk=booked.json()["bookings"][0]["id"])
+    assert first.window_override_reason == "Rehab plan"
+    assert Booking.objects.count() == 3
+
+
+def test_a_series_booked_over_the_api_is_confirmed_in_one_email_listing_every_date(
+    anon_client, catalogue, weekly, mailoutbox
+):
+    response = _post(anon_client, _payload(catalogue, weekly[0], count=3))
+    assert response.status_code == 201, response.content
+
+    pending = Notification.objects.filter(
+        kind=Notification.Kind.CONFIRMED, status=Notification.Status.PENDING
+    )
+    for notification in list(pending):
+        notification_send(notification_id=notification.pk)
+
+    [email] = mailoutbox
+    tz = zone("Europe/London")
+    for start in weekly:
+        assert start.astimezone(tz).strftime("%A %-d %B %Y, %H:%M") in email.body
+
+
+def test_confirming_a_held_series_date_over_the_api_confirms_every_date_together(
+    anon_client, catalogue, weekly
+):
+    # given a series a customer holds from the booking pages (every date held)
+    series = series_create(
+        service=catalogue.service,
+        resource=catalogue.resource,
+        first_starts_at=weekly[0],
+        rule=RepeatRule(every_weeks=1, count=3),
+        customer=CustomerInput(name="Jane Doe", email="jane@example.test"),
+        actor=CUSTOMER,
+        confirm=False,
+    )
+    first = series.occurrences.order_by("starts_at").first()
+    token = booking_access_token(booking_id=first.pk, ends_at=first.ends_at)
+
+    # when its first date's token confirms that date over the API
+    response = send_json(
+        anon_client, "post", f"/api/v1/bookings/{first.pk}/confirm", {}, HTTP_X_BOOKING_TOKEN=token
+    )
+
+    # then the series is confirmed as on its hold page: every date, one confirmation
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "confirmed"
+    assert set(series.occurrences.values_list("status", flat=True)) == {Booking.Status.CONFIRMED}
+    [confirmation] = Notification.objects.filter(
+        kind=Notification.Kind.CONFIRMED, status=Notification.Status.PENDING
+    )
+    assert confirmation.booking_id == first.pk
+    assert len(confirmation.details[Notification.SERIES_STARTS]) == 3
+
+
+def test_staff_confirming_one_held_date_of_a_series_confirm_every_date_together(
+    admin_client, catalogue, weekly
+):
+    series = series_create(
+        service=catalogue.service,
+        resource=catalogue.resource,
+        first_starts_at=weekly[0],
+        rule=RepeatRule(every_weeks=1, count=3),
+        customer=CustomerInput(name="Jane Doe", email="jane@example.test"),
+        actor=CUSTOMER,
+        confirm=False,
+    )
+    last = series.occurrences.order_by("starts_at").last()
+
+    response = send_json(
+        admin_client, "patch", f"/api/v1/admin/bookings/{last.pk}", {"status": "confirmed"}
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "confirmed"
+    assert set(series.occurrences.values_list("status", flat=True)) == {Booking.Status.CONFIRMED}
+
+
+def test_an_api_key_may_not_give_a_series_an_override_reason(
+    admin_client, catalogue, weekly, settings
+):
+    # given a customer bound of 10 days, which three weekly dates pass
+    settings.SERIES_CUSTOMER_MAX_DAYS_AHEAD = 10
+    payload = {**_payload(catalogue, weekly[0], count=3), "override_reason": "Rehab plan"}
+
+    # when a key (not a member of staff) sends the series with a reason
+    response = _post(admin_client, payload)
+
+    # then the reason is refused as for one booking, and nothing is booked
+    error = error_of(response)
+    assert response.status_code == 400
+    assert "override_reason" in {d["field"] for d in error["details"]}
+    assert not Booking.objects.exists()

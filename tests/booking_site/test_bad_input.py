@@ -191,3 +191,56 @@ def test_get_only_pages_refuse_other_methods(client, catalogue):
         ).status_code
         == 405
     )
+
+
+# What the customer pages read from the query: days, months, times, time zones, filters.
+QUERY_PARAMETERS = ["day", "month", "slot", "tz", "resource", "page", "saved", "lang", "q"]
+
+
+def test_a_nul_in_any_query_parameter_never_fails_a_page(client, catalogue):
+    booking = held_booking(catalogue)
+    service = catalogue.service.pk
+    slot = slot_value(resource_id=catalogue.ada.pk, start=catalogue.at(10))
+    token = booking_access_token(booking_id=booking.id)
+    paths = [
+        "/",
+        "/reviews/",
+        f"/book/{service}/",
+        f"/book/{service}/anyone/",
+        f"/book/{service}/{catalogue.ada.pk}/",
+        f"/book/{service}/anyone/details/?slot={slot}",
+        f"/book/{service}/anyone/waitlist/",
+        f"/hold/{token}/",
+        f"/manage/{token}/",
+        f"/manage/{token}/reschedule/",
+    ]
+    for path in paths:
+        for parameter in QUERY_PARAMETERS:
+            joiner = "&" if "?" in path else "?"
+            response = client.get(f"{path}{joiner}{parameter}=te%00st")
+            assert response.status_code in (200, 400, 404), (path, parameter)
+
+
+@pytest.mark.parametrize("field", ["name", "email", "phone", "notes", "every_weeks", "count"])
+def test_a_nul_in_a_details_field_is_a_field_error_that_keeps_what_was_typed(
+    client, catalogue, field
+):
+    slot = slot_value(resource_id=catalogue.ada.pk, start=catalogue.at(10))
+    url = f"/book/{catalogue.service.pk}/anyone/details/?slot={slot}"
+    typed = {
+        "name": "Jane Doe",
+        "email": "jane@example.test",
+        "phone": "+44 20 7946 0958",
+        "notes": "Kept notes",
+        "every_weeks": "1",
+        "count": "2",
+    }
+    other = "Kept notes" if field != "notes" else "Jane Doe"
+
+    response = client.post(url, {**typed, field: "te\x00st", "idempotency_key": "k", "slot": slot})
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Null characters are not allowed." in body
+    assert other in body
+    assert Booking.objects.count() == 0

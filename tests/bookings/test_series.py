@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apps.bookings.customer_data import csv_sections, customer_erase, customer_export
-from apps.bookings.errors import TooLateToCancel
+from apps.bookings.errors import HoldExpired, InvalidTransition, TooLateToCancel
 from apps.bookings.models import Booking, BookingEvent, BookingSeries
 from apps.bookings.series import (
     MAX_OCCURRENCES,
@@ -23,6 +23,7 @@ from apps.bookings.series import (
     SeriesConflicts,
     repeat_rule_clean,
     series_cancel_from,
+    series_confirm,
     series_create,
     series_starts,
 )
@@ -516,3 +517,115 @@ def test_series_conflicts_speak_the_request_language(room):
 
     [message] = refused.value.field_messages()["occurrences"]
     assert message.endswith(f": {expected}")
+
+
+def _hold_series(room, count=3):
+    room["service"].customers_may_repeat = True
+    room["service"].save(update_fields=["customers_may_repeat"])
+    return _create(
+        room,
+        rule=RepeatRule(every_weeks=1, count=count),
+        actor=CUSTOMER,
+        source=Booking.Source.PAGE,
+        confirm=False,
+    )
+
+
+def test_a_held_series_holds_every_date_until_one_instant_and_tells_nobody_yet(room):
+    series = _hold_series(room)
+
+    occurrences = list(series.occurrences.order_by("starts_at"))
+    assert [b.status for b in occurrences] == [Booking.Status.HELD] * 3
+    assert len({b.hold_expires_at for b in occurrences}) == 1
+    assert occurrences[0].hold_expires_at is not None
+    assert occurrences[0].hold_expires_at > timezone.now()
+    for booking in occurrences:
+        slot = SlotInstance.objects.get(resource=room["resource"], starts_at=booking.starts_at)
+        assert (slot.booked, slot.held) == (0, 1)
+    assert not Notification.objects.filter(booking__in=occurrences).exists()
+
+
+def test_series_confirm_confirms_every_held_date_with_one_confirmation(room):
+    series = _hold_series(room)
+    occurrences = list(series.occurrences.order_by("starts_at"))
+
+    confirmed = series_confirm(booking=occurrences[0], actor=CUSTOMER)
+    again = series_confirm(booking=occurrences[0], actor=CUSTOMER)
+
+    assert [b.pk for b in confirmed] == [b.pk for b in occurrences]
+    assert [b.pk for b in again] == [b.pk for b in occurrences]
+    assert set(series.occurrences.values_list("status", flat=True)) == {Booking.Status.CONFIRMED}
+    [confirmation] = Notification.objects.filter(
+        kind=Notification.Kind.CONFIRMED, status=Notification.Status.PENDING
+    )
+    assert confirmation.booking_id == occurrences[0].pk
+    assert confirmation.details[Notification.SERIES_STARTS] == [
+        b.starts_at.isoformat() for b in occurrences
+    ]
+
+
+def test_series_confirm_after_the_holds_lapsed_confirms_none(room):
+    series = _hold_series(room)
+    occurrences = list(series.occurrences.order_by("starts_at"))
+    series.occurrences.update(hold_expires_at=timezone.now() - dt.timedelta(seconds=1))
+
+    with pytest.raises(HoldExpired):
+        series_confirm(booking=occurrences[0], actor=CUSTOMER)
+
+    assert not series.occurrences.filter(status=Booking.Status.CONFIRMED).exists()
+    assert not Notification.objects.filter(kind=Notification.Kind.CONFIRMED).exists()
+
+
+def test_series_confirm_with_a_date_no_longer_held_confirms_none(room):
+    series = _hold_series(room)
+    occurrences = list(series.occurrences.order_by("starts_at"))
+    booking_cancel(booking=occurrences[2], actor=STAFF)
+
+    with pytest.raises(InvalidTransition):
+        series_confirm(booking=occurrences[0], actor=CUSTOMER)
+
+    assert list(series.occurrences.order_by("starts_at").values_list("status", flat=True)) == [
+        Booking.Status.HELD,
+        Booking.Status.HELD,
+        Booking.Status.CANCELLED,
+    ]
+
+
+def test_a_held_series_with_a_taken_date_holds_nothing(room):
+    taken = local_at(room["location"], days=2 + 7, hour=10)
+    booking_hold(
+        service=room["service"],
+        resource=room["resource"],
+        starts_at=taken,
+        customer=customer(),
+        actor=CUSTOMER,
+    )
+
+    with pytest.raises(SeriesConflicts):
+        _hold_series(room)
+
+    assert Booking.objects.count() == 1
+    assert not BookingSeries.objects.exists()
+
+
+def test_series_confirm_when_one_date_lapsed_meanwhile_confirms_none(room):
+    # given a held series whose last date's hold ran out while the others still run
+    series = _hold_series(room)
+    occurrences = list(series.occurrences.order_by("starts_at"))
+    Booking.objects.filter(pk=occurrences[-1].pk).update(
+        hold_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    # when the customer confirms
+    with pytest.raises(HoldExpired):
+        series_confirm(booking=occurrences[0], actor=CUSTOMER)
+
+    # then the dates confirmed before it came back: none is confirmed, none is told
+    assert set(series.occurrences.values_list("status", flat=True)) == {Booking.Status.HELD}
+    assert not BookingEvent.objects.filter(
+        booking__in=occurrences, kind=BookingEvent.Kind.CONFIRMED
+    ).exists()
+    assert not Notification.objects.filter(booking__in=occurrences).exists()
+    for booking in occurrences[:-1]:
+        slot = SlotInstance.objects.get(resource=room["resource"], starts_at=booking.starts_at)
+        assert (slot.booked, slot.held) == (0, 1)

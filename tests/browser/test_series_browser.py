@@ -1,5 +1,6 @@
 """A recurring series in a real browser: front desk books a client every week from the
-New booking screen, sees the dates on the booking's page and cancels the rest."""
+New booking screen, sees the dates on the booking's page and cancels the rest; a
+customer holds a weekly series on the booking pages and confirms every date."""
 
 from __future__ import annotations
 
@@ -17,6 +18,15 @@ from apps.accounts.models import Tenant
 from apps.bookings.models import Booking, BookingSeries
 from apps.calendars.grid.services import resources_materialize
 from apps.resources.models import Location
+from tests.booking_site.catalogue import slots_add
+from tests.browser.customer_booking import (
+    Shop,
+    booked_expect,
+    day_label,
+    details_fill,
+    month_show,
+    shop_fixture,  # noqa: F401 - the `shop` fixture
+)
 from tests.browser.live import LIVE_DB
 from tests.browser.staff import log_in, staff_member
 from tests.dashboard.factories import (
@@ -96,3 +106,45 @@ def test_front_desk_books_a_weekly_series_and_cancels_the_rest(
         ]
         local = occurrences[0].starts_at.astimezone(dt.UTC)
         assert local == local_at(location, days=2, hour=9, minute=30).astimezone(dt.UTC)
+
+
+def test_a_customer_holds_a_weekly_series_and_confirms_every_date(
+    browser: Any, shop: Shop, screenshot_dir: Path
+):
+    # given a service customers may repeat, free at 10:00 on its day and the week after
+    catalogue = shop.catalogue
+    with tenant_context(shop.tenant):
+        catalogue.service.customers_may_repeat = True
+        catalogue.service.save(update_fields=["customers_may_repeat"])
+        later = catalogue.at(10, day=catalogue.day + dt.timedelta(weeks=1))
+        slots_add(catalogue, catalogue.ada, later)
+    page = browser.new_context(timezone_id="Europe/London").new_page()
+
+    # when a customer picks 10:00, ticks Repeat for two weeks and continues
+    page.goto(shop.base + "/")
+    page.get_by_role("link", name=re.compile(f"^{catalogue.service.name}")).click()
+    page.get_by_role("link", name=re.compile("^Dr Ada")).click()
+    month_show(page, catalogue)
+    page.get_by_role("link", name=re.compile(f"^{day_label(catalogue)},")).click()
+    page.locator("a.time", has_text="10:00").click()
+    details_fill(page)
+    page.get_by_label("Book this every week or few weeks").check()
+    page.get_by_label("Every how many weeks").fill("1")
+    page.get_by_label("How many times in all").fill("2")
+    page.get_by_role("button", name="Continue").click()
+
+    # then both dates are held and listed on the confirm page, nothing booked yet
+    expect(page.get_by_role("heading", name="We are holding all 2 dates for you")).to_be_visible()
+    dates = page.locator("section.series li")
+    expect(dates).to_have_count(2)
+    page.screenshot(path=str(screenshot_dir / "series-customer-hold.png"), full_page=True)
+    with tenant_context(shop.tenant):
+        assert set(Booking.objects.values_list("status", flat=True)) == {Booking.Status.HELD}
+
+    # and confirming books them all
+    page.get_by_role("button", name="Confirm all 2 dates").click()
+    booked_expect(page)
+    with tenant_context(shop.tenant):
+        series = BookingSeries.objects.get()
+        statuses = set(series.occurrences.values_list("status", flat=True))
+    assert statuses == {Booking.Status.CONFIRMED}

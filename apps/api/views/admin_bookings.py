@@ -26,9 +26,9 @@ from apps.api.views.base import BODY_ERRORS, ApiView, error_responses
 from apps.api.views.bookings import booking_place
 from apps.bookings.models import Booking
 from apps.bookings.selectors import booking_get, booking_list
+from apps.bookings.series import booking_or_series_confirm
 from apps.bookings.services import (
     booking_cancel,
-    booking_confirm,
     booking_mark_completed,
     booking_mark_no_show,
     booking_reschedule,
@@ -138,7 +138,8 @@ class AdminBookingDetailApi(ApiView):
                     [FieldError("status", _("Change the status or the time, not both at once."))],
                 )
             if status == Booking.Status.CONFIRMED:
-                changed = booking_confirm(booking=booking, actor=actor)
+                # A held date of a series is confirmed with every date of it.
+                changed = booking_or_series_confirm(booking=booking, actor=actor)
             elif status == Booking.Status.CANCELLED:
                 changed = booking_cancel(
                     booking=booking,

@@ -38,6 +38,19 @@ from apps.calendars.timezones import local_date, zone
 from apps.core.errors import FieldError, ValidationFailed
 from apps.resources.selectors import service_get
 
+_REPEAT_FIELDS = frozenset({"every_weeks", "count", "until"})
+
+
+def _repeat_fields_nested(error: ValidationFailed) -> ValidationFailed:
+    """The series core names the rule's fields bare; the API nests them in `repeat`."""
+    return ValidationFailed(
+        error.message,
+        [
+            FieldError(f"repeat.{d.field}" if d.field in _REPEAT_FIELDS else d.field, d.message)
+            for d in error.details
+        ],
+    )
+
 
 class _RepeatSerializer(serializers.Serializer):
     every_weeks = serializers.IntegerField(
@@ -88,6 +101,15 @@ class BookingSeriesCreateApi(ApiView):
             help_text="The language of every date's emails, texts and reminders, as for "
             "POST bookings (default: the request's Accept-Language, else the business's).",
         )
+        override_reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=500,
+            help_text="Staff only: why the series' last date lies further ahead than "
+            "customers may book a series (SERIES_CUSTOMER_MAX_DAYS_AHEAD, default 365 "
+            "days; never past SERIES_MAX_DAYS_AHEAD, default 730), or why its first date "
+            "lies outside the booking window. Kept with the first date.",
+        )
         payment = serializers.ChoiceField(
             choices=[StaffPayment.AT_VENUE.value],
             required=False,
@@ -106,7 +128,9 @@ class BookingSeriesCreateApi(ApiView):
         "a daylight-saving change. When any date cannot be booked nothing is: 409 "
         'SERIES_CONFLICTS lists each date (`details`, field `occurrences`, "YYYY-MM-DD '
         "HH:MM: reason\" in the location's time). A rule that never ends or gives more "
-        "than 52 dates: 400 on `repeat.count` / `repeat.until`.",
+        "than 52 dates, or whose last date lies further ahead than a series may reach "
+        "(customers 365 days by default; staff with `override_reason` 730): 400 on "
+        "`repeat.count` / `repeat.until`, and nothing is built or booked.",
     )
     def post(self, request: Request) -> Any:
         principal = principal_of(request)
@@ -151,12 +175,13 @@ class BookingSeriesCreateApi(ApiView):
                     actor=actor,
                     source=Booking.Source.API,
                     payment=data.get("payment", ""),
+                    override_reason=data.get("override_reason", ""),
                     notes=data.get("notes", ""),
                     answers=data.get("answers", {}),
                     language=data.get("language", ""),
                 )
             except ValidationFailed as error:
-                raise _customer_fields_nested(error) from error
+                raise _customer_fields_nested(_repeat_fields_nested(error)) from error
             # Payments prefetched: a paid series' dates each show their amounts.
             bookings = list(
                 series.occurrences.select_related("resource__location")

@@ -61,6 +61,9 @@ class MessageFacts:
     previous_starts_at: datetime | None
     # Who the message is for (apps/notifications/messages/recipients.py).
     recipient: Recipient
+    # A series' one confirmation or cancellation: the start of every date it covers,
+    # earliest first (empty for a message about one booking).
+    series_starts: tuple[datetime, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -166,6 +169,8 @@ class MessageFacts:
                 Notification.Kind.REVIEW_REQUEST,
                 Notification.Kind.WAITLIST_OFFER,
             ),
+            # A series' message lists every date (the first is `when`).
+            "series_dates": [self.when_long(moment) for moment in self.series_starts],
             "offer_url": str(self.notification.details.get("url") or ""),
             "offer_until": (
                 self.when_short(booking.hold_expires_at) if booking.hold_expires_at else ""
@@ -176,6 +181,7 @@ class MessageFacts:
 def message_facts(*, notification: Notification, tenant: Tenant) -> MessageFacts:
     booking = notification.booking
     previous = notification.details.get("previous_starts_at")
+    series = notification.details.get(Notification.SERIES_STARTS) or []
     return MessageFacts(
         notification=notification,
         booking=booking,
@@ -185,10 +191,73 @@ def message_facts(*, notification: Notification, tenant: Tenant) -> MessageFacts
         manage_url=booking_manage_url(booking, tenant=tenant),
         previous_starts_at=parse_datetime(previous) if previous else None,
         recipient=notification_recipient(notification),
+        series_starts=tuple(
+            moment for moment in (parse_datetime(str(value)) for value in series) if moment
+        ),
     )
 
 
+def _series_sms_variants(facts: MessageFacts) -> list[str]:
+    """A series' one confirmation or cancellation: every date when it fits, else how
+    many and the first and last (the link's page lists them all)."""
+    starts = facts.series_starts
+    count = len(starts)
+    link = " " + gettext("Change or cancel: %(url)s") % {"url": facts.manage_url}
+    confirmed = facts.kind == Notification.Kind.CONFIRMED
+
+    def texts(business: str, service: str) -> tuple[str, str]:
+        names = {
+            "business": business,
+            "service": service,
+            "resource": facts.booking.resource.name,
+            "count": count,
+            "dates": "; ".join(facts.when_short(moment) for moment in starts),
+            "first": facts.when_short(starts[0]),
+            "last": facts.when_short(starts[-1]),
+        }
+        if confirmed:
+            full = ngettext(
+                "%(business)s: your %(service)s with %(resource)s is booked on %(count)d "
+                "date: %(dates)s.",
+                "%(business)s: your %(service)s with %(resource)s is booked on %(count)d "
+                "dates: %(dates)s.",
+                count,
+            )
+            summary = ngettext(
+                "%(business)s: %(service)s booked on %(count)d date, %(first)s to %(last)s.",
+                "%(business)s: %(service)s booked on %(count)d dates, %(first)s to %(last)s.",
+                count,
+            )
+        else:
+            full = ngettext(
+                "%(business)s: your %(service)s with %(resource)s is cancelled on %(count)d "
+                "date: %(dates)s.",
+                "%(business)s: your %(service)s with %(resource)s is cancelled on %(count)d "
+                "dates: %(dates)s.",
+                count,
+            )
+            summary = ngettext(
+                "%(business)s: %(service)s cancelled on %(count)d date, %(first)s to %(last)s.",
+                "%(business)s: %(service)s cancelled on %(count)d dates, %(first)s to %(last)s.",
+                count,
+            )
+        return full % names, summary % names
+
+    full, summary = texts(facts.tenant.name, facts.booking.service.name)
+    _, clipped = texts(facts.tenant.name[:24], facts.booking.service.name[:24])
+    if confirmed:
+        variants = [full + link, full, summary + link, summary, clipped]
+    else:
+        variants = [full, summary, clipped]
+    return [sms_gsm_friendly(text) for text in variants]
+
+
 def _sms_variants(facts: MessageFacts) -> list[str]:
+    if facts.series_starts and facts.kind in (
+        Notification.Kind.CONFIRMED,
+        Notification.Kind.CANCELLED,
+    ):
+        return _series_sms_variants(facts)
     booking = facts.booking
     resource = booking.resource.name
     when = facts.when_short(booking.starts_at)

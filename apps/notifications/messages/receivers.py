@@ -4,7 +4,7 @@ inside the booking's transaction, so the outbox rows commit or roll back with th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,14 @@ logger = logging.getLogger(__name__)
 
 def on_booking_confirmed(sender: Any, *, booking: Booking, notify: bool = True, **_: Any) -> None:
     services.notifications_plan_confirmed(booking=booking, confirmation=notify)
+
+
+def on_booking_series_confirmed(sender: Any, *, bookings: Sequence[Booking], **_: Any) -> None:
+    services.notifications_plan_series_confirmed(bookings=bookings)
+
+
+def on_booking_series_cancelled(sender: Any, *, bookings: Sequence[Booking], **_: Any) -> None:
+    services.notifications_plan_series_cancelled(bookings=bookings)
 
 
 def on_booking_payment_requested(sender: Any, *, booking: Booking, url: str, **_: Any) -> None:
@@ -89,6 +97,8 @@ def connect() -> None:
         (signals.booking_no_show, on_booking_no_show),
         (signals.booking_refunded, on_booking_refunded),
         (signals.booking_payment_requested, on_booking_payment_requested),
+        (signals.booking_series_confirmed, on_booking_series_confirmed),
+        (signals.booking_series_cancelled, on_booking_series_cancelled),
     ]
     for signal, receiver in pairs:
         signal.connect(receiver, dispatch_uid=f"notifications.{receiver.__name__}")

@@ -271,6 +271,66 @@ def notifications_plan_cancelled(
     return _plan(rows, now=now)
 
 
+SERIES_STARTS = Notification.SERIES_STARTS
+
+
+def notifications_plan_series_confirmed(*, bookings: Sequence[Booking]) -> int:
+    """A series is booked: the first date's confirmation, planned by its own
+    `booking_confirmed` in this same transaction, becomes the series' one confirmation,
+    listing every date (the later dates plan no confirmation). Returns the rows changed."""
+    if len(bookings) < 2:
+        return 0
+    first = bookings[0]
+    starts = [booking.starts_at.isoformat() for booking in bookings]
+    rows = list(
+        Notification.objects.select_for_update().filter(
+            booking=first, kind=Kind.CONFIRMED, booking_sequence=first.sequence
+        )
+    )
+    for row in rows:
+        row.details = {**row.details, SERIES_STARTS: starts}
+        row.save(update_fields=["details", "updated_at"])
+    return len(rows)
+
+
+def notifications_plan_series_cancelled(
+    *, bookings: Sequence[Booking], now: datetime | None = None
+) -> int:
+    """A series is cancelled from one date on: each date planned its own cancellation
+    notice in this same transaction (none has gone out: the worker sees them on
+    commit). On each channel the earliest date's notice stays and lists every date
+    that had one; the others are cancelled (`series_notice`), so the customer gets one
+    message. Returns the notices folded away."""
+    now = now or timezone.now()
+    sequences = {booking.pk: booking.sequence for booking in bookings}
+    starts = {booking.pk: booking.starts_at for booking in bookings}
+    rows = [
+        row
+        for row in Notification.objects.select_for_update().filter(
+            booking_id__in=list(sequences), kind=Kind.CANCELLED, status=Status.PENDING
+        )
+        if row.booking_sequence == sequences[row.booking_id]
+    ]
+    folded = 0
+    for channel in {row.channel for row in rows}:
+        notices = sorted(
+            (row for row in rows if row.channel == channel),
+            key=lambda row: (starts[row.booking_id], str(row.booking_id)),
+        )
+        if len(notices) < 2:
+            continue
+        kept, rest = notices[0], notices[1:]
+        kept.details = {
+            **kept.details,
+            SERIES_STARTS: [starts[row.booking_id].isoformat() for row in notices],
+        }
+        kept.save(update_fields=["details", "updated_at"])
+        folded += Notification.objects.filter(pk__in=[row.pk for row in rest]).update(
+            status=Status.CANCELLED, status_reason="series_notice", updated_at=now
+        )
+    return folded
+
+
 def notifications_plan_refunded(
     *,
     booking: Booking,
@@ -372,11 +432,27 @@ def notifications_plan_hold_expired(*, booking: Booking, now: datetime | None = 
     preference = notification_preference_get()
     if not preference.notify_hold_expired or booking.starts_at <= now:
         return []
+    details: dict[str, Any] = {}
+    if booking.series_id is not None:
+        if Booking.objects.filter(
+            series_id=booking.series_id, starts_at__lt=booking.starts_at
+        ).exists():
+            # A held series lapses together: its first date's notice speaks for it.
+            return []
+        # ... and lists every date let go with it (all held until the same instant).
+        lapsing = Booking.objects.filter(
+            series_id=booking.series_id,
+            status__in=[Booking.Status.HELD, Booking.Status.EXPIRED],
+        ).order_by("starts_at", "pk")
+        starts = [start.isoformat() for start in lapsing.values_list("starts_at", flat=True)]
+        if len(starts) > 1:
+            details[SERIES_STARTS] = starts
     rows = _immediate_rows(
         booking=booking,
         kind=Kind.HOLD_EXPIRED,
         channels=_channels(booking=booking, kind=Kind.HOLD_EXPIRED, preference=preference),
         now=now,
+        details=details,
     )
     return _plan(rows, now=now)
 
