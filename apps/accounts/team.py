@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -18,6 +20,7 @@ from apps.accounts.mfa import mfa_has_factor
 from apps.accounts.models import Membership, Tenant, User
 from apps.core.entitlements import Limit, entitlement_require
 from apps.core.errors import FieldError, ValidationFailed
+from apps.core.languages import is_language
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +97,16 @@ def membership_invite(
         "is_new": is_new,
         "inviter": invited_by.email,
     }
-    body = render_to_string("accounts/emails/invitation.txt", context)
-    transaction.on_commit(
-        lambda: send_mail(
-            f"You have been invited to {tenant.name} on TimeNest", body, None, [email]
-        )
+    # In the invitee's language when they have chosen one, else the business's: never
+    # in whatever the inviter's screen happens to speak.
+    chosen = "" if is_new else user.language
+    language = next(
+        (code for code in (chosen, tenant.locale) if is_language(code)), settings.LANGUAGE_CODE
     )
+    with translation.override(language):
+        body = render_to_string("accounts/emails/invitation.txt", context)
+        subject = _("You have been invited to %(business)s on TimeNest") % {"business": tenant.name}
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
     logger.info("team.invited", extra={"tenant": tenant.slug, "role": role, "new_user": is_new})
     return membership
 

@@ -63,6 +63,29 @@ def test_invite_new_person_creates_membership_and_emails_a_password_link(
     assert "Acme Clinic" in mailoutbox[0].subject
 
 
+def test_the_invitation_speaks_the_business_language_not_the_inviters(
+    admin, acme, mailoutbox, django_capture_on_commit_callbacks
+):
+    # given a German business whose admin reads the dashboard in French
+    Tenant.objects.filter(pk=acme.pk).update(locale="de")
+    User.objects.filter(pk=admin.user.pk).update(language="fr")
+    # and someone with an account who chose Spanish
+    spanish = UserFactory(email="es@acme.test", language="es")
+    client = member_client(admin, HOST)
+
+    # when the admin invites a new person, then that Spanish speaker
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/dashboard/team/", {"email": "neu@acme.test", "role": "scheduler"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/dashboard/team/", {"email": spanish.email, "role": "scheduler"})
+
+    # then the new person is written to in German, the other in Spanish
+    assert len(mailoutbox) == 2
+    assert "eingeladen" in mailoutbox[0].subject
+    assert "Passwort" in mailoutbox[0].body
+    assert "TimeNest" in mailoutbox[1].subject and "invitado" in mailoutbox[1].subject
+
+
 def test_invite_existing_member_is_a_field_error_keeping_the_input(admin):
     client = member_client(admin, HOST)
 
