@@ -65,6 +65,22 @@ class SingleBeatScheduler(DatabaseScheduler):
         self._redis_failing = False
         super().__init__(*args, **kwargs)
 
+    def setup_schedule(self) -> None:
+        self._retired_entries_delete()
+        super().setup_schedule()
+
+    def _retired_entries_delete(self) -> None:
+        """django-celery-beat adds and updates the database's entries from
+        CELERY_BEAT_SCHEDULE but never removes one, so an entry a release retired would go
+        on being sent. The names in CELERY_BEAT_RETIRED are deleted before the schedule is
+        read (entries support made by hand in the platform admin are left alone)."""
+        from django_celery_beat.models import PeriodicTask
+
+        retired = set(settings.CELERY_BEAT_RETIRED) - set(self.app.conf.beat_schedule)
+        deleted, _ = PeriodicTask.objects.filter(name__in=retired).delete()
+        if deleted:
+            logger.info("beat.entries_retired", extra={"entries": sorted(retired)})
+
     def tick(self, *args: Any, **kwargs: Any) -> float:
         renew_within = self.lock_seconds / RENEWALS_PER_LIFETIME
         if not self._hold():

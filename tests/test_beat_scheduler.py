@@ -148,3 +148,34 @@ def test_a_second_beat_waits_and_takes_over_when_the_first_dies_or_stops(
             process.stop()
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
+
+
+@pytest.mark.django_db
+def test_entries_a_release_retired_are_deleted_and_the_rest_kept(lock_key, monkeypatch):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    every_15 = CrontabSchedule.objects.create(minute="*/15")
+    for name in ("tenants-heartbeat", "support-made-by-hand"):
+        PeriodicTask.objects.create(
+            name=name, task="accounts.run_in_every_tenant", crontab=every_15
+        )
+    assert "tenants-heartbeat" in settings.CELERY_BEAT_RETIRED
+
+    scheduler = _scheduler(lock_key)
+    # before django-celery-beat reads the database's schedule (and adds the settings')
+    steps: list[str] = []
+    monkeypatch.setattr(
+        scheduler, "_retired_entries_delete", lambda: steps.append("retired deleted")
+    )
+    monkeypatch.setattr(DatabaseScheduler, "setup_schedule", lambda self: steps.append("read"))
+    scheduler.setup_schedule()
+    assert steps == ["retired deleted", "read"]
+    monkeypatch.undo()
+
+    scheduler._retired_entries_delete()
+
+    names = set(PeriodicTask.objects.values_list("name", flat=True))
+    assert "tenants-heartbeat" not in names
+    assert "support-made-by-hand" in names
+    assert not set(settings.CELERY_BEAT_RETIRED) & set(settings.CELERY_BEAT_SCHEDULE)

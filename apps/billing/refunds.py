@@ -33,12 +33,14 @@ from apps.billing.stripe_api import PaymentRefused, PaymentsUnavailable, stripe_
 from apps.bookings.actors import ActorRef
 from apps.bookings.models import Booking, Payment
 from apps.bookings.payments import (
+    REFUND_DUE_GRACE,
     booking_refund_decide,
     booking_refund_dropped,
     booking_refund_recorded,
     payment_intent_of,
     payment_refundable,
     payments_refund_due,
+    refunds_next_due,
 )
 from apps.core.errors import FieldError, ValidationFailed
 from apps.resources.currencies import minor_units
@@ -245,12 +247,15 @@ def booking_refund_due_make(*, refund_id: Any, wait: bool = True) -> str:
     return "refunded"
 
 
-# A refund's own task normally makes it within seconds; the sweep leaves it that long.
-REFUND_DUE_GRACE = timedelta(minutes=5)
+# A refund the sweep could not make (Stripe refused it or was out of reach) is tried
+# again this much later.
+REFUND_DUE_RETRY = timedelta(minutes=10)
+# The kind of due work (apps/accounts/due_work.py) the sweep does.
+REFUNDS_WORK = "refunds"
 
 
 def refunds_due_make(*, now: datetime | None = None, batch_size: int = 100) -> int:
-    """The sweep (every few minutes, in each business): makes the refunds due for longer
+    """The sweep (in a business whose refunds are due): makes the refunds due for longer
     than REFUND_DUE_GRACE, whose task was lost or has not managed yet. Returns how many
     it made. Stops at the first Stripe outage; the next sweep goes on."""
     decided_before = (now or timezone.now()) - REFUND_DUE_GRACE
@@ -270,6 +275,13 @@ def refunds_due_make(*, now: datetime | None = None, batch_size: int = 100) -> i
     if refund_ids:
         logger.info("billing.refund_sweep", extra={"due": len(refund_ids), "made": made})
     return made
+
+
+def refunds_due_next(*, now: datetime | None = None) -> datetime | None:
+    """When the sweep is next due in the current business (None: no refund is due)."""
+    return refunds_next_due(
+        grace=REFUND_DUE_GRACE, retry=REFUND_DUE_RETRY, now=now or timezone.now()
+    )
 
 
 def booking_refund_on_cancel_decide_late(

@@ -10,13 +10,16 @@ from decimal import Decimal
 from celery import shared_task
 from django_tenants.utils import schema_context
 
+from apps.accounts.due_work import work_due_reschedule
 from apps.billing.booking_payments import booking_checkout_expire
 from apps.billing.refunds import (
+    REFUNDS_WORK,
     RefundChoice,
     RefundMode,
     booking_refund_due_make,
     booking_refund_on_cancel_decide_late,
     refunds_due_make,
+    refunds_due_next,
 )
 from apps.billing.services import tenants_lifecycle_check
 from apps.billing.stripe_api import PaymentsUnavailable
@@ -76,5 +79,8 @@ def booking_refund_on_cancel_task(
 
 @shared_task(name="billing.refunds_due")
 def refunds_due_task() -> int:
-    """In every business (accounts.run_in_every_tenant): refunds decided and not made."""
-    return refunds_due_make()
+    """In a business whose refunds are due (accounts.run_where_due): refunds decided and
+    not made; then when the next one is due."""
+    made = refunds_due_make()
+    work_due_reschedule(kind=REFUNDS_WORK, next_due=refunds_due_next)
+    return made

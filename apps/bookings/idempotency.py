@@ -156,6 +156,16 @@ def idempotency_records_purge(*, now: datetime | None = None) -> int:
     return deleted
 
 
+def idempotency_next_purge() -> datetime | None:
+    """When the oldest record passes the retention (None: there is none)."""
+    oldest = (
+        IdempotencyRecord.objects.order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return None if oldest is None else oldest + RETENTION
+
+
 def _claim(*, key: str, actor_key: str, request_hash: str, now: datetime) -> bool:
     """Inserts the key row; False when the (actor, key) row exists (after waiting for
     the transaction that inserted it, if it is still running)."""

@@ -16,11 +16,11 @@ has made it (`booking_refund_decide`, then `booking_refund_recorded(due=…)`).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from apps.bookings import signals
@@ -257,6 +257,26 @@ def payments_refund_due(*, decided_before: datetime) -> QuerySet[Payment]:
     return Payment.objects.filter(
         kind=Payment.Kind.REFUND, status=Payment.Status.DUE, created_at__lt=decided_before
     ).order_by("created_at")
+
+
+# A refund's own task normally makes it within seconds; the sweep (apps/billing/
+# refunds.py) leaves it that long. The payments table's trigger notes the sweep due then
+# (apps/bookings/migrations/0014).
+REFUND_DUE_GRACE = timedelta(minutes=5)
+
+
+def refunds_next_due(*, grace: timedelta, retry: timedelta, now: datetime) -> datetime | None:
+    """When the refund sweep is next due (apps/accounts/due_work.py): when the next refund
+    decided in the last `grace` comes of age, or in `retry` while refunds past their grace
+    are still due (refused or out of reach: tried again then); None when none is due."""
+    figures = Payment.objects.filter(kind=Payment.Kind.REFUND, status=Payment.Status.DUE).aggregate(
+        young=Min("created_at", filter=Q(created_at__gt=now - grace)),
+        stale=Count("pk", filter=Q(created_at__lte=now - grace)),
+    )
+    times = [figures["young"] + grace] if figures["young"] is not None else []
+    if figures["stale"]:
+        times.append(now + retry)
+    return min(times, default=None)
 
 
 def booking_refund_dropped(*, refund: Payment, why: str) -> None:

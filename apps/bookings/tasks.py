@@ -1,6 +1,7 @@
 """Periodic booking housekeeping (config/settings/base.py): beat sends the hold sweeper
-into businesses with a hold due to lapse (`accounts.run_where_due`) and the purge into
-every business. Safe to run concurrently and to retry."""
+into businesses with a hold due to lapse and the purge into businesses with idempotency
+records past their retention (`accounts.run_where_due`). Safe to run concurrently and to
+retry."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from celery import shared_task
 
 from apps.accounts.due_work import work_due_reschedule
 from apps.bookings.audit import audit_actor
-from apps.bookings.idempotency import idempotency_records_purge
+from apps.bookings.idempotency import idempotency_next_purge, idempotency_records_purge
 from apps.bookings.selectors import holds_next_expiry
 from apps.bookings.services import SWEEPER, holds_expire
 
 # The kind of due work (apps/accounts/due_work.py) the sweeper does; the bookings table's
 # trigger notes it (apps/notifications/migrations/0007).
 HOLDS_WORK = "holds"
+# The purge's kind: noted by the hourly backstop (apps/notifications/due_work.py) and
+# rescheduled by the purge itself, never by the API's writes (no trigger on their path).
+IDEMPOTENCY_WORK = "idempotency"
 
 
 @shared_task(name="bookings.holds_expire")
@@ -28,4 +32,6 @@ def holds_expire_task(batch_size: int = 100) -> int:
 
 @shared_task(name="bookings.idempotency_purge")
 def idempotency_purge_task() -> int:
-    return idempotency_records_purge()
+    purged = idempotency_records_purge()
+    work_due_reschedule(kind=IDEMPOTENCY_WORK, next_due=idempotency_next_purge)
+    return purged

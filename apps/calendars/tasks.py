@@ -7,7 +7,14 @@ from uuid import UUID
 
 from celery import shared_task
 
-from apps.calendars.grid.services import resources_materialize, slots_prune, tenant_materialize
+from apps.accounts.due_work import work_due_reschedule
+from apps.calendars.grid.services import (
+    MATERIALIZE_WORK,
+    resources_materialize,
+    slots_prune,
+    tenant_materialize,
+    tenant_materialize_next_due,
+)
 
 
 @shared_task(name="calendars.materialize_resource")
@@ -21,12 +28,17 @@ def materialize_resource(resource_ids: list[str], days: int | None = None) -> di
 
 @shared_task(name="calendars.materialize_tenant")
 def materialize_tenant(days: int | None = None) -> dict[str, int]:
-    """Hourly per tenant (beat fan-out): extend every grid to the rolling horizon and
-    heal any drift."""
-    return tenant_materialize(days=days).as_dict()
+    """A tenant's daily grid upkeep, sent by beat when it is due (accounts.run_where_due,
+    just after a location's local midnight): extend every grid to the rolling horizon,
+    heal any drift, delete slots past the retention period; then when it is next due."""
+    result = tenant_materialize(days=days).as_dict()
+    result["pruned"] = slots_prune()
+    work_due_reschedule(kind=MATERIALIZE_WORK, next_due=tenant_materialize_next_due)
+    return result
 
 
 @shared_task(name="calendars.prune_slots")
 def prune_slots() -> int:
-    """Nightly per tenant (beat fan-out): delete slots past the retention period."""
+    """Delete the tenant's slots past the retention period (the daily upkeep does it
+    too: this is for a run by hand)."""
     return slots_prune()

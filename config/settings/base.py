@@ -357,21 +357,20 @@ CELERY_BEAT_LOCK_SECONDS = env_int("CELERY_BEAT_LOCK_SECONDS", default=30)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Each task would otherwise re-read its tenant row.
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
-# Periodic work. Entries whose task is `accounts.run_in_every_tenant` fan out to every
-# ready tenant (apps/accounts/tasks.py); later capabilities add theirs here. Work that
-# falls due business by business (holds, messages, webhook deliveries) goes through
-# `accounts.run_where_due` instead: only into businesses whose (kind) work is due
-# (apps/accounts/due_work.py). A lost task makes its business due again after the lease.
+# Periodic work. Work done in a business goes through `accounts.run_where_due`: only
+# into businesses whose (kind) work is due (apps/accounts/due_work.py), so an idle
+# business costs no task at any tick. A lost task makes its business due again after the
+# lease. (`accounts.run_in_every_tenant`, a task into every ready business, is for
+# one-off runs by hand; nothing periodic uses it.)
 TENANT_WORK_LEASE_SECONDS = env_int("TENANT_WORK_LEASE_SECONDS", default=300)
 # New migrations reach the tenant schemas as SQL written once and replayed on this many
 # connections at once (apps/accounts/schema_migrations.py).
 TENANT_MIGRATION_WORKERS = env_int("TENANT_MIGRATION_WORKERS", default=3)
+# Entries a release removed from CELERY_BEAT_SCHEDULE: beat deletes them from the
+# database's schedule, which django-celery-beat would otherwise keep sending
+# (config/beat_scheduler.py).
+CELERY_BEAT_RETIRED = ("tenants-heartbeat", "calendars-slots-prune")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "tenants-heartbeat": {
-        "task": "accounts.run_in_every_tenant",
-        "schedule": crontab(minute="*/15"),
-        "args": ("accounts.tenant_heartbeat",),
-    },
     # Elapsed holds count as free at read time already; this gives their places back
     # and marks them expired within a minute (PRODUCT.md §4.2).
     "bookings-holds-expire": {
@@ -391,12 +390,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "waitlist.work_due_repair",
         "schedule": crontab(minute=31),
     },
-    # Extends every slot grid to the rolling horizon (90 days by default) and heals drift;
-    # rule changes rebuild their resources right after commit on their own.
+    # A business's daily grid upkeep, due just after a location's local midnight: extends
+    # every slot grid to the rolling horizon (90 days by default), heals drift and prunes
+    # slots that ended SLOT_RETENTION_DAYS ago (bookings keep their times). Rule changes
+    # rebuild their resources right after commit on their own.
     "calendars-materialize": {
-        "task": "accounts.run_in_every_tenant",
-        "schedule": crontab(minute=17),
-        "args": ("calendars.materialize_tenant",),
+        "task": "accounts.run_where_due",
+        "schedule": crontab(minute="*/5"),
+        "args": ("materialize", "calendars.materialize_tenant"),
     },
     # Trials that ended and grace periods that ran out (apps/billing/services.py).
     "billing-lifecycle": {
@@ -410,16 +411,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Refunds decided on cancelling whose task was lost (broker out of reach) or has not
     # managed yet are made (apps/billing/refunds.py).
+    # (Due 5 minutes after the refund is decided: apps/bookings/migrations/0014.)
     "billing-refunds-due": {
-        "task": "accounts.run_in_every_tenant",
-        "schedule": crontab(minute="*/10"),
-        "args": ("billing.refunds_due",),
+        "task": "accounts.run_where_due",
+        "schedule": crontab(),
+        "args": ("refunds", "billing.refunds_due"),
     },
     # Idempotency records are replayed for 24 h, then deleted.
+    # (Where a record is older than that; noted by the hourly backstop below.)
     "bookings-idempotency-purge": {
-        "task": "accounts.run_in_every_tenant",
-        "schedule": crontab(minute=7),
-        "args": ("bookings.idempotency_purge",),
+        "task": "accounts.run_where_due",
+        "schedule": crontab(minute="*/10"),
+        "args": ("idempotency", "bookings.idempotency_purge"),
     },
     # Sends due notifications (and recovers sends interrupted by a dead worker). A due
     # reminder waits at most one interval plus the queue ahead of it.
@@ -440,17 +443,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(env_int("WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=15)),
         "args": ("webhooks", "webhooks.dispatch_due"),
     },
-    # Slots that ended SLOT_RETENTION_DAYS ago are deleted (bookings keep their times).
-    "calendars-slots-prune": {
-        "task": "accounts.run_in_every_tenant",
-        "schedule": crontab(minute=41, hour=3),
-        "args": ("calendars.prune_slots",),
-    },
-    # Webhook events and their delivery logs are kept WEBHOOK_RETENTION_DAYS.
+    # Webhook events and their delivery logs are kept WEBHOOK_RETENTION_DAYS (where an
+    # event is older than that; noted by the hourly backstop below).
     "webhooks-purge": {
-        "task": "accounts.run_in_every_tenant",
-        "schedule": crontab(minute=23, hour=3),
-        "args": ("webhooks.purge",),
+        "task": "accounts.run_where_due",
+        "schedule": crontab(minute=23),
+        "args": ("webhook-events", "webhooks.purge"),
     },
     # Directory index rebuilds that are due (debounced slot changes, lost sends): one
     # public task that queues a rebuild per due business (apps/directory/refresh.py).

@@ -73,12 +73,12 @@ def _later() -> dt.datetime:
     return timezone.now() + REFUND_DUE_GRACE + dt.timedelta(seconds=1)
 
 
-def test_beat_sweeps_refunds_due_every_ten_minutes_in_every_tenant():
+def test_beat_sends_the_refund_sweep_every_minute_only_where_a_refund_is_due():
     entry = settings.CELERY_BEAT_SCHEDULE["billing-refunds-due"]
 
-    assert entry["task"] == "accounts.run_in_every_tenant"
-    assert entry["args"] == ("billing.refunds_due",)
-    assert entry["schedule"].minute == set(range(0, 60, 10))
+    assert entry["task"] == "accounts.run_where_due"
+    assert entry["args"] == ("refunds", "billing.refunds_due")
+    assert entry["schedule"].minute == set(range(60))
     assert "billing.refunds_due" in current_app.tasks
 
 

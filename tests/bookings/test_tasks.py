@@ -22,16 +22,16 @@ from tests.bookings.factories import (
 )
 
 
-def test_beat_runs_the_sweeper_every_minute_where_due_and_the_purge_hourly_everywhere():
+def test_beat_runs_the_sweeper_and_the_purge_only_where_they_are_due():
     sweeper = settings.CELERY_BEAT_SCHEDULE["bookings-holds-expire"]
     purge = settings.CELERY_BEAT_SCHEDULE["bookings-idempotency-purge"]
 
     assert sweeper["task"] == "accounts.run_where_due"
-    assert purge["task"] == "accounts.run_in_every_tenant"
+    assert purge["task"] == "accounts.run_where_due"
     assert sweeper["args"] == ("holds", "bookings.holds_expire")
-    assert purge["args"] == ("bookings.idempotency_purge",)
+    assert purge["args"] == ("idempotency", "bookings.idempotency_purge")
     assert sweeper["schedule"] == crontab(minute="*")
-    assert purge["schedule"] == crontab(minute=7)
+    assert purge["schedule"] == crontab(minute="*/10")
 
 
 def test_holds_expire_task_expires_elapsed_holds_of_the_current_tenant(acme):

@@ -329,16 +329,14 @@ def test_schedule_changes_outside_rules_queue_a_rebuild_of_the_resources_they_to
         assert last_day == local_date(timezone.now(), tz) + dt.timedelta(days=120)
 
 
-def test_beat_runs_the_materialization_hourly_in_every_tenant():
+def test_beat_sends_the_materialization_only_where_it_is_due():
     entry = settings.CELERY_BEAT_SCHEDULE["calendars-materialize"]
 
-    assert entry["task"] == "accounts.run_in_every_tenant"
-    assert entry["args"] == ("calendars.materialize_tenant",)
+    assert entry["task"] == "accounts.run_where_due"
+    assert entry["args"] == ("materialize", "calendars.materialize_tenant")
     schedule = entry["schedule"]
     assert isinstance(schedule, crontab)
-    assert len(schedule.minute) == 1
-    assert schedule.hour == set(range(24))
-    assert schedule.day_of_week == set(range(7))
+    assert schedule.minute == set(range(0, 60, 5))
     assert "calendars.materialize_tenant" in app.tasks
 
 

@@ -1,4 +1,4 @@
-"""Slots that ended more than SLOT_RETENTION_DAYS ago are deleted nightly, so the slot
+"""Slots that ended more than SLOT_RETENTION_DAYS ago are deleted by the daily upkeep, so the slot
 table stops growing; bookings keep their own times and stay."""
 
 from __future__ import annotations
@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from celery.schedules import crontab
-from django.conf import settings
+from django.utils import timezone
 
 from apps.bookings.models import Booking
 from apps.calendars.grid.services import slots_prune
 from apps.calendars.models import SlotHold, SlotInstance
-from apps.calendars.tasks import prune_slots
+from apps.calendars.tasks import materialize_tenant, prune_slots
 from config.celery import app
 from tests.bookings.factories import slots_create
 from tests.calendars.bookings import book, hold
@@ -62,12 +61,12 @@ def test_slots_inside_the_retention_period_are_kept(resource, settings):
     assert slots_prune(now=ended + dt.timedelta(days=35, minutes=1)) == 1
 
 
-def test_beat_prunes_slots_nightly_in_every_tenant(tenant):
-    entry = settings.CELERY_BEAT_SCHEDULE["calendars-slots-prune"]
+def test_the_daily_grid_upkeep_prunes_old_slots(resource, settings):
+    settings.SLOT_RETENTION_DAYS = 35
+    old = timezone.now() - dt.timedelta(days=40)
+    slots_create(resource=resource, starts_at=old)
 
-    assert entry["task"] == "accounts.run_in_every_tenant"
-    assert entry["args"] == ("calendars.prune_slots",)
-    assert isinstance(entry["schedule"], crontab)
-    assert len(entry["schedule"].hour) == 1
+    assert "calendars-slots-prune" not in settings.CELERY_BEAT_SCHEDULE
+    assert materialize_tenant(days=1)["pruned"] == 1
     assert "calendars.prune_slots" in app.tasks
     assert prune_slots() == 0

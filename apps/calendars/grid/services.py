@@ -397,6 +397,29 @@ def tenant_materialize(
     )
 
 
+# The kind of due work (apps/accounts/due_work.py) the daily grid upkeep is: extending
+# every grid as the horizon moves, healing drift and pruning old slots.
+MATERIALIZE_WORK = "materialize"
+# How long after a location's local midnight its upkeep is due (its last bookable date
+# moved a day further then).
+UPKEEP_AFTER_MIDNIGHT = dt.timedelta(minutes=1)
+
+
+def tenant_materialize_next_due(*, now: dt.datetime | None = None) -> dt.datetime:
+    """When the current tenant's grids next need extending: just after the next local
+    midnight of any location with an active resource (each grid reaches a number of
+    local dates ahead, so it falls a day short then), or a day from now without any."""
+    now = now or timezone.now()
+    zones = set(
+        Resource.objects.filter(is_active=True).values_list("location__timezone", flat=True)
+    )
+    midnights = [
+        local_day_start(local_date(now, zone(name)) + dt.timedelta(days=1), zone(name))
+        for name in zones
+    ]
+    return min(midnights, default=now + dt.timedelta(days=1)) + UPKEEP_AFTER_MIDNIGHT
+
+
 PRUNE_BATCH = 5000
 
 

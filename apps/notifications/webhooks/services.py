@@ -17,6 +17,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -452,6 +453,21 @@ def webhook_delivery_replay(
     return delivery
 
 
+def _purgeable_events() -> QuerySet[WebhookEvent]:
+    """Events the purge may delete once old enough: none of their deliveries is queued
+    or in flight."""
+    return WebhookEvent.objects.exclude(deliveries__status__in=[Status.PENDING, Status.SENDING])
+
+
+def webhook_events_next_purge() -> datetime | None:
+    """When the oldest event the purge may delete passes WEBHOOK_RETENTION_DAYS (None:
+    none; an event whose delivery is still queued is noted by the hourly backstop once it
+    is not: apps/notifications/due_work.py)."""
+    oldest = _purgeable_events().order_by("created_at").values_list("created_at", flat=True)
+    first = oldest.first()
+    return None if first is None else first + timedelta(days=int(settings.WEBHOOK_RETENTION_DAYS))
+
+
 def webhook_events_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
     """Deletes events (with their deliveries and attempts) older than
     WEBHOOK_RETENTION_DAYS, except those with a delivery still queued or in flight."""
@@ -460,8 +476,8 @@ def webhook_events_purge(*, now: datetime | None = None, batch_size: int = 1000)
     deleted = 0
     while True:
         ids = list(
-            WebhookEvent.objects.filter(created_at__lt=cutoff)
-            .exclude(deliveries__status__in=[Status.PENDING, Status.SENDING])
+            _purgeable_events()
+            .filter(created_at__lt=cutoff)
             .order_by("created_at")
             .values_list("id", flat=True)[:batch_size]
         )

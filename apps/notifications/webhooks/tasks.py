@@ -14,7 +14,7 @@ from apps.notifications.webhooks.delivery import (
 )
 from apps.notifications.webhooks.notices import webhook_endpoint_disabled_notify
 from apps.notifications.webhooks.outbox_kind import WEBHOOK_OUTBOX
-from apps.notifications.webhooks.services import webhook_events_purge
+from apps.notifications.webhooks.services import webhook_events_next_purge, webhook_events_purge
 
 
 @shared_task(name="webhooks.dispatch_due", ignore_result=True)
@@ -48,6 +48,14 @@ def webhook_endpoint_disabled_notice(endpoint_id: str) -> int:
     return webhook_endpoint_disabled_notify(endpoint_id=endpoint_id, tenant=tenant_current())
 
 
+# The purge's kind of due work (apps/accounts/due_work.py): noted by the hourly backstop
+# (apps/notifications/due_work.py), rescheduled by the purge.
+WEBHOOK_EVENTS_WORK = "webhook-events"
+
+
 @shared_task(name="webhooks.purge", ignore_result=True)
 def purge_old_events() -> int:
-    return webhook_events_purge()
+    """In a business with events past WEBHOOK_RETENTION_DAYS (accounts.run_where_due)."""
+    purged = webhook_events_purge()
+    work_due_reschedule(kind=WEBHOOK_EVENTS_WORK, next_due=webhook_events_next_purge)
+    return purged
