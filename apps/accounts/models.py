@@ -12,14 +12,15 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
-from django.core.management import call_command
 from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.timezone import now
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 from django_otp.util import random_hex
+from django_tenants.clone import CloneSchema
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
 from apps.core.encryption import pii_decrypt, pii_encrypt
@@ -128,28 +129,31 @@ class Tenant(TenantMixin):
     def create_schema(
         self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
     ) -> bool:
-        """django-tenants' (the template cloned, its migrations recorded as applied), but
-        cloned by the owner's `public.tenant_schema_clone`: the role that serves requests
-        may neither create a schema nor re-create django-tenants' clone function, as
-        django-tenants' own clone would (apps/accounts/database_roles.py)."""
+        """django-tenants' (the template cloned with its rows), but cloned by the owner's
+        `public.tenant_schema_clone`: the role that serves requests may neither create a
+        schema nor re-create django-tenants' clone function, as django-tenants' own clone
+        would (apps/accounts/database_roles.py). With one role for everything (a database
+        set up without an owner role, the bench) django-tenants' clone is used, as before
+        the roles were split.
+
+        django-tenants then runs `migrate_schemas --fake` on the copy, to record the
+        migrations as applied and send post_migrate. Both are in the copy already: the
+        template's `django_migrations` rows and content types come with its data. So that
+        command is not run: it only loaded the migration graph and rendered every model's
+        state, about half a second of each signup (tests/accounts/
+        test_create_tenant_command.py checks that the copy has nothing left to apply)."""
         from apps.accounts.database_roles import roles_split, tenant_schema_clone
 
         base_schema = self.get_base_schema() if get_creation_fakes_migrations() else None
-        # One role for everything (a database set up without an owner role, the bench):
-        # it may create schemas itself, as before the roles were split.
-        if not (sync_schema and base_schema and schema_exists(base_schema) and roles_split()):
+        if not (sync_schema and base_schema and schema_exists(base_schema)):
             return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        _check_schema_name(self.schema_name)
         if check_if_exists and schema_exists(self.schema_name):
             return False
-        tenant_schema_clone(schema_name=self.schema_name)
-        call_command(
-            "migrate_schemas",
-            tenant=True,
-            fake=True,
-            schema_name=self.schema_name,
-            interactive=False,
-            verbosity=verbosity,
-        )
+        if roles_split():
+            tenant_schema_clone(schema_name=self.schema_name)
+        else:
+            CloneSchema().clone_schema(base_schema, self.schema_name, self.clone_mode)
         use_public_schema()
         return True
 

@@ -4,7 +4,9 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django_tenants.utils import schema_exists
+from django.db.migrations.executor import MigrationExecutor
+from django_tenants.management.commands.migrate_schemas import Command as MigrateSchemas
+from django_tenants.utils import schema_context, schema_exists
 
 from apps.accounts.models import Membership, Tenant, User
 from apps.accounts.provisioning import schema_constraint_names_restore
@@ -79,3 +81,37 @@ def test_setup_database_restores_names_a_clone_lost():
     assert restored == 1
     assert "slot_unique_start" in _constraint_and_index_names("t_acme")
     assert schema_constraint_names_restore(schema_name="t_acme") == 0
+
+
+def _recorded(schema: str, table: str, columns: str) -> set[tuple[str, ...]]:
+    with connection.cursor() as cursor:
+        quoted = connection.ops.quote_name(schema)
+        cursor.execute(f"SELECT {columns} FROM {quoted}.{table}")  # noqa: S608 (test constants)
+        return {tuple(row) for row in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("split", [True, False], ids=["owner's clone", "django-tenants' clone"])
+def test_a_new_tenants_schema_has_every_migration_recorded_and_nothing_to_apply(split, monkeypatch):
+    # given either way of cloning (the owner's function, or one role for everything)
+    monkeypatch.setattr("apps.accounts.database_roles.roles_split", lambda: split)
+    migrations_run: list[object] = []
+    monkeypatch.setattr(
+        MigrateSchemas, "handle", lambda self, *args, **kwargs: migrations_run.append(kwargs)
+    )
+    template = settings.TENANT_BASE_SCHEMA
+
+    # when a tenant is made (no `migrate_schemas --fake` runs on its copy)
+    TenantFactory.create(slug=f"migcheck{int(split)}")
+    schema = f"t_migcheck{int(split)}"
+
+    # then its records are the template's, and Django finds nothing to apply there
+    assert migrations_run == []
+    assert _recorded(schema, "django_migrations", "app, name") == _recorded(
+        template, "django_migrations", "app, name"
+    )
+    assert _recorded(schema, "django_content_type", "id, app_label, model") == _recorded(
+        template, "django_content_type", "id, app_label, model"
+    )
+    with schema_context(schema):
+        executor = MigrationExecutor(connection)
+        assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
