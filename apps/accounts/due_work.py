@@ -54,8 +54,14 @@ RETURNING w.schema_name
 """  # noqa: S608 (the table name is a constant)
 
 
-def work_due_lease() -> timedelta:
-    return timedelta(seconds=int(settings.TENANT_WORK_LEASE_SECONDS))
+def work_due_lease(kind: str = "") -> timedelta:
+    """How long a claimed business waits before its `kind` work is sent again (a lost
+    task): TENANT_WORK_LEASE_SECONDS, or longer for work that may queue or run longer
+    (TENANT_WORK_LEASE_SECONDS_BY_KIND)."""
+    seconds = settings.TENANT_WORK_LEASE_SECONDS_BY_KIND.get(
+        kind, settings.TENANT_WORK_LEASE_SECONDS
+    )
+    return timedelta(seconds=int(seconds))
 
 
 def work_due_claim(*, kind: str, now: datetime | None = None) -> list[str]:
@@ -63,7 +69,7 @@ def work_due_claim(*, kind: str, now: datetime | None = None) -> list[str]:
     lease ahead (so a lost task is sent again then). Run in the public schema."""
     now = now or timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"kind": kind, "now": now, "lease": now + work_due_lease()})
+        cursor.execute(_CLAIM_SQL, {"kind": kind, "now": now, "lease": now + work_due_lease(kind)})
         schemas = sorted(row[0] for row in cursor.fetchall())
     return schemas
 
@@ -92,6 +98,16 @@ def work_due_reschedule(
             [due, schema, kind],
         )
     return due
+
+
+def work_due_note(*, kind: str, due: datetime, schema: str | None = None) -> None:
+    """Notes `kind` work due at `due` in a business (the current one), moving its due
+    time earlier only, as the tables' triggers do."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT public.tenant_work_due_note(%s, %s, %s)",
+            [schema or current_schema(), kind, due],
+        )
 
 
 def work_due_at(*, kind: str, schema: str | None = None) -> datetime | None:

@@ -7,9 +7,12 @@ from uuid import UUID
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
+from apps.accounts.due_work import work_due_note
+from apps.accounts.signals import tenant_settings_changed
 from apps.calendars.availability.cache import catalogue_changed
-from apps.calendars.grid.services import slots_materialize_enqueue
+from apps.calendars.grid.services import MATERIALIZE_WORK, slots_materialize_enqueue
 from apps.resources.models import Location, Resource, Service
 from apps.resources.signals import schedule_changed
 
@@ -17,6 +20,13 @@ from apps.resources.signals import schedule_changed
 @receiver(schedule_changed, dispatch_uid="calendars.rebuild_grids_on_schedule_change")
 def rebuild_grids_on_schedule_change(*, resource_ids: list[UUID], **_: Any) -> None:
     slots_materialize_enqueue(resource_ids=resource_ids)
+
+
+@receiver(tenant_settings_changed, dispatch_uid="calendars.upkeep_on_longer_horizon")
+def upkeep_on_longer_horizon(*, changed: set[str], **_: Any) -> None:
+    """A longer booking horizon needs the grids extended now, not at the next upkeep."""
+    if "horizon_days" in changed:
+        work_due_note(kind=MATERIALIZE_WORK, due=timezone.now())
 
 
 # Cached availability answers depend on the catalogue (which resources deliver a service,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from celery import shared_task
 
-from apps.accounts.due_work import work_due_reschedule
+from apps.accounts.due_work import work_due_note, work_due_reschedule
 from apps.calendars.grid.services import (
     MATERIALIZE_WORK,
     resources_materialize,
@@ -20,10 +20,13 @@ from apps.calendars.grid.services import (
 @shared_task(name="calendars.materialize_resource")
 def materialize_resource(resource_ids: list[str], days: int | None = None) -> dict[str, int]:
     """Rebuild the grids of these resources from now to the horizon (after a rule or a
-    resource change)."""
-    return resources_materialize(
+    resource change); a resource in a zone new to the business makes the daily upkeep
+    due at that zone's midnight, if that is earlier."""
+    result = resources_materialize(
         resource_ids=[UUID(resource_id) for resource_id in resource_ids], days=days
     ).as_dict()
+    work_due_note(kind=MATERIALIZE_WORK, due=tenant_materialize_next_due())
+    return result
 
 
 @shared_task(name="calendars.materialize_tenant")

@@ -15,12 +15,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection
 
 from apps.accounts.selectors import tenants_ready
 from apps.bookings.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from apps.bookings.payments import REFUND_DUE_GRACE
+from apps.calendars.grid.services import upkeep_offset
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +48,14 @@ SELECT public.tenant_work_due_note(
     %(schema)s, 'idempotency', min(created_at) + %(idempotency_retention)s)
 FROM {schema}.bookings_idempotencyrecord;
 SELECT public.tenant_work_due_note(
-    %(schema)s, 'webhook-events', min(e.created_at) + %(webhook_retention)s)
-FROM {schema}.notifications_webhookevent e
-WHERE NOT EXISTS (
-    SELECT 1 FROM {schema}.notifications_webhookdelivery d
-    WHERE d.event_id = e.id AND d.status IN ('pending', 'sending'));
+    %(schema)s, 'webhook-events',
+    (SELECT e.created_at FROM {schema}.notifications_webhookevent e
+     WHERE NOT EXISTS (
+         SELECT 1 FROM {schema}.notifications_webhookdelivery d
+         WHERE d.event_id = e.id AND d.status IN ('pending', 'sending'))
+     ORDER BY e.created_at LIMIT 1) + %(webhook_retention)s);
 INSERT INTO public.accounts_tenantworkdue (schema_name, kind, due_at)
-VALUES (%(schema)s, 'materialize', now())
+VALUES (%(schema)s, 'materialize', now() + %(upkeep_offset)s)
 ON CONFLICT (schema_name, kind) DO NOTHING;
 """
 
@@ -68,13 +71,19 @@ def work_due_repair() -> int:
     read = 0
     for schema in schemas:
         try:
+            params: dict[str, Any] = {
+                "schema": schema,
+                "upkeep_offset": upkeep_offset(schema),
+                **intervals,
+            }
             with connection.cursor() as cursor:
                 for statement in _NOTE_SQL.strip().split(";\n"):
                     cursor.execute(
-                        statement.format(schema=connection.ops.quote_name(schema)),
-                        {"schema": schema, **intervals},
+                        statement.format(schema=connection.ops.quote_name(schema)), params
                     )
             read += 1
+        except SoftTimeLimitExceeded:
+            raise  # the task's time is up: stop here (the next run starts from the first)
         except Exception:  # one business's schema must not stop the others'
             logger.exception("due_work.repair_failed", extra={"schema": schema})
     logger.info("due_work.repaired", extra={"tenants": read})

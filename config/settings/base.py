@@ -336,7 +336,7 @@ CELERY_TASK_ANNOTATIONS = {
     # A whole business's slot grid to the horizon, or a batch of resources' grids.
     "calendars.materialize_tenant": _LONG_TASK_LIMITS,
     "calendars.materialize_resource": _LONG_TASK_LIMITS,
-    # Nightly deletions and the daily pass over every business's standing.
+    # Deletions (a business's old slots, webhook events) and the daily standing pass.
     "calendars.prune_slots": _LONG_TASK_LIMITS,
     "webhooks.purge": _LONG_TASK_LIMITS,
     "billing.lifecycle_check": _LONG_TASK_LIMITS,
@@ -363,6 +363,9 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 30
 # lease. (`accounts.run_in_every_tenant`, a task into every ready business, is for
 # one-off runs by hand; nothing periodic uses it.)
 TENANT_WORK_LEASE_SECONDS = env_int("TENANT_WORK_LEASE_SECONDS", default=300)
+# The daily grid upkeep of many businesses falls due together (after a zone's midnight)
+# and may queue and run for minutes: it is sent again only after two hours.
+TENANT_WORK_LEASE_SECONDS_BY_KIND = {"materialize": 2 * 3600}
 # New migrations reach the tenant schemas as SQL written once and replayed on this many
 # connections at once (apps/accounts/schema_migrations.py).
 TENANT_MIGRATION_WORKERS = env_int("TENANT_MIGRATION_WORKERS", default=3)

@@ -19,13 +19,15 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.due_work import work_due_at, work_due_claim
 from apps.accounts.models import TenantWorkDue
+from apps.accounts.services import tenant_settings_update
 from apps.billing.tasks import refunds_due_task
 from apps.bookings.idempotency import RETENTION, idempotency_next_purge
 from apps.bookings.models import Booking, IdempotencyRecord, Payment
 from apps.bookings.payments import REFUND_DUE_GRACE, refunds_next_due
 from apps.bookings.tasks import idempotency_purge_task
-from apps.calendars.grid.services import UPKEEP_AFTER_MIDNIGHT, tenant_materialize_next_due
-from apps.calendars.tasks import materialize_tenant
+from apps.calendars.grid.services import tenant_materialize_next_due, upkeep_offset
+from apps.calendars.tasks import materialize_resource, materialize_tenant
+from apps.calendars.timezones import local_date, local_day_start, zone
 from apps.notifications.due_work import work_due_repair
 from apps.notifications.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from apps.notifications.webhooks.services import webhook_events_next_purge
@@ -95,7 +97,11 @@ def test_an_idle_business_is_due_for_its_first_grid_upkeep_and_then_for_nothing(
     _forget()
     with schema_context("public"):
         work_due_repair()
-        soon = timezone.now() + timedelta(seconds=1)
+        # due at its own offset after now (businesses are spread), and nothing else is
+        first = work_due_at(kind="materialize", schema="t_acme")
+        assert first is not None
+        assert timezone.now() < first <= timezone.now() + upkeep_offset("t_acme")
+        soon = first + timedelta(seconds=1)
         claimed = {kind for kind in _kinds() if "t_acme" in work_due_claim(kind=kind, now=soon)}
     assert claimed == {"materialize"}
 
@@ -103,11 +109,15 @@ def test_an_idle_business_is_due_for_its_first_grid_upkeep_and_then_for_nothing(
 
     upkeep = work_due_at(kind="materialize")
     assert upkeep is not None
-    assert timezone.now() < upkeep <= timezone.now() + timedelta(days=1) + UPKEEP_AFTER_MIDNIGHT
+    assert timezone.now() < upkeep <= timezone.now() + timedelta(days=1) + upkeep_offset("t_acme")
     with schema_context("public"):
         # the hourly backstop does not make it due again, nor anything else
         work_due_repair()
-        claimed = {kind for kind in _kinds() if "t_acme" in work_due_claim(kind=kind, now=soon)}
+        claimed = {
+            kind
+            for kind in _kinds()
+            if "t_acme" in work_due_claim(kind=kind, now=timezone.now() + timedelta(seconds=1))
+        }
     assert claimed == set()
     assert work_due_at(kind="materialize", schema="t_acme") == upkeep
 
@@ -115,16 +125,19 @@ def test_an_idle_business_is_due_for_its_first_grid_upkeep_and_then_for_nothing(
 @pytest.mark.django_db
 def test_the_grid_upkeep_is_due_just_after_the_first_local_midnight(acme):
     Resource.objects.update(is_active=False)
+    offset = upkeep_offset("t_acme")
+    assert timedelta(minutes=1) <= offset < timedelta(minutes=31)
+    assert upkeep_offset("t_globex") != offset  # businesses are spread
     now = dt.datetime(2026, 3, 8, 3, 0, tzinfo=dt.UTC)  # 22:00 on the 7th in New York
-    assert tenant_materialize_next_due(now=now) == now + timedelta(days=1) + UPKEEP_AFTER_MIDNIGHT
+    assert tenant_materialize_next_due(now=now) == now + timedelta(days=1) + offset
 
     ResourceFactory(location=LocationFactory(timezone="Europe/London"))
-    london = dt.datetime(2026, 3, 9, 0, 0, tzinfo=dt.UTC) + UPKEEP_AFTER_MIDNIGHT
+    london = dt.datetime(2026, 3, 9, 0, 0, tzinfo=dt.UTC) + offset
     assert tenant_materialize_next_due(now=now) == london
 
     # New York's midnight comes first (05:00 UTC, still winter time on the 8th)
     ResourceFactory(location=LocationFactory(timezone="America/New_York"))
-    new_york = dt.datetime(2026, 3, 8, 5, 0, tzinfo=dt.UTC) + UPKEEP_AFTER_MIDNIGHT
+    new_york = dt.datetime(2026, 3, 8, 5, 0, tzinfo=dt.UTC) + offset
     assert tenant_materialize_next_due(now=now) == new_york
 
     # an inactive resource's location does not count
@@ -249,3 +262,68 @@ def test_webhook_events_are_purged_where_one_passes_the_retention_unless_still_q
     assert set(WebhookEvent.objects.values_list("pk", flat=True)) == {queued.pk, recent.pk}
     assert work_due_at(kind="webhook-events") == recent.created_at + days
     assert webhook_events_next_purge() == recent.created_at + days
+
+
+@pytest.mark.django_db
+def test_the_upkeep_is_sent_again_only_after_its_own_longer_lease(acme, settings):
+    _forget()
+    now = timezone.now()
+    with schema_context("public"):
+        for kind in ("materialize", "refunds"):
+            TenantWorkDue.objects.create(schema_name="t_acme", kind=kind, due_at=now)
+            assert "t_acme" in work_due_claim(kind=kind, now=now)
+
+    assert work_due_at(kind="materialize") == now + timedelta(hours=2)
+    assert work_due_at(kind="refunds") == now + timedelta(
+        seconds=settings.TENANT_WORK_LEASE_SECONDS
+    )
+
+
+@pytest.mark.django_db
+def test_a_longer_horizon_makes_the_upkeep_due_at_once(acme):
+    _forget()
+    materialize_tenant(days=1)
+    assert work_due_at(kind="materialize") > timezone.now()
+
+    tenant_settings_update(tenant=acme, data={"horizon_days": acme.horizon_days + 30})
+
+    assert work_due_at(kind="materialize") <= timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_resource_rebuilt_in_a_new_zone_brings_the_upkeep_to_that_zones_midnight(acme):
+    _forget()
+    Resource.objects.update(is_active=False)
+    london = ResourceFactory(location=LocationFactory(timezone="Europe/London"))
+    materialize_resource([str(london.pk)], days=1)
+    london_due = work_due_at(kind="materialize")
+    assert london_due == tenant_materialize_next_due(now=timezone.now())
+
+    # a resource in the zone whose midnight comes soonest moves it earlier, never later
+    now = timezone.now()
+    soonest = min(ZONES, key=lambda name: _next_midnight(name, now))
+    ahead = ResourceFactory(location=LocationFactory(timezone=soonest))
+    materialize_resource([str(ahead.pk)], days=1)
+
+    moved = work_due_at(kind="materialize")
+    assert moved == min(london_due, _next_midnight(soonest, now) + upkeep_offset("t_acme"))
+    if soonest != "Europe/London":
+        assert moved < london_due
+
+
+ZONES = [
+    "Pacific/Kiritimati",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Europe/Moscow",
+    "Europe/London",
+    "America/Sao_Paulo",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Pacific/Pago_Pago",
+]
+
+
+def _next_midnight(name: str, now: dt.datetime) -> dt.datetime:
+    tz = zone(name)
+    return local_day_start(local_date(now, tz) + timedelta(days=1), tz)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -400,15 +401,25 @@ def tenant_materialize(
 # The kind of due work (apps/accounts/due_work.py) the daily grid upkeep is: extending
 # every grid as the horizon moves, healing drift and pruning old slots.
 MATERIALIZE_WORK = "materialize"
-# How long after a location's local midnight its upkeep is due (its last bookable date
-# moved a day further then).
-UPKEEP_AFTER_MIDNIGHT = dt.timedelta(minutes=1)
+# Businesses are spread over this long after a local midnight, each at its own fixed
+# offset, so that the businesses of one zone do not all fall due at the same instant.
+UPKEEP_SPREAD_SECONDS = 30 * 60
 
 
-def tenant_materialize_next_due(*, now: dt.datetime | None = None) -> dt.datetime:
+def upkeep_offset(schema: str) -> dt.timedelta:
+    """How long after a local midnight a business's upkeep is due: one minute, plus its
+    fixed place in the spread."""
+    spread = zlib.crc32(schema.encode()) % UPKEEP_SPREAD_SECONDS
+    return dt.timedelta(minutes=1, seconds=spread)
+
+
+def tenant_materialize_next_due(
+    *, now: dt.datetime | None = None, schema: str | None = None
+) -> dt.datetime:
     """When the current tenant's grids next need extending: just after the next local
     midnight of any location with an active resource (each grid reaches a number of
-    local dates ahead, so it falls a day short then), or a day from now without any."""
+    local dates ahead, so it falls a day short then), or a day from now without any;
+    plus the business's offset (`upkeep_offset`)."""
     now = now or timezone.now()
     zones = set(
         Resource.objects.filter(is_active=True).values_list("location__timezone", flat=True)
@@ -417,7 +428,8 @@ def tenant_materialize_next_due(*, now: dt.datetime | None = None) -> dt.datetim
         local_day_start(local_date(now, zone(name)) + dt.timedelta(days=1), zone(name))
         for name in zones
     ]
-    return min(midnights, default=now + dt.timedelta(days=1)) + UPKEEP_AFTER_MIDNIGHT
+    offset = upkeep_offset(schema or current_schema())
+    return min(midnights, default=now + dt.timedelta(days=1)) + offset
 
 
 PRUNE_BATCH = 5000
