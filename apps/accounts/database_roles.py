@@ -33,8 +33,10 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django_tenants.clone import CLONE_SCHEMA_FUNCTION, CloneSchema
+
+from apps.core.tenancy import search_path_forget
 
 logger = logging.getLogger(__name__)
 
@@ -303,8 +305,31 @@ def database_grants_ensure(cursor: Any = None) -> int:
 # The one way a serving process creates a schema. `{template}` and `{serving}` are
 # quoted literals, set when it is installed; the renames give the clone's unique
 # constraints the template's names (provisioning.schema_constraint_names_restore).
-_TENANT_SCHEMA_CLONE_SQL = """
-CREATE OR REPLACE FUNCTION public.tenant_schema_clone(new_schema text) RETURNS void
+#
+# A pool of spare copies (apps/accounts/schema_pool.py) makes a signup independent of
+# how long a clone takes (it grows with the catalogue: django-tenants' clone function
+# reads information_schema, whose views scan every schema's tables): a spare schema is
+# `pool_<random>`, commented with the stamp of the template's migrations it was copied
+# at (`tenant_schema_stamp`), and `tenant_schema_clone` renames a spare with the current
+# stamp to the new business's name. A spare being taken is held by a transaction-scoped
+# advisory lock, so two signups never take the same one; spares of an older template
+# (a deploy migrated it since) are never taken and are dropped by the next fill.
+_TENANT_SCHEMA_CLONE_SQL = r"""
+CREATE OR REPLACE FUNCTION public.tenant_schema_stamp() RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+DECLARE
+    stamp text;
+BEGIN
+    -- The copying code's version and the template's migrations: a spare copied by older
+    -- code, or from an older template, is never taken.
+    EXECUTE format(
+        $q$SELECT md5(%L || coalesce(string_agg(app || '.' || name, ',' ORDER BY app, name), ''))
+           FROM %I.django_migrations$q$, {code_version}, {template}) INTO stamp;
+    RETURN stamp;
+END;
+$fn$;
+
+CREATE OR REPLACE FUNCTION public.tenant_schema_copy(new_schema text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
 DECLARE
     template constant text := {template};
@@ -352,7 +377,91 @@ BEGIN
     END IF;
 END;
 $fn$;
+
+CREATE OR REPLACE FUNCTION public.tenant_schema_clone(new_schema text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+DECLARE
+    stamp constant text := public.tenant_schema_stamp();
+    spare text;
+BEGIN
+    IF new_schema IS NULL OR new_schema !~ '^[_a-zA-Z][_a-zA-Z0-9]{{0,62}}$'
+       OR new_schema ~* '^(pg_|pool_)' OR lower(new_schema) IN ('public', lower({template})) THEN
+        RAISE EXCEPTION 'not a name for a business''s schema: %', new_schema
+            USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_namespace WHERE lower(nspname) = lower(new_schema)) THEN
+        RAISE EXCEPTION 'schema % exists already', new_schema
+            USING ERRCODE = 'duplicate_schema';
+    END IF;
+    FOR spare IN
+        SELECT n.nspname FROM pg_namespace n
+        WHERE n.nspname LIKE 'pool\_%' AND obj_description(n.oid, 'pg_namespace') = stamp
+        ORDER BY n.nspname
+    LOOP
+        -- Held until this signup's transaction ends: no other signup takes it meanwhile.
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(
+            hashtext('tenant_schema_pool'), hashtext(spare));
+        BEGIN
+            EXECUTE format('ALTER SCHEMA %I RENAME TO %I', spare, new_schema);
+        EXCEPTION WHEN invalid_schema_name THEN
+            CONTINUE;  -- taken (and committed) since the list was read
+        END;
+        EXECUTE format('COMMENT ON SCHEMA %I IS NULL', new_schema);
+        RETURN;
+    END LOOP;
+    PERFORM public.tenant_schema_copy(new_schema);
+END;
+$fn$;
+
+CREATE OR REPLACE FUNCTION public.tenant_schema_pool_add() RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+DECLARE
+    stamp constant text := public.tenant_schema_stamp();
+    spare constant text := 'pool_' || substr(md5(random()::text || clock_timestamp()::text), 1, 20);
+BEGIN
+    PERFORM public.tenant_schema_copy(spare);
+    EXECUTE format('COMMENT ON SCHEMA %I IS %L', spare, stamp);
+    RETURN spare;
+END;
+$fn$;
+
+CREATE OR REPLACE FUNCTION public.tenant_schema_pool_prune(keep integer) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+DECLARE
+    stamp constant text := public.tenant_schema_stamp();
+    spare text;
+    current_copy boolean;
+    kept integer := 0;
+    dropped integer := 0;
+BEGIN
+    FOR spare, current_copy IN
+        SELECT n.nspname, obj_description(n.oid, 'pg_namespace') IS NOT DISTINCT FROM stamp
+        FROM pg_namespace n
+        WHERE n.nspname LIKE 'pool\_%'
+        ORDER BY 2 DESC, 1
+    LOOP
+        IF current_copy AND kept < keep THEN
+            kept := kept + 1;
+            CONTINUE;
+        END IF;
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(
+            hashtext('tenant_schema_pool'), hashtext(spare));
+        EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', spare);
+        dropped := dropped + 1;
+    END LOOP;
+    RETURN dropped;
+END;
+$fn$;
 """
+
+# What the serving role may run of them (`tenant_schema_copy` is their helper).
+_TENANT_SCHEMA_FUNCTIONS = (
+    "public.tenant_schema_clone(text)",
+    "public.tenant_schema_pool_add()",
+    "public.tenant_schema_pool_prune(integer)",
+    "public.tenant_schema_stamp()",
+)
+_TENANT_SCHEMA_HELPERS = ("public.tenant_schema_copy(text)",)
 
 
 def tenant_clone_install() -> bool:
@@ -361,12 +470,16 @@ def tenant_clone_install() -> bool:
     Run as the owner (a superuser's install is handed over afterwards). Returns whether
     it installed them."""
     serving = settings.DATABASE_SERVING_USER
-    wrapper = _TENANT_SCHEMA_CLONE_SQL.format(
-        template=_quoted_literal(settings.TENANT_BASE_SCHEMA), serving=_quoted_literal(serving)
-    )
-    version = hashlib.sha256((CLONE_SCHEMA_FUNCTION + wrapper).encode()).hexdigest()[:16]
+    names = {
+        "template": _quoted_literal(settings.TENANT_BASE_SCHEMA),
+        "serving": _quoted_literal(serving),
+    }
+    code = _TENANT_SCHEMA_CLONE_SQL.format(code_version="''", **names)
+    version = hashlib.sha256((CLONE_SCHEMA_FUNCTION + code).encode()).hexdigest()[:16]
+    wrapper = _TENANT_SCHEMA_CLONE_SQL.format(code_version=_quoted_literal(version), **names)
     label = f"timenest tenant_schema_clone {version}"
-    with connection.cursor() as cursor:
+    # One transaction: nobody may run a function between its creation and its REVOKE.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT obj_description(to_regprocedure('public.tenant_schema_clone(text)'), 'pg_proc')"
         )
@@ -376,20 +489,33 @@ def tenant_clone_install() -> bool:
         # that requests never need to.
         CloneSchema()._create_clone_schema_function()
         cursor.execute(wrapper)
+        for function in (*_TENANT_SCHEMA_FUNCTIONS, *_TENANT_SCHEMA_HELPERS):
+            cursor.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
+        for function in _TENANT_SCHEMA_FUNCTIONS:
+            _run_generated(
+                cursor,
+                f"SELECT format('GRANT EXECUTE ON FUNCTION {function} TO %%I', %s::text)",
+                [serving],
+            )
+        # Last: the label says all of the above is in place.
         cursor.execute(f"COMMENT ON FUNCTION public.tenant_schema_clone(text) IS '{label}'")
-        cursor.execute("REVOKE ALL ON FUNCTION public.tenant_schema_clone(text) FROM PUBLIC")
-        _run_generated(
-            cursor,
-            "SELECT format('GRANT EXECUTE ON FUNCTION public.tenant_schema_clone(text) TO %%I', "
-            "%s::text)",
-            [serving],
-        )
     logger.info("database.clone_installed", extra={"version": version})
     return True
 
 
+def tenant_clone_installed() -> bool:
+    """Whether `public.tenant_schema_clone` exists (setup_database installs it)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure('public.tenant_schema_clone(text)') IS NOT NULL")
+        return bool(cursor.fetchone()[0])
+
+
 def tenant_schema_clone(*, schema_name: str) -> None:
     """Creates `schema_name` as a copy of the template, owned by the owner, through the
-    owner's function (the caller needs only EXECUTE on it)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT public.tenant_schema_clone(%s)", [schema_name])
+    owner's function (the caller needs only EXECUTE on it): a spare renamed when one
+    waits (apps/accounts/schema_pool.py), else a clone."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT public.tenant_schema_clone(%s)", [schema_name])
+    finally:
+        search_path_forget()  # a clone ends with a plain SET search_path

@@ -26,7 +26,7 @@ from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 from apps.core.encryption import pii_decrypt, pii_encrypt
 from apps.core.ids import uuid7
 from apps.core.languages import validate_language
-from apps.core.tenancy import use_public_schema
+from apps.core.tenancy import search_path_forget, use_public_schema
 from apps.core.timezones import validate_timezone
 
 
@@ -129,12 +129,13 @@ class Tenant(TenantMixin):
     def create_schema(
         self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
     ) -> bool:
-        """django-tenants' (the template cloned with its rows), but cloned by the owner's
-        `public.tenant_schema_clone`: the role that serves requests may neither create a
-        schema nor re-create django-tenants' clone function, as django-tenants' own clone
-        would (apps/accounts/database_roles.py). With one role for everything (a database
-        set up without an owner role, the bench) django-tenants' clone is used, as before
-        the roles were split.
+        """django-tenants' (the template cloned with its rows), but made by the owner's
+        `public.tenant_schema_clone`, which takes a spare copy when one waits (apps/
+        accounts/schema_pool.py) and clones otherwise: the role that serves requests may
+        neither create a schema nor re-create django-tenants' clone function, as
+        django-tenants' own clone would (apps/accounts/database_roles.py). Before that
+        function is installed (a database `setup_database` has not run on yet),
+        django-tenants' clone is used.
 
         django-tenants then runs `migrate_schemas --fake` on the copy, to record the
         migrations as applied and send post_migrate. Both are in the copy already: the
@@ -142,7 +143,7 @@ class Tenant(TenantMixin):
         command is not run: it only loaded the migration graph and rendered every model's
         state, about half a second of each signup (tests/accounts/
         test_create_tenant_command.py checks that the copy has nothing left to apply)."""
-        from apps.accounts.database_roles import roles_split, tenant_schema_clone
+        from apps.accounts.database_roles import tenant_clone_installed, tenant_schema_clone
 
         base_schema = self.get_base_schema() if get_creation_fakes_migrations() else None
         if not (sync_schema and base_schema and schema_exists(base_schema)):
@@ -150,10 +151,11 @@ class Tenant(TenantMixin):
         _check_schema_name(self.schema_name)
         if check_if_exists and schema_exists(self.schema_name):
             return False
-        if roles_split():
+        if tenant_clone_installed():
             tenant_schema_clone(schema_name=self.schema_name)
         else:
             CloneSchema().clone_schema(base_schema, self.schema_name, self.clone_mode)
+            search_path_forget()  # its SQL ends with a plain SET search_path
         use_public_schema()
         return True
 

@@ -16,6 +16,7 @@ from apps.accounts.database_roles import (
 )
 from apps.accounts.models import Domain, Tenant
 from apps.accounts.schema_migrations import tenant_schemas_migrate
+from apps.accounts.schema_pool import schema_pool_empty
 from apps.core.tenancy import use_public_schema
 
 
@@ -110,3 +111,6 @@ def database_setup(*, verbosity: int = 1) -> None:
     # What a superuser made above (tests, or one role before the split) goes to the owner.
     database_objects_hand_over()
     database_grants_ensure()
+    # Spares copied before (or while) this ran may lack what it changed: the next fill
+    # (beat, or the first signup) copies fresh ones.
+    schema_pool_empty()

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import Domain, Membership, SignupRequest, Tenant, User
 from apps.accounts.provisioning import schema_constraint_names_restore
+from apps.accounts.schema_pool import schema_pool_fill_after_commit
 from apps.accounts.signals import tenant_settings_changed, tenant_went_live
 from apps.accounts.subdomains import schema_name_for, slug_problems
 from apps.core.errors import FieldError, ValidationFailed
@@ -105,6 +106,8 @@ def tenant_create(
             ],
         ) from exc
     Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
+    # It may have taken a spare schema: another is copied after the commit.
+    schema_pool_fill_after_commit()
     Membership.objects.create(user=owner, tenant=tenant, role=Membership.Role.ADMIN)
     tenant.is_ready = True
     tenant.save(update_fields=["is_ready", "updated_at"])

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.accounts.due_work import work_due_claim
+from apps.accounts.schema_pool import schema_pool_fill
 from apps.accounts.selectors import tenants_ready
 from apps.core.tenancy import current_schema
 from config.celery import app
@@ -45,6 +46,12 @@ def run_where_due(kind: str, task_name: str, kwargs: dict[str, Any] | None = Non
     if schemas:
         logger.info("tenants.due_work_sent", extra={"task": task_name, "tenants": len(schemas)})
     return len(schemas)
+
+
+@shared_task(name="accounts.schema_pool_fill")
+def schema_pool_fill_task() -> dict[str, Any]:
+    """Keeps TENANT_SCHEMA_POOL_SIZE spare schemas for signups (public schema)."""
+    return schema_pool_fill()
 
 
 @shared_task(name="accounts.tenant_heartbeat")

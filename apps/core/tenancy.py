@@ -16,6 +16,15 @@ def use_public_schema() -> None:
     cast(Any, connection).set_schema_to_public()
 
 
+def search_path_forget() -> None:
+    """After SQL that may have run a plain `SET search_path` (the template's clone): the
+    next query on this connection sets the selected path again (apps/core/
+    postgresql_backend)."""
+    forget = getattr(connection, "search_path_forget", None)
+    if forget is not None:
+        forget()
+
+
 def use_tenant(tenant: object) -> None:
     """Points this thread's connection at `tenant`'s schema (outside `tenant_context`)."""
     cast(Any, connection).set_tenant(tenant)

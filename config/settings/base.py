@@ -343,6 +343,8 @@ CELERY_TASK_ANNOTATIONS = {
     # One message per ready business.
     "accounts.run_in_every_tenant": {"soft_time_limit": 300, "time_limit": 330},
     "accounts.run_where_due": {"soft_time_limit": 300, "time_limit": 330},
+    # Copies of the template (seconds each with thousands of businesses).
+    "accounts.schema_pool_fill": _LONG_TASK_LIMITS,
     # Reads every business's due work in one task.
     "notifications.work_due_repair": _LONG_TASK_LIMITS,
     "waitlist.work_due_repair": _LONG_TASK_LIMITS,
@@ -369,6 +371,10 @@ TENANT_WORK_LEASE_SECONDS_BY_KIND = {"materialize": 2 * 3600}
 # New migrations reach the tenant schemas as SQL written once and replayed on this many
 # connections at once (apps/accounts/schema_migrations.py).
 TENANT_MIGRATION_WORKERS = env_int("TENANT_MIGRATION_WORKERS", default=3)
+# Spare schemas copied ahead of signups, so that a signup renames one instead of cloning
+# the template (apps/accounts/schema_pool.py); 0: the next fill drops them, and every
+# signup clones.
+TENANT_SCHEMA_POOL_SIZE = env_int("TENANT_SCHEMA_POOL_SIZE", default=2)
 # Entries a release removed from CELERY_BEAT_SCHEDULE: beat deletes them from the
 # database's schedule, which django-celery-beat would otherwise keep sending
 # (config/beat_scheduler.py).
@@ -401,6 +407,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "accounts.run_where_due",
         "schedule": crontab(minute="*/5"),
         "args": ("materialize", "calendars.materialize_tenant"),
+    },
+    # Spare schemas for signups (apps/accounts/schema_pool.py): one public task.
+    "accounts-schema-pool-fill": {
+        "task": "accounts.schema_pool_fill",
+        "schedule": crontab(minute="*/5"),
     },
     # Trials that ended and grace periods that ran out (apps/billing/services.py).
     "billing-lifecycle": {

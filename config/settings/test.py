@@ -48,3 +48,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", f"timenest-test-{_WOR
 STRIPE_API_BASE = "http://127.0.0.1:9"
 STRIPE_WEBHOOK_SECRET = "whsec_test_standin"
 STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_test_standin_connect"
+
+# Tests take spares only where they make them (tests/accounts/test_schema_pool.py): a
+# fill after every tenant a test creates would copy the template for nothing.
+TENANT_SCHEMA_POOL_SIZE = 0

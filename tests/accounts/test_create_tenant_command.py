@@ -90,10 +90,12 @@ def _recorded(schema: str, table: str, columns: str) -> set[tuple[str, ...]]:
         return {tuple(row) for row in cursor.fetchall()}
 
 
-@pytest.mark.parametrize("split", [True, False], ids=["owner's clone", "django-tenants' clone"])
-def test_a_new_tenants_schema_has_every_migration_recorded_and_nothing_to_apply(split, monkeypatch):
-    # given either way of cloning (the owner's function, or one role for everything)
-    monkeypatch.setattr("apps.accounts.database_roles.roles_split", lambda: split)
+@pytest.mark.parametrize("installed", [True, False], ids=["owner's clone", "django-tenants' clone"])
+def test_a_new_tenants_schema_has_every_migration_recorded_and_nothing_to_apply(
+    installed, monkeypatch
+):
+    # given either way of cloning (the owner's function, or before it is installed)
+    monkeypatch.setattr("apps.accounts.database_roles.tenant_clone_installed", lambda: installed)
     migrations_run: list[object] = []
     monkeypatch.setattr(
         MigrateSchemas, "handle", lambda self, *args, **kwargs: migrations_run.append(kwargs)
@@ -101,8 +103,8 @@ def test_a_new_tenants_schema_has_every_migration_recorded_and_nothing_to_apply(
     template = settings.TENANT_BASE_SCHEMA
 
     # when a tenant is made (no `migrate_schemas --fake` runs on its copy)
-    TenantFactory.create(slug=f"migcheck{int(split)}")
-    schema = f"t_migcheck{int(split)}"
+    TenantFactory.create(slug=f"migcheck{int(installed)}")
+    schema = f"t_migcheck{int(installed)}"
 
     # then its records are the template's, and Django finds nothing to apply there
     assert migrations_run == []

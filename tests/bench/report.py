@@ -188,11 +188,12 @@ class Report:
         if self.new_tenant:
             rows.append(
                 (
-                    "new tenant: signup -> usable schema",
+                    "new tenant: signup -> usable schema (a spare taken)",
                     f"median {self.new_tenant['median_s']:.2f} s, max "
-                    f"{self.new_tenant['max_s']:.2f} s",
-                    "<= 3 s",
-                    _verdict(self.new_tenant["max_s"] <= 3),
+                    f"{self.new_tenant['max_s']:.2f} s; one spare copied ahead in "
+                    f"{self.new_tenant.get('one_spare_copy_s') or 0:.2f} s",
+                    "<= 1.5 s",
+                    _verdict(self.new_tenant["max_s"] <= 1.5),
                 )
             )
         rows += directory_bench.target_rows(

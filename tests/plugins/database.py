@@ -96,6 +96,10 @@ def _clone_development_database(test_name: str) -> bool:
         schemas = clone.execute(
             "SELECT schema_name FROM accounts_tenant WHERE schema_name <> 'public'"
         ).fetchall()
+        # The development database's spare schemas (apps/accounts/schema_pool.py) too.
+        schemas += clone.execute(
+            r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pool\_%'"
+        ).fetchall()
         for (schema,) in schemas:
             clone.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         # The CASCADE reaches the model history (its actors are users), whose audit

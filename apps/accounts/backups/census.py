@@ -16,10 +16,13 @@ from apps.accounts.backups.postgres_clients import DatabaseAccess
 
 SCHEMAS_PER_TRANSACTION = 20
 
-# The application's schemas: every one but PostgreSQL's own and an extension's.
+# The application's schemas: every one but PostgreSQL's own, an extension's and the
+# spare copies of the template (apps/accounts/schema_pool.py: empty, and renamed or
+# dropped by any signup or fill while a backup runs).
 _SCHEMAS_SQL = r"""
 SELECT n.nspname FROM pg_namespace n
 WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+  AND n.nspname NOT LIKE 'pool\_%'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d
                   WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid
                     AND d.deptype = 'e')

@@ -193,6 +193,9 @@ def backup_create(
         command += [f"--file={archive}"]
         if tenant_slug:
             command += ["--schema", tenant_schema]
+        else:
+            # Spare schemas (apps/accounts/schema_pool.py) are left out, as by the census.
+            command += ["--exclude-schema=pool_*"]
         tables = sum(len(counted.tables) for counted in census.values())
         previous_umask = os.umask(0o077)
         try:

@@ -16,6 +16,7 @@ order. `slots_prune` deletes slots long past.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import zlib
@@ -31,6 +32,7 @@ from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.accounts.due_work import work_due_note
 from apps.accounts.selectors import tenant_current
 from apps.calendars.availability import cache as availability_cache
 from apps.calendars.errors import BeyondHorizon
@@ -97,10 +99,13 @@ def slots_materialize_enqueue(*, resource_ids: Iterable[UUID | str]) -> None:
                 task_enqueue("calendars.materialize_resource", resource_ids=ids)
         except Exception:
             # The change has committed; never fail its response. The broker is out of
-            # reach (or the task unknown): the hourly run rebuilds every grid anyway.
+            # reach (or the task unknown): the business's upkeep, due now, rebuilds
+            # every grid at beat's next tick that reaches a broker.
             logger.exception(
                 "slots.materialize_enqueue_failed", extra={"resources": len(ids), "schema": schema}
             )
+            with contextlib.suppress(Exception):  # the database is out of reach as well
+                work_due_note(kind=MATERIALIZE_WORK, due=timezone.now(), schema=schema)
 
     transaction.on_commit(send)
 

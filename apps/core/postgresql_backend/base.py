@@ -27,6 +27,9 @@ from django_tenants.postgresql_backend import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # django-tenants': the path it set on this connection (None: set it at the next query).
+    search_path_set_schemas: list[str] | None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Set before the parent's __init__, which switches to public.
         self.search_path_in_postgres: list[str] | None = None
@@ -43,6 +46,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # None after a failed SET: what PostgreSQL has is then unknown.
         held = self.search_path_set_schemas
         self.search_path_in_postgres = list(held) if held is not None else None
+
+    def search_path_forget(self) -> None:
+        """What PostgreSQL holds is unknown: a function ran a plain `SET search_path`,
+        which outlives the function and its transaction (django-tenants' clone_schema
+        ends with one, to the path it found on entry: that of the SECURITY DEFINER
+        function around it). The next query sets the selected path again."""
+        self.search_path_in_postgres = None
+        self.search_path_set_schemas = None
 
     def connect(self) -> None:
         self.search_path_in_postgres = None
