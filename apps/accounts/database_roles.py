@@ -329,15 +329,13 @@ BEGIN
 END;
 $fn$;
 
-CREATE OR REPLACE FUNCTION public.tenant_schema_copy(new_schema text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
-DECLARE
-    template constant text := {template};
-    serving constant text := {serving};
-    statement text;
+CREATE OR REPLACE FUNCTION public.tenant_schema_name_check(new_schema text, spare boolean)
+RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public, pg_temp AS $fn$
 BEGIN
+    -- A business's schema, or a spare's (`pool_…`), never PostgreSQL's or the template.
     IF new_schema IS NULL OR new_schema !~ '^[_a-zA-Z][_a-zA-Z0-9]{{0,62}}$'
-       OR new_schema ~* '^pg_' OR lower(new_schema) IN ('public', lower(template)) THEN
+       OR new_schema ~* '^pg_' OR (new_schema ~* '^pool_') <> spare
+       OR lower(new_schema) IN ('public', lower({template})) THEN
         RAISE EXCEPTION 'not a name for a business''s schema: %', new_schema
             USING ERRCODE = 'invalid_schema_name';
     END IF;
@@ -345,6 +343,18 @@ BEGIN
         RAISE EXCEPTION 'schema % exists already', new_schema
             USING ERRCODE = 'duplicate_schema';
     END IF;
+END;
+$fn$;
+
+CREATE OR REPLACE FUNCTION public.tenant_schema_copy(new_schema text, spare boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+DECLARE
+    template constant text := {template};
+    serving constant text := {serving};
+    statement text;
+BEGIN
+    PERFORM public.tenant_schema_name_check(new_schema, spare);
     PERFORM public.clone_schema(template, new_schema, 'DATA');
     FOR statement IN
         SELECT format('ALTER TABLE %I.%I RENAME CONSTRAINT %I TO %I',
@@ -384,15 +394,7 @@ DECLARE
     stamp constant text := public.tenant_schema_stamp();
     spare text;
 BEGIN
-    IF new_schema IS NULL OR new_schema !~ '^[_a-zA-Z][_a-zA-Z0-9]{{0,62}}$'
-       OR new_schema ~* '^(pg_|pool_)' OR lower(new_schema) IN ('public', lower({template})) THEN
-        RAISE EXCEPTION 'not a name for a business''s schema: %', new_schema
-            USING ERRCODE = 'invalid_schema_name';
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_namespace WHERE lower(nspname) = lower(new_schema)) THEN
-        RAISE EXCEPTION 'schema % exists already', new_schema
-            USING ERRCODE = 'duplicate_schema';
-    END IF;
+    PERFORM public.tenant_schema_name_check(new_schema, false);
     FOR spare IN
         SELECT n.nspname FROM pg_namespace n
         WHERE n.nspname LIKE 'pool\_%' AND obj_description(n.oid, 'pg_namespace') = stamp
@@ -409,7 +411,7 @@ BEGIN
         EXECUTE format('COMMENT ON SCHEMA %I IS NULL', new_schema);
         RETURN;
     END LOOP;
-    PERFORM public.tenant_schema_copy(new_schema);
+    PERFORM public.tenant_schema_copy(new_schema, false);
 END;
 $fn$;
 
@@ -419,7 +421,7 @@ DECLARE
     stamp constant text := public.tenant_schema_stamp();
     spare constant text := 'pool_' || substr(md5(random()::text || clock_timestamp()::text), 1, 20);
 BEGIN
-    PERFORM public.tenant_schema_copy(spare);
+    PERFORM public.tenant_schema_copy(spare, true);
     EXECUTE format('COMMENT ON SCHEMA %I IS %L', spare, stamp);
     RETURN spare;
 END;
@@ -454,14 +456,17 @@ END;
 $fn$;
 """
 
-# What the serving role may run of them (`tenant_schema_copy` is their helper).
+# What the serving role may run of them (the helpers only through them).
 _TENANT_SCHEMA_FUNCTIONS = (
     "public.tenant_schema_clone(text)",
     "public.tenant_schema_pool_add()",
     "public.tenant_schema_pool_prune(integer)",
     "public.tenant_schema_stamp()",
 )
-_TENANT_SCHEMA_HELPERS = ("public.tenant_schema_copy(text)",)
+_TENANT_SCHEMA_HELPERS = (
+    "public.tenant_schema_copy(text, boolean)",
+    "public.tenant_schema_name_check(text, boolean)",
+)
 
 
 def tenant_clone_install() -> bool:

@@ -13,10 +13,11 @@ from typing import Any
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections, transaction
 from django_tenants.utils import schema_context, schema_exists
 
 from apps.accounts.backups.census import _SCHEMAS_SQL as census_schemas_sql
+from apps.accounts.database_roles import tenant_schema_clone
 from apps.accounts.models import Tenant, User
 from apps.accounts.schema_pool import schema_pool_fill, schema_pool_spares
 from apps.accounts.services import tenant_create
@@ -218,3 +219,11 @@ def test_copies_and_signups_leave_the_connection_on_the_path_it_selected(racers)
     use_public_schema()
     assert _current_schema() == "public"
     assert schema_pool_spares() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["pool_evil", "POOL_x", "pg_temp_9", "public", "tenant_template"])
+def test_a_business_schema_never_takes_a_spares_or_a_reserved_name(name):
+    with pytest.raises(DatabaseError, match="not a name for a business"), transaction.atomic():
+        tenant_schema_clone(schema_name=name)
+    assert not schema_exists("pool_evil")
