@@ -261,7 +261,7 @@ def payments_refund_due(*, decided_before: datetime) -> QuerySet[Payment]:
 
 # A refund's own task normally makes it within seconds; the sweep (apps/billing/
 # refunds.py) leaves it that long. The payments table's trigger notes the sweep due then
-# (apps/bookings/migrations/0014).
+# (apps/notifications/migrations/0010).
 REFUND_DUE_GRACE = timedelta(minutes=5)
 
 

@@ -425,7 +425,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Refunds decided on cancelling whose task was lost (broker out of reach) or has not
     # managed yet are made (apps/billing/refunds.py).
-    # (Due 5 minutes after the refund is decided: apps/bookings/migrations/0014.)
+    # (Due 5 minutes after the refund is decided: apps/notifications/migrations/0010.)
     "billing-refunds-due": {
         "task": "accounts.run_where_due",
         "schedule": crontab(),

@@ -3,7 +3,7 @@
 (`REFUND_DUE_GRACE`, 5 minutes: apps/bookings/payments.py), so beat sends the sweep only
 into businesses with a refund due, never into every one every few minutes.
 
-As the other due-work triggers (apps/notifications/migrations/0007): the function lives
+As the other due-work triggers (0007 here): the function lives
 in `public` (created or replaced by every schema's run), the note is made in the
 writer's transaction and only ever moves a due time earlier. Each schema's run also
 notes the refunds already due in it and when its idempotency records are next purged."""
@@ -41,10 +41,12 @@ REVERSE_SQL = "DROP TRIGGER IF EXISTS bookings_refund_work_due ON bookings_payme
 
 
 class Migration(migrations.Migration):
+    # Here with the other due-work triggers (0007, on bookings' tables too), not in
+    # bookings: a bookings migration depending on 0007 made every rollback of this app
+    # unapply it as well, and the executor then rendered the state again for minutes.
     dependencies = [
-        ("bookings", "0013_booking_language"),
-        # `public.tenant_work_due_note` and the table it writes.
-        ("notifications", "0007_work_due_triggers"),
+        ("notifications", "0009_waitlist_offer_kind"),
+        ("bookings", "0009_customer_erased_at"),
     ]
 
     operations = [
