@@ -38,7 +38,7 @@ from apps.bookings.actors import ActorRef
 from apps.bookings.errors import InvalidTransition
 from apps.bookings.models import Booking
 from apps.bookings.services import NAME_MAX_LENGTH, CustomerInput
-from apps.calendars.timezones import zone
+from apps.calendars.timezones import local_time_span
 from apps.core.errors import NotFound, ValidationFailed
 from apps.resources.intake import questions_of
 from apps.waitlist.errors import OfferGone, WaitlistAlreadyWaiting, WaitlistTimeFree
@@ -97,14 +97,8 @@ class WaitlistJoinForm(IntakeAnswersMixin, DescribedForm):
 
     def span(self, zone_name: str) -> tuple[dt.datetime, dt.datetime]:
         """The acceptable starts as instants, read in `zone_name`."""
-        tz = zone(zone_name)
-        day: dt.date = self.cleaned_data["day"]
-        earliest = self.cleaned_data.get("earliest") or dt.time(0, 0)
-        latest = self.cleaned_data.get("latest") or dt.time(23, 59)
-        return (
-            dt.datetime.combine(day, earliest, tzinfo=tz),
-            dt.datetime.combine(day, latest, tzinfo=tz),
-        )
+        data = self.cleaned_data
+        return local_time_span(data["day"], data.get("earliest"), data.get("latest"), zone_name)
 
 
 @customer_page

@@ -116,6 +116,18 @@ def window_end_instant(day: dt.date, minute: int, tz: zoneinfo.ZoneInfo) -> dt.d
     return dt.datetime.fromtimestamp(high, UTC)
 
 
+def local_time_span(
+    day: dt.date, earliest: dt.time | None, latest: dt.time | None, zone_name: str
+) -> tuple[dt.datetime, dt.datetime]:
+    """The starts from `earliest` to `latest` (the whole day when not given) of a local
+    `day` in `zone_name`, as instants: the acceptable starts of a waitlist entry."""
+    tz = zone(zone_name)
+    return (
+        dt.datetime.combine(day, earliest or dt.time(0, 0), tzinfo=tz),
+        dt.datetime.combine(day, latest or dt.time(23, 59), tzinfo=tz),
+    )
+
+
 def local_day_start(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     """The first instant of local `day` (in UTC). When midnight falls in a gap (zones that
     switch at 00:00) the day starts at the transition, which is what fold=0 gives."""

@@ -6,12 +6,14 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Membership, Tenant
 from apps.core.entitlements import PlanLimitReached
 from apps.core.errors import DomainError
 from apps.core.languages import language_choices
 from apps.core.timezone_field import TimeZoneField
+from apps.resources.models import Resource, Service
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd]?)\s*$")
 _UNIT_MINUTES = {"": 1, "m": 1, "h": 60, "d": 24 * 60}
@@ -59,6 +61,24 @@ class DayField(forms.DateField):
             raise forms.ValidationError(
                 f"Choose a date between {EARLIEST_DAY.year} and {LATEST_DAY.year}."
             )
+
+
+def catalogue_choices(
+    *, services: list[Service], resources: list[Resource], any_resource: tuple[str, Any]
+) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """A staff form's service and person-or-room choices, after their blank ones; a
+    resource is named with its location where there are several."""
+    locations = {resource.location_id for resource in resources}
+    return (
+        [("", _("Choose a service")), *((str(s.pk), s.name) for s in services)],
+        [
+            any_resource,
+            *(
+                (str(r.pk), f"{r.name} ({r.location.name})" if len(locations) > 1 else r.name)
+                for r in resources
+            ),
+        ],
+    )
 
 
 def search_query(field: forms.Field, value: Any) -> tuple[str, list[str]]:

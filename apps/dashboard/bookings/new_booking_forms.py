@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.bookings.staff_bookings import StaffPayment
 from apps.dashboard.bookings.forms import DomainErrorsMixin
-from apps.dashboard.forms import EARLIEST_DAY, LATEST_DAY, DayField
+from apps.dashboard.forms import EARLIEST_DAY, LATEST_DAY, DayField, catalogue_choices
 from apps.resources.models import Resource, Service
 
 NEW_CUSTOMER = "new"
@@ -152,18 +152,11 @@ class NewBookingForm(CustomerFindFields, DomainErrorsMixin):
         resource_field = self.fields["resource"]
         assert isinstance(service_field, forms.ChoiceField)
         assert isinstance(resource_field, forms.ChoiceField)
-        service_field.choices = [
-            ("", _("Choose a service")),
-            *((str(s.pk), s.name) for s in services),
-        ]
-        locations = {resource.location_id for resource in resources}
-        resource_field.choices = [
-            ("", _("Choose a person or room")),
-            *(
-                (str(r.pk), f"{r.name} ({r.location.name})" if len(locations) > 1 else r.name)
-                for r in resources
-            ),
-        ]
+        service_field.choices, resource_field.choices = catalogue_choices(
+            services=services,
+            resources=resources,
+            any_resource=("", _("Choose a person or room")),
+        )
 
     def clean_time(self) -> dt.time | None:
         value = self.cleaned_data.get("time")

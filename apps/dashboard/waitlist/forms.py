@@ -9,10 +9,10 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.calendars.timezones import zone
+from apps.calendars.timezones import local_time_span
 from apps.core.errors import DomainError, ValidationFailed
 from apps.dashboard.bookings.new_booking_forms import NEW_CUSTOMER, CustomerFindFields
-from apps.dashboard.forms import DayField
+from apps.dashboard.forms import DayField, catalogue_choices
 from apps.resources.models import Resource, Service
 
 # The "With" choice of an entry for anyone who offers the service.
@@ -73,18 +73,11 @@ class WaitlistAddForm(CustomerFindFields):
         resource_field = self.fields["resource"]
         assert isinstance(service_field, forms.ChoiceField)
         assert isinstance(resource_field, forms.ChoiceField)
-        service_field.choices = [
-            ("", _("Choose a service")),
-            *((str(s.pk), s.name) for s in services),
-        ]
-        locations = {resource.location_id for resource in resources}
-        resource_field.choices = [
-            (ANYONE, _("Anyone who offers it")),
-            *(
-                (str(r.pk), f"{r.name} ({r.location.name})" if len(locations) > 1 else r.name)
-                for r in resources
-            ),
-        ]
+        service_field.choices, resource_field.choices = catalogue_choices(
+            services=services,
+            resources=resources,
+            any_resource=(ANYONE, _("Anyone who offers it")),
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -103,14 +96,8 @@ class WaitlistAddForm(CustomerFindFields):
 
     def span(self, zone_name: str) -> tuple[dt.datetime, dt.datetime]:
         """The acceptable starts as instants, read in `zone_name`."""
-        tz = zone(zone_name)
-        day: dt.date = self.cleaned_data["day"]
-        earliest = self.cleaned_data.get("earliest") or dt.time(0, 0)
-        latest = self.cleaned_data.get("latest") or dt.time(23, 59)
-        return (
-            dt.datetime.combine(day, earliest, tzinfo=tz),
-            dt.datetime.combine(day, latest, tzinfo=tz),
-        )
+        data = self.cleaned_data
+        return local_time_span(data["day"], data.get("earliest"), data.get("latest"), zone_name)
 
     def apply_domain_error(self, error: DomainError) -> None:
         """The waitlist service's refusal: each error on its field, the rest above. The
