@@ -320,17 +320,21 @@ def series_create(
     return series
 
 
+def _series_required(booking: Booking) -> None:
+    if booking.series_id is None:
+        raise ValidationFailed(
+            _("This booking is not part of a series."),
+            [FieldError("series", _("This booking is not part of a series."))],
+        )
+
+
 def series_confirm(*, booking: Booking, actor: ActorRef) -> list[Booking]:
     """Confirms every held date of `booking`'s series in one transaction, or none: a date
     whose hold lapsed raises HoldExpired, one no longer held InvalidTransition, and
     nothing is confirmed (the holds lapse together at their common end). The customer
     gets one confirmation listing every date. Confirming a confirmed series changes
     nothing. Returns the occurrences, earliest first."""
-    if booking.series_id is None:
-        raise ValidationFailed(
-            _("This booking is not part of a series."),
-            [FieldError("series", _("This booking is not part of a series."))],
-        )
+    _series_required(booking)
     with transaction.atomic():
         occurrences = list(
             Booking.objects.filter(series_id=booking.series_id).order_by("starts_at", "pk")
@@ -373,11 +377,7 @@ def series_cancel_from(
     transaction, each through `booking_cancel` (so each is refunded, announced and
     notified as a single cancellation would be). A refusal of any (too late to cancel)
     cancels none. Returns the cancelled occurrences, earliest first."""
-    if booking.series_id is None:
-        raise ValidationFailed(
-            _("This booking is not part of a series."),
-            [FieldError("series", _("This booking is not part of a series."))],
-        )
+    _series_required(booking)
     with transaction.atomic():
         occurrences = list(
             Booking.objects.filter(

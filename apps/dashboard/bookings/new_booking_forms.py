@@ -50,6 +50,17 @@ class CustomerFindFields(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
 
+    def customer_choice_check(self, cleaned: dict[str, Any]) -> None:
+        """A customer chosen from the search, or a new one with a name and an email."""
+        customer = cleaned.get("customer") or ""
+        if not customer:
+            self.add_error("customer", _("Choose a customer, or add a new one."))
+        elif customer == NEW_CUSTOMER:
+            if not (cleaned.get("name") or "").strip():
+                self.add_error("name", _("Enter the customer's name."))
+            if not (cleaned.get("email") or "").strip():
+                self.add_error("email", _("Enter the customer's email."))
+
 
 class NewBookingForm(CustomerFindFields, DomainErrorsMixin):
     service = forms.ChoiceField(label=_("Service"))
@@ -178,14 +189,7 @@ class NewBookingForm(CustomerFindFields, DomainErrorsMixin):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        customer = cleaned.get("customer") or ""
-        if not customer:
-            self.add_error("customer", _("Choose a customer, or add a new one."))
-        elif customer == NEW_CUSTOMER:
-            if not (cleaned.get("name") or "").strip():
-                self.add_error("name", _("Enter the customer's name."))
-            if not (cleaned.get("email") or "").strip():
-                self.add_error("email", _("Enter the customer's email."))
+        self.customer_choice_check(cleaned)
         if (
             not cleaned.get("start")
             and not cleaned.get("time")

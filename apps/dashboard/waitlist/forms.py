@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.calendars.timezones import local_time_span
 from apps.core.errors import DomainError, ValidationFailed
-from apps.dashboard.bookings.new_booking_forms import NEW_CUSTOMER, CustomerFindFields
+from apps.dashboard.bookings.new_booking_forms import CustomerFindFields
 from apps.dashboard.forms import DayField, catalogue_choices
 from apps.resources.models import Resource, Service
 
@@ -81,14 +81,7 @@ class WaitlistAddForm(CustomerFindFields):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        customer = cleaned.get("customer") or ""
-        if not customer:
-            self.add_error("customer", _("Choose a customer, or add a new one."))
-        elif customer == NEW_CUSTOMER:
-            if not (cleaned.get("name") or "").strip():
-                self.add_error("name", _("Enter the customer's name."))
-            if not (cleaned.get("email") or "").strip():
-                self.add_error("email", _("Enter the customer's email."))
+        self.customer_choice_check(cleaned)
         earliest, latest = cleaned.get("earliest"), cleaned.get("latest")
         if earliest and latest and latest < earliest:
             self.add_error("latest", _("The last time must not be before the first."))
