@@ -50,7 +50,7 @@ class Principal:
             role=key.role,
             actor=ActorRef.api_key(str(key.pk), label=key.name or key.prefix),
             throttle_scope="api_key",
-            throttle_ident=str(key.pk),
+            throttle_ident=key.prefix,  # known before the key is read (apps/api/fast_reads.py)
             api_key=key,
         )
 

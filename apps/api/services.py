@@ -118,6 +118,44 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+def api_key_cache_keys(*, presented: str) -> list[str] | None:
+    """The Redis keys of a presented key's cached row and its generation, for a caller
+    that reads them in a round trip of its own (`api_key_from_cache`); None when the
+    text is not shaped like a key."""
+    split = _split(presented.strip())
+    if split is None:
+        return None
+    return [cache.make_key(name) for name in _cache_names(split[0])]
+
+
+def api_key_prefix(*, presented: str) -> str | None:
+    split = _split(presented.strip())
+    return None if split is None else split[0]
+
+
+def api_key_from_cache(
+    *, presented: str, raw_entry: bytes | None, raw_generation: bytes | None
+) -> ApiKey | None:
+    """The key `api_key_authenticate` would answer, from the values of `api_key_cache_keys`
+    as Redis returned them, when its cached row holds, the secret matches and the row
+    needs no write; else None, and the caller asks `api_key_authenticate`."""
+    split = _split(presented.strip())
+    if split is None or raw_entry is None or raw_generation is None:
+        return None
+    decode = cache.client.decode  # type: ignore[attr-defined]
+    try:
+        key = _entry_key(decode(raw_entry), decode(raw_generation))
+    except Exception:  # a value this release cannot read is a miss
+        return None
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.secret_hash, _secret_hash(split[1])):
+        return None
+    if key.last_used_at is None or timezone.now() - key.last_used_at >= LAST_USED_RESOLUTION:
+        return None  # the stamp is due: api_key_authenticate writes it
+    return key
+
+
 def _cache_names(prefix: str) -> tuple[str, str]:
     return f"api-key:{prefix}", f"api-key-generation:{prefix}"
 

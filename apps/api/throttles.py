@@ -45,7 +45,12 @@ class ApiRateThrottle(BaseThrottle):
             plan_rate = plan_api_rate() if settings.API_RATE_PLAN_LIMITS else None
             rate = stricter_rate(configured_rate(scope), plan_rate)
         fail_closed = principal_of(request) is None and request.method not in SAFE_METHODS
-        wait = rate_limit_wait(scope=scope, ident=ident, rate=rate, fail_closed=fail_closed)
+        # A fast read counted this request already before handing it over (fast_reads.py).
+        counted = getattr(request._request, "rate_limit_counted", None)
+        if counted is not None and counted[0] == (scope, ident):
+            wait = counted[1]
+        else:
+            wait = rate_limit_wait(scope=scope, ident=ident, rate=rate, fail_closed=fail_closed)
         self.wait_seconds = wait
         if wait is not None:
             logger.info("api.throttled", extra={"scope": scope})

@@ -16,12 +16,15 @@ across N web processes a client gets at most N times the rate).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import itertools
 import logging
 import math
 import threading
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -187,6 +190,54 @@ def _warn_unavailable(scope: str, *, fail_closed: bool, now: float) -> None:
         "api.throttle_unavailable",
         extra={"scope": scope, "fallback": "process" if fail_closed else "none"},
     )
+
+
+@dataclass(frozen=True)
+class RateCount:
+    """One request to count in a bucket with a Redis round trip of the caller's own
+    (`rate_limit_prepare`, then `rate_limit_counted` with the counter's new value)."""
+
+    scope: str
+    ident: str
+    key: str  # the Redis key, in the tenant's key space
+    limit: int
+    period: int
+    window: int
+    now: float
+
+    def pipeline_add(self, pipe: Any) -> None:
+        """Adds the count (two commands) to a redis-py pipeline."""
+        pipe.incr(self.key)
+        pipe.expire(self.key, self.period + 1, nx=True)
+
+
+def rate_limit_prepare(*, scope: str, ident: str, rate: str | None = None) -> RateCount | None:
+    """The count `rate_limit_wait` would make, for a caller's own pipeline; None when
+    the bucket has no limit."""
+    rate = rate or configured_rate(scope)
+    if not rate:
+        return None
+    limit, period = parse_rate(rate)
+    now = _now()
+    window = int(now // period)
+    key = cache.make_key(f"throttle:{scope}:{ident}:{window}")
+    return RateCount(scope, ident, key, limit, period, window, now)
+
+
+def rate_limit_counted(count: RateCount, value: int) -> int | None:
+    """`rate_limit_wait`'s answer for a request counted in a caller's pipeline, the
+    counter now at `value`."""
+    if value <= count.limit:
+        return None
+    rate_limit_refusals_total.labels(scope=count.scope).inc()
+    return max(1, math.ceil((count.window + 1) * count.period - count.now))
+
+
+def rate_limit_uncount(count: RateCount) -> None:
+    """Takes back a count made ahead for a request that turned out not to be one this
+    bucket counts (its credential did not hold). Best effort."""
+    with contextlib.suppress(RedisError, ConnectionInterrupted):
+        cache.client.get_client(write=True).decr(count.key)  # type: ignore[attr-defined]
 
 
 def rate_limit_wait(

@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.api import fast_reads
 from apps.api.fields import BoundedDateField, InstantField
 from apps.api.pagination import PAGE_PARAMETERS, paginate
 from apps.api.permissions import principal_of
@@ -135,6 +136,11 @@ def _viewer_key(request: Request) -> str:
 class DatesApi(ApiView):
     permission_classes = [AllowAny]
 
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        # A plain repeated read is answered from the cache first (apps/api/fast_reads.py).
+        return fast_reads.with_fast_read(super().as_view(**initkwargs), fast_reads.dates)
+
     class FilterSerializer(_ScopeSerializer):
         # `from` is a Python keyword: declared below.
         to = BoundedDateField()
@@ -182,6 +188,11 @@ class DatesApi(ApiView):
 
 class SlotsApi(ApiView):
     permission_classes = [AllowAny]
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        # A plain repeated read is answered from the cache first (apps/api/fast_reads.py).
+        return fast_reads.with_fast_read(super().as_view(**initkwargs), fast_reads.slots)
 
     class FilterSerializer(_ScopeSerializer):
         date = BoundedDateField(help_text="A calendar day in `tz`.")

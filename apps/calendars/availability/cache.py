@@ -89,11 +89,37 @@ def catalogue_changed() -> None:
     _renew([CATALOGUE])
 
 
+def entry_keys(name: str, tokens: Sequence[str]) -> list[str]:
+    """The Redis keys of an entry and its tokens, in the tenant's key space: for a caller
+    that reads them in a round trip of its own (`entry_decode` then reads the values)."""
+    return [cache.make_key(name), *(cache.make_key(token) for token in tokens)]
+
+
+def entry_decode(
+    raw_entry: bytes | None, raw_tokens: Sequence[bytes | None]
+) -> tuple[Any, tuple[int, ...] | None]:
+    """What `entry_get` answers, from the values of `entry_keys` as Redis returned them
+    (a missing token: no entry and no tokens)."""
+    if any(value is None for value in raw_tokens):
+        return None, None
+    current = tuple(int(value) for value in raw_tokens)  # type: ignore[arg-type]
+    if raw_entry is None:
+        return None, current
+    try:
+        stored_tokens, value = json.loads(raw_entry)
+        stored = tuple(stored_tokens)
+    except (ValueError, TypeError):  # not an entry of entry_put's (another release's)
+        return None, current
+    if stored != current:
+        return None, current
+    return value, current
+
+
 def entry_get(name: str, tokens: Sequence[str]) -> tuple[Any, tuple[int, ...] | None]:
     """(the entry, or None) and the current tokens to store a fresh entry under (None
     when they could not be established: do not store then)."""
     client = _client()
-    keys = [cache.make_key(name), *(cache.make_key(token) for token in tokens)]
+    keys = entry_keys(name, tokens)
     try:
         raw_entry, *raw_tokens = client.mget(keys)
         missing = [index for index, value in enumerate(raw_tokens) if value is None]
@@ -106,19 +132,7 @@ def entry_get(name: str, tokens: Sequence[str]) -> tuple[Any, tuple[int, ...] | 
     except RedisError:
         logger.warning("availability.cache_unavailable")
         return None, None
-    if any(value is None for value in raw_tokens):
-        return None, None
-    current = tuple(int(value) for value in raw_tokens)
-    if raw_entry is None:
-        return None, current
-    try:
-        stored_tokens, value = json.loads(raw_entry)
-        stored = tuple(stored_tokens)
-    except (ValueError, TypeError):  # not an entry of entry_put's (another release's)
-        return None, current
-    if stored != current:
-        return None, current
-    return value, current
+    return entry_decode(raw_entry, raw_tokens)
 
 
 def entry_put(name: str, value: Any, *, tokens: tuple[int, ...], seconds: float) -> None:

@@ -654,23 +654,10 @@ def _bookable_days(
     return (first, last) if first <= last else None
 
 
-def _computed(
-    *,
-    scope: AvailabilityScope,
-    resolve: Resolve,
-    tz: str | None,
-    first: dt.date,
-    last: dt.date,
-    now: dt.datetime,
-    tenant: Tenant,
-) -> _Computed:
-    """The computation of this query: a cached one when it still holds at `now`, else
-    a fresh one (then cached)."""
-    seconds = availability_cache.entry_seconds()
-    if seconds <= 0:
-        return _compute(
-            ids=scope, resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant
-        )
+def _entry_names(
+    scope: AvailabilityScope, *, first: dt.date, last: dt.date, tz: str | None, tenant: Tenant
+) -> tuple[str, list[str]]:
+    """The cache entry of a query's computation and the tokens it counts under."""
     name = ":".join(
         [
             "availability",
@@ -689,6 +676,27 @@ def _computed(
         if scope.resource_id is not None
         else availability_cache.ALL_SLOTS,
     ]
+    return name, tokens
+
+
+def _computed(
+    *,
+    scope: AvailabilityScope,
+    resolve: Resolve,
+    tz: str | None,
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime,
+    tenant: Tenant,
+) -> _Computed:
+    """The computation of this query: a cached one when it still holds at `now`, else
+    a fresh one (then cached)."""
+    seconds = availability_cache.entry_seconds()
+    if seconds <= 0:
+        return _compute(
+            ids=scope, resolve=resolve, tz=tz, first=first, last=last, now=now, tenant=tenant
+        )
+    name, tokens = _entry_names(scope, first=first, last=last, tz=tz, tenant=tenant)
     entry, current = availability_cache.entry_get(name, tokens)
     cached = None if entry is None else _Computed.from_cache_value(entry)
     if cached is not None and _still_holds(cached, first, last, now=now, tenant=tenant):
@@ -863,6 +871,27 @@ def availability_slots_of(
     )
     if exposure_variant not in (None, "", *EXPOSURE_VARIANTS):
         raise _unknown_variant()
+    return _slots_answer(
+        computed,
+        scope=scope,
+        day=day,
+        now=now,
+        tenant=tenant,
+        viewer_key=viewer_key,
+        exposure_variant=exposure_variant,
+    )
+
+
+def _slots_answer(
+    computed: _Computed,
+    *,
+    scope: AvailabilityScope,
+    day: dt.date,
+    now: dt.datetime,
+    tenant: Tenant,
+    viewer_key: str,
+    exposure_variant: str | None,
+) -> AvailableSlots:
     display = zone(computed.display_timezone)
     candidates = _bookable_candidates(
         computed,
@@ -907,6 +936,78 @@ def availability_slots_of(
         timezone=computed.timezone,
         display_timezone=computed.display_timezone,
     )
+
+
+# --- Answers from a cache read the caller made (the API's fast reads) -----------------
+
+
+def availability_cache_keys(
+    scope: AvailabilityScope, *, first: dt.date, last: dt.date, tz: str | None, tenant: Tenant
+) -> list[str]:
+    """The Redis keys whose values `availability_slots_cached` and
+    `availability_dates_cached` answer from, for a caller that reads them in a round
+    trip of its own (with its other reads)."""
+    name, tokens = _entry_names(scope, first=first, last=last, tz=tz, tenant=tenant)
+    return availability_cache.entry_keys(name, tokens)
+
+
+def _cached_computation(
+    raw: Sequence[bytes | None], *, first: dt.date, last: dt.date, now: dt.datetime, tenant: Tenant
+) -> _Computed | None:
+    if availability_cache.entry_seconds() <= 0:
+        return None
+    entry, _current = availability_cache.entry_decode(raw[0], raw[1:])
+    cached = None if entry is None else _Computed.from_cache_value(entry)
+    if cached is None or not _still_holds(cached, first, last, now=now, tenant=tenant):
+        return None
+    _cache_lookup_count("answer", hit=True)
+    return cached
+
+
+def availability_slots_cached(
+    *,
+    scope: AvailabilityScope,
+    day: dt.date,
+    raw: Sequence[bytes | None],
+    now: dt.datetime,
+    tenant: Tenant,
+) -> AvailableSlots | None:
+    """What `availability_slots_of` answers (all starts shown), from the values of
+    `availability_cache_keys`; None when they do not hold an answer for `now`, or the
+    business curates what it shows (the caller then asks `availability_slots_of`)."""
+    if tenant.exposure_mode == Tenant.ExposureMode.CURATED:
+        return None
+    computed = _cached_computation(raw, first=day, last=day, now=now, tenant=tenant)
+    if computed is None:
+        return None
+    return _slots_answer(
+        computed,
+        scope=scope,
+        day=day,
+        now=now,
+        tenant=tenant,
+        viewer_key="",
+        exposure_variant=Tenant.ExposureMode.ALL,
+    )
+
+
+def availability_dates_cached(
+    *,
+    scope: AvailabilityScope,
+    start: dt.date,
+    end: dt.date,
+    raw: Sequence[bytes | None],
+    now: dt.datetime,
+    tenant: Tenant,
+) -> AvailableDates | None:
+    """What `availability_dates_of` answers, from the values of `availability_cache_keys`;
+    None when they do not hold an answer for `now` or the range is refused."""
+    if end < start or (end - start).days >= MAX_DATES_SPAN_DAYS:
+        return None
+    computed = _cached_computation(raw, first=start, last=end, now=now, tenant=tenant)
+    if computed is None:
+        return None
+    return _dates_answer(computed, scope=scope, start=start, end=end, now=now, tenant=tenant)
 
 
 def availability_dates(
@@ -956,6 +1057,18 @@ def availability_dates_of(
     computed = _computed(
         scope=scope, resolve=resolve, tz=tz, first=start, last=end, now=now, tenant=tenant
     )
+    return _dates_answer(computed, scope=scope, start=start, end=end, now=now, tenant=tenant)
+
+
+def _dates_answer(
+    computed: _Computed,
+    *,
+    scope: AvailabilityScope,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime,
+    tenant: Tenant,
+) -> AvailableDates:
     display = zone(computed.display_timezone)
     positions = _bookable(computed, first=start, last=end, now=now, tenant=tenant)
     counts: dict[dt.date, int] = defaultdict(int)

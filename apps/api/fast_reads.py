@@ -1,0 +1,278 @@
+"""GET slots and GET dates answered from the availability cache before DRF's dispatch.
+
+A repeated availability read is the API's busiest request, and a cached one is nearly all
+overhead: DRF's request wrapping, negotiation, authentication, throttling and rendering,
+a serializer for four query parameters, and three Redis round trips (the API key's cached
+row, the rate-limit counter, the cached answer). Here the plain case costs one round trip:
+one pipeline reads the key's row, counts the request and reads the answer with its
+tokens, and the answer goes out as JSON built by hand.
+
+The plain case is narrow on purpose: a GET with only the documented parameters, each in
+its canonical form; no credential, or an API key whose cached row holds (a session
+cookie, a JWT or a booking token goes the full way); an answer JSON can carry; a business
+that shows every start (curated exposure goes the full way, as does the
+`X-Exposure-Variant` header). Everything else, every miss and every refusal (bad input,
+a wrong key, over the rate, a suspended business, Redis out of reach) is handed to the
+DRF view, which answers as it always did: the body and headers of an answer are the same
+either way (tests/api/test_fast_reads.py compares them). A request counted here and then
+handed over is not counted again (apps/api/throttles.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
+
+from apps.accounts.models import Tenant
+from apps.api.fields import EARLIEST, LATEST
+from apps.api.services import api_key_cache_keys, api_key_from_cache, api_key_prefix
+from apps.calendars.availability.selectors import (
+    AvailabilityScope,
+    availability_cache_keys,
+    availability_dates_cached,
+    availability_slots_cached,
+)
+from apps.core.entitlements import plan_api_rate, tenant_active_require
+from apps.core.errors import DomainError
+from apps.core.rate_limits import (
+    RateCount,
+    client_ident,
+    configured_rate,
+    rate_limit_counted,
+    rate_limit_prepare,
+    rate_limit_uncount,
+    stricter_rate,
+)
+
+View = Callable[..., HttpResponse]
+FastRead = Callable[[HttpRequest], HttpResponse | None]
+
+_SCOPE_PARAMETERS = frozenset({"service", "resource", "location", "tz"})
+_SLOTS_PARAMETERS = _SCOPE_PARAMETERS | {"date"}
+_DATES_PARAMETERS = _SCOPE_PARAMETERS | {"from", "to"}
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ACCEPTED = frozenset({"*/*", "application/*", "application/json"})
+# What DRF's APIView.finalize_response adds to the same answer (with one renderer, no
+# `Vary: Accept`).
+_ALLOW = "GET, HEAD, OPTIONS"
+
+
+def with_fast_read(view: View, fast: FastRead) -> View:
+    """`view` (an APIView's as_view()), tried first by `fast`. It keeps the view's
+    attributes (cls, initkwargs, csrf_exempt), so URL routing and the OpenAPI document see
+    the same view."""
+
+    @functools.wraps(view)
+    def answer(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = fast(request) if not args and not kwargs else None
+        return response if response is not None else view(request, *args, **kwargs)
+
+    return answer
+
+
+class _Plain:
+    """The parts of a request the fast path needs, or None from `parse` when the request
+    is not a plain one."""
+
+    def __init__(self, tenant: Tenant, params: dict[str, str], presented: str | None) -> None:
+        self.tenant = tenant
+        self.params = params
+        self.presented = presented
+
+    @classmethod
+    def parse(cls, request: HttpRequest, allowed: frozenset[str]) -> _Plain | None:
+        if request.method != "GET" or request.COOKIES.get(settings.SESSION_COOKIE_NAME):
+            return None
+        tenant = getattr(request, "tenant", None)
+        if not isinstance(tenant, Tenant) or tenant.schema_name == "public":
+            return None
+        meta = request.META
+        if "HTTP_X_EXPOSURE_VARIANT" in meta or "HTTP_X_BOOKING_TOKEN" in meta:
+            return None
+        accept = meta.get("HTTP_ACCEPT")
+        # Media type parameters (`indent=2`) shape DRF's rendering: the full way.
+        if accept and (
+            ";" in accept
+            or not any(part.strip().lower() in _ACCEPTED for part in accept.split(","))
+        ):
+            return None
+        presented: str | None = None
+        authorization = meta.get("HTTP_AUTHORIZATION")
+        if authorization:
+            parts = authorization.split()
+            if len(parts) != 2 or parts[0].lower() != "bearer":
+                return None
+            presented = parts[1]
+            if api_key_prefix(presented=presented) is None:
+                return None  # a JWT, or not a credential: the full way decides
+        params: dict[str, str] = {}
+        for name, values in request.GET.lists():
+            if name not in allowed or len(values) != 1:
+                return None
+            params[name] = values[0]
+        return cls(tenant, params, presented)
+
+    def date(self, name: str) -> dt.date | None:
+        value = self.params.get(name)
+        if value is None or not _DATE.fullmatch(value):
+            return None
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+        return day if EARLIEST <= day <= LATEST else None
+
+    def scope(self) -> tuple[AvailabilityScope, str | None] | None:
+        ids: dict[str, UUID | None] = {}
+        for name in ("service", "resource", "location"):
+            value = self.params.get(name)
+            if value is None and name != "service":
+                ids[name] = None
+            elif value is not None and _UUID.fullmatch(value):
+                ids[name] = UUID(value)
+            else:
+                return None
+        tz = self.params.get("tz")
+        if tz is not None and (not tz or tz != tz.strip() or len(tz) > 64):
+            return None
+        scope = AvailabilityScope(
+            service_id=ids["service"],  # type: ignore[arg-type]
+            resource_id=ids["resource"],
+            location_id=ids["location"],
+        )
+        return scope, tz
+
+    def rate_count(self, request: HttpRequest) -> RateCount | None:
+        """The bucket the full way counts this request in (apps/api/throttles.py)."""
+        if self.presented is None:
+            return rate_limit_prepare(scope="anon_read", ident=client_ident(request))
+        plan_rate = plan_api_rate() if settings.API_RATE_PLAN_LIMITS else None
+        rate = stricter_rate(configured_rate("api_key"), plan_rate)
+        prefix = str(api_key_prefix(presented=self.presented))
+        return rate_limit_prepare(scope="api_key", ident=prefix, rate=rate)
+
+
+def _read(
+    request: HttpRequest, plain: _Plain, availability_keys: list[str]
+) -> list[bytes | None] | None:
+    """One round trip: the API key's cached row, the request's count in its rate bucket
+    and the availability entry with its tokens. The availability values, or None when
+    the request is to go the full way (then counted already, or not at all)."""
+    key_keys: list[str] = []
+    if plain.presented is not None:
+        key_keys = api_key_cache_keys(presented=plain.presented) or []
+    count = plain.rate_count(request)
+    try:
+        pipe = cache.client.get_client(write=True).pipeline(transaction=False)  # type: ignore[attr-defined]
+        pipe.mget([*key_keys, *availability_keys])
+        if count is not None:
+            count.pipeline_add(pipe)
+        results = pipe.execute()
+    except (RedisError, ConnectionInterrupted):
+        return None  # the full way answers for an outage
+    values = results[0]
+    if plain.presented is not None:
+        key = api_key_from_cache(
+            presented=plain.presented, raw_entry=values[0], raw_generation=values[1]
+        )
+        if key is None:
+            # The full way reads the key; a wrong one is 401 there, never counted.
+            if count is not None:
+                rate_limit_uncount(count)
+            return None
+    wait = rate_limit_counted(count, int(results[1])) if count is not None else None
+    if count is not None:
+        request.rate_limit_counted = ((count.scope, count.ident), wait)  # type: ignore[attr-defined]
+    if wait is not None:
+        return None
+    try:
+        tenant_active_require()
+    except DomainError:
+        return None
+    return values[len(key_keys) :]
+
+
+def _json(data: dict[str, Any]) -> HttpResponse:
+    """As DRF's JSONRenderer writes it (compact, UTF-8, U+2028/2029 escaped)."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    response = HttpResponse(text.encode(), content_type="application/json")
+    response["Allow"] = _ALLOW
+    return response
+
+
+def slots(request: HttpRequest) -> HttpResponse | None:
+    plain = _Plain.parse(request, _SLOTS_PARAMETERS)
+    if plain is None:
+        return None
+    scoped = plain.scope()
+    day = plain.date("date")
+    if scoped is None or day is None:
+        return None
+    scope, tz = scoped
+    keys = availability_cache_keys(scope, first=day, last=day, tz=tz, tenant=plain.tenant)
+    raw = _read(request, plain, keys)
+    if raw is None:
+        return None
+    result = availability_slots_cached(
+        scope=scope, day=day, raw=raw, now=timezone.now(), tenant=plain.tenant
+    )
+    if result is None:
+        return None
+    return _json(
+        {
+            "slots": [
+                {
+                    "id": str(slot.id),
+                    "start": slot.start.isoformat(),
+                    "end": slot.end.isoformat(),
+                    "resource": str(slot.resource_id),
+                    "remaining": slot.remaining,
+                }
+                for slot in result.slots
+            ],
+            "total": result.total,
+            "has_more": result.has_more,
+            "timezone": result.timezone,
+        }
+    )
+
+
+def dates(request: HttpRequest) -> HttpResponse | None:
+    plain = _Plain.parse(request, _DATES_PARAMETERS)
+    if plain is None:
+        return None
+    scoped = plain.scope()
+    start, end = plain.date("from"), plain.date("to")
+    if scoped is None or start is None or end is None:
+        return None
+    scope, tz = scoped
+    keys = availability_cache_keys(scope, first=start, last=end, tz=tz, tenant=plain.tenant)
+    raw = _read(request, plain, keys)
+    if raw is None:
+        return None
+    result = availability_dates_cached(
+        scope=scope, start=start, end=end, raw=raw, now=timezone.now(), tenant=plain.tenant
+    )
+    if result is None:
+        return None
+    return _json(
+        {
+            "dates": [{"date": day.day.isoformat(), "free": day.free} for day in result.dates],
+            "timezone": result.timezone,
+            "display_timezone": result.display_timezone,
+        }
+    )
