@@ -51,3 +51,9 @@ WHITENOISE_USE_FINDERS = True
 # The plan's rate for each key (1,000/min on the top plan) is lifted too, like the
 # configured ceilings above.
 API_RATE_PLAN_LIMITS = False
+
+# The bench's migration roll-out figure installs one more tenant app for one
+# `setup_database` run (tests/bench/rollout).
+if os.environ.get("BENCH_ROLLOUT") == "1":
+    TENANT_APPS = [*TENANT_APPS, "tests.bench.rollout"]  # noqa: F405
+    INSTALLED_APPS = [*INSTALLED_APPS, "tests.bench.rollout"]  # noqa: F405

@@ -156,6 +156,34 @@ def burst(*, port: int, host: str, requests: Sequence[Request]) -> Run:
     return Run(results, time.perf_counter() - wall, None, time.process_time() - cpu)
 
 
+async def _closed_loop(
+    port: int, host: str, requests: Iterator[Request], clients: int, duration_s: float
+) -> list[Result]:
+    results: list[Result] = []
+    stop = time.perf_counter() + duration_s
+
+    async def client() -> None:
+        while time.perf_counter() < stop:
+            try:
+                payload = next(requests).encode(host)
+            except StopIteration:
+                return
+            results.append(await _exchange(port, payload, time.perf_counter(), True))
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return results
+
+
+def closed_loop(
+    *, port: int, host: str, requests: Iterator[Request], clients: int, duration_s: float
+) -> Run:
+    """`clients` clients each sending its next request as soon as the last is answered,
+    for `duration_s` seconds (or until `requests` runs out): what the server can take."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    results = asyncio.run(_closed_loop(port, host, requests, clients, duration_s))
+    return Run(results, time.perf_counter() - wall, None, time.process_time() - cpu)
+
+
 def percentile(values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile (0 < fraction <= 1) of unsorted values."""
     if not values:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,10 @@ class Report:
     storms: list[dict[str, Any]] = field(default_factory=list)
     new_tenant: dict[str, Any] = field(default_factory=dict)
     tenants: dict[str, Figures] = field(default_factory=dict)
+    # One beat tick of each due-driven entry, and the backstops (run.fan_out).
+    fan_out: dict[str, Any] = field(default_factory=dict)
+    # One new tenant migration across every schema (run.migration_rollout).
+    rollout: dict[str, Any] = field(default_factory=dict)
     materialization: dict[str, Any] = field(default_factory=dict)
     # The directory's figures besides its endpoint's (tests/bench/directory.py).
     directory: dict[str, Any] = field(default_factory=dict)
@@ -103,14 +108,18 @@ class Report:
                     _verdict(slots_rate.p95_ms <= 20),
                 )
             )
-        if slots_sat and bare_sat:
-            ratio = slots_sat.throughput / bare_sat.throughput
+        dates_sat = self.find(DATES, saturation=True)
+        for label, sat in (("GET slots", slots_sat), ("GET dates", dates_sat)):
+            if sat is None or bare_sat is None:
+                continue
+            ratio = sat.throughput / bare_sat.throughput
             rows.append(
                 (
-                    "GET slots saturation vs bare view",
-                    f"{slots_sat.throughput:.0f}/s vs {bare_sat.throughput:.0f}/s = {ratio:.0%}",
-                    ">= 50 %",
-                    _verdict(ratio >= 0.5),
+                    f"{label} saturation vs bare view (issue 17)",
+                    f"{sat.throughput:.0f}/s vs {bare_sat.throughput:.0f}/s = {ratio:.0%}; "
+                    f"p95 {sat.p95_ms:.1f} ms (wrk)",
+                    ">= 1,000/s and >= 60 %, p95 <= 250 ms",
+                    _verdict(sat.throughput >= 1000 and ratio >= 0.6 and sat.p95_ms <= 250),
                 )
             )
         if dates_rate:
@@ -144,8 +153,32 @@ class Report:
                 (
                     f"POST bookings (hold) p95 at {holds.mode.removeprefix('offered ')} offered",
                     f"{holds.p95_ms:.1f} ms ({holds.statuses})",
-                    "<= 60 ms",
-                    _verdict(holds.p95_ms <= 60 and set(holds.statuses) == {"201"}),
+                    "<= 25 ms (issue 17)",
+                    _verdict(holds.p95_ms <= 25 and set(holds.statuses) == {"201"}),
+                )
+            )
+        holds_sat = self.find(HOLDS, saturation=True)
+        if holds_sat:
+            rows.append(
+                (
+                    f"POST bookings (hold) {holds_sat.mode}",
+                    f"{holds_sat.throughput:.0f}/s, p95 {holds_sat.p95_ms:.1f} ms "
+                    f"({holds_sat.statuses})",
+                    ">= 200 holds/s (issue 17)",
+                    _verdict(holds_sat.throughput >= 200 and set(holds_sat.statuses) == {"201"}),
+                )
+            )
+        in_process = self.profile.get("hold_in_process")
+        if in_process:
+            rows.append(
+                (
+                    "hold served in process (whole stack, database included)",
+                    f"{in_process['ms_per_hold_median']:.1f} ms, "
+                    f"{in_process['statements']} statements",
+                    "<= 8 ms, <= 12 statements (issue 17)",
+                    _verdict(
+                        in_process["ms_per_hold_median"] <= 8 and in_process["statements"] <= 12
+                    ),
                 )
             )
         for capacity in (1, 3):
@@ -155,36 +188,17 @@ class Report:
             won = sorted({s["statuses"].get("201", 0) for s in storms})
             refused = sorted({s["statuses"].get("409", 0) for s in storms})
             slowest = max(s["max_ms"] for s in storms)
-            ok = not any(s["problems"] for s in storms) and all(s["in_time"] for s in storms)
+            ok = not any(s["problems"] for s in storms) and slowest <= 300
             rows.append(
                 (
                     f"storm: 50 holds on 1 slot, k={capacity} ({len(storms)} storms)",
                     f"201 x {won}, 409 x {refused}, slowest {slowest:.0f} ms",
-                    f"{capacity} ok, rest 409, < 1 s",
+                    f"{capacity} ok, rest 409, slowest <= 300 ms (issue 17)",
                     _verdict(ok),
                 )
             )
         if self.tenants:
-            one, many = self.tenants["one"], self.tenants["many"]
-            change = many.p95_ms / one.p95_ms - 1
-            rows.append(
-                (
-                    f"GET slots p95 at {one.mode.removeprefix('offered ')}: 1 vs 1,001 tenants",
-                    f"{one.p95_ms:.1f} vs {many.p95_ms:.1f} ms ({change:+.0%})",
-                    "within 15 %",
-                    _verdict(change <= 0.15),
-                )
-            )
-            one_sat, many_sat = self.tenants["one_saturation"], self.tenants["many_saturation"]
-            rows.append(
-                (
-                    "GET slots saturation: 1 vs 1,001 tenants",
-                    f"{one_sat.throughput:.0f}/s vs {many_sat.throughput:.0f}/s "
-                    f"({many_sat.throughput / one_sat.throughput - 1:+.0%})",
-                    "(context)",
-                    "-",
-                )
-            )
+            rows += self._tenant_rows()
         if self.new_tenant:
             rows.append(
                 (
@@ -194,6 +208,32 @@ class Report:
                     f"{self.new_tenant.get('one_spare_copy_s') or 0:.2f} s",
                     "<= 1.5 s",
                     _verdict(self.new_tenant["max_s"] <= 1.5),
+                )
+            )
+        if self.rollout:
+            r = self.rollout
+            rows.append(
+                (
+                    f"one new tenant migration across {r['tenant_schemas']:,} schemas "
+                    "(setup_database)",
+                    f"{r['seconds']:.0f} s, {r['schemas_migrated']:,} schemas migrated",
+                    "<= 15 min (issue 17)",
+                    _verdict(r["seconds"] <= 900 and r["schemas_migrated"] == r["tenant_schemas"]),
+                )
+            )
+        if self.fan_out:
+            ticks = self.fan_out["ticks"]
+            sent = sum(tick["tasks"] for tick in ticks.values())
+            due = sum(tick["due"] for tick in ticks.values())
+            slowest = max((tick["claim_ms"] for tick in ticks.values()), default=0.0)
+            rows.append(
+                (
+                    f"periodic fan-out: one tick of {len(ticks)} due-driven entries, "
+                    f"{self.fan_out['businesses']:,} businesses",
+                    f"{sent} tasks for {due} businesses with work due; slowest claim "
+                    f"{slowest:.1f} ms; hourly backstops {self.fan_out['backstops_s']} s",
+                    "tasks only where due (issue 17)",
+                    _verdict(sent == due),
                 )
             )
         rows += directory_bench.target_rows(
@@ -221,6 +261,39 @@ class Report:
             )
         )
         return rows
+
+    def _tenant_rows(self) -> list[tuple[str, str, str, str]]:
+        """1 business vs the seeded number in the database: medians over the interleaved
+        rounds, with their spread (issue 17: within 15 %, p95 and saturation)."""
+        one, many = self.tenants["one"], self.tenants["many"]
+        one_sat, many_sat = self.tenants["one_saturation"], self.tenants["many_saturation"]
+        count = self.seed.get("counts", {}).get("tenants", 0)
+
+        def spread(values: list[float], unit: str) -> str:
+            return f"{statistics.median(values):.1f}{unit} [{min(values):.1f}-{max(values):.1f}]"
+
+        p95_one = one.extra["p95_ms_per_round"]
+        p95_many = many.extra["p95_ms_per_round"]
+        sat_one = one_sat.extra["throughput_per_round"]
+        sat_many = many_sat.extra["throughput_per_round"]
+        p95_change = statistics.median(p95_many) / statistics.median(p95_one) - 1
+        sat_change = statistics.median(sat_many) / statistics.median(sat_one) - 1
+        rounds = len(p95_one)
+        return [
+            (
+                f"GET slots p95 at {one.mode.removeprefix('offered ')}: 1 vs {count:,} "
+                f"tenants, median of {rounds} interleaved rounds [spread]",
+                f"{spread(p95_one, ' ms')} vs {spread(p95_many, ' ms')} ({p95_change:+.0%})",
+                "within 15 % (issue 17)",
+                _verdict(p95_change <= 0.15 and rounds >= 5),
+            ),
+            (
+                f"GET slots saturation: 1 vs {count:,} tenants, median of {rounds} rounds",
+                f"{spread(sat_one, '/s')} vs {spread(sat_many, '/s')} ({sat_change:+.0%})",
+                "within 15 % (issue 17)",
+                _verdict(sat_change >= -0.15 and rounds >= 5),
+            ),
+        ]
 
     # --- Output --------------------------------------------------------------------------
 
@@ -332,6 +405,10 @@ class Report:
             lines += ["", f"New tenants: {json.dumps(self.new_tenant['runs'])}"]
         if self.materialization:
             lines += ["", f"Materialization: {json.dumps(self.materialization)}"]
+        if self.fan_out:
+            lines += ["", f"Periodic fan-out: {json.dumps(self.fan_out)}"]
+        if self.rollout:
+            lines += ["", f"Migration roll-out: {json.dumps(self.rollout)}"]
         if self.directory.get("queries"):
             lines += ["", "SQL per directory search (in-process, whole middleware stack):"]
             for label, entry in self.directory["queries"].items():
@@ -370,6 +447,8 @@ class Report:
             "storms": self.storms,
             "new_tenant": self.new_tenant,
             "materialization": self.materialization,
+            "fan_out": self.fan_out,
+            "rollout": self.rollout,
             "directory": self.directory,
             "storm_invariant_broken": failures,
         }

@@ -8,9 +8,12 @@ import datetime as dt
 import io
 import json
 import logging
+import os
 import pstats
 import random
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
@@ -27,6 +31,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from apps.accounts.due_work import work_due_claim
 from apps.accounts.models import Tenant, User
 from apps.accounts.services import signup_confirm, signup_request
 from apps.bookings.models import Booking
@@ -34,11 +39,13 @@ from apps.bookings.services import holds_expire
 from apps.calendars.grid.services import resources_materialize
 from apps.calendars.models import AvailabilityRule, SlotHold, SlotInstance
 from apps.core.tenancy import use_public_schema
+from apps.notifications.due_work import work_due_repair as notifications_work_due_repair
 from apps.resources.models import Location, Resource
+from apps.waitlist.due_work import waitlist_work_due_repair
 from tests.bench import directory as directory_bench
 from tests.bench import seed as seeding
-from tests.bench.driver import Request, burst, cycle, open_loop, percentile
-from tests.bench.loads import Figures, merge, merge_saturation, offer, saturate
+from tests.bench.driver import Request, burst, closed_loop, cycle, open_loop, percentile
+from tests.bench.loads import Figures, merge, merge_saturation, offer, saturate, summarise
 from tests.bench.report import Report
 from tests.bench.server import CpuMeter, Gunicorn, load_average
 
@@ -54,6 +61,9 @@ SLOTS_RATE = 100.0
 TENANTS_RATE = 50.0
 DATES_RATE = 50.0
 HOLDS_RATE = 50.0
+# Holds at saturation: clients in flight, and at most this many holds (slots) per run.
+HOLD_CLIENTS = 8
+HOLDS_SATURATION_MAX = 1500
 MATERIALIZE_DAYS = 90
 
 
@@ -70,7 +80,7 @@ class Plan:
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(20, 8, 2, 3, 10, 3, 3, 1000)
+        return cls(20, 8, 2, 5, 10, 3, 3, 1000)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -495,6 +505,157 @@ def holds_offered(
     return figures
 
 
+def holds_saturated(
+    server: Gunicorn,
+    pids: list[int],
+    workload: Workload,
+    slots: list[tuple[str, str, dt.datetime]],
+    *,
+    duration_s: float,
+) -> Figures:
+    """Holds as fast as the server takes them: HOLD_CLIENTS clients each sending its
+    next hold (on a slot of its own) as soon as the last is answered."""
+    run_tag = uuid.uuid4().hex[:8]
+    requests = (
+        workload.hold(
+            service_id=workload.seed.service_id,
+            slot_id=slot_id,
+            email=f"hold-sat-{run_tag}-{n}@bench.test",
+        )
+        for n, (slot_id, _, _) in enumerate(slots)
+    )
+    server.wait_idle()
+    meter = CpuMeter(server, pids)
+    run = closed_loop(
+        port=server.port,
+        host=workload.host,
+        requests=requests,
+        clients=HOLD_CLIENTS,
+        duration_s=duration_s,
+    )
+    cpu = meter.stop(load_generator_cpu_s=run.driver_cpu_s)
+    figures = summarise(
+        "POST bookings (hold)", run, cpu, mode=f"saturation ({HOLD_CLIENTS} clients)"
+    )
+    figures.extra["slots_available"] = len(slots)
+    return figures
+
+
+# --- Deploys and periodic work at the seeded number of businesses ----------------------
+
+ROLLOUT_TABLE = "bench_rollout_rolloutnote"
+ROLLOUT_BATCH = 250
+
+
+def _rollout_forget(dbname: str) -> float:
+    """Drops what an earlier roll-out made (tests/bench/rollout) from every schema, in
+    batches (one transaction each). Returns the seconds it took."""
+    started = time.perf_counter()
+    with psycopg.connect(**seeding.admin_conninfo(dbname)) as conn:
+        schemas = [
+            row[0]
+            for row in conn.execute(
+                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = %s AND c.relkind = 'r'",
+                [ROLLOUT_TABLE],
+            )
+        ]
+        for offset in range(0, len(schemas), ROLLOUT_BATCH):
+            with conn.transaction():
+                for schema in schemas[offset : offset + ROLLOUT_BATCH]:
+                    conn.execute(f'DROP TABLE "{schema}"."{ROLLOUT_TABLE}"')
+                    conn.execute(
+                        f'DELETE FROM "{schema}".django_migrations WHERE app = %s',  # noqa: S608
+                        ["bench_rollout"],
+                    )
+        conn.execute("DELETE FROM public.django_migrations WHERE app = %s", ["bench_rollout"])
+    return time.perf_counter() - started
+
+
+def migration_rollout() -> dict[str, Any]:
+    """One new tenant migration (tests/bench/rollout: a table and an index) rolled out
+    by `setup_database` across every tenant schema of the bench database, as a deploy
+    runs it; then taken away again."""
+    dbname = seeding.bench_database()
+    connections.close_all()
+    earlier_s = _rollout_forget(dbname)
+    env = os.environ | {
+        "POSTGRES_DB": dbname,
+        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
+        "BENCH_ROLLOUT": "1",
+    }
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "manage.py", "setup_database"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"setup_database failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    with psycopg.connect(**seeding.admin_conninfo(dbname)) as conn:
+        tenants, migrated = conn.execute(
+            "SELECT (SELECT count(*) FROM public.accounts_tenant WHERE schema_name <> 'public'), "
+            "(SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            " WHERE c.relname = %s AND c.relkind = 'r' AND n.nspname IN "
+            " (SELECT schema_name FROM public.accounts_tenant))",
+            [ROLLOUT_TABLE],
+        ).fetchone() or (0, 0)
+    cleanup_s = _rollout_forget(dbname)
+    return {
+        "seconds": round(seconds, 1),
+        "tenant_schemas": tenants,
+        "schemas_migrated": migrated,
+        "earlier_rollout_removed_s": round(earlier_s, 1),
+        "cleanup_s": round(cleanup_s, 1),
+    }
+
+
+def fan_out() -> dict[str, Any]:
+    """What one beat tick of each due-driven entry costs at the seeded number of
+    businesses: the claim's time and the tasks it would send, next to the businesses
+    with that work due (counted separately); in a transaction rolled back. And one run
+    of each hourly backstop, which reads every business."""
+    use_public_schema()
+    entries: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    kinds = sorted(
+        {
+            entry["args"][0]
+            for entry in entries.values()
+            if entry["task"] == "accounts.run_where_due"
+        }
+    )
+    businesses = Tenant.objects.exclude(schema_name="public").count()
+    ticks: dict[str, Any] = {}
+    for kind in kinds:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM public.accounts_tenantworkdue w "
+                    "JOIN public.accounts_tenant t ON t.schema_name = w.schema_name "
+                    "WHERE w.kind = %s AND w.due_at <= now() AND t.is_ready",
+                    [kind],
+                )
+                due = cursor.fetchone()[0]
+            started = time.perf_counter()
+            sent = work_due_claim(kind=kind)
+            claim_ms = (time.perf_counter() - started) * 1000
+            transaction.set_rollback(True)
+        ticks[kind] = {"due": due, "tasks": len(sent), "claim_ms": round(claim_ms, 1)}
+    backstops: dict[str, float] = {}
+    for name, repair in (
+        ("notifications.work_due_repair", notifications_work_due_repair),
+        ("waitlist.work_due_repair", waitlist_work_due_repair),
+    ):
+        started = time.perf_counter()
+        repair()
+        backstops[name] = round(time.perf_counter() - started, 2)
+    return {"businesses": businesses, "ticks": ticks, "backstops_s": backstops}
+
+
 def _user_remove(user: User) -> None:
     """Django's cascade would also visit tenant tables (resources link to users), which
     the public schema lacks: the row goes by SQL, or stays if something refers to it."""
@@ -721,11 +882,19 @@ def run(*, quick: bool, reseed: bool) -> int:
 
         connections.close_all()
         with tenant_context(busy):
-            needed = round(HOLDS_RATE * plan.offered_s) + 2 * plan.storms
-            slots = free_slots(workload, needed)
-            storm_slots, hold_slots = slots[: 2 * plan.storms], slots[2 * plan.storms :]
+            offered = round(HOLDS_RATE * plan.offered_s)
+            saturating = HOLDS_SATURATION_MAX if not quick else 300
+            slots = free_slots(workload, offered + saturating + 2 * plan.storms)
+            storm_slots, slots = slots[: 2 * plan.storms], slots[2 * plan.storms :]
+            hold_slots, saturation_slots = slots[:offered], slots[offered:]
             say(f"  POST bookings (hold) at {HOLDS_RATE:g} req/s offered for {plan.offered_s:g} s")
             report.add(holds_offered(server, pids, workload, hold_slots, plan))
+            say(f"  POST bookings (hold) at saturation, {HOLD_CLIENTS} clients")
+            report.add(
+                holds_saturated(
+                    server, pids, workload, saturation_slots, duration_s=plan.saturation_s / 2
+                )
+            )
             for capacity, service_id in ((1, seed.service_id), (3, seed.group_service_id)):
                 for round_no in range(plan.storms):
                     slot = storm_slots.pop()
@@ -796,6 +965,15 @@ def run(*, quick: bool, reseed: bool) -> int:
                 f"{side}_saturation": merge_saturation(names[side], saturated[side])
                 for side in names
             }
+
+    say("Periodic work at this size: one tick of each due-driven beat entry, the backstops ...")
+    connections.close_all()
+    report.fan_out = fan_out()
+    say(f"  {report.fan_out}")
+    if not quick:
+        say("One new tenant migration rolled out across every schema (setup_database) ...")
+        report.rollout = migration_rollout()
+        say(f"  {report.rollout}")
 
     say("Directory index catch-up: a booking confirmed, Celery worker and beat running ...")
     connections.close_all()

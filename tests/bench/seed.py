@@ -86,14 +86,14 @@ BOOKINGS_PER_RESOURCE = 300
 BOOKED_DAYS = 60
 HORIZON_DAYS = 90
 CUSTOMERS = 2000
-EMPTY_TENANTS = 1000
+EMPTY_TENANTS = 9999  # with the busy tenant: 10,000 businesses
 EMPTY_SLUG = "bench-{:04d}"
 CLONE_BATCH = 25
 CLONE_CONNECTIONS = 2
 MAX_SEED_AGE_DAYS = 14
 DEV_DATABASE = "timenest"  # cloned (when idle) instead of migrating from zero
 # The directory workload in the first tenants of EMPTY_SLUG (tests/bench/directory_seed.py).
-DIRECTORY_SIZE = DirectorySize(tenants=EMPTY_TENANTS)
+DIRECTORY_SIZE = DirectorySize(tenants=1000)
 
 ACTOR = ActorRef.system("bench seed")
 
