@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from apps.api.models import ApiKey
 from apps.calendars.models import AvailabilityRule, SlotInstance
+from apps.core import raw_rows
 from apps.core.errors import NotFound
-from apps.resources.models import Resource
+from apps.resources.models import Location, Resource, Service
 
 
 def api_key_list(*, include_revoked: bool = False) -> QuerySet[ApiKey]:
@@ -47,6 +49,39 @@ def slot_place_get(*, slot_id: UUID | str) -> tuple[Resource, datetime]:
     if slot is None:
         raise NotFound(_("There is no such slot."))
     return slot.resource, slot.starts_at
+
+
+def service_and_slot_place_get(
+    *, service_id: UUID, slot_id: UUID
+) -> tuple[Service | None, tuple[Resource, datetime] | None]:
+    """What a hold on a slot names, in one statement: the service, and the resource
+    (with its location) and start of the slot; None for an id that names nothing (then
+    `service_get` and `slot_place_get` say so, as ever)."""
+    sql = (
+        f"SELECT {raw_rows.columns(Service, 'sv')}, {raw_rows.columns(Resource, 'r')},"  # noqa: S608
+        f" {raw_rows.columns(Location, 'l')}, s.starts_at"
+        f" FROM (SELECT 1) AS one"
+        f" LEFT JOIN {raw_rows.table(Service)} sv ON sv.id = %s"
+        f" LEFT JOIN {raw_rows.table(SlotInstance)} s ON s.id = %s"
+        f" LEFT JOIN {raw_rows.table(Resource)} r ON r.id = s.resource_id"
+        f" LEFT JOIN {raw_rows.table(Location)} l ON l.id = r.location_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [service_id, slot_id])
+        row = cursor.fetchone()
+    sizes = [len(model._meta.concrete_fields) for model in (Service, Resource, Location)]
+    service_values = row[: sizes[0]]
+    resource_values = row[sizes[0] : sizes[0] + sizes[1]]
+    location_values = row[sizes[0] + sizes[1] : sum(sizes)]
+    service = None
+    if service_values[0] is not None:
+        service = raw_rows.model_from_values(Service, service_values)
+    place = None
+    if resource_values[0] is not None and location_values[0] is not None:
+        resource = raw_rows.model_from_values(Resource, resource_values)
+        resource.location = raw_rows.model_from_values(Location, location_values)
+        place = (resource, row[-1])
+    return service, place
 
 
 def availability_rule_list(

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
+from django.db.models import OuterRef, QuerySet
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -55,7 +56,7 @@ from apps.bookings.slot_sessions import (
     slots_covering,
     slots_lock,
 )
-from apps.core import metrics
+from apps.core import metrics, raw_rows
 from apps.core.entitlements import Limit, entitlement_require, tenant_active_require
 from apps.core.errors import FieldError, ValidationFailed
 from apps.core.ids import uuid7
@@ -137,24 +138,62 @@ def _customer_input_clean(data: CustomerInput, *, phone_region: str | None) -> C
 
 
 def _customer_get_or_create(data: CustomerInput) -> Customer:
+    """The customer with this email, made now when there is none: one statement when
+    found, two when made (no savepoint: a concurrent first booking with the address
+    makes the INSERT do nothing, and the row it made is read)."""
     email_hash = pii.lookup_hash(data.email)
-    customer = Customer.objects.filter(email_hash=email_hash).first()
-    if customer is None:
-        customer = Customer(
-            name=data.name,
-            email_encrypted=pii.pii_encrypt(data.email),
-            email_hash=email_hash,
-            phone_encrypted=pii.pii_encrypt(data.phone),
-            phone_hash=pii.lookup_hash(data.phone),
-        )
-        try:
-            with transaction.atomic():
-                customer.save(force_insert=True)
-        except IntegrityError:
-            # A concurrent first booking with this address committed first.
-            return Customer.objects.get(email_hash=email_hash)
-        logger.info("customer.created", extra={"customer_id": str(customer.pk)})
+    found = _customer_by_hash(email_hash)
+    if found is not None:
+        return found
+    customer = Customer(
+        name=data.name,
+        email_encrypted=pii.pii_encrypt(data.email),
+        email_hash=email_hash,
+        phone_encrypted=pii.pii_encrypt(data.phone),
+        phone_hash=pii.lookup_hash(data.phone),
+    )
+    if not _customer_insert(customer):
+        # A concurrent first booking with this address committed first.
+        return Customer.objects.get(email_hash=email_hash)
+    logger.info("customer.created", extra={"customer_id": str(customer.pk)})
     return customer
+
+
+def _customer_by_hash(email_hash: str) -> Customer | None:
+    sql = (
+        f"SELECT {raw_rows.columns(Customer, 'c')} FROM {raw_rows.table(Customer)} c"  # noqa: S608
+        " WHERE c.email_hash = %s LIMIT 1"
+    )
+    return next(iter(Customer.objects.raw(sql, [email_hash])), None)
+
+
+def _customer_insert(customer: Customer) -> bool:
+    """Inserts the new row as `save()` would (its signals too: the audit trail's entry),
+    unless a row with its email exists (False then, nothing written)."""
+    pre_save.send(
+        sender=Customer, instance=customer, raw=False, using=DEFAULT_DB_ALIAS, update_fields=None
+    )
+    names, values = raw_rows.insert_values(customer)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {raw_rows.table(Customer)} ({names})"  # noqa: S608
+            f" VALUES ({', '.join(['%s'] * len(values))})"
+            " ON CONFLICT (email_hash) WHERE NOT (email_hash = '') DO NOTHING RETURNING 1",
+            values,
+        )
+        if cursor.fetchone() is None:
+            return False
+    customer._state.adding = False
+    customer._state.db = DEFAULT_DB_ALIAS
+    post_save.send(
+        sender=Customer,
+        instance=customer,
+        created=True,
+        update_fields=None,
+        raw=False,
+        using=DEFAULT_DB_ALIAS,
+    )
+    return True
 
 
 # --- Bookings --------------------------------------------------------------------------
@@ -260,25 +299,14 @@ def booking_hold(
     with _capacity_errors_as_slot_full(), transaction.atomic(savepoint=savepoint):
         # One statement: the lock, whether the resource offers the service, and whether
         # an elapsed hold nearby needs releasing first (seldom: read only then).
-        locked = resources_lock(
-            resource_ids=[resource.pk],
-            annotate={
-                "offers_service": Exists(
-                    Service.resources.through.objects.filter(
-                        service_id=service.pk, resource_id=OuterRef("pk")
-                    )
-                ),
-                "holds_elapsed_near": Exists(
-                    _elapsed_holds_near(
-                        resource_id=OuterRef("pk"), now=now, near=(starts_at, ends_at)
-                    )
-                ),
-            },
+        active, offered, holds_elapsed_near = _resource_lock_for_hold(
+            resource_id=resource.pk, service_id=service.pk, now=now, near=(starts_at, ends_at)
         )
-        row = locked.get(resource.pk)
-        _require_active(resource=row)
-        _require_offered(resource=row)
-        if getattr(row, "holds_elapsed_near", True):
+        if not active:
+            _require_active(resource=None)
+        if not offered:
+            _not_offered()
+        if holds_elapsed_near:
             _expired_holds_release(resource_id=resource.pk, now=now, near=(starts_at, ends_at))
         slots = slots_lock(
             resource_id=resource.pk,
@@ -648,7 +676,7 @@ def holds_expire(*, now: datetime | None = None, batch_size: int = 100) -> int:
 
 def _require_bookable(*, service: Service, resource: Resource, offered: bool = True) -> None:
     """`offered=False`: whether the resource offers the service is left to the caller,
-    which reads it with the resource's lock (`_require_offered`)."""
+    which reads it with the resource's lock (`_resource_lock_for_hold`)."""
     if not service.is_active:
         raise ValidationFailed(
             gettext("This service is not offered."),
@@ -660,12 +688,6 @@ def _require_bookable(*, service: Service, resource: Resource, offered: bool = T
             [FieldError("resource", gettext("This resource cannot be booked."))],
         )
     if offered and not service.resources.filter(pk=resource.pk).exists():
-        _not_offered()
-
-
-def _require_offered(*, resource: Resource | None) -> None:
-    """On a row locked with its `offers_service` read (booking_hold)."""
-    if resource is not None and not getattr(resource, "offers_service", False):
         _not_offered()
 
 
@@ -853,6 +875,37 @@ def _expired_holds_release(
     )
     for booking in elapsed:
         _booking_expire(booking)
+
+
+def _resource_lock_for_hold(
+    *, resource_id: uuid.UUID, service_id: uuid.UUID, now: datetime, near: tuple[datetime, datetime]
+) -> tuple[bool, bool, bool]:
+    """`resources_lock` of one resource for a hold, with what the hold asks of it read
+    in the same statement: (active, offers the service, an elapsed hold nearby as
+    `_elapsed_holds_near` finds it). (False, False, False) when the row is gone.
+    Hand-written: compiling the ORM's version cost more than running it."""
+    starts_at, ends_at = near
+    offers = raw_rows.table(Service.resources.through)
+    bookings = raw_rows.table(Booking)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT r.is_active,
+                EXISTS (SELECT 1 FROM {offers} o WHERE o.service_id = %s AND o.resource_id = r.id),
+                EXISTS (SELECT 1 FROM {bookings} b WHERE b.resource_id = r.id
+                        AND b.status = %s AND b.hold_expires_at <= %s
+                        AND b.starts_at < %s AND b.ends_at > %s)
+            FROM {raw_rows.table(Resource)} r WHERE r.id = %s FOR UPDATE OF r""",  # noqa: S608
+            [
+                service_id,
+                Booking.Status.HELD.value,
+                now,
+                ends_at + NEIGHBOURHOOD,
+                starts_at - NEIGHBOURHOOD,
+                resource_id,
+            ],
+        )
+        row = cursor.fetchone()
+    return (False, False, False) if row is None else (bool(row[0]), bool(row[1]), bool(row[2]))
 
 
 def _elapsed_holds_near(

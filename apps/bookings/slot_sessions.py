@@ -17,13 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.bookings.errors import SlotFull, SlotNotFound
 from apps.calendars.availability.cache import slots_changed
 from apps.calendars.models import SlotHold, SlotInstance
+from apps.core import raw_rows
 from apps.resources.models import Resource, Service
 
 Interval = tuple[datetime, datetime]
@@ -64,25 +65,31 @@ def slots_lock(
     its own: the caller holds the resource's lock, which every writer that opens a
     session takes first."""
     slots_changed(resource_ids=[resource_id])
-    overlapping = Q()
-    for starts_at, ends_at in intervals:
-        overlapping |= Q(starts_at__lt=ends_at, ends_at__gt=starts_at)
-    rows = (
-        SlotInstance.objects.select_for_update(of=("self",))
-        .filter(overlapping, resource_id=resource_id)
-        .order_by("starts_at")
-    )
+    # Hand-written: compiling the ORM's version cost more than running it (a hold's
+    # hottest statement). The same rows, order and locks.
+    slots = raw_rows.table(SlotInstance)
+    params: list[Any] = []
+    busy = ""
     if busy_near is not None:
         service, starts_at, ends_at = busy_near
         busy_from, busy_until = _busy_interval(service, starts_at, ends_at)
-        rows = rows.annotate(
-            busy_nearby=Exists(
-                _sessions_overlapping(
-                    resource_id=resource_id, busy_from=busy_from, busy_until=busy_until
-                )
-            )
+        # _sessions_overlapping, as a column of each row.
+        busy = (
+            f", EXISTS (SELECT 1 FROM {slots} o WHERE o.resource_id = %s"  # noqa: S608
+            " AND o.starts_at > %s AND o.starts_at < %s AND o.session_starts_at IS NOT NULL"
+            " AND o.busy_from < %s AND o.busy_until > %s) AS busy_nearby"
         )
-    return list(rows)
+        params += [resource_id, busy_from - ONE_DAY, busy_until + ONE_DAY, busy_until, busy_from]
+    overlapping = " OR ".join("(s.starts_at < %s AND s.ends_at > %s)" for _ in intervals)
+    params.append(resource_id)
+    for starts_at, ends_at in intervals:
+        params += [ends_at, starts_at]
+    sql = (
+        f"SELECT {raw_rows.columns(SlotInstance, 's')}{busy} FROM {slots} s"  # noqa: S608
+        f" WHERE s.resource_id = %s AND ({overlapping or 'TRUE'})"
+        " ORDER BY s.starts_at FOR UPDATE OF s"
+    )
+    return list(SlotInstance.objects.raw(sql, params))
 
 
 def _busy_interval(

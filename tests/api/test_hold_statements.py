@@ -9,16 +9,20 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.api.calls import hold
 
-# 12 at the time of writing, the target of the performance issue: the idempotency record
-# and its answer; the service; the slot; the resource's lock (which also reads whether it
-# offers the service and has elapsed holds nearby); the slots' lock (which also reads
-# whether a session nearby overlaps); the slots' counters with their hold rows (one
-# statement); the customer; the booking, its audit row and its event; the webhook
-# endpoints' key-share lock. No SET search_path (the connection keeps the business's
-# path from the warm-up request), no content types (remembered per schema), no savepoint
-# inside the hold (an error ends the idempotency record's transaction). Inside the
-# test's own transaction, the idempotency record's transaction is a savepoint: two more.
-HOLD_STATEMENTS_CEILING = 12
+# 11 at the time of writing, for a customer seen before: the idempotency record and its
+# answer; the service with the slot's resource, location and start (one statement); the
+# resource's lock (which also reads whether it offers the service and has elapsed holds
+# nearby); the slots' lock (which also reads whether a session nearby overlaps); the
+# slots' counters with their hold rows (one statement); the customer; the booking, its
+# audit row and its event; the webhook endpoints' key-share lock. A new customer adds its
+# row and the row's audit entry (an INSERT that does nothing when a concurrent booking
+# made the customer first: no savepoint). No SET search_path (the connection keeps the
+# business's path from the warm-up request), no content types (remembered per schema),
+# no savepoint inside the hold (an error ends the idempotency record's transaction).
+# Inside the test's own transaction, the idempotency record's transaction is a
+# savepoint: two more.
+HOLD_STATEMENTS_CEILING = 11
+NEW_CUSTOMER_STATEMENTS = 2
 TEST_TRANSACTION_STATEMENTS = 2
 
 
@@ -42,3 +46,22 @@ def test_a_warm_hold_stays_within_its_statements_and_reads_no_reverse_relation(
     savepoints = [sql for sql in statements if sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
     assert len(savepoints) == TEST_TRANSACTION_STATEMENTS, listing
     assert len(statements) - len(savepoints) <= HOLD_STATEMENTS_CEILING, listing
+
+
+@pytest.mark.django_db
+def test_a_hold_by_a_new_customer_adds_only_the_customer_and_its_audit_entry(
+    anon_client, catalogue
+):
+    hold(anon_client, catalogue, key="warm", slot=catalogue.slots[0])
+    with CaptureQueriesContext(connection) as seen:
+        response = hold(
+            anon_client, catalogue, key="new", slot=catalogue.slots[1], email="first@time.test"
+        )
+
+    assert response.status_code == 201
+    statements = [query["sql"] for query in seen.captured_queries]
+    listing = "\n".join(s[:120] for s in statements)
+    ceiling = HOLD_STATEMENTS_CEILING + NEW_CUSTOMER_STATEMENTS + TEST_TRANSACTION_STATEMENTS
+    assert len(statements) <= ceiling, listing
+    inserts = [sql for sql in statements if sql.startswith('INSERT INTO "bookings_customer"')]
+    assert len(inserts) == 1, listing
