@@ -115,7 +115,7 @@ class Report:
             ratio = sat.throughput / bare_sat.throughput
             rows.append(
                 (
-                    f"{label} saturation vs bare view (issue 17)",
+                    f"{label} saturation vs bare view",
                     f"{sat.throughput:.0f}/s vs {bare_sat.throughput:.0f}/s = {ratio:.0%}; "
                     f"p95 {sat.p95_ms:.1f} ms (wrk)",
                     ">= 1,000/s and >= 60 %, p95 <= 250 ms",
@@ -153,7 +153,7 @@ class Report:
                 (
                     f"POST bookings (hold) p95 at {holds.mode.removeprefix('offered ')} offered",
                     f"{holds.p95_ms:.1f} ms ({holds.statuses})",
-                    "<= 25 ms (issue 17)",
+                    "<= 25 ms",
                     _verdict(holds.p95_ms <= 25 and set(holds.statuses) == {"201"}),
                 )
             )
@@ -164,7 +164,7 @@ class Report:
                     f"POST bookings (hold) {holds_sat.mode}",
                     f"{holds_sat.throughput:.0f}/s, p95 {holds_sat.p95_ms:.1f} ms "
                     f"({holds_sat.statuses})",
-                    ">= 200 holds/s (issue 17)",
+                    ">= 200 holds/s",
                     _verdict(holds_sat.throughput >= 200 and set(holds_sat.statuses) == {"201"}),
                 )
             )
@@ -175,7 +175,7 @@ class Report:
                     "hold served in process (whole stack, database included)",
                     f"{in_process['ms_per_hold_median']:.1f} ms, "
                     f"{in_process['statements']} statements",
-                    "<= 8 ms, <= 12 statements (issue 17)",
+                    "<= 8 ms, <= 12 statements",
                     _verdict(
                         in_process["ms_per_hold_median"] <= 8 and in_process["statements"] <= 12
                     ),
@@ -193,7 +193,7 @@ class Report:
                 (
                     f"storm: 50 holds on 1 slot, k={capacity} ({len(storms)} storms)",
                     f"201 x {won}, 409 x {refused}, slowest {slowest:.0f} ms",
-                    f"{capacity} ok, rest 409, slowest <= 300 ms (issue 17)",
+                    f"{capacity} ok, rest 409, slowest <= 300 ms",
                     _verdict(ok),
                 )
             )
@@ -217,7 +217,7 @@ class Report:
                     f"one new tenant migration across {r['tenant_schemas']:,} schemas "
                     "(setup_database)",
                     f"{r['seconds']:.0f} s, {r['schemas_migrated']:,} schemas migrated",
-                    "<= 15 min (issue 17)",
+                    "<= 15 min",
                     _verdict(r["seconds"] <= 900 and r["schemas_migrated"] == r["tenant_schemas"]),
                 )
             )
@@ -232,7 +232,7 @@ class Report:
                     f"{self.fan_out['businesses']:,} businesses",
                     f"{sent} tasks for {due} businesses with work due; slowest claim "
                     f"{slowest:.1f} ms; hourly backstops {self.fan_out['backstops_s']} s",
-                    "tasks only where due (issue 17)",
+                    "tasks only where due",
                     _verdict(sent == due),
                 )
             )
@@ -264,7 +264,7 @@ class Report:
 
     def _tenant_rows(self) -> list[tuple[str, str, str, str]]:
         """1 business vs the seeded number in the database: medians over the interleaved
-        rounds, with their spread (issue 17: within 15 %, p95 and saturation)."""
+        rounds, with their spread (PRODUCT.md §7: within 10 %, p95 and saturation)."""
         one, many = self.tenants["one"], self.tenants["many"]
         one_sat, many_sat = self.tenants["one_saturation"], self.tenants["many_saturation"]
         count = self.seed.get("counts", {}).get("tenants", 0)
@@ -284,14 +284,14 @@ class Report:
                 f"GET slots p95 at {one.mode.removeprefix('offered ')}: 1 vs {count:,} "
                 f"tenants, median of {rounds} interleaved rounds [spread]",
                 f"{spread(p95_one, ' ms')} vs {spread(p95_many, ' ms')} ({p95_change:+.0%})",
-                "within 15 % (issue 17)",
-                _verdict(p95_change <= 0.15 and rounds >= 5),
+                "within 10 %",
+                _verdict(p95_change <= 0.10 and rounds >= 5),
             ),
             (
                 f"GET slots saturation: 1 vs {count:,} tenants, median of {rounds} rounds",
                 f"{spread(sat_one, '/s')} vs {spread(sat_many, '/s')} ({sat_change:+.0%})",
-                "within 15 % (issue 17)",
-                _verdict(sat_change >= -0.15 and rounds >= 5),
+                "within 10 %",
+                _verdict(sat_change >= -0.10 and rounds >= 5),
             ),
         ]
 
