@@ -65,6 +65,7 @@ _DATES_PARAMETERS = _SCOPE_PARAMETERS | {"from", "to"}
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ACCEPTED = frozenset({"*/*", "application/*", "application/json"})
+_ACCEPT_MAX_LENGTH = 256
 # What DRF's APIView.finalize_response adds to the same answer (with one renderer, no
 # `Vary: Accept`).
 _ALLOW = "GET, HEAD, OPTIONS"
@@ -103,19 +104,25 @@ class _Plain:
         if "HTTP_X_EXPOSURE_VARIANT" in meta or "HTTP_X_BOOKING_TOKEN" in meta:
             return None
         accept = meta.get("HTTP_ACCEPT")
-        # Media type parameters (`indent=2`) shape DRF's rendering: the full way.
-        if accept and (
+        # Media type parameters (`indent=2`) shape DRF's rendering, an empty header is
+        # refused there, and DRF reads a long one only in part: the full way for those.
+        if accept is not None and (
             ";" in accept
+            or len(accept) > _ACCEPT_MAX_LENGTH
             or not any(part.strip().lower() in _ACCEPTED for part in accept.split(","))
         ):
             return None
         presented: str | None = None
         authorization = meta.get("HTTP_AUTHORIZATION")
         if authorization:
-            parts = authorization.split()
-            if len(parts) != 2 or parts[0].lower() != "bearer":
+            # Split as DRF splits it: the header's bytes, on ASCII whitespace only.
+            try:
+                parts = authorization.encode("iso-8859-1").split()
+                if len(parts) != 2 or parts[0].lower() != b"bearer":
+                    return None
+                presented = parts[1].decode("ascii")
+            except (UnicodeEncodeError, UnicodeDecodeError):
                 return None
-            presented = parts[1]
             if api_key_prefix(presented=presented) is None:
                 return None  # a JWT, or not a credential: the full way decides
         params: dict[str, str] = {}

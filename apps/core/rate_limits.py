@@ -235,9 +235,13 @@ def rate_limit_counted(count: RateCount, value: int) -> int | None:
 
 def rate_limit_uncount(count: RateCount) -> None:
     """Takes back a count made ahead for a request that turned out not to be one this
-    bucket counts (its credential did not hold). Best effort."""
+    bucket counts (its credential did not hold). Best effort; a counter that expired
+    meanwhile is made again at -1 and expires with its window."""
     with contextlib.suppress(RedisError, ConnectionInterrupted):
-        cache.client.get_client(write=True).decr(count.key)  # type: ignore[attr-defined]
+        pipe = cache.client.get_client(write=True).pipeline(transaction=False)  # type: ignore[attr-defined]
+        pipe.decr(count.key)
+        pipe.expire(count.key, count.period + 1, nx=True)
+        pipe.execute()
 
 
 def rate_limit_wait(

@@ -36,9 +36,22 @@ def _attnames(model: type[Model]) -> list[str]:
     return [field.attname for field in model._meta.concrete_fields]
 
 
+@cache
+def _converters(model: type[Model]) -> list[tuple[int, Any]]:
+    return [
+        (index, field)
+        for index, field in enumerate(model._meta.concrete_fields)
+        if hasattr(field, "from_db_value")
+    ]
+
+
 def model_from_values(model: type[M], values: Sequence[Any]) -> M:
-    """An instance from the values of `columns(model, ...)`, as loaded from the database."""
-    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), list(values))
+    """An instance from the values of `columns(model, ...)`, as loaded from the database
+    (each field's `from_db_value` applied, as the ORM applies it)."""
+    row = list(values)
+    for index, field in _converters(model):
+        row[index] = field.from_db_value(row[index], None, connection)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), row)
 
 
 def insert_values(instance: Model) -> tuple[str, list[Any]]:

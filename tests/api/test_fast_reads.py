@@ -234,3 +234,22 @@ def test_a_suspended_business_is_refused_by_the_full_way(acme, acme_host, catalo
 
     assert response.status_code == 402
     assert error_of(response)["code"] == "PLAN_INACTIVE"
+
+
+def test_an_empty_accept_header_is_refused_as_drf_refuses_it(acme, acme_host, catalogue):
+    client = Client(HTTP_HOST=acme_host)
+    assert client.get(_slots_path(catalogue)).status_code == 200  # the answer is cached
+
+    answers = [client.get(_slots_path(catalogue), HTTP_ACCEPT="") for _ in range(2)]
+
+    assert [answer.status_code for answer in answers] == [406, 406]
+
+
+def test_a_zone_named_dash_is_not_the_absence_of_a_zone(acme, acme_host, catalogue):
+    client = Client(HTTP_HOST=acme_host)
+    assert client.get(_slots_path(catalogue)).status_code == 200  # cached without a zone
+
+    answer = client.get(_slots_path(catalogue, tz="-"))
+
+    assert answer.status_code == 400
+    assert error_of(answer)["details"][0]["field"] == "tz"

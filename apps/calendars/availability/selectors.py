@@ -666,7 +666,7 @@ def _entry_names(
             str(scope.location_id or "-"),
             first.isoformat(),
             last.isoformat(),
-            tz or "-",
+            f"tz={tz}" if tz else "-",  # (a zone named "-" is not "no zone")
             tenant.timezone,  # the answer's zone when "anyone" spans zones
         ]
     )
