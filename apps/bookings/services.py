@@ -138,13 +138,10 @@ def _customer_input_clean(data: CustomerInput, *, phone_region: str | None) -> C
 
 
 def _customer_get_or_create(data: CustomerInput) -> Customer:
-    """The customer with this email, made now when there is none: one statement when
-    found, two when made (no savepoint: a concurrent first booking with the address
-    makes the INSERT do nothing, and the row it made is read)."""
+    """The customer with this email, made now when there is none, in one statement
+    either way (no savepoint: a concurrent first booking with the address makes the
+    INSERT do nothing, and the row it made is read)."""
     email_hash = pii.lookup_hash(data.email)
-    found = _customer_by_hash(email_hash)
-    if found is not None:
-        return found
     customer = Customer(
         name=data.name,
         email_encrypted=pii.pii_encrypt(data.email),
@@ -152,37 +149,12 @@ def _customer_get_or_create(data: CustomerInput) -> Customer:
         phone_encrypted=pii.pii_encrypt(data.phone),
         phone_hash=pii.lookup_hash(data.phone),
     )
-    if not _customer_insert(customer):
+    made, row = _customer_find_or_insert(customer)
+    if row is None:
         # A concurrent first booking with this address committed first.
         return Customer.objects.get(email_hash=email_hash)
-    logger.info("customer.created", extra={"customer_id": str(customer.pk)})
-    return customer
-
-
-def _customer_by_hash(email_hash: str) -> Customer | None:
-    sql = (
-        f"SELECT {raw_rows.columns(Customer, 'c')} FROM {raw_rows.table(Customer)} c"  # noqa: S608
-        " WHERE c.email_hash = %s LIMIT 1"
-    )
-    return next(iter(Customer.objects.raw(sql, [email_hash])), None)
-
-
-def _customer_insert(customer: Customer) -> bool:
-    """Inserts the new row as `save()` would (its signals too: the audit trail's entry),
-    unless a row with its email exists (False then, nothing written)."""
-    pre_save.send(
-        sender=Customer, instance=customer, raw=False, using=DEFAULT_DB_ALIAS, update_fields=None
-    )
-    names, values = raw_rows.insert_values(customer)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {raw_rows.table(Customer)} ({names})"  # noqa: S608
-            f" VALUES ({', '.join(['%s'] * len(values))})"
-            " ON CONFLICT (email_hash) WHERE NOT (email_hash = '') DO NOTHING RETURNING 1",
-            values,
-        )
-        if cursor.fetchone() is None:
-            return False
+    if not made:
+        return raw_rows.model_from_values(Customer, row)
     customer._state.adding = False
     customer._state.db = DEFAULT_DB_ALIAS
     post_save.send(
@@ -193,7 +165,40 @@ def _customer_insert(customer: Customer) -> bool:
         raw=False,
         using=DEFAULT_DB_ALIAS,
     )
-    return True
+    logger.info("customer.created", extra={"customer_id": str(customer.pk)})
+    return customer
+
+
+def _customer_find_or_insert(customer: Customer) -> tuple[bool, tuple[Any, ...] | None]:
+    """The row of the customer with `customer`'s email, or `customer` inserted as
+    `save()` would insert it (pre_save is sent first, as save() sends it, whichever
+    happens; the caller sends post_save when it was made). (made, the row's values in
+    `raw_rows.columns` order); None for the row when a concurrent transaction inserted
+    the email meanwhile (the INSERT then did nothing)."""
+    pre_save.send(
+        sender=Customer, instance=customer, raw=False, using=DEFAULT_DB_ALIAS, update_fields=None
+    )
+    names, values = raw_rows.insert_values(customer)
+    table = raw_rows.table(Customer)
+    placeholders = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH found AS (
+                SELECT {raw_rows.columns(Customer, "c")} FROM {table} c
+                WHERE c.email_hash = %s LIMIT 1
+            ), made AS (
+                INSERT INTO {table} ({names}) SELECT {placeholders}
+                WHERE NOT EXISTS (SELECT 1 FROM found)
+                ON CONFLICT (email_hash) WHERE NOT (email_hash = '') DO NOTHING
+                RETURNING {names}
+            )
+            SELECT false, * FROM found UNION ALL SELECT true, * FROM made""",  # noqa: S608
+            [customer.email_hash, *values],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False, None
+    return bool(row[0]), tuple(row[1:])
 
 
 # --- Bookings --------------------------------------------------------------------------
