@@ -25,7 +25,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.conf import settings
@@ -221,21 +221,42 @@ def _json(data: dict[str, Any]) -> HttpResponse:
     return response
 
 
-def slots(request: HttpRequest) -> HttpResponse | None:
-    plain = _Plain.parse(request, _SLOTS_PARAMETERS)
+class _Cached(NamedTuple):
+    plain: _Plain
+    scope: AvailabilityScope
+    first: dt.date
+    last: dt.date
+    raw: list[bytes | None]
+
+
+def _cached(request: HttpRequest, allowed: frozenset[str], first: str, last: str) -> _Cached | None:
+    """A plain request's scope and days (`first`, `last`: the parameters naming them) and
+    the values of its availability entry, read in the one round trip; None: the full way."""
+    plain = _Plain.parse(request, allowed)
     if plain is None:
         return None
     scoped = plain.scope()
-    day = plain.date("date")
-    if scoped is None or day is None:
+    first_day, last_day = plain.date(first), plain.date(last)
+    if scoped is None or first_day is None or last_day is None:
         return None
     scope, tz = scoped
-    keys = availability_cache_keys(scope, first=day, last=day, tz=tz, tenant=plain.tenant)
+    keys = availability_cache_keys(
+        scope, first=first_day, last=last_day, tz=tz, tenant=plain.tenant
+    )
     raw = _read(request, plain, keys)
-    if raw is None:
+    return None if raw is None else _Cached(plain, scope, first_day, last_day, raw)
+
+
+def slots(request: HttpRequest) -> HttpResponse | None:
+    cached = _cached(request, _SLOTS_PARAMETERS, "date", "date")
+    if cached is None:
         return None
     result = availability_slots_cached(
-        scope=scope, day=day, raw=raw, now=timezone.now(), tenant=plain.tenant
+        scope=cached.scope,
+        day=cached.first,
+        raw=cached.raw,
+        now=timezone.now(),
+        tenant=cached.plain.tenant,
     )
     if result is None:
         return None
@@ -259,20 +280,16 @@ def slots(request: HttpRequest) -> HttpResponse | None:
 
 
 def dates(request: HttpRequest) -> HttpResponse | None:
-    plain = _Plain.parse(request, _DATES_PARAMETERS)
-    if plain is None:
-        return None
-    scoped = plain.scope()
-    start, end = plain.date("from"), plain.date("to")
-    if scoped is None or start is None or end is None:
-        return None
-    scope, tz = scoped
-    keys = availability_cache_keys(scope, first=start, last=end, tz=tz, tenant=plain.tenant)
-    raw = _read(request, plain, keys)
-    if raw is None:
+    cached = _cached(request, _DATES_PARAMETERS, "from", "to")
+    if cached is None:
         return None
     result = availability_dates_cached(
-        scope=scope, start=start, end=end, raw=raw, now=timezone.now(), tenant=plain.tenant
+        scope=cached.scope,
+        start=cached.first,
+        end=cached.last,
+        raw=cached.raw,
+        now=timezone.now(),
+        tenant=cached.plain.tenant,
     )
     if result is None:
         return None

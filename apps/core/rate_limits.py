@@ -199,7 +199,8 @@ class RateCount:
 
     scope: str
     ident: str
-    key: str  # the Redis key, in the tenant's key space
+    name: str  # the counter's cache key
+    key: str  # the same in Redis, in the tenant's key space
     limit: int
     period: int
     window: int
@@ -220,8 +221,8 @@ def rate_limit_prepare(*, scope: str, ident: str, rate: str | None = None) -> Ra
     limit, period = parse_rate(rate)
     now = _now()
     window = int(now // period)
-    key = cache.make_key(f"throttle:{scope}:{ident}:{window}")
-    return RateCount(scope, ident, key, limit, period, window, now)
+    name = f"throttle:{scope}:{ident}:{window}"
+    return RateCount(scope, ident, name, cache.make_key(name), limit, period, window, now)
 
 
 def rate_limit_counted(count: RateCount, value: int) -> int | None:
@@ -251,21 +252,16 @@ def rate_limit_wait(
     the rate (`rate`, else the scope's configured one; none: no limit), else the whole
     seconds until the window ends. With Redis out of reach: None, or with `fail_closed`
     the answer of this process's own count."""
-    rate = rate or configured_rate(scope)
-    if not rate:
+    count = rate_limit_prepare(scope=scope, ident=ident, rate=rate)
+    if count is None:
         return None
-    limit, period = parse_rate(rate)
-    now = _now()
-    window = int(now // period)
     try:
-        count = _hit(f"throttle:{scope}:{ident}:{window}", period=period)
+        value = _hit(count.name, period=count.period)
     except (RedisError, ConnectionInterrupted):
-        _warn_unavailable(scope, fail_closed=fail_closed, now=now)
+        _warn_unavailable(scope, fail_closed=fail_closed, now=count.now)
         if not fail_closed:
             return None
-        key = f"{current_schema()}:{scope}:{period}:{ident}"
-        count = _process_windows.hit(key, window_end=(window + 1) * period, now=now)
-    if count <= limit:
-        return None
-    rate_limit_refusals_total.labels(scope=scope).inc()
-    return max(1, math.ceil((window + 1) * period - now))
+        key = f"{current_schema()}:{scope}:{count.period}:{ident}"
+        window_end = (count.window + 1) * count.period
+        value = _process_windows.hit(key, window_end=window_end, now=count.now)
+    return rate_limit_counted(count, value)
