@@ -15,6 +15,11 @@ def main() -> int:
     parser.add_argument(
         "--reseed", action="store_true", help="drop the bench databases and seed them again"
     )
+    parser.add_argument(
+        "--skip-directory",
+        action="store_true",
+        help="leave out the directory workload and its figures (its seed takes some 25 min)",
+    )
     args = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
     import django
@@ -22,7 +27,7 @@ def main() -> int:
     django.setup()
     from tests.bench.run import run
 
-    return run(quick=args.quick, reseed=args.reseed)
+    return run(quick=args.quick, reseed=args.reseed, directory=not args.skip_directory)
 
 
 if __name__ == "__main__":

@@ -781,7 +781,7 @@ def materialize(resources: int) -> dict[str, Any]:
 # --- The run ---------------------------------------------------------------------------------
 
 
-def run(*, quick: bool, reseed: bool) -> int:
+def run(*, quick: bool, reseed: bool, directory: bool = True) -> int:
     plan = Plan.quick() if quick else Plan.full()
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")  # noqa: DTZ005 - a file name
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -792,7 +792,7 @@ def run(*, quick: bool, reseed: bool) -> int:
     # The services log every booking and tenant they make; the figures are the output.
     logging.getLogger().setLevel(logging.WARNING)
     started = time.perf_counter()
-    seed = seeding.seed_ensure(force=reseed)
+    seed = seeding.seed_ensure(force=reseed, directory=directory)
     report.seed = {
         "reused": seed.reused,
         "seeded_on": seed.seeded_on,
@@ -821,8 +821,11 @@ def run(*, quick: bool, reseed: bool) -> int:
     report.queries = query_counts(workload, busy)
     report.profile = profile_slots(workload, requests=100 if quick else 300, stamp=stamp)
     report.profile["hold_in_process"] = hold_cost(workload, busy)
-    report.directory["index_freshened"] = directory_bench.index_freshen()
-    report.directory["queries"] = directory_bench.search_query_counts()
+    if directory:
+        report.directory["index_freshened"] = directory_bench.index_freshen()
+        report.directory["queries"] = directory_bench.search_query_counts()
+    else:
+        report.directory["skipped"] = "--skip-directory: the directory workload is not seeded"
     connections.close_all()
 
     logs = OUT_DIR / f"gunicorn-{stamp}.log"
@@ -877,8 +880,9 @@ def run(*, quick: bool, reseed: bool) -> int:
                 duration_s=plan.offered_s,
             )
             report.add(figures)
-        say(f"  {directory_bench.SEARCH} at {directory_bench.DIRECTORY_RATE:g} req/s offered")
-        report.add(directory_bench.searched(server, pids, duration_s=plan.offered_s))
+        if directory:
+            say(f"  {directory_bench.SEARCH} at {directory_bench.DIRECTORY_RATE:g} req/s offered")
+            report.add(directory_bench.searched(server, pids, duration_s=plan.offered_s))
 
         connections.close_all()
         with tenant_context(busy):
@@ -975,11 +979,12 @@ def run(*, quick: bool, reseed: bool) -> int:
         report.rollout = migration_rollout()
         say(f"  {report.rollout}")
 
-    say("Directory index catch-up: a booking confirmed, Celery worker and beat running ...")
-    connections.close_all()
-    report.directory["catch_up"] = directory_bench.catch_up(
-        database=seeding.bench_database(), log_dir=OUT_DIR, stamp=stamp
-    )
+    if directory:
+        say("Directory index catch-up: a booking confirmed, Celery worker and beat running ...")
+        connections.close_all()
+        report.directory["catch_up"] = directory_bench.catch_up(
+            database=seeding.bench_database(), log_dir=OUT_DIR, stamp=stamp
+        )
     say(f"Slot materialization: {plan.materialize_resources} resources x {MATERIALIZE_DAYS} days")
     connections.close_all()
     meter_wall = time.perf_counter()

@@ -588,7 +588,7 @@ def _seed_migrate(*, progress: bool) -> float:
 # --- Entry point -----------------------------------------------------------------------------
 
 
-def seed_ensure(*, force: bool = False, progress: bool = True) -> Seed:
+def seed_ensure(*, force: bool = False, progress: bool = True, directory: bool = True) -> Seed:
     """The seeded workload, reused when its marker matches, else made afresh."""
     expected = _expected_marker_base()
     markers = [_marker_read(bench_database()), _marker_read(one_tenant_database())]
@@ -616,7 +616,8 @@ def seed_ensure(*, force: bool = False, progress: bool = True) -> Seed:
                 one_tenant_database(), one_marker | {"migrations": expected["migrations"]}
             )
             bench_marker["migrations"] = expected["migrations"]
-        _directory_ensure(seed, bench_marker, progress=progress)
+        if directory:
+            _directory_ensure(seed, bench_marker, progress=progress)
         return seed
 
     timings: dict[str, float] = {}
@@ -651,7 +652,8 @@ def seed_ensure(*, force: bool = False, progress: bool = True) -> Seed:
     marker = expected | {"complete": True, "seed": asdict(seed)}
     _marker_write(bench_database(), marker)
     _marker_write(one_tenant_database(), marker | {"one_tenant": True})
-    _directory_ensure(seed, marker, progress=progress)
+    if directory:
+        _directory_ensure(seed, marker, progress=progress)
     return seed
 
 
