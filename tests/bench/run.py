@@ -346,6 +346,15 @@ def profile_slots(workload: Workload, *, requests: int, stamp: str) -> dict[str,
             "dates": round(dates_ms, 2),
         },
         "slots_time_share": {
+            "fast read before DRF (apps/api/fast_reads.py, all of it)": share(
+                "slots", "apps/api/fast_reads.py"
+            ),
+            "  its one Redis round trip (key, count, answer)": share(
+                "_read", "apps/api/fast_reads.py"
+            ),
+            "  the answer from the cached values": share(
+                "availability_slots_cached", "apps/calendars/availability/selectors.py"
+            ),
             "tenant routing (domain lookup)": share(
                 "process_request", "django_tenants/middleware/main.py"
             ),
