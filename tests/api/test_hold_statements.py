@@ -16,9 +16,10 @@ from tests.api.calls import hold
 # slots' counters with their hold rows (one statement); the customer; the booking, its
 # audit row and its event; the webhook endpoints' key-share lock. A new customer is
 # inserted by the statement that looks for it (an INSERT that does nothing when a
-# concurrent booking made the customer first: no savepoint) and adds its audit entry. No SET search_path (the connection keeps the
-# business's path from the warm-up request), no content types (remembered per schema),
-# no savepoint inside the hold (an error ends the idempotency record's transaction).
+# concurrent booking made the customer first: no savepoint) and adds its audit entry.
+# No SET search_path (the connection keeps the business's path from the warm-up
+# request), no content types (remembered per schema), no savepoint inside the hold (an
+# error ends the idempotency record's transaction).
 # Inside the test's own transaction, the idempotency record's transaction is a
 # savepoint: two more.
 HOLD_STATEMENTS_CEILING = 11
@@ -49,9 +50,7 @@ def test_a_warm_hold_stays_within_its_statements_and_reads_no_reverse_relation(
 
 
 @pytest.mark.django_db
-def test_a_hold_by_a_new_customer_adds_only_its_audit_entry(
-    anon_client, catalogue
-):
+def test_a_hold_by_a_new_customer_adds_only_its_audit_entry(anon_client, catalogue):
     hold(anon_client, catalogue, key="warm", slot=catalogue.slots[0])
     with CaptureQueriesContext(connection) as seen:
         response = hold(
