@@ -1,5 +1,6 @@
 """Plugin: the rate limiter (apps/core/rate_limits.py) under test.
 
+- every test starts with empty rate-limit counters (`_rate_counters_empty`);
 - `rate_clock`: the limiter's clock stopped at the moment the test starts, so a burst of
   requests never straddles two windows (Redis keys still expire in real time).
 - `redis_unreachable`: the cache, and with it the limiter, points at a closed port; the
@@ -10,15 +11,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
 
 import pytest
+from django.core.cache import cache
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
 from apps.core import rate_limits
 
 CLOSED_PORT_REDIS = "redis://127.0.0.1:9/0"
+
+
+@pytest.fixture(autouse=True)
+def _rate_counters_empty() -> None:
+    """Tests share one client address and two businesses, so the counts earlier tests
+    left in the same minute would refuse this one's requests: 429s that came and went
+    with the order the tests ran in. (The key prefix is this test run's own.)"""
+    with contextlib.suppress(RedisError, ConnectionInterrupted, AttributeError):
+        cache.delete_pattern("throttle:*")  # type: ignore[attr-defined]
 
 
 @pytest.fixture
