@@ -3,6 +3,8 @@ schema new tenants are cloned from. Idempotent: safe to run on every start."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -48,39 +50,58 @@ def template_schema_ensure(*, verbosity: int = 0) -> None:
 # django-tenants' clone_schema recreates unique constraints under PostgreSQL's default
 # names (`slot_unique_start` becomes `calendars_slotinstance_resource_id_starts_at_key`),
 # so a later migration that alters or drops one by its model name would fail on every
-# cloned tenant. This finds each unique constraint of the template whose twin in the
-# clone (same table, same definition) has another name, and gives it the template's.
+# cloned tenant. This finds each unique constraint of the template whose twin in a
+# clone (same table, same definition) has another name, and gives it the template's:
+# for any number of schemas in one statement (a statement per schema cost a deploy
+# 0.3 s a schema at 10,000 businesses, some 50 minutes, mostly to find nothing). A
+# clone that has the template's name already is passed over before any definition is
+# compared.
 _UNIQUE_RENAMES_SQL = """
+WITH template AS (
+    SELECT c.conname, r.relname, pg_get_constraintdef(c.oid) AS definition
+    FROM pg_constraint c
+    JOIN pg_class r ON r.oid = c.conrelid
+    JOIN pg_namespace n ON n.oid = r.relnamespace
+    WHERE n.nspname = %s AND c.contype = 'u'
+), candidates AS MATERIALIZED (
+    SELECT clone_ns.nspname, clone_rel.relname, clone_con.oid AS clone_oid,
+           clone_con.conname AS clone_name, template.conname AS template_name,
+           template.definition
+    FROM template
+    JOIN pg_class clone_rel ON clone_rel.relname = template.relname
+    JOIN pg_namespace clone_ns
+      ON clone_ns.oid = clone_rel.relnamespace AND clone_ns.nspname = ANY(%s)
+    JOIN pg_constraint clone_con
+      ON clone_con.conrelid = clone_rel.oid AND clone_con.contype = 'u'
+     AND clone_con.conname <> template.conname
+    WHERE NOT EXISTS (
+        SELECT 1 FROM pg_constraint taken
+        WHERE taken.conrelid = clone_rel.oid AND taken.conname = template.conname
+    )
+)
 SELECT format('ALTER TABLE %%I.%%I RENAME CONSTRAINT %%I TO %%I',
-              clone_ns.nspname, clone_rel.relname, clone_con.conname, template_con.conname)
-FROM pg_constraint template_con
-JOIN pg_class template_rel ON template_rel.oid = template_con.conrelid
-JOIN pg_namespace template_ns ON template_ns.oid = template_rel.relnamespace
-JOIN pg_namespace clone_ns ON clone_ns.nspname = %s
-JOIN pg_class clone_rel
-  ON clone_rel.relnamespace = clone_ns.oid AND clone_rel.relname = template_rel.relname
-JOIN pg_constraint clone_con
-  ON clone_con.conrelid = clone_rel.oid AND clone_con.contype = 'u'
- AND pg_get_constraintdef(clone_con.oid) = pg_get_constraintdef(template_con.oid)
-WHERE template_ns.nspname = %s
-  AND template_con.contype = 'u'
-  AND clone_con.conname <> template_con.conname
-  AND NOT EXISTS (
-      SELECT 1 FROM pg_constraint taken
-      WHERE taken.conrelid = clone_rel.oid AND taken.conname = template_con.conname
-  )
+              nspname, relname, clone_name, template_name)
+FROM candidates
+WHERE pg_get_constraintdef(clone_oid) = definition
+ORDER BY nspname, relname, clone_name
 """
 
 
-def schema_constraint_names_restore(*, schema_name: str) -> int:
-    """Gives a cloned schema's unique constraints the template's names; returns how many
+def schemas_constraint_names_restore(*, schema_names: Sequence[str]) -> int:
+    """Gives cloned schemas' unique constraints the template's names; returns how many
     were renamed (0 when they already match: safe to run again)."""
+    if not schema_names:
+        return 0
     with connection.cursor() as cursor:
-        cursor.execute(_UNIQUE_RENAMES_SQL, [schema_name, settings.TENANT_BASE_SCHEMA])
+        cursor.execute(_UNIQUE_RENAMES_SQL, [settings.TENANT_BASE_SCHEMA, list(schema_names)])
         statements = [row[0] for row in cursor.fetchall()]
         for statement in statements:
             cursor.execute(statement)
     return len(statements)
+
+
+def schema_constraint_names_restore(*, schema_name: str) -> int:
+    return schemas_constraint_names_restore(schema_names=[schema_name])
 
 
 def database_setup(*, verbosity: int = 1) -> None:
@@ -102,11 +123,7 @@ def database_setup(*, verbosity: int = 1) -> None:
         # (schema_migrations.py); what cannot be replayed goes through migrate_schemas.
         tenant_schemas_migrate(tenant_schemas, verbosity=verbosity)
     # Tenants cloned before the names were restored at creation get them now.
-    for schema_name in Tenant.objects.exclude(schema_name="public").values_list(
-        "schema_name", flat=True
-    ):
-        if schema_exists(schema_name):
-            schema_constraint_names_restore(schema_name=schema_name)
+    schemas_constraint_names_restore(schema_names=tenant_schemas)
     tenant_clone_install()
     # What a superuser made above (tests, or one role before the split) goes to the owner.
     database_objects_hand_over()

@@ -5,11 +5,15 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 from django_tenants.management.commands.migrate_schemas import Command as MigrateSchemas
 from django_tenants.utils import schema_context, schema_exists
 
 from apps.accounts.models import Membership, Tenant, User
-from apps.accounts.provisioning import schema_constraint_names_restore
+from apps.accounts.provisioning import (
+    schema_constraint_names_restore,
+    schemas_constraint_names_restore,
+)
 from tests.plugins.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +85,27 @@ def test_setup_database_restores_names_a_clone_lost():
     assert restored == 1
     assert "slot_unique_start" in _constraint_and_index_names("t_acme")
     assert schema_constraint_names_restore(schema_name="t_acme") == 0
+
+
+def test_names_are_restored_in_many_schemas_by_one_statement():
+    # given two tenants whose unique constraint has the name a plain clone gives it
+    with connection.cursor() as cursor:
+        for schema in ("t_acme", "t_globex"):
+            cursor.execute(
+                f'ALTER TABLE "{schema}".calendars_slotinstance RENAME CONSTRAINT '
+                "slot_unique_start TO calendars_slotinstance_resource_id_starts_at_key"
+            )
+
+    # when the set-up restores names across the schemas
+    with CaptureQueriesContext(connection) as seen:
+        restored = schemas_constraint_names_restore(schema_names=["t_acme", "t_globex"])
+
+    # then both are back, found by one statement (then one rename each)
+    assert restored == 2
+    assert len(seen.captured_queries) == 3
+    for schema in ("t_acme", "t_globex"):
+        assert "slot_unique_start" in _constraint_and_index_names(schema)
+    assert schemas_constraint_names_restore(schema_names=["t_acme", "t_globex"]) == 0
 
 
 def _recorded(schema: str, table: str, columns: str) -> set[tuple[str, ...]]:

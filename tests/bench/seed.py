@@ -61,7 +61,7 @@ from django_tenants.utils import tenant_context
 
 from apps.accounts.backups.postgres_clients import client_program
 from apps.accounts.models import Domain, Membership, Tenant, User
-from apps.accounts.provisioning import database_setup
+from apps.accounts.provisioning import database_setup, schema_constraint_names_restore
 from apps.accounts.services import tenant_create
 from apps.accounts.subdomains import schema_name_for
 from apps.api.services import api_key_create
@@ -490,6 +490,7 @@ def empty_tenants_seed(*, count: int = EMPTY_TENANTS, progress: bool = True) -> 
     dbname = bench_database()
     # One schema made exactly as tenant_create makes it (the same clone function) ...
     CloneSchema().clone_schema(settings.TENANT_BASE_SCHEMA, MODEL_SCHEMA)
+    schema_constraint_names_restore(schema_name=MODEL_SCHEMA)  # as tenant_create does
     connection.close()
     # ... then its dump, replayed under each new name.
     script = schema_dump(MODEL_SCHEMA, dbname=dbname)
