@@ -1,27 +1,31 @@
-"""GET slots and GET dates answered from the availability cache before DRF's dispatch.
+"""GET slots and GET dates answered from the availability cache right after tenant routing.
 
 A repeated availability read is the API's busiest request, and a cached one is nearly all
-overhead: DRF's request wrapping, negotiation, authentication, throttling and rendering,
-a serializer for four query parameters, and three Redis round trips (the API key's cached
-row, the rate-limit counter, the cached answer). Here the plain case costs one round trip:
-one pipeline reads the key's row, counts the request and reads the answer with its
-tokens, and the answer goes out as JSON built by hand.
+overhead: the middleware that pages need (sessions, authentication, languages, one-time
+passwords, lockouts, messages, HTMX, the audit context), URL resolution, DRF's request
+wrapping, negotiation, authentication, throttling and rendering, a serializer for four
+query parameters, and three Redis round trips (the API key's cached row, the rate-limit
+counter, the cached answer). `FastReadMiddleware` sits right after the security
+middleware (below CSP, metrics, request ids, the 503 guard and tenant routing, which
+every answer keeps), and the plain case costs one round trip: one pipeline reads the
+key's row, counts the request and reads the answer with its tokens, and the answer goes
+out as JSON built by hand, with the headers the skipped middleware would have added.
 
-The plain case is narrow on purpose: a GET with only the documented parameters, each in
-its canonical form; no credential, or an API key whose cached row holds (a session
-cookie, a JWT or a booking token goes the full way); an answer JSON can carry; a business
-that shows every start (curated exposure goes the full way, as does the
-`X-Exposure-Variant` header). Everything else, every miss and every refusal (bad input,
-a wrong key, over the rate, a suspended business, Redis out of reach) is handed to the
-DRF view, which answers as it always did: the body and headers of an answer are the same
-either way (tests/api/test_fast_reads.py compares them). A request counted here and then
-handed over is not counted again (apps/api/throttles.py).
+The plain case is narrow on purpose: a GET of the two paths with only the documented
+parameters, each in its canonical form; no credential, or an API key whose cached row
+holds (a session cookie, a JWT or a booking token goes the full way); an answer JSON can
+carry; a business that shows every start (curated exposure goes the full way, as does
+the `X-Exposure-Variant` header). Everything else, every miss and every refusal (bad
+input, a wrong key, over the rate, a suspended business, Redis out of reach) goes on
+down the middleware to the DRF view, which answers as it always did: the body and
+headers of an answer are the same either way (tests/api/test_fast_reads.py compares
+them). A request counted here and then handed over is not counted again
+(apps/api/throttles.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
 from collections.abc import Callable
@@ -30,8 +34,11 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
@@ -40,12 +47,15 @@ from apps.api.fields import EARLIEST, LATEST
 from apps.api.services import api_key_cache_keys, api_key_from_cache, api_key_prefix
 from apps.calendars.availability.selectors import (
     AvailabilityScope,
+    AvailableDates,
+    AvailableSlots,
     availability_cache_keys,
     availability_dates_cached,
     availability_slots_cached,
 )
 from apps.core.entitlements import plan_api_rate, tenant_active_require
 from apps.core.errors import DomainError
+from apps.core.languages import language_headers, request_language
 from apps.core.rate_limits import (
     RateCount,
     client_ident,
@@ -56,7 +66,6 @@ from apps.core.rate_limits import (
     stricter_rate,
 )
 
-View = Callable[..., HttpResponse]
 FastRead = Callable[[HttpRequest], HttpResponse | None]
 
 _SCOPE_PARAMETERS = frozenset({"service", "resource", "location", "tz"})
@@ -71,17 +80,44 @@ _ACCEPT_MAX_LENGTH = 256
 _ALLOW = "GET, HEAD, OPTIONS"
 
 
-def with_fast_read(view: View, fast: FastRead) -> View:
-    """`view` (an APIView's as_view()), tried first by `fast`. It keeps the view's
-    attributes (cls, initkwargs, csrf_exempt), so URL routing and the OpenAPI document see
-    the same view."""
+class FastReadMiddleware:
+    """Answers a plain repeated GET slots or GET dates from the cache (see above); every
+    other request goes on down the middleware. Placed right after Django's security
+    middleware: its redirect to HTTPS and its headers apply as to any answer."""
 
-    @functools.wraps(view)
-    def answer(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = fast(request) if not args and not kwargs else None
-        return response if response is not None else view(request, *args, **kwargs)
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._routes: dict[str, FastRead] | None = None
+        # The skipped middleware's headers on an API answer: the frame options' (the
+        # languages', the session's and the length are added in `_finish`).
+        self._frame_options = XFrameOptionsMiddleware(get_response)
 
-    return answer
+    def _fast_read_of(self, path: str) -> FastRead | None:
+        if self._routes is None:
+            # The tenant URLconf's paths (a public host is refused by `_Plain.parse`).
+            self._routes = {
+                reverse("api:v1:slots", urlconf=settings.ROOT_URLCONF): slots,
+                reverse("api:v1:dates", urlconf=settings.ROOT_URLCONF): dates,
+            }
+        return self._routes.get(path)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        fast = self._fast_read_of(request.path_info)
+        response = fast(request) if fast is not None else None
+        if response is None:
+            return self.get_response(request)
+        return self._finish(request, response)
+
+    def _finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponseBase:
+        """The headers the middleware below would have added to this answer."""
+        # A plain request picks no language and is not a staff screen's: the full way
+        # answers in the one its Accept-Language or the business's default gives.
+        language_headers(request, response, request_language(request)[0])
+        # The full way reads the session (DRF's session authentication looks), and so
+        # varies with the cookie; a request that carries one does go the full way.
+        patch_vary_headers(response, ("Cookie",))
+        response.headers["Content-Length"] = str(len(response.content))  # as CommonMiddleware
+        return self._frame_options.process_response(request, response)
 
 
 class _Plain:
@@ -212,6 +248,34 @@ def _read(
     return values[len(key_keys) :]
 
 
+def slots_body(result: AvailableSlots) -> dict[str, Any]:
+    """The body of a GET slots answer, the fast way's and the full way's."""
+    return {
+        "slots": [
+            {
+                "id": str(slot.id),
+                "start": slot.start.isoformat(),
+                "end": slot.end.isoformat(),
+                "resource": str(slot.resource_id),
+                "remaining": slot.remaining,
+            }
+            for slot in result.slots
+        ],
+        "total": result.total,
+        "has_more": result.has_more,
+        "timezone": result.timezone,
+    }
+
+
+def dates_body(result: AvailableDates) -> dict[str, Any]:
+    """The body of a GET dates answer, the fast way's and the full way's."""
+    return {
+        "dates": [{"date": day.day.isoformat(), "free": day.free} for day in result.dates],
+        "timezone": result.timezone,
+        "display_timezone": result.display_timezone,
+    }
+
+
 def _json(data: dict[str, Any]) -> HttpResponse:
     """As DRF's JSONRenderer writes it (compact, UTF-8, U+2028/2029 escaped)."""
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -258,25 +322,7 @@ def slots(request: HttpRequest) -> HttpResponse | None:
         now=timezone.now(),
         tenant=cached.plain.tenant,
     )
-    if result is None:
-        return None
-    return _json(
-        {
-            "slots": [
-                {
-                    "id": str(slot.id),
-                    "start": slot.start.isoformat(),
-                    "end": slot.end.isoformat(),
-                    "resource": str(slot.resource_id),
-                    "remaining": slot.remaining,
-                }
-                for slot in result.slots
-            ],
-            "total": result.total,
-            "has_more": result.has_more,
-            "timezone": result.timezone,
-        }
-    )
+    return None if result is None else _json(slots_body(result))
 
 
 def dates(request: HttpRequest) -> HttpResponse | None:
@@ -291,12 +337,4 @@ def dates(request: HttpRequest) -> HttpResponse | None:
         now=timezone.now(),
         tenant=cached.plain.tenant,
     )
-    if result is None:
-        return None
-    return _json(
-        {
-            "dates": [{"date": day.day.isoformat(), "free": day.free} for day in result.dates],
-            "timezone": result.timezone,
-            "display_timezone": result.display_timezone,
-        }
-    )
+    return None if result is None else _json(dates_body(result))

@@ -221,6 +221,15 @@ def _language_forget(**kwargs: object) -> None:
     translation.deactivate()
 
 
+def language_headers(request: HttpRequest, response: HttpResponse, language: str) -> None:
+    """What an answer in `language` says about it: that it varies with the request's
+    languages (and cookie, outside the API) and which language it is in. Also for answers
+    made before this middleware runs (apps/api/fast_reads.py)."""
+    api = request.path_info.startswith(API_PREFIX)
+    patch_vary_headers(response, ("Accept-Language",) if api else ("Accept-Language", "Cookie"))
+    response.headers.setdefault("Content-Language", language)
+
+
 class LanguageMiddleware:
     """In place of Django's LocaleMiddleware; after authentication, as staff screens
     follow the person's own language."""
@@ -242,9 +251,7 @@ class LanguageMiddleware:
         request.language_picked = picked or ""  # type: ignore[attr-defined]
         request.language_refused = refused  # type: ignore[attr-defined]
         response = self.get_response(request)
-        api = request.path_info.startswith(API_PREFIX)
-        patch_vary_headers(response, ("Accept-Language",) if api else ("Accept-Language", "Cookie"))
-        response.headers.setdefault("Content-Language", translation.get_language())
+        language_headers(request, response, translation.get_language())
         if picked and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != picked:
             # In a frame on another site the browser drops it; the URL carries the pick.
             response.set_cookie(

@@ -119,6 +119,9 @@ MIDDLEWARE = [
     "config.service_unavailable.ServiceUnavailableMiddleware",
     "apps.accounts.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A plain repeated GET slots or GET dates is answered here, from the cache, without
+    # the middleware below that pages need or DRF (apps/api/fast_reads.py).
+    "apps.api.fast_reads.FastReadMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

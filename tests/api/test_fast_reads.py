@@ -253,3 +253,57 @@ def test_a_zone_named_dash_is_not_the_absence_of_a_zone(acme, acme_host, catalog
 
     assert answer.status_code == 400
     assert error_of(answer)["details"][0]["field"] == "tz"
+
+
+def test_a_plain_read_is_answered_before_the_pages_middleware(acme, acme_host, catalogue, full_way):
+    client = Client(HTTP_HOST=acme_host)
+
+    first, second = (client.get(_slots_path(catalogue)) for _ in range(2))
+
+    assert full_way == ["SlotsApi"]
+    # Sessions and authentication ran for the full way only (and the security middleware
+    # above for both: its headers are on each).
+    assert hasattr(first.wsgi_request, "user") and hasattr(first.wsgi_request, "session")
+    assert not hasattr(second.wsgi_request, "user")
+    assert not hasattr(second.wsgi_request, "session")
+    assert second["X-Content-Type-Options"] == first["X-Content-Type-Options"] == "nosniff"
+    assert second["X-Frame-Options"] == first["X-Frame-Options"]
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "locale", "expected"),
+    [("de-DE,de;q=0.9", "en", "de"), ("", "fr", "fr"), ("xx", "es", "es"), ("", "", "en")],
+)
+def test_the_answer_names_the_language_the_full_way_names(
+    acme, acme_host, catalogue, full_way, accept_language, locale, expected
+):
+    Tenant.objects.filter(pk=acme.pk).update(locale=locale)
+    tenant_routes_forget()
+    client = Client(HTTP_HOST=acme_host, HTTP_ACCEPT_LANGUAGE=accept_language)
+
+    first, second = (client.get(_slots_path(catalogue)) for _ in range(2))
+
+    assert full_way == ["SlotsApi"]
+    assert first["Content-Language"] == second["Content-Language"] == expected
+    assert first["Vary"] == second["Vary"] == "Accept-Language, Cookie"
+
+
+def test_the_redirect_to_https_comes_first(acme, acme_host, catalogue, settings, full_way):
+    assert Client(HTTP_HOST=acme_host).get(_slots_path(catalogue)).status_code == 200  # cached
+    settings.SECURE_SSL_REDIRECT = True
+
+    answer = Client(HTTP_HOST=acme_host).get(_slots_path(catalogue))
+
+    assert answer.status_code == 301
+    assert answer["Location"].startswith("https://")
+    assert full_way == ["SlotsApi"]
+
+
+def test_other_paths_of_the_api_go_the_full_way(acme, acme_host, catalogue, full_way):
+    client = Client(HTTP_HOST=acme_host)
+    assert client.get(_slots_path(catalogue)).status_code == 200  # cached
+
+    answer = client.get(_slots_path(catalogue).replace("/slots?", "/slots/?"))
+
+    assert answer.status_code == 404
+    assert error_of(answer)["code"] == "NOT_FOUND"
