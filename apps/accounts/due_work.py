@@ -20,16 +20,22 @@ reads the next due time (in a statement of its own, so it sees every commit befo
 lock). A writer's trigger takes a KEY SHARE lock on the same row, so a writer that noted
 its due time before the lock has committed (its row is read), and one that comes after
 waits for the reschedule to commit and then moves the new time earlier if it must.
+
+The hourly backstops (apps/notifications/due_work.py, apps/waitlist/due_work.py) read
+every business's tables and note what the triggers may have missed, fifty
+businesses per statement (`work_due_repair_batched`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from apps.core.tenancy import current_schema
@@ -51,6 +57,43 @@ FROM public.accounts_tenant t
 WHERE w.kind = %(kind)s AND w.due_at <= %(now)s
   AND t.schema_name = w.schema_name AND t.is_ready AND t.schema_name <> 'public'
 RETURNING w.schema_name
+"""  # noqa: S608 (the table name is a constant)
+
+# Businesses one backstop statement reads. The time per business is the same from 50 to
+# 400 (planning dominates: opening each table and index, 3 to 4 ms a business cold), so
+# the size is set by locks: every table read and all its indexes stay locked (ACCESS
+# SHARE, taken by the planner) until the batch commits, and 50 businesses of the
+# notifications' six tables are some 2,000 entries of the shared lock table, which holds
+# max_locks_per_transaction times connections for everyone (OPERATIONS.md, "The lock
+# table"; 12,800 with PostgreSQL's defaults). A batch that does not fit fails and is read
+# one business at a time.
+REPAIR_SCHEMAS_PER_STATEMENT = 50
+
+# The due times found in a batch are noted only where the table shows none or a later
+# one. In normal running the triggers have noted everything, so the backstop then takes
+# no row locks at all: the note function takes KEY SHARE or UPDATE locks held to commit,
+# and many of them held for one long statement would make `work_due_reschedule`'s FOR
+# UPDATE wait, and could deadlock with a writer noting two kinds. Skipping a row that
+# already shows an earlier or equal time is safe: a reschedule that replaces it
+# concurrently reads the business's tables itself after its lock, so it sees what this
+# read saw. The fixed order keeps the locks that are taken in one order.
+_REPAIR_NOTE_SQL = f"""
+WITH found (schema_name, kind, due_at) AS (
+{{found}}
+)
+SELECT public.tenant_work_due_note(found.schema_name, found.kind, found.due_at)
+FROM found
+LEFT JOIN {_TABLE} w ON w.schema_name = found.schema_name AND w.kind = found.kind
+WHERE found.due_at IS NOT NULL AND (w.due_at IS NULL OR w.due_at > found.due_at)
+ORDER BY found.schema_name, found.kind
+"""  # noqa: S608 (identifiers quoted by the backend, every value a parameter)
+
+# A business without a row of this kind gets one, due after its own delay.
+_REPAIR_FIRST_DUE_SQL = f"""
+INSERT INTO {_TABLE} (schema_name, kind, due_at)
+SELECT first_due.schema_name, %s, now() + first_due.delay
+FROM unnest(%s::text[], %s::interval[]) AS first_due(schema_name, delay)
+ON CONFLICT (schema_name, kind) DO NOTHING
 """  # noqa: S608 (the table name is a constant)
 
 
@@ -119,3 +162,78 @@ def work_due_at(*, kind: str, schema: str | None = None) -> datetime | None:
         )
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def work_due_repair_batched(
+    *,
+    select_sql: str,
+    params: Mapping[str, Any],
+    schemas: Sequence[str],
+    failed_event: str,
+    first_due: Mapping[str, Callable[[str], timedelta]] | None = None,
+) -> int:
+    """The backstop's read: notes in each of `schemas` the due times `select_sql` finds
+    there, moving them earlier only, a batch of businesses per statement. `select_sql`
+    yields (kind, due_at) rows from one business's tables, named `{schema}.table`, with
+    `params` as %(name)s parameters. For each kind of `first_due`, a business without a
+    row of that kind is made due after the delay it gives for the schema (its first grid
+    upkeep). Returns how many businesses were read; one that fails is logged as
+    `failed_event` and the others are read all the same."""
+    read = 0
+    for start in range(0, len(schemas), REPAIR_SCHEMAS_PER_STATEMENT):
+        batch = schemas[start : start + REPAIR_SCHEMAS_PER_STATEMENT]
+        try:
+            _repair_batch(batch, select_sql, params, first_due or {})
+            read += len(batch)
+        except DatabaseError:
+            # One business that cannot be read (its tables mid-migration, say) fails its
+            # whole batch: read the batch's businesses one by one to leave out only it.
+            logger.warning("due_work.repair_batch_failed", extra={"first_schema": batch[0]})
+            read += _repair_one_by_one(batch, select_sql, params, first_due or {}, failed_event)
+    return read
+
+
+def _repair_one_by_one(
+    schemas: Sequence[str],
+    select_sql: str,
+    params: Mapping[str, Any],
+    first_due: Mapping[str, Callable[[str], timedelta]],
+    failed_event: str,
+) -> int:
+    read = 0
+    for schema in schemas:
+        try:
+            _repair_batch([schema], select_sql, params, first_due)
+            read += 1
+        except SoftTimeLimitExceeded:
+            raise  # the task's time is up: stop here (the next run starts from the first)
+        except Exception:  # one business's schema must not stop the others'
+            logger.exception(failed_event, extra={"schema": schema})
+    return read
+
+
+def _repair_batch(
+    schemas: Sequence[str],
+    select_sql: str,
+    params: Mapping[str, Any],
+    first_due: Mapping[str, Callable[[str], timedelta]],
+) -> None:
+    """One statement reads and notes the batch, one more per kind of `first_due`; in a
+    transaction (a savepoint inside one) so that a failure leaves nothing behind."""
+    quote = connection.ops.quote_name
+    selects: list[str] = []
+    values: dict[str, Any] = dict(params)
+    for index, schema in enumerate(schemas):
+        filled = select_sql.format(schema=quote(schema))
+        selects.append(
+            f"SELECT %(_schema_{index})s::text, one.kind::text, "  # noqa: S608
+            f"one.due_at::timestamptz FROM ({filled}) AS one"
+        )
+        values[f"_schema_{index}"] = schema
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_REPAIR_NOTE_SQL.format(found="\nUNION ALL\n".join(selects)), values)
+        for kind, delay in first_due.items():
+            cursor.execute(
+                _REPAIR_FIRST_DUE_SQL,
+                [kind, list(schemas), [delay(schema) for schema in schemas]],
+            )
