@@ -49,9 +49,12 @@ from apps.calendars.availability.selectors import (
     AvailabilityScope,
     AvailableDates,
     AvailableSlots,
+    CachedAnswer,
+    availability_answer_reused,
     availability_cache_keys,
     availability_dates_cached,
     availability_slots_cached,
+    availability_tenant_inputs,
 )
 from apps.core.entitlements import plan_api_rate, tenant_active_require
 from apps.core.errors import DomainError
@@ -276,11 +279,14 @@ def dates_body(result: AvailableDates) -> dict[str, Any]:
     }
 
 
-def _json(data: dict[str, Any]) -> HttpResponse:
+def _json(data: dict[str, Any]) -> bytes:
     """As DRF's JSONRenderer writes it (compact, UTF-8, U+2028/2029 escaped)."""
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    response = HttpResponse(text.encode(), content_type="application/json")
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+
+
+def _response(body: bytes) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/json")
     response["Allow"] = _ALLOW
     return response
 
@@ -290,6 +296,7 @@ class _Cached(NamedTuple):
     scope: AvailabilityScope
     first: dt.date
     last: dt.date
+    keys: list[str]
     raw: list[bytes | None]
 
 
@@ -308,33 +315,80 @@ def _cached(request: HttpRequest, allowed: frozenset[str], first: str, last: str
         scope, first=first_day, last=last_day, tz=tz, tenant=plain.tenant
     )
     raw = _read(request, plain, keys)
-    return None if raw is None else _Cached(plain, scope, first_day, last_day, raw)
+    return None if raw is None else _Cached(plain, scope, first_day, last_day, keys, raw)
+
+
+class _Kept(NamedTuple):
+    raw: tuple[bytes | None, ...]
+    since: dt.datetime
+    until: dt.datetime
+    answer: AvailableSlots | AvailableDates
+    body: bytes
+
+
+# The answers this process gave last, by query. A repeat whose cache values are the same
+# bytes (the entry and every token it counts under: any booking, hold or catalogue change
+# makes them differ) is given the same body again, without decoding the entry, cutting
+# the answer and writing its JSON, until the clock alone may change it
+# (`CachedAnswer.unchanged_until`). Per process and bounded: emptied when full.
+_KEPT_MAX = 512
+_kept: dict[tuple[object, ...], _Kept] = {}
+
+
+def _answer(
+    cached: _Cached,
+    cut: Callable[[dt.datetime], CachedAnswer | None],
+    body: Callable[[Any], dict[str, Any]],
+) -> HttpResponse | None:
+    """The answer `cut` gives at this instant (None: the full way), or the one kept from
+    an earlier request with the same cache values while it still holds."""
+    now = timezone.now()
+    query = (*cached.keys, *availability_tenant_inputs(cached.plain.tenant))
+    raw = tuple(cached.raw)
+    kept = _kept.get(query)
+    if kept is not None and kept.raw == raw and kept.since <= now < kept.until:
+        availability_answer_reused(kept.answer)
+        return _response(kept.body)
+    result = cut(now)
+    if result is None:
+        return None
+    text = _json(body(result.answer))
+    if len(_kept) >= _KEPT_MAX:
+        _kept.clear()
+    _kept[query] = _Kept(raw, now, result.unchanged_until, result.answer, text)
+    return _response(text)
 
 
 def slots(request: HttpRequest) -> HttpResponse | None:
     cached = _cached(request, _SLOTS_PARAMETERS, "date", "date")
     if cached is None:
         return None
-    result = availability_slots_cached(
-        scope=cached.scope,
-        day=cached.first,
-        raw=cached.raw,
-        now=timezone.now(),
-        tenant=cached.plain.tenant,
-    )
-    return None if result is None else _json(slots_body(result))
+
+    def cut(now: dt.datetime) -> CachedAnswer | None:
+        return availability_slots_cached(
+            scope=cached.scope,
+            day=cached.first,
+            raw=cached.raw,
+            now=now,
+            tenant=cached.plain.tenant,
+        )
+
+    return _answer(cached, cut, slots_body)
 
 
 def dates(request: HttpRequest) -> HttpResponse | None:
     cached = _cached(request, _DATES_PARAMETERS, "from", "to")
     if cached is None:
         return None
-    result = availability_dates_cached(
-        scope=cached.scope,
-        start=cached.first,
-        end=cached.last,
-        raw=cached.raw,
-        now=timezone.now(),
-        tenant=cached.plain.tenant,
-    )
-    return None if result is None else _json(dates_body(result))
+
+    def cut(now: dt.datetime) -> CachedAnswer | None:
+        return availability_dates_cached(
+            scope=cached.scope,
+            start=cached.first,
+            end=cached.last,
+            raw=cached.raw,
+            now=now,
+            tenant=cached.plain.tenant,
+        )
+
+    return _answer(cached, cut, dates_body)

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.middleware import tenant_routes_forget
 from apps.accounts.models import Tenant
+from apps.api import fast_reads
 from apps.api.models import ApiKey
 from apps.api.services import api_key_create, api_key_revoke
 from apps.api.views.catalogue import DatesApi, SlotsApi
@@ -307,3 +308,36 @@ def test_other_paths_of_the_api_go_the_full_way(acme, acme_host, catalogue, full
 
     assert answer.status_code == 404
     assert error_of(answer)["code"] == "NOT_FOUND"
+
+
+def test_a_kept_answer_is_given_again_until_the_clock_may_change_it(
+    acme, acme_host, catalogue, full_way, monkeypatch
+):
+    cuts: list[dt.datetime] = []
+    cut = fast_reads.availability_slots_cached
+
+    def counted(**kwargs):
+        answer = cut(**kwargs)
+        if answer is not None:  # (the first request's is None: nothing cached yet)
+            cuts.append(kwargs["now"])
+        return answer
+
+    monkeypatch.setattr(fast_reads, "availability_slots_cached", counted)
+    monkeypatch.setattr(fast_reads, "_kept", {})
+    client = Client(HTTP_HOST=acme_host)
+
+    answers = [client.get(_slots_path(catalogue)) for _ in range(4)]
+    assert full_way == ["SlotsApi"] and len(cuts) == 1  # cut once, then given again
+    (query, kept), *others = fast_reads._kept.items()
+    assert not others and kept.body == answers[3].content
+    # The instant the clock may change it: cut again.
+    fast_reads._kept[query] = kept._replace(until=kept.since)
+    again = client.get(_slots_path(catalogue))
+    # Another hold: the tokens differ, so the cache values do.
+    assert hold(client, catalogue, slot=catalogue.slots[1]).status_code == 201
+    client.get(_slots_path(catalogue))  # the full way computes it again
+    after_hold = client.get(_slots_path(catalogue))
+
+    assert len(cuts) == 3
+    assert {answer.content for answer in answers} == {again.content}
+    assert after_hold.json()["total"] == len(catalogue.slots) - 1

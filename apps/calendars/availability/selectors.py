@@ -964,6 +964,15 @@ def _cached_computation(
     return cached
 
 
+class CachedAnswer(NamedTuple):
+    """An answer cut from a cached computation, and the first instant at which the clock
+    alone may change it (`_unchanged_until`): until then, the same values of
+    `availability_cache_keys` give the same answer."""
+
+    answer: AvailableSlots | AvailableDates
+    unchanged_until: dt.datetime
+
+
 def availability_slots_cached(
     *,
     scope: AvailabilityScope,
@@ -971,7 +980,7 @@ def availability_slots_cached(
     raw: Sequence[bytes | None],
     now: dt.datetime,
     tenant: Tenant,
-) -> AvailableSlots | None:
+) -> CachedAnswer | None:
     """What `availability_slots_of` answers (all starts shown), from the values of
     `availability_cache_keys`; None when they do not hold an answer for `now`, or the
     business curates what it shows (the caller then asks `availability_slots_of`)."""
@@ -980,7 +989,7 @@ def availability_slots_cached(
     computed = _cached_computation(raw, first=day, last=day, now=now, tenant=tenant)
     if computed is None:
         return None
-    return _slots_answer(
+    answer = _slots_answer(
         computed,
         scope=scope,
         day=day,
@@ -989,6 +998,7 @@ def availability_slots_cached(
         viewer_key="",
         exposure_variant=Tenant.ExposureMode.ALL,
     )
+    return CachedAnswer(answer, _unchanged_until(computed, now=now, tenant=tenant))
 
 
 def availability_dates_cached(
@@ -999,7 +1009,7 @@ def availability_dates_cached(
     raw: Sequence[bytes | None],
     now: dt.datetime,
     tenant: Tenant,
-) -> AvailableDates | None:
+) -> CachedAnswer | None:
     """What `availability_dates_of` answers, from the values of `availability_cache_keys`;
     None when they do not hold an answer for `now` or the range is refused."""
     if end < start or (end - start).days >= MAX_DATES_SPAN_DAYS:
@@ -1007,7 +1017,51 @@ def availability_dates_cached(
     computed = _cached_computation(raw, first=start, last=end, now=now, tenant=tenant)
     if computed is None:
         return None
-    return _dates_answer(computed, scope=scope, start=start, end=end, now=now, tenant=tenant)
+    answer = _dates_answer(computed, scope=scope, start=start, end=end, now=now, tenant=tenant)
+    return CachedAnswer(answer, _unchanged_until(computed, now=now, tenant=tenant))
+
+
+def availability_tenant_inputs(tenant: Tenant) -> tuple[object, ...]:
+    """The business's settings an answer cut by `availability_*_cached` depends on
+    besides the cache values and the clock: a caller keeping answers keys them by these
+    too (kept beside `_bookable` and `_slots_answer`, which read them)."""
+    return (tenant.exposure_mode, tenant.min_notice_minutes, tenant.horizon_days)
+
+
+def availability_answer_reused(answer: AvailableSlots | AvailableDates) -> None:
+    """Counts an answer a caller kept from `availability_*_cached` and gives again (same
+    values, before its `unchanged_until`) as the selectors count one they cut."""
+    _cache_lookup_count("answer", hit=True)
+    if isinstance(answer, AvailableSlots):
+        metrics.exposed_slots_count.labels(variant="all").observe(len(answer.slots))
+
+
+def _unchanged_until(computed: _Computed, *, now: dt.datetime, tenant: Tenant) -> dt.datetime:
+    """The first instant after `now` at which the answer `_bookable` cuts from `computed`
+    may change with the clock alone; earlier is always safe (it is cut again):
+
+    - a hold the computation counted ends (`grid.valid_until`);
+    - the next midnight of `now`'s own zone (UTC): the bookable days move
+      (`_bookable_days`, and with them `_still_holds`);
+    - the next local midnight of any zone in scope: a resource's horizon, or the
+      display's day, moves;
+    - the first start still after the minimum notice passes it."""
+    limits = [dt.datetime.combine(now.date() + ONE_DAY, dt.time(), tzinfo=now.tzinfo)]
+    grid = computed.grid
+    if grid.valid_until is not None:
+        limits.append(grid.valid_until)
+    for tz_name in {*computed.zones.values(), computed.display_timezone}:
+        tz = zone(tz_name)
+        limits.append(local_day_start(local_date(now, tz) + ONE_DAY, tz))
+    notice = dt.timedelta(
+        minutes=computed.service_notice
+        if computed.service_notice is not None
+        else tenant.min_notice_minutes
+    )
+    position = bisect.bisect_left(grid.starts, _micros(now + notice))
+    if position < len(grid.starts):
+        limits.append(_instant(grid.starts[position]) - notice)
+    return min(limits)
 
 
 def availability_dates(
