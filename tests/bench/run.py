@@ -508,6 +508,21 @@ def storm(
     }
 
 
+def _holds(
+    workload: Workload, slots: list[tuple[str, str, dt.datetime]], *, tag: str
+) -> Iterator[Request]:
+    """One hold per slot, each by a new customer (`tag` keeps runs' addresses apart)."""
+    run_tag = f"{tag}-{uuid.uuid4().hex[:8]}"
+    return (
+        workload.hold(
+            service_id=workload.seed.service_id,
+            slot_id=slot_id,
+            email=f"{run_tag}-{n}@bench.test",
+        )
+        for n, (slot_id, _, _) in enumerate(slots)
+    )
+
+
 HOLDS_WARM_UP = 20
 
 
@@ -518,18 +533,10 @@ def holds_warm_up(
     a worker serves loads what only holds use (modules, PostgreSQL's catalogue entries
     of the booking tables in its backend), a one-time cost that queued the first seconds
     of the open-loop run behind it. Its size is reported, not hidden."""
-    run_tag = uuid.uuid4().hex[:8]
     run = open_loop(
         port=server.port,
         host=workload.host,
-        requests=(
-            workload.hold(
-                service_id=workload.seed.service_id,
-                slot_id=slot_id,
-                email=f"hold-warm-{run_tag}-{n}@bench.test",
-            )
-            for n, (slot_id, _, _) in enumerate(slots)
-        ),
+        requests=_holds(workload, slots, tag="hold-warm"),
         rate=10,
         duration_s=len(slots) / 10,
     )
@@ -549,15 +556,7 @@ def holds_offered(
     slots: list[tuple[str, str, dt.datetime]],
     plan: Plan,
 ) -> Figures:
-    run_tag = uuid.uuid4().hex[:8]
-    requests = (
-        workload.hold(
-            service_id=workload.seed.service_id,
-            slot_id=slot_id,
-            email=f"hold-{run_tag}-{n}@bench.test",
-        )
-        for n, (slot_id, _, _) in enumerate(slots)
-    )
+    requests = _holds(workload, slots, tag="hold")
     figures, run = offer(
         name="POST bookings (hold)",
         server=server,
@@ -588,15 +587,7 @@ def holds_saturated(
 ) -> Figures:
     """Holds as fast as the server takes them: HOLD_CLIENTS clients each sending its
     next hold (on a slot of its own) as soon as the last is answered."""
-    run_tag = uuid.uuid4().hex[:8]
-    requests = (
-        workload.hold(
-            service_id=workload.seed.service_id,
-            slot_id=slot_id,
-            email=f"hold-sat-{run_tag}-{n}@bench.test",
-        )
-        for n, (slot_id, _, _) in enumerate(slots)
-    )
+    requests = _holds(workload, slots, tag="hold-sat")
     server.wait_idle()
     meter = CpuMeter(server, pids)
     run = closed_loop(
