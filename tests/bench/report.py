@@ -61,6 +61,8 @@ class Report:
     tenants: dict[str, Figures] = field(default_factory=dict)
     # One beat tick of each due-driven entry, and the backstops (run.fan_out).
     fan_out: dict[str, Any] = field(default_factory=dict)
+    # The catalogue's size and one connection's memory (run.catalogue_and_connections).
+    catalogue: dict[str, Any] = field(default_factory=dict)
     # One new tenant migration across every schema (run.migration_rollout).
     rollout: dict[str, Any] = field(default_factory=dict)
     materialization: dict[str, Any] = field(default_factory=dict)
@@ -409,6 +411,8 @@ class Report:
             lines += ["", f"New tenants: {json.dumps(self.new_tenant['runs'])}"]
         if self.materialization:
             lines += ["", f"Materialization: {json.dumps(self.materialization)}"]
+        if self.catalogue:
+            lines += ["", f"Catalogue and connections: {json.dumps(self.catalogue)}"]
         if self.fan_out:
             lines += ["", f"Periodic fan-out: {json.dumps(self.fan_out)}"]
         if self.rollout:
@@ -452,6 +456,7 @@ class Report:
             "new_tenant": self.new_tenant,
             "materialization": self.materialization,
             "fan_out": self.fan_out,
+            "catalogue": self.catalogue,
             "rollout": self.rollout,
             "directory": self.directory,
             "storm_invariant_broken": failures,

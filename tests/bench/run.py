@@ -720,6 +720,88 @@ def fan_out() -> dict[str, Any]:
     return {"businesses": businesses, "ticks": ticks, "backstops_s": backstops}
 
 
+# What a request in a business plans: its booking, slot, customer, catalogue and audit
+# tables (and their indexes, which the planner opens with them).
+_TOUCHED_TABLES = (
+    "bookings_booking",
+    "bookings_customer",
+    "calendars_slotinstance",
+    "resources_service",
+    "resources_resource",
+    "resources_location",
+    "auditlog_logentry",
+)
+_CATALOGUE_TABLES = ("pg_class", "pg_attribute", "pg_index", "pg_constraint", "pg_depend")
+_BACKEND_MEMORY = "SELECT sum(total_bytes) FROM pg_backend_memory_contexts"
+
+
+def catalogue_and_connections(*, touched: tuple[int, ...] = (1, 100, 1000)) -> dict[str, Any]:
+    """The catalogue's size at the seeded number of businesses, and what one database
+    connection holds after serving requests in many of them: PostgreSQL caches each
+    table and index it plans for (per connection, for the connection's life), so a
+    long-lived connection that has served every business holds all of their entries."""
+    use_public_schema()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'pg_catalog' AND c.relname = ANY(%s)",
+            [list(_CATALOGUE_TABLES)],
+        )
+        catalogue = {name: round(size / 2**20) for name, size in cursor.fetchall()}
+        cursor.execute("SELECT pg_database_size(current_database())")
+        database_mb = round(cursor.fetchone()[0] / 2**20)
+    schemas = list(
+        Tenant.objects.exclude(schema_name="public")
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)[: max(touched)]
+    )
+    settings_dict = connection.settings_dict
+    memory: dict[str, float] = {}
+    planning_ms: dict[str, float] = {}
+    with psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        password=settings_dict["PASSWORD"] or None,
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        autocommit=True,
+    ) as fresh:
+
+        def backend_mb() -> float:
+            row = fresh.execute(_BACKEND_MEMORY).fetchone()
+            return round(int(row[0] if row else 0) / 2**20, 1)
+
+        memory["0"] = backend_mb()
+        done = 0
+        for count in sorted(touched):
+            started = time.perf_counter()
+            for schema in schemas[done:count]:
+                for table in _TOUCHED_TABLES:
+                    fresh.execute(
+                        psycopg.sql.SQL("SELECT 1 FROM {} WHERE false").format(
+                            psycopg.sql.Identifier(schema, table)
+                        )
+                    )
+            if count > done:
+                planning_ms[str(count)] = round(
+                    (time.perf_counter() - started) * 1000 / (count - done), 2
+                )
+            done = count
+            memory[str(count)] = backend_mb()
+    first, last = min(touched), max(touched)
+    per_business_kb = (memory[str(last)] - memory[str(first)]) * 1024 / max(1, last - first)
+    return {
+        "businesses": Tenant.objects.exclude(schema_name="public").count(),
+        "database_mb": database_mb,
+        "catalogue_mb": catalogue,
+        "tables_touched_per_business": len(_TOUCHED_TABLES),
+        "backend_mb_after_businesses": memory,
+        "backend_kb_per_business": round(per_business_kb),
+        "first_touch_ms_per_business": planning_ms,
+    }
+
+
 def _user_remove(user: User) -> None:
     """Django's cascade would also visit tenant tables (resources link to users), which
     the public schema lacks: the row goes by SQL, or stays if something refers to it."""
@@ -1036,6 +1118,11 @@ def run(*, quick: bool, reseed: bool, directory: bool = True) -> int:
                 f"{side}_saturation": merge_saturation(names[side], saturated[side])
                 for side in names
             }
+
+    say("The catalogue, and one connection's memory after serving many businesses ...")
+    connections.close_all()
+    report.catalogue = catalogue_and_connections()
+    say(f"  {report.catalogue}")
 
     say("Periodic work at this size: one tick of each due-driven beat entry, the backstops ...")
     connections.close_all()
