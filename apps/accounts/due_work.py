@@ -190,6 +190,12 @@ def work_due_repair_batched(
             # whole batch: read the batch's businesses one by one to leave out only it.
             logger.warning("due_work.repair_batch_failed", extra={"first_schema": batch[0]})
             read += _repair_one_by_one(batch, select_sql, params, first_due or {}, failed_event)
+        # Every business read leaves its tables' catalogue entries in this connection:
+        # a new one every DATABASE_CONNECTION_MAX_SCHEMAS (apps/core/postgresql_backend).
+        note = getattr(connection, "schemas_note", None)
+        if note is not None:
+            note(batch)
+            connection.recycle_if_wide()  # type: ignore[attr-defined]
     return read
 
 

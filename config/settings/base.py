@@ -195,6 +195,10 @@ DATABASES = {
     }
 }
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# A kept connection is closed between requests (or tasks) once it has worked in this many
+# businesses: PostgreSQL keeps each business's catalogue entries per connection, some
+# 250 KB each (apps/core/postgresql_backend/base.py). 0: never.
+DATABASE_CONNECTION_MAX_SCHEMAS = env_int("DATABASE_CONNECTION_MAX_SCHEMAS", default=400)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

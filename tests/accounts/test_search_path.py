@@ -6,9 +6,6 @@ too. These tests pin that behaviour of the installed backend."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from django.conf import settings
 from django.db import ProgrammingError, connection, transaction
@@ -21,24 +18,6 @@ from apps.core.tenancy import use_public_schema, use_tenant
 
 class _Boom(Exception):
     pass
-
-
-@pytest.fixture
-def autocommit(django_db_setup: None, django_db_blocker: Any) -> Iterator[Tenant]:
-    """The database without a test transaction around the test (so a rollback here is a
-    real one), in acme. These tests only read: nothing is left behind."""
-    with django_db_blocker.unblock():
-        assert connection.get_autocommit()
-        acme = Tenant.objects.get(slug="acme")
-        try:
-            yield acme
-        finally:
-            use_public_schema()
-
-
-@pytest.fixture
-def globex_autocommit(autocommit: Tenant) -> Tenant:
-    return Tenant.objects.get(slug="globex")
 
 
 def _switch_in_a_transaction_that_fails(tenant: Tenant, *, bad_sql: bool = False) -> None:

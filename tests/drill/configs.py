@@ -107,6 +107,7 @@ auth_file = {auth_file}
 admin_users = {user}
 pool_mode = {POOL_MODE}
 server_reset_query = DISCARD ALL
+server_lifetime = 600
 default_pool_size = {pool_size}
 max_client_conn = 500
 ignore_startup_parameters = extra_float_digits,options

@@ -14,6 +14,12 @@ test_search_path.py pins both).
 PgBouncer is used in session pooling only (ARCHITECTURE.md), where a session's `SET`
 stays with the session.
 
+A connection is also closed, between requests or tasks, once it has served
+DATABASE_CONNECTION_MAX_SCHEMAS businesses. PostgreSQL keeps the catalogue entries of
+every table and index a connection has planned for, for the connection's life: about
+250 KB a business, so a kept connection that had served 10,000 businesses would hold
+some 2.4 GB (measured by `make bench`). The next query opens a new one.
+
 The same applies to content types: django-tenants empties Django's content-type cache
 at every switch because ids differ between schemas; `content_types_remembered` keeps
 them per schema for the audit rows of writes (apps/bookings/audit.py).
@@ -21,9 +27,12 @@ them per schema for the audit rows of writes (apps/bookings/audit.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django_tenants.postgresql_backend import base
+from django_tenants.utils import get_public_schema_name
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -33,6 +42,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Set before the parent's __init__, which switches to public.
         self.search_path_in_postgres: list[str] | None = None
+        # The businesses' schemas this connection has worked in since it was opened.
+        self.schemas_served: set[str] = set()
         super().__init__(*args, **kwargs)
 
     def set_tenant(self, tenant: Any, include_public: bool = True) -> None:
@@ -46,6 +57,30 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # None after a failed SET: what PostgreSQL has is then unknown.
         held = self.search_path_set_schemas
         self.search_path_in_postgres = list(held) if held is not None else None
+        if held is not None:
+            self.schemas_note(held)
+
+    def schemas_note(self, schemas: Iterable[str]) -> None:
+        """This connection has worked in `schemas` (a search path it set, or tables it
+        named by schema)."""
+        public = get_public_schema_name()
+        self.schemas_served.update(schema for schema in schemas if schema != public)
+
+    def recycle_if_wide(self) -> bool:
+        """Closes the connection, outside a transaction, once it has served
+        DATABASE_CONNECTION_MAX_SCHEMAS businesses (see above); True if it did."""
+        limit = int(getattr(settings, "DATABASE_CONNECTION_MAX_SCHEMAS", 0))
+        if limit <= 0 or self.connection is None or self.in_atomic_block:
+            return False
+        if len(self.schemas_served) < limit:
+            return False
+        self.close()
+        return True
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        # Called by Django at each request's start and end, and by Celery around tasks.
+        super().close_if_unusable_or_obsolete()
+        self.recycle_if_wide()
 
     def search_path_forget(self) -> None:
         """What PostgreSQL holds is unknown: a function ran a plain `SET search_path`,
@@ -57,10 +92,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def connect(self) -> None:
         self.search_path_in_postgres = None
+        self.schemas_served = set()
         super().connect()
 
     def close(self) -> None:
         self.search_path_in_postgres = None
+        self.schemas_served = set()
         super().close()
 
     def rollback(self) -> None:
