@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -164,6 +165,15 @@ def work_due_at(*, kind: str, schema: str | None = None) -> datetime | None:
     return row[0] if row else None
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What the backstop reads in each business (see `work_due_repair_batched`)."""
+
+    select_sql: str
+    params: Mapping[str, Any]
+    first_due: Mapping[str, Callable[[str], timedelta]]
+
+
 def work_due_repair_batched(
     *,
     select_sql: str,
@@ -179,17 +189,18 @@ def work_due_repair_batched(
     row of that kind is made due after the delay it gives for the schema (its first grid
     upkeep). Returns how many businesses were read; one that fails is logged as
     `failed_event` and the others are read all the same."""
+    reading = _Reading(select_sql, params, first_due or {})
     read = 0
     for start in range(0, len(schemas), REPAIR_SCHEMAS_PER_STATEMENT):
         batch = schemas[start : start + REPAIR_SCHEMAS_PER_STATEMENT]
         try:
-            _repair_batch(batch, select_sql, params, first_due or {})
+            _repair_batch(batch, reading)
             read += len(batch)
         except DatabaseError:
             # One business that cannot be read (its tables mid-migration, say) fails its
             # whole batch: read the batch's businesses one by one to leave out only it.
             logger.warning("due_work.repair_batch_failed", extra={"first_schema": batch[0]})
-            read += _repair_one_by_one(batch, select_sql, params, first_due or {}, failed_event)
+            read += _repair_one_by_one(batch, reading, failed_event)
         # Every business read leaves its tables' catalogue entries in this connection:
         # a new one every DATABASE_CONNECTION_MAX_SCHEMAS (apps/core/postgresql_backend).
         note = getattr(connection, "schemas_note", None)
@@ -199,17 +210,11 @@ def work_due_repair_batched(
     return read
 
 
-def _repair_one_by_one(
-    schemas: Sequence[str],
-    select_sql: str,
-    params: Mapping[str, Any],
-    first_due: Mapping[str, Callable[[str], timedelta]],
-    failed_event: str,
-) -> int:
+def _repair_one_by_one(schemas: Sequence[str], reading: _Reading, failed_event: str) -> int:
     read = 0
     for schema in schemas:
         try:
-            _repair_batch([schema], select_sql, params, first_due)
+            _repair_batch([schema], reading)
             read += 1
         except SoftTimeLimitExceeded:
             raise  # the task's time is up: stop here (the next run starts from the first)
@@ -218,19 +223,14 @@ def _repair_one_by_one(
     return read
 
 
-def _repair_batch(
-    schemas: Sequence[str],
-    select_sql: str,
-    params: Mapping[str, Any],
-    first_due: Mapping[str, Callable[[str], timedelta]],
-) -> None:
+def _repair_batch(schemas: Sequence[str], reading: _Reading) -> None:
     """One statement reads and notes the batch, one more per kind of `first_due`; in a
     transaction (a savepoint inside one) so that a failure leaves nothing behind."""
     quote = connection.ops.quote_name
     selects: list[str] = []
-    values: dict[str, Any] = dict(params)
+    values: dict[str, Any] = dict(reading.params)
     for index, schema in enumerate(schemas):
-        filled = select_sql.format(schema=quote(schema))
+        filled = reading.select_sql.format(schema=quote(schema))
         selects.append(
             f"SELECT %(_schema_{index})s::text, one.kind::text, "  # noqa: S608
             f"one.due_at::timestamptz FROM ({filled}) AS one"
@@ -238,7 +238,7 @@ def _repair_batch(
         values[f"_schema_{index}"] = schema
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_REPAIR_NOTE_SQL.format(found="\nUNION ALL\n".join(selects)), values)
-        for kind, delay in first_due.items():
+        for kind, delay in reading.first_due.items():
             cursor.execute(
                 _REPAIR_FIRST_DUE_SQL,
                 [kind, list(schemas), [delay(schema) for schema in schemas]],

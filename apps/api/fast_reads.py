@@ -336,12 +336,18 @@ _kept: dict[tuple[object, ...], _Kept] = {}
 
 
 def _answer(
-    cached: _Cached,
-    cut: Callable[[dt.datetime], CachedAnswer | None],
+    request: HttpRequest,
+    parameters: tuple[frozenset[str], str, str],
+    cut: Callable[[_Cached, dt.datetime], CachedAnswer | None],
     body: Callable[[Any], dict[str, Any]],
 ) -> HttpResponse | None:
-    """The answer `cut` gives at this instant (None: the full way), or the one kept from
-    an earlier request with the same cache values while it still holds."""
+    """The answer to a plain request (`parameters`: the ones allowed, and those naming its
+    first and last day) that `cut` gives from its cache values at this instant, or the
+    one kept from an earlier request with the same values while it still holds; None:
+    the full way."""
+    cached = _cached(request, *parameters)
+    if cached is None:
+        return None
     now = timezone.now()
     query = (*cached.keys, *availability_tenant_inputs(cached.plain.tenant))
     raw = tuple(cached.raw)
@@ -349,7 +355,7 @@ def _answer(
     if kept is not None and kept.raw == raw and kept.since <= now < kept.until:
         availability_answer_reused(kept.answer)
         return _response(kept.body)
-    result = cut(now)
+    result = cut(cached, now)
     if result is None:
         return None
     text = _json(body(result.answer))
@@ -359,36 +365,23 @@ def _answer(
     return _response(text)
 
 
+def _slots_cut(cached: _Cached, now: dt.datetime) -> CachedAnswer | None:
+    plain = cached.plain
+    return availability_slots_cached(
+        scope=cached.scope, day=cached.first, raw=cached.raw, now=now, tenant=plain.tenant
+    )
+
+
+def _dates_cut(cached: _Cached, now: dt.datetime) -> CachedAnswer | None:
+    first, last, tenant = cached.first, cached.last, cached.plain.tenant
+    return availability_dates_cached(
+        scope=cached.scope, start=first, end=last, raw=cached.raw, now=now, tenant=tenant
+    )
+
+
 def slots(request: HttpRequest) -> HttpResponse | None:
-    cached = _cached(request, _SLOTS_PARAMETERS, "date", "date")
-    if cached is None:
-        return None
-
-    def cut(now: dt.datetime) -> CachedAnswer | None:
-        return availability_slots_cached(
-            scope=cached.scope,
-            day=cached.first,
-            raw=cached.raw,
-            now=now,
-            tenant=cached.plain.tenant,
-        )
-
-    return _answer(cached, cut, slots_body)
+    return _answer(request, (_SLOTS_PARAMETERS, "date", "date"), _slots_cut, slots_body)
 
 
 def dates(request: HttpRequest) -> HttpResponse | None:
-    cached = _cached(request, _DATES_PARAMETERS, "from", "to")
-    if cached is None:
-        return None
-
-    def cut(now: dt.datetime) -> CachedAnswer | None:
-        return availability_dates_cached(
-            scope=cached.scope,
-            start=cached.first,
-            end=cached.last,
-            raw=cached.raw,
-            now=now,
-            tenant=cached.plain.tenant,
-        )
-
-    return _answer(cached, cut, dates_body)
+    return _answer(request, (_DATES_PARAMETERS, "from", "to"), _dates_cut, dates_body)

@@ -25,6 +25,7 @@ from apps.calendars.grid.services import upkeep_offset
 from apps.notifications.due_work import work_due_repair
 from apps.notifications.models import Notification
 from apps.waitlist.due_work import waitlist_work_due_repair
+from tests.accounts.test_due_work import _message as message_due
 from tests.notifications.factories import BookingFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,15 +40,7 @@ def _held(expires_at: datetime) -> Booking:
 
 
 def _message(at: datetime) -> Notification:
-    booking = BookingFactory.create(customer=CustomerFactory.create())
-    return Notification.objects.create(
-        booking=booking,
-        kind=Notification.Kind.REMINDER,
-        channel="email",
-        offset_minutes=60,
-        scheduled_for=at,
-        next_attempt_at=at,
-    )
+    return message_due(BookingFactory.create(customer=CustomerFactory.create()), at)
 
 
 def _forget(*schemas: str) -> None:
