@@ -341,11 +341,15 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 def route_name(request: HttpRequest) -> str:
     """The URL pattern's name that served `request` (namespaced, e.g. `api:v1:booking-confirm`),
     its view's dotted path when the pattern has no name; for a request no pattern served,
-    the name of a probe answered before routing, else `unmatched` (a 404, an unknown
-    host). Never the path: paths carry ids and tokens."""
+    the route a middleware answered it for, the name of a probe answered before routing,
+    else `unmatched` (a 404, an unknown host). Never the path: paths carry ids and
+    tokens."""
     match = getattr(request, "resolver_match", None)
     if match is None:
-        return _ANSWERED_BEFORE_ROUTING.get(request.path_info, "unmatched")
+        # A middleware that answers a route's requests itself names the route
+        # (apps/api/fast_reads.py).
+        named = getattr(request, "route_answered", None)
+        return named or _ANSWERED_BEFORE_ROUTING.get(request.path_info, "unmatched")
     return str(match.view_name or match._func_path)
 
 

@@ -90,25 +90,28 @@ class FastReadMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self._routes: dict[str, FastRead] | None = None
+        self._routes: dict[str, tuple[str, FastRead]] | None = None
         # The skipped middleware's headers on an API answer: the frame options' (the
         # languages', the session's and the length are added in `_finish`).
         self._frame_options = XFrameOptionsMiddleware(get_response)
 
-    def _fast_read_of(self, path: str) -> FastRead | None:
+    def _route_of(self, path: str) -> tuple[str, FastRead] | None:
         if self._routes is None:
             # The tenant URLconf's paths (a public host is refused by `_Plain.parse`).
             self._routes = {
-                reverse("api:v1:slots", urlconf=settings.ROOT_URLCONF): slots,
-                reverse("api:v1:dates", urlconf=settings.ROOT_URLCONF): dates,
+                reverse(name, urlconf=settings.ROOT_URLCONF): (name, fast)
+                for name, fast in (("api:v1:slots", slots), ("api:v1:dates", dates))
             }
         return self._routes.get(path)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        fast = self._fast_read_of(request.path_info)
-        response = fast(request) if fast is not None else None
-        if response is None:
+        route = self._route_of(request.path_info)
+        response = route[1](request) if route is not None else None
+        if route is None or response is None:
             return self.get_response(request)
+        # The route's name for the request metrics (config/metrics.py), which URL
+        # resolution would have given.
+        request.route_answered = route[0]  # type: ignore[attr-defined]
         return self._finish(request, response)
 
     def _finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponseBase:
