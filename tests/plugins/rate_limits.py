@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
@@ -30,9 +31,16 @@ CLOSED_PORT_REDIS = "redis://127.0.0.1:9/0"
 def _rate_counters_empty() -> None:
     """Tests share one client address and two businesses, so the counts earlier tests
     left in the same minute would refuse this one's requests: 429s that came and went
-    with the order the tests ran in. (The key prefix is this test run's own.)"""
+    with the order the tests ran in. Every business's counters go: the cache's keys
+    start with the schema they were counted in (django-tenants' key function), so a
+    pattern made by `cache.delete_pattern` would reach the current schema's only. (The
+    key prefix is this test run's own.)"""
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
     with contextlib.suppress(RedisError, ConnectionInterrupted, AttributeError):
-        cache.delete_pattern("throttle:*")  # type: ignore[attr-defined]
+        client = cache.client.get_client(write=True)  # type: ignore[attr-defined]
+        keys = list(client.scan_iter(match=f"*:{prefix}:*:throttle:*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture
