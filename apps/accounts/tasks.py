@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -38,11 +39,14 @@ def run_in_every_tenant(task_name: str, kwargs: dict[str, Any] | None = None) ->
 def run_where_due(kind: str, task_name: str, kwargs: dict[str, Any] | None = None) -> int:
     """Beat sends this for work that falls due business by business (apps/accounts/
     due_work.py): `task_name` goes only into the ready businesses whose `kind` work is
-    due, and that task reschedules the next due time when it is done."""
+    due, and that task reschedules the next due time when it is done. Bulk kinds go at a
+    lower priority (TENANT_WORK_PRIORITY_BY_KIND)."""
     schemas = work_due_claim(kind=kind)
+    priority = settings.TENANT_WORK_PRIORITY_BY_KIND.get(kind)
+    options: dict[str, Any] = {} if priority is None else {"priority": int(priority)}
     for schema_name in schemas:
         with schema_context(schema_name):
-            app.send_task(task_name, kwargs=kwargs or {})
+            app.send_task(task_name, kwargs=kwargs or {}, **options)
     if schemas:
         logger.info("tenants.due_work_sent", extra={"task": task_name, "tenants": len(schemas)})
     return len(schemas)

@@ -375,6 +375,12 @@ TENANT_WORK_LEASE_SECONDS = env_int("TENANT_WORK_LEASE_SECONDS", default=300)
 # The daily grid upkeep of many businesses falls due together (after a zone's midnight)
 # and may queue and run for minutes: it is sent again only after two hours.
 TENANT_WORK_LEASE_SECONDS_BY_KIND = {"materialize": 2 * 3600}
+# ... and is sent at the broker's lowest priority, so that the time-sensitive work sent
+# meanwhile (reminders, webhooks, lapsing holds, the directory's refreshes) is taken
+# first instead of waiting behind thousands of upkeeps. Redis serves priority 0 (every
+# other task's) before 9; a worker holds one message per process ahead
+# (CELERY_WORKER_PREFETCH_MULTIPLIER).
+TENANT_WORK_PRIORITY_BY_KIND = {"materialize": 9}
 # New migrations reach the tenant schemas as SQL written once and replayed on this many
 # connections at once (apps/accounts/schema_migrations.py).
 TENANT_MIGRATION_WORKERS = env_int("TENANT_MIGRATION_WORKERS", default=3)

@@ -17,6 +17,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.accounts import tasks as tasks_module
 from apps.accounts.due_work import work_due_at, work_due_claim
 from apps.accounts.models import TenantWorkDue
 from apps.accounts.services import tenant_settings_update
@@ -24,7 +25,7 @@ from apps.billing.tasks import refunds_due_task
 from apps.bookings.idempotency import RETENTION, idempotency_next_purge
 from apps.bookings.models import Booking, IdempotencyRecord, Payment
 from apps.bookings.payments import REFUND_DUE_GRACE, refunds_next_due
-from apps.bookings.tasks import idempotency_purge_task
+from apps.bookings.tasks import HOLDS_WORK, idempotency_purge_task
 from apps.calendars.grid.services import tenant_materialize_next_due, upkeep_offset
 from apps.calendars.tasks import materialize_resource, materialize_tenant
 from apps.calendars.timezones import local_date, local_day_start, zone
@@ -39,6 +40,7 @@ from tests.notifications.factories import (
     LocationFactory,
     ResourceFactory,
 )
+from tests.workers import unique_queue
 
 RUN_WHERE_DUE = "accounts.run_where_due"
 
@@ -327,3 +329,47 @@ ZONES = [
 def _next_midnight(name: str, now: dt.datetime) -> dt.datetime:
     tz = zone(name)
     return local_day_start(local_date(now, tz) + timedelta(days=1), tz)
+
+
+def test_the_grid_upkeep_goes_at_the_lowest_priority_and_the_rest_at_the_default(acme, monkeypatch):
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(
+        tasks_module.app, "send_task", lambda name, **options: sent.append((name, options))
+    )
+    now = timezone.now()
+    with schema_context("public"):
+        for kind in ("materialize", HOLDS_WORK):
+            _forget()
+            TenantWorkDue.objects.create(schema_name="t_acme", kind=kind, due_at=now)
+            tasks_module.run_where_due(kind, f"task.{kind}")
+
+    assert [(name, options.get("priority")) for name, options in sent] == [
+        ("task.materialize", 9),
+        (f"task.{HOLDS_WORK}", None),
+    ]
+
+
+def test_the_broker_hands_out_a_default_task_before_queued_low_priority_ones():
+    """What the priority above relies on, with this project's broker settings: Redis
+    keeps a list per priority and a worker takes from priority 0 (every other task's)
+    first, however many upkeeps were queued before."""
+    queue = unique_queue()
+    low = [
+        tasks_module.app.send_task("accounts.tenant_heartbeat", queue=queue, priority=9).id
+        for _ in range(3)
+    ]
+    default = tasks_module.app.send_task("accounts.tenant_heartbeat", queue=queue).id
+    with tasks_module.app.connection_for_read() as connection:
+        waiting = connection.SimpleQueue(queue)
+        try:
+            taken = []
+            for _ in range(4):
+                message = waiting.get(timeout=5)
+                taken.append(message.headers["id"])
+                message.ack()
+        finally:
+            waiting.queue.delete()
+            waiting.close()
+
+    assert taken[0] == default
+    assert sorted(taken[1:]) == sorted(low)
