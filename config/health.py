@@ -149,6 +149,9 @@ class HealthCheckMiddleware:
         # Above the request id's middleware (and the span of an exported trace, whose
         # middleware refuses a Host outside ALLOWED_HOSTS): a probe gets its id here.
         request_id = set_request_id(request.headers.get(REQUEST_ID_HEADER))
+        # The route's name for the request metrics (config/metrics.py), as no URL
+        # pattern serves the probe.
+        request.route_answered = endpoint.__name__  # type: ignore[attr-defined]
         response = endpoint(request)
         response[REQUEST_ID_HEADER] = request_id
         return response

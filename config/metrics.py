@@ -71,8 +71,6 @@ SCHEMAS_PER_STATEMENT = 200
 # kombu's Redis transport keeps a queue's priorities in these lists beside it.
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# Paths a middleware below answers without URL routing (config/health.py), by route name.
-_ANSWERED_BEFORE_ROUTING = {"/healthz": "healthz", "/readyz": "readyz"}
 
 
 # --- Figures read at scrape time -----------------------------------------------------------
@@ -341,15 +339,13 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 def route_name(request: HttpRequest) -> str:
     """The URL pattern's name that served `request` (namespaced, e.g. `api:v1:booking-confirm`),
     its view's dotted path when the pattern has no name; for a request no pattern served,
-    the route a middleware answered it for, the name of a probe answered before routing,
-    else `unmatched` (a 404, an unknown host). Never the path: paths carry ids and
-    tokens."""
+    the route a middleware answered it for (a probe, a fast read), else `unmatched` (a
+    404, an unknown host). Never the path: paths carry ids and tokens."""
     match = getattr(request, "resolver_match", None)
     if match is None:
-        # A middleware that answers a route's requests itself names the route
-        # (apps/api/fast_reads.py).
-        named = getattr(request, "route_answered", None)
-        return named or _ANSWERED_BEFORE_ROUTING.get(request.path_info, "unmatched")
+        # A middleware that answers a route's requests itself names the route: the
+        # probes (config/health.py), the fast availability reads (apps/api/fast_reads.py).
+        return str(getattr(request, "route_answered", None) or "unmatched")
     return str(match.view_name or match._func_path)
 
 
